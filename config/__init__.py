@@ -1,0 +1,64 @@
+"""Default settings. Every value can be overridden from the environment."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Config:
+    SECRET_KEY = "dev-only-not-secret"
+    # SQLite in instance/ unless DATABASE_URL says otherwise.
+    DATABASE_URL = f"sqlite:///{ROOT / 'instance' / 'hostdeck.sqlite3'}"
+    # Empty: jobs run in the web process right after commit (the demo).
+    REDIS_URL = ""
+    RQ_QUEUE = "hostdeck-apply"
+    # Private key the workers use to reach managed servers.
+    SSH_KEY_PATH = str(Path.home() / ".ssh" / "id_ed25519")
+    SSH_CONNECT_TIMEOUT = 10.0
+    JOB_TIMEOUT = 300
+    # Failed logins allowed per minute, per account and per IP.
+    LOGIN_ATTEMPTS_PER_MINUTE = 10
+    # Defaults to REDIS_URL when set, else memory:// (one process only).
+    RATELIMIT_STORAGE_URI = ""
+    MAILBOXES_PER_PAGE = 25
+    DEFAULT_TIMEZONE = "UTC"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    BOOTSTRAP_SERVE_LOCAL = True
+    WTF_CSRF_TIME_LIMIT = None
+    LOG_LEVEL = "INFO"
+
+
+class ProductionConfig(Config):
+    SECRET_KEY = ""
+    DATABASE_URL = ""
+    SESSION_COOKIE_SECURE = True
+    REQUIRED = ("SECRET_KEY", "DATABASE_URL")
+
+
+def _coerce(default: object, raw: str) -> object:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
+def load_config(env: dict[str, str] | None = None) -> dict[str, object]:
+    """Settings as a dict: class defaults, then the environment on top."""
+    env = dict(os.environ if env is None else env)
+    base = ProductionConfig if env.get("HOSTDECK_ENV") == "production" else Config
+    settings: dict[str, object] = {}
+    for name in dir(base):
+        if name.isupper():
+            default = getattr(base, name)
+            settings[name] = _coerce(default, env[name]) if name in env else default
+    missing = [name for name in getattr(base, "REQUIRED", ()) if not settings.get(name)]
+    if missing:
+        raise RuntimeError(f"Production needs these settings in the environment: {', '.join(missing)}")
+    return settings

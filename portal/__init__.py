@@ -1,0 +1,86 @@
+"""Hostdeck: a self-service hosting portal."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+from config import load_config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    configure(app, test_config)
+    register_extensions(app)
+    register_security(app)
+    register_orchestration(app)
+    register_blueprints(app)
+    register_templates(app)
+    register_cli(app)
+    return app
+
+
+def configure(app: Flask, test_config: dict | None) -> None:
+    app.config.from_mapping(load_config())
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        # Let a web request and an in-process job wait for each other's writes.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    from portal.extensions import bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(app.root_path, "..", "migrations"))
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from portal.models import User
+
+        return db.session.get(User, int(user_id))
+
+
+def register_security(app: Flask) -> None:
+    from portal.security import headers, throttle
+
+    headers.init_app(app)
+    throttle.init_app(app)
+
+
+def register_orchestration(app: Flask) -> None:
+    from portal.orchestration import dispatch
+
+    dispatch.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.blueprints.auth import bp as auth
+    from portal.blueprints.dashboard import bp as dashboard
+    from portal.blueprints.mailboxes import bp as mailboxes
+
+    for bp in (auth, dashboard, mailboxes):
+        app.register_blueprint(bp)
+
+
+def register_templates(app: Flask) -> None:
+    from portal import templating
+
+    templating.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    from portal.cli import commands
+
+    for command in commands:
+        app.cli.add_command(command)

@@ -1,0 +1,48 @@
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    Length,
+    NumberRange,
+    ValidationError,
+)
+
+from portal.services.mailboxes import QUOTA_MAX_MB, QUOTA_MIN_MB
+from portal.services.validators import local_part_problem
+
+PASSWORD_RULES = [DataRequired(), Length(min=10, max=128, message="Use 10 to 128 characters.")]
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def _valid_local_part(form, field):
+    problem = local_part_problem(field.data or "")
+    if problem:
+        raise ValidationError(problem)
+
+
+class PasswordFields:
+    password = PasswordField("Password", validators=PASSWORD_RULES)
+    confirm = PasswordField(
+        "Repeat the password", validators=[DataRequired(), EqualTo("password", message="The passwords differ.")]
+    )
+
+
+class MailboxForm(PasswordFields, FlaskForm):
+    local_part = StringField("Name", filters=[_lower], validators=[DataRequired(), _valid_local_part],
+                             description="The part before the @, e.g. alice.")
+    domain_id = SelectField("Domain", coerce=int, validators=[DataRequired()])
+    quota_mb = IntegerField("Quota (MB)", default=1024,
+                            validators=[DataRequired(), NumberRange(QUOTA_MIN_MB, QUOTA_MAX_MB)])
+    submit = SubmitField("Create mailbox")
+
+
+class MailboxPasswordForm(PasswordFields, FlaskForm):
+    submit = SubmitField("Change password")
+
+
+class DeleteForm(FlaskForm):
+    submit = SubmitField("Delete for good")

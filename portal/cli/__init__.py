@@ -1,0 +1,7 @@
+"""Operator commands: flask users|accounts|domains|servers|demo|worker|orchestration."""
+from portal.cli.accounts import accounts, domains, users
+from portal.cli.demo import demo
+from portal.cli.servers import servers
+from portal.cli.worker import orchestration, worker
+
+commands = [users, accounts, domains, servers, demo, worker, orchestration]

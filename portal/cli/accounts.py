@@ -1,0 +1,81 @@
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from portal.extensions import db
+from portal.models import Account, AccountKind, Domain, Role, User
+from portal.security.passwords import hash_password
+
+users = AppGroup("users", help="Portal logins.")
+accounts = AppGroup("accounts", help="Customer and reseller accounts.")
+domains = AppGroup("domains", help="Domain names owned by accounts.")
+
+
+def _account(name: str) -> Account:
+    account = db.session.scalar(sa.select(Account).where(Account.name == name))
+    if account is None:
+        raise click.ClickException(f"no account named {name!r}")
+    return account
+
+
+def _add_user(email: str, password: str, role: Role, account: Account | None = None) -> User:
+    email = email.strip().lower()
+    if db.session.scalar(sa.select(User).where(User.email == email)):
+        raise click.ClickException(f"{email} already exists")
+    user = User(email=email, password_hash=hash_password(password), role=role, account=account)
+    db.session.add(user)
+    return user
+
+
+@users.command("create-admin")
+@click.argument("email")
+@click.password_option()
+def create_admin(email: str, password: str) -> None:
+    """Create an operator login."""
+    _add_user(email, password, Role.ADMIN)
+    db.session.commit()
+    click.echo(f"admin {email} created")
+
+
+@users.command("create-staff")
+@click.argument("email")
+@click.password_option()
+def create_staff(email: str, password: str) -> None:
+    """Create a support staff login."""
+    _add_user(email, password, Role.STAFF)
+    db.session.commit()
+    click.echo(f"staff {email} created")
+
+
+@accounts.command("create")
+@click.argument("name")
+@click.option("--owner", "owner_email", required=True, help="E-mail of the owner login.")
+@click.option("--reseller", "reseller_name", help="Make it a sub-account of this reseller.")
+@click.option("--kind", type=click.Choice([k.value for k in AccountKind]), default="customer")
+@click.password_option(help="The owner's portal password.")
+def create_account(name: str, owner_email: str, reseller_name: str | None, kind: str, password: str) -> None:
+    """Create an account with its owner login."""
+    parent = _account(reseller_name) if reseller_name else None
+    if parent is not None and parent.kind != AccountKind.RESELLER:
+        raise click.ClickException(f"{reseller_name} is not a reseller")
+    account = Account(name=name, kind=AccountKind(kind), parent=parent)
+    db.session.add(account)
+    _add_user(owner_email, password, Role.OWNER, account)
+    db.session.commit()
+    click.echo(f"{kind} {name} created, owner {owner_email}")
+
+
+@domains.command("add")
+@click.argument("account_name")
+@click.argument("name")
+def add_domain(account_name: str, name: str) -> None:
+    """Give an account a domain name."""
+    try:
+        ascii_name = name.strip().rstrip(".").encode("idna").decode().lower()
+    except UnicodeError as exc:
+        raise click.ClickException(f"{name!r} is not a valid domain name") from exc
+    if db.session.scalar(sa.select(Domain).where(Domain.name == ascii_name)):
+        raise click.ClickException(f"{ascii_name} is already taken")
+    db.session.add(Domain(account=_account(account_name), name=ascii_name))
+    db.session.commit()
+    click.echo(f"{ascii_name} added to {account_name}")

@@ -1,0 +1,66 @@
+"""Accounts (customers and resellers) and the users who log in."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, Timestamped, UTCDateTime, enum_column
+
+
+class AccountKind(enum.StrEnum):
+    CUSTOMER = "customer"
+    RESELLER = "reseller"
+
+
+class Role(enum.StrEnum):
+    OWNER = "owner"
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+class Account(Timestamped, Base):
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    kind: Mapped[AccountKind] = enum_column(AccountKind, AccountKind.CUSTOMER)
+    # A customer sub-account points at the reseller that owns it.
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    parent: Mapped[Account | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Account]] = relationship(back_populates="parent")
+    users: Mapped[list[User]] = relationship(back_populates="account")
+
+    def __repr__(self) -> str:
+        return f"<Account {self.name}>"
+
+
+class User(UserMixin, Timestamped, Base):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = enum_column(Role, Role.OWNER)
+    account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"), index=True)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    active: Mapped[bool] = mapped_column(default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[Account | None] = relationship(back_populates="users")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active and (self.account is None or self.account.active)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.STAFF, Role.ADMIN)
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"

@@ -1,0 +1,1 @@
+"""How a change reaches a server: outbox, dispatch, job, script, transport."""

@@ -1,0 +1,15 @@
+"""One module per service. A backend turns desired state into idempotent script fragments."""
+from __future__ import annotations
+
+from portal.orchestration.backends.base import Backend
+from portal.orchestration.backends.dovecot import DovecotBackend
+
+BACKENDS: dict[str, Backend] = {b.name: b for b in (DovecotBackend(),)}
+
+
+def backends_for(object_type: str) -> list[Backend]:
+    return [b for b in BACKENDS.values() if object_type in b.handles]
+
+
+def get_backend(name: str) -> Backend:
+    return BACKENDS[name]

@@ -1,0 +1,84 @@
+"""Enqueue one job per server after a successful commit, carrying only ids.
+
+If Redis is down the operations stay pending and the sweeper enqueues them
+later. With no REDIS_URL (the demo) the job runs in this process instead.
+"""
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+DIRTY = "hostdeck.dirty_servers"
+
+
+def mark_dirty(server_id: int) -> None:
+    db.session.info.setdefault(DIRTY, set()).add(server_id)
+
+
+def queue(app: Flask | None = None) -> Queue | None:
+    app = app or current_app
+    url = app.config["REDIS_URL"]
+    if not url:
+        return None
+    if "hostdeck.queue" not in app.extensions:
+        conn = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        app.extensions["hostdeck.queue"] = Queue(app.config["RQ_QUEUE"], connection=conn, serializer=JSONSerializer)
+    return app.extensions["hostdeck.queue"]
+
+
+def dispatch(server_ids: set[int] | list[int]) -> None:
+    q = queue()
+    for server_id in sorted(server_ids):
+        if q is None:
+            from portal.orchestration.jobs import apply_server
+
+            # A new app context gives the job its own session, like a worker.
+            with current_app.app_context():
+                apply_server(server_id)
+            continue
+        try:
+            q.enqueue(
+                "portal.orchestration.jobs.apply_server", server_id,
+                job_timeout=current_app.config["JOB_TIMEOUT"] + 60,
+                result_ttl=3600, failure_ttl=7 * 86400,
+            )
+        except RedisError as exc:
+            log.warning("server %s: cannot enqueue (%s); the sweeper will retry", server_id, exc)
+
+
+def sweep() -> list[int]:
+    """Enqueue every server that still has pending operations."""
+    from portal.models import Operation, OpState
+
+    ids = list(db.session.scalars(
+        sa.select(Operation.server_id).where(Operation.state == OpState.PENDING).distinct()
+    ))
+    dispatch(ids)
+    return ids
+
+
+def _after_commit(session) -> None:
+    dirty = session.info.pop(DIRTY, None)
+    if dirty:
+        dispatch(dirty)
+
+
+def _after_rollback(session) -> None:
+    session.info.pop(DIRTY, None)
+
+
+def init_app(app: Flask) -> None:
+    # The sessionmaker is shared by every app, so listen once.
+    factory = db.session.session_factory
+    if not sa.event.contains(factory, "after_commit", _after_commit):
+        sa.event.listen(factory, "after_commit", _after_commit)
+        sa.event.listen(factory, "after_rollback", _after_rollback)

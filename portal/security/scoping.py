@@ -1,0 +1,69 @@
+"""The one place that turns "who is asking" into a query filter.
+
+Views and services load account-owned rows only through `scoped()` or
+`get_scoped_or_404()`, so a foreign id gets the same 404 as a missing one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+import sqlalchemy as sa
+from flask import abort, g
+from flask_login import current_user
+
+from portal.extensions import db
+from portal.models import Account, AccountKind, User
+
+M = TypeVar("M")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The logged-in user, plus the staff user behind them when impersonating."""
+
+    user: User
+    real_user: User | None = None
+
+    @property
+    def account(self) -> Account | None:
+        return self.user.account
+
+    @property
+    def account_id(self) -> int | None:
+        return self.user.account_id
+
+
+def visible_accounts(actor: Actor) -> sa.Select | None:
+    account = actor.account
+    if account is None or not account.active:
+        return None  # staff and admins see customer data only while impersonating
+    if account.kind == AccountKind.RESELLER:
+        return sa.select(Account.id).where(
+            sa.or_(Account.id == account.id, Account.parent_id == account.id)
+        )
+    return sa.select(Account.id).where(Account.id == account.id)
+
+
+def scoped(model: type[M], actor: Actor) -> sa.Select:
+    """select(model) limited to the rows the actor may see."""
+    accounts = visible_accounts(actor)
+    stmt = sa.select(model)
+    if accounts is None:
+        return stmt.where(sa.false())
+    return stmt.where(model.account_id.in_(accounts))
+
+
+def get_scoped_or_404(model: type[M], object_id: int, actor: Actor) -> M:
+    obj = db.session.scalars(scoped(model, actor).where(model.id == object_id)).first()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def current_actor() -> Actor:
+    if "actor" not in g:
+        if not current_user.is_authenticated:
+            abort(401)
+        g.actor = Actor(user=current_user._get_current_object())
+    return g.actor

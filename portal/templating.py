@@ -1,0 +1,52 @@
+"""Template filters and error pages."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Flask, render_template
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from portal.models import Status
+
+STATUS_LOOK = {
+    Status.PENDING: ("Pending", "text-bg-warning"),
+    Status.APPLIED: ("Applied", "text-bg-success"),
+    Status.FAILED: ("Failed", "text-bg-danger"),
+    Status.DELETING: ("Deleting", "text-bg-secondary"),
+}
+
+
+def localtime(value: datetime | None) -> str:
+    """A UTC datetime in the viewer's timezone."""
+    if value is None:
+        return ""
+    name = getattr(current_user, "timezone", None) or "UTC"
+    try:
+        zone = ZoneInfo(name)
+    except ZoneInfoNotFoundError:
+        zone = ZoneInfo("UTC")
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.globals["STATUS_LOOK"] = {str(k): v for k, v in STATUS_LOOK.items()}
+
+    @app.context_processor
+    def forms():
+        from portal.blueprints.auth.forms import LogoutForm
+
+        return {"logout_form": LogoutForm()}
+
+    def page(code: int, title: str, message: str):
+        def handler(error):
+            return render_template("errors/error.html", code=code, title=title, message=message), code
+        return handler
+
+    app.register_error_handler(400, page(400, "Bad request", "The request could not be understood."))
+    app.register_error_handler(CSRFError, page(400, "Form expired", "The form was out of date. Please go back, reload and try again."))
+    app.register_error_handler(404, page(404, "Not found", "There is nothing here, or it is not yours to see."))
+    app.register_error_handler(429, page(429, "Too many attempts", "Too many failed logins. Wait a minute and try again."))
+    app.register_error_handler(500, page(500, "Something went wrong", "Our team has been told. Please try again later."))

@@ -1,0 +1,80 @@
+"""Process helpers shared by the service wrappers.
+
+The daemons run as our children in the foreground (sshd -D, dovecot -F,
+redis --daemonize no) so that we reap them ourselves: PID 1 on these
+machines is not a classic init and may leave zombies behind.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+
+def alive(pid: int) -> bool:
+    """True if pid exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    # Field 3 is the state; the command name in field 2 may contain spaces.
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def descendants(pid: int) -> list[int]:
+    """All live descendants of pid (by walking /proc ppid links)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_quietly(pid: int, sig: int = signal.SIGTERM) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def wait_gone(pids: list[int], timeout: float = 10) -> None:
+    """Wait until none of pids is alive; SIGKILL whatever is left."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(alive(p) for p in pids):
+            return
+        time.sleep(0.05)
+    for p in pids:
+        kill_quietly(p, signal.SIGKILL)
+
+
+def stop_tree(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """SIGTERM a foreground daemon and everything it forked, then reap it.
+
+    sshd's per-connection children call setsid(), so a process-group kill
+    would miss them; we collect the tree from /proc instead.
+    """
+    tree = descendants(proc.pid)
+    kill_quietly(proc.pid)
+    for p in tree:
+        kill_quietly(p)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+    wait_gone(tree, timeout)
