@@ -62,13 +62,15 @@ def wait_gone(pids: list[int], timeout: float = 10) -> None:
         kill_quietly(p, signal.SIGKILL)
 
 
-def stop_tree(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+def stop_tree(proc: subprocess.Popen[bytes], timeout: float = 10,
+              also: list[int] | None = None) -> None:
     """SIGTERM a foreground daemon and everything it forked, then reap it.
 
     sshd's per-connection children call setsid(), so a process-group kill
-    would miss them; we collect the tree from /proc instead.
+    would miss them; we collect the tree from /proc instead. `also` names
+    pids collected earlier (children orphaned once their parent exited).
     """
-    tree = descendants(proc.pid)
+    tree = descendants(proc.pid) + [p for p in also or [] if alive(p)]
     kill_quietly(proc.pid)
     for p in tree:
         kill_quietly(p)

@@ -124,9 +124,9 @@ class Sshd:
             deadline = time.monotonic() + timeout
             while not self.pid_path.exists() and time.monotonic() < deadline:
                 time.sleep(0.02)
-        except Exception:
+        except Exception as err:
             self.stop()
-            raise RuntimeError(f"sshd did not start:\n{self.log_text()}")
+            raise RuntimeError(f"sshd did not start:\n{self.log_text()}") from err
 
     def stop(self) -> None:
         """SIGTERM the listener and its per-connection children, then reap."""
@@ -150,7 +150,7 @@ class Sshd:
         except FileNotFoundError:
             return ""
 
-    def __enter__(self) -> "Sshd":
+    def __enter__(self) -> Sshd:
         self.start()
         return self
 

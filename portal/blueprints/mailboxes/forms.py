@@ -3,6 +3,7 @@ from wtforms import IntegerField, PasswordField, SelectField, StringField, Submi
 from wtforms.validators import (
     DataRequired,
     EqualTo,
+    InputRequired,
     Length,
     NumberRange,
     ValidationError,
@@ -36,7 +37,8 @@ class MailboxForm(PasswordFields, FlaskForm):
                              description="The part before the @, e.g. alice.")
     domain_id = SelectField("Domain", coerce=int, validators=[DataRequired()])
     quota_mb = IntegerField("Quota (MB)", default=1024,
-                            validators=[DataRequired(), NumberRange(QUOTA_MIN_MB, QUOTA_MAX_MB)])
+                            validators=[InputRequired(), NumberRange(QUOTA_MIN_MB, QUOTA_MAX_MB,
+                                                                 message=f"Choose {QUOTA_MIN_MB} to {QUOTA_MAX_MB} MB.")])
     submit = SubmitField("Create mailbox")
 
 

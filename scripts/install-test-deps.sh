@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages the tests run for real. Installed only as root and only when missing.
+set -euo pipefail
+need=()
+command -v /usr/sbin/sshd >/dev/null || need+=(openssh-server)
+command -v dovecot >/dev/null || need+=(dovecot-core)
+[ -e /usr/lib/dovecot/imap ] || need+=(dovecot-imapd)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v chromium >/dev/null || need+=(chromium)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing for the tests: ${need[*]} (run as root to install them)" >&2
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# Services must not start on their default ports: the tests start their own.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d.hostdeck
+if [ ! -e /usr/sbin/policy-rc.d ]; then cp /usr/sbin/policy-rc.d.hostdeck /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; trap 'rm -f /usr/sbin/policy-rc.d' EXIT; fi
+rm -f /usr/sbin/policy-rc.d.hostdeck
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,158 @@
+"""App, database and login fixtures shared by every test."""
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from portal import create_app
+from portal.extensions import db
+from portal.models import Account, AccountKind, Base, Domain, Role, Route, Server, User
+from portal.security.passwords import hash_password
+
+pytest_plugins = ["tests.testbed.plugin"]
+
+PASSWORD = "correct horse battery"
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A database of our own: on TEST_DATABASE_URL's PostgreSQL server, else a SQLite file."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    name = f"hostdeck_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url):
+    """The schema comes from the committed migrations, so they are tested too."""
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+@pytest.fixture
+def app_config():
+    """Overridden by test folders that need Redis, SSH and the rest."""
+    return {}
+
+
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context, so its own `g` and DB session, as in production.
+
+    Without this, requests would share the app context the test holds open.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        db.session.expire_all()  # the test's own objects now show what the request did
+        return response
+
+
+@pytest.fixture
+def app(migrated, app_config):
+    config = {"TESTING": True, "DATABASE_URL": migrated, "SECRET_KEY": "test-secret",
+              "REDIS_URL": "", "RATELIMIT_STORAGE_URI": "memory://", **app_config}
+    app = create_app(config)
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    with db.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Web:
+    """A test client that goes through the forms, CSRF token included."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def token(self, url: str) -> str:
+        page = self.client.get(url)
+        found = CSRF.search(page.get_data(as_text=True))
+        assert found, f"no CSRF token on {url} ({page.status_code})"
+        return found.group(1)
+
+    def submit(self, form_url: str, data: dict, post_url: str | None = None, **kw):
+        data = {**data, "csrf_token": self.token(form_url)}
+        return self.client.post(post_url or form_url, data=data, **kw)
+
+    def login(self, email: str, password: str = PASSWORD):
+        response = self.submit("/login", {"email": email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    def get(self, url: str, **kw):
+        return self.client.get(url, **kw)
+
+
+@pytest.fixture
+def web(client):
+    return Web(client)
+
+
+@pytest.fixture
+def make_account():
+    def make(name: str, *, kind: str = "customer", parent: Account | None = None,
+             email: str | None = None, domains: tuple[str, ...] = ()) -> Account:
+        account = Account(name=name, kind=AccountKind(kind), parent=parent)
+        db.session.add(account)
+        db.session.add(User(email=email or f"{name.lower()}@owner.test", password_hash=hash_password(PASSWORD),
+                            role=Role.OWNER, account=account))
+        for domain in domains:
+            db.session.add(Domain(account=account, name=domain))
+        db.session.commit()
+        return account
+    return make
+
+
+@pytest.fixture
+def make_staff():
+    def make(email: str = "staff@hostdeck.test", role: Role = Role.STAFF) -> User:
+        user = User(email=email, password_hash=hash_password(PASSWORD), role=role)
+        db.session.add(user)
+        db.session.commit()
+        return user
+    return make
+
+
+@pytest.fixture
+def local_server(tmp_path):
+    """A server on the local transport, writing its passwd-file under tmp_path."""
+    server = Server(name="local1", host="localhost", transport="local", settings={
+        "dovecot_passwd_file": str(tmp_path / "dovecot" / "users"), "mail_root": str(tmp_path / "vmail"),
+        "mail_uid": os.getuid(), "mail_gid": os.getgid(),
+    })
+    db.session.add_all([server, Route(backend="dovecot", server=server)])
+    db.session.commit()
+    return server

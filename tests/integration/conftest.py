@@ -1,0 +1,70 @@
+"""Real Redis, sshd and Dovecot, and a real RQ worker, for the tests in this folder."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import sqlalchemy as sa
+from rq import SimpleWorker
+
+from portal.extensions import db
+from portal.models import Domain, Mailbox, Route, Server
+from portal.orchestration.dispatch import queue
+
+
+@pytest.fixture
+def app_config(redis_server, sshd):
+    return {"REDIS_URL": redis_server.url, "SSH_KEY_PATH": str(sshd.client_key_path), "RQ_QUEUE": "hostdeck-test"}
+
+
+@pytest.fixture(autouse=True)
+def _empty_redis(app_config, redis_server):
+    yield
+    from redis import Redis
+
+    Redis.from_url(redis_server.url).flushdb()
+
+
+@pytest.fixture
+def mail_server(app, sshd, dovecot):
+    """mail1: Dovecot behind the test sshd, reached with a pinned host key."""
+    server = Server(name="mail1", host=sshd.host, port=sshd.port, ssh_user=sshd.user,
+                    host_key=sshd.host_key_line, transport="ssh", settings={
+                        "dovecot_passwd_file": str(dovecot.passwd_file), "dovecot_scheme": "SHA512-CRYPT",
+                        "mail_root": str(dovecot.mail_root), "mail_uid": 5000, "mail_gid": 5000})
+    db.session.add_all([server, Route(backend="dovecot", server=server)])
+    db.session.commit()
+    yield server
+    dovecot.passwd_file.write_text("")
+    for home in dovecot.mail_root.iterdir():
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def work(app):
+    """Run a burst worker in its own app context (its own DB session), as a separate worker would."""
+    def run() -> int:
+        q = queue(app)
+        jobs = q.count
+        with app.app_context():
+            SimpleWorker([q], connection=q.connection, serializer=q.serializer).work(burst=True)
+        db.session.expire_all()
+        return jobs
+    return run
+
+
+@pytest.fixture
+def queued(app):
+    """How many jobs wait in the queue."""
+    return lambda: queue(app).count
+
+
+def mailbox(address: str) -> Mailbox | None:
+    local, _, domain = address.partition("@")
+    return db.session.scalars(
+        sa.select(Mailbox).join(Mailbox.domain).where(Mailbox.local_part == local, Domain.name == domain)
+    ).first()
+
+
+def domain_id(name: str) -> int:
+    return db.session.scalar(sa.select(Domain.id).where(Domain.name == name))

@@ -1,0 +1,101 @@
+"""pytest plugin: session-wide real sshd, Dovecot and Redis on 127.0.0.1.
+
+Enable with `pytest_plugins = ["tests.testbed.plugin"]` in tests/conftest.py.
+Each service starts on first use and stops at session end, also when tests
+fail (yield fixtures) and, as a safety net, at interpreter exit (atexit).
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+import pytest
+
+from .dovecot import DOVEADM, DOVECOT, Dovecot
+from .redis_server import RedisServer
+from .sshd import SSHD, Sshd
+
+
+class _Service(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+def need(binary_or_condition: str | bool | int | None, what: str) -> None:
+    """Skip (or fail under CI=true) when a binary or condition is missing.
+
+    A string is a binary name or absolute path; anything else is truthiness.
+    In CI a missing prerequisite is a broken machine, not a reason to skip.
+    """
+    if isinstance(binary_or_condition, str):
+        ok = shutil.which(binary_or_condition) is not None
+    else:
+        ok = bool(binary_or_condition)
+    if ok:
+        return
+    message = f"testbed: needs {what}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def need_root(what: str) -> None:
+    need(os.geteuid() == 0, f"root for {what}")
+
+
+S = TypeVar("S", bound=_Service)
+
+
+@contextmanager
+def running(service: S) -> Iterator[S]:
+    """Start; stop on exit, or at interpreter exit if we never get there."""
+    atexit.register(service.stop)
+    try:
+        service.start()
+        yield service
+    finally:
+        service.stop()  # idempotent
+        atexit.unregister(service.stop)
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    need(SSHD, "openssh-server (/usr/sbin/sshd)")
+    need("ssh-keygen", "ssh-keygen (openssh-client)")
+    need_root("sshd (/run/sshd, login as root)")
+    server = Sshd(tmp_path_factory.mktemp("sshd"))
+    with running(server):
+        yield server
+
+
+@pytest.fixture(scope="session")
+def dovecot(request: pytest.FixtureRequest) -> Iterator[Dovecot]:
+    need(Path(DOVECOT).exists(), "dovecot-core (dovecot)")
+    need(Path(DOVEADM).exists(), "dovecot-core (doveadm)")
+    need(Path("/usr/lib/dovecot/imap").exists(), "dovecot-imapd")
+    need_root("dovecot (vmail user, chown)")
+    # Not in pytest's 0700 basetemp: the dovecot and vmail users must reach
+    # the passwd-file and the mail homes, and socket paths must stay short.
+    root = Path(tempfile.mkdtemp(prefix="hostdeck-dovecot-"))
+    server = Dovecot(root)
+    try:
+        with running(server):
+            yield server
+    finally:
+        server.cleanup()
+        if request.session.testsfailed == 0:
+            shutil.rmtree(root, ignore_errors=True)  # else keep logs to read
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    need("redis-server", "redis-server")
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    with running(server):
+        yield server
