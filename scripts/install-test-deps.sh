@@ -5,6 +5,7 @@ need=()
 command -v /usr/sbin/sshd >/dev/null || need+=(openssh-server)
 command -v dovecot >/dev/null || need+=(dovecot-core)
 [ -e /usr/lib/dovecot/imap ] || need+=(dovecot-imapd)
+[ -e /usr/lib/dovecot/lmtp ] || need+=(dovecot-lmtpd)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi

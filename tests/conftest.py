@@ -150,7 +150,7 @@ def make_staff():
 def local_server(tmp_path):
     """A server on the local transport, writing its passwd-file under tmp_path."""
     server = Server(name="local1", host="localhost", transport="local", settings={
-        "dovecot_passwd_file": str(tmp_path / "dovecot" / "users"), "mail_root": str(tmp_path / "vmail"),
+        "dovecot_passwd_file": str(tmp_path / "dovecot" / "users"), "mail_root": str(tmp_path / "vmail"), "dovecot_passwd_group": "",
         "mail_uid": os.getuid(), "mail_gid": os.getgid(),
     })
     db.session.add_all([server, Route(backend="dovecot", server=server)])

@@ -33,6 +33,7 @@ def seed_demo(root: str) -> bool:
     server = Server(name="demo", host="localhost", transport="local", settings={
         "dovecot_passwd_file": os.path.join(root, "dovecot", "users"),
         "dovecot_scheme": "SHA512-CRYPT",
+        "dovecot_passwd_group": "",  # the demo's files belong to whoever runs it
         "mail_root": os.path.join(root, "vmail"),
         "mail_uid": os.getuid(),
         "mail_gid": os.getgid(),

@@ -110,5 +110,5 @@ def test_demo_customer_creates_a_mailbox_and_sees_it_applied(live_server, start_
     page.screenshot(path=str(ARTIFACTS / "mailbox-applied.png"), full_page=True)
     assert page.locator(".badge").first.inner_text() == "Applied"
     assert problems == [], f"browser console errors (CSP?): {problems}"
-    assert dovecot.imap_login("browser@example.org", "browser-pass-123")
+    assert dovecot.wait_login("browser@example.org", "browser-pass-123")
     assert worker.poll() is None, "the worker died"

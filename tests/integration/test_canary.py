@@ -71,7 +71,7 @@ def test_canary_password_is_never_stored_or_logged(web, make_account, mail_serve
         watcher.stop.set()
         watcher.join()
 
-    assert dovecot.imap_login("alice@acme.test", CANARY2)
+    assert dovecot.wait_login("alice@acme.test", CANARY2)
     verifier = dovecot.passwd_file.read_text().split(":")[1]
     assert verifier.startswith("{SHA512-CRYPT}$6$")
 

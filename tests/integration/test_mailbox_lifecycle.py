@@ -22,8 +22,8 @@ def test_create_change_delete(web, make_account, mail_server, dovecot, work, que
     assert work() == 1
     db.session.refresh(box)
     assert box.status == Status.APPLIED, box.last_error
-    assert dovecot.imap_login("alice@acme.test", P1)
-    assert not dovecot.imap_login("alice@acme.test", P2)
+    assert dovecot.wait_login("alice@acme.test", P1)
+    assert not dovecot.wait_login("alice@acme.test", P2, expect=False)
     assert "userdb_quota_rule=*:storage=200M" in dovecot.passwd_file.read_text()
 
     page = f"/mailboxes/{box.id}"
@@ -32,15 +32,15 @@ def test_create_change_delete(web, make_account, mail_server, dovecot, work, que
     work()
     db.session.refresh(box)
     assert box.status == Status.APPLIED
-    assert dovecot.imap_login("alice@acme.test", P2)
-    assert not dovecot.imap_login("alice@acme.test", P1)
+    assert dovecot.wait_login("alice@acme.test", P2)
+    assert not dovecot.wait_login("alice@acme.test", P1, expect=False)
 
     deleted = web.submit(f"{page}/delete", {})
     assert deleted.status_code == 302
     assert mailbox("alice@acme.test").status == Status.DELETING
     work()
     assert mailbox("alice@acme.test") is None
-    assert not dovecot.imap_login("alice@acme.test", P2)
+    assert not dovecot.wait_login("alice@acme.test", P2, expect=False)
     assert "alice@acme.test" not in dovecot.passwd_file.read_text()
 
     logs = db.session.scalars(sa.select(BackendLog).order_by(BackendLog.id)).all()
@@ -57,6 +57,6 @@ def test_concurrent_mailboxes_keep_each_other(web, make_account, mail_server, do
         web.submit("/mailboxes/new", {"local_part": name, "domain_id": domain_id("acme.test"),
                                       "password": P1, "confirm": P1, "quota_mb": 100})
     work()
-    assert dovecot.imap_login("bob@acme.test", P1)
-    assert dovecot.imap_login("carol@acme.test", P1)
+    assert dovecot.wait_login("bob@acme.test", P1)
+    assert dovecot.wait_login("carol@acme.test", P1)
     assert all(m.status == Status.APPLIED for m in db.session.scalars(sa.select(Mailbox)))

@@ -141,10 +141,17 @@ class Dovecot:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def imap_login(self, user: str, password: str) -> bool:
-        """IMAP LOGIN: True if accepted, False if refused; raise otherwise."""
+        """IMAP LOGIN: True if accepted, False if refused; raise otherwise.
+
+        LOGIN's strings are ASCII only, so a non-ASCII password goes through
+        AUTHENTICATE PLAIN, which carries UTF-8.
+        """
         imap = imaplib.IMAP4(self.host, self.imap_port, timeout=10)
         try:
-            imap.login(user, password)
+            if password.isascii() and user.isascii():
+                imap.login(user, password)
+            else:
+                imap.authenticate("PLAIN", lambda _: f"\0{user}\0{password}".encode())
             return True
         except imaplib.IMAP4.error as e:
             if "AUTHENTICATIONFAILED" in str(e):

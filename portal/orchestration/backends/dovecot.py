@@ -2,7 +2,11 @@
 
 The file is rewritten whole under flock into a temp file beside it, then
 renamed, so Dovecot never reads half a file and concurrent scripts never lose
-each other's lines. Dovecot rereads the file on change, so no reload is needed.
+each other's lines. Dovecot rereads the file on change, so no reload is needed;
+but it looks only at the mtime (in whole seconds) and the size, so a new file
+of the same size gets an mtime at least one second past the old one.
+The dovecot auth process reads the file as the `dovecot` user: a new file is
+0640 root:<dovecot_passwd_group>; an existing one keeps its owner and mode.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ if [ -e "$hd_passwd" ]; then
   chown --reference="$hd_passwd" "$hd_tmp" 2>/dev/null || true
 else
   chmod 0640 "$hd_tmp"
+  {chgrp}
 fi
 hd_passwd_drop() {{
   awk -F: -v u="$1" '$1 != u' "$hd_tmp" > "$hd_tmp.next"
@@ -57,6 +62,10 @@ rm -rf -- {home}
 """
 
 COMMIT = """\
+if [ -e "$hd_passwd" ]; then
+  hd_old=$(stat -c %Y "$hd_passwd"); hd_now=$(date +%s)
+  touch -d "@$(( hd_now > hd_old ? hd_now : hd_old + 1 ))" "$hd_tmp"
+fi
 mv -f "$hd_tmp" "$hd_passwd"
 """
 
@@ -84,7 +93,9 @@ class DovecotBackend(Backend):
 
     def prepare(self, script: Script, server: Server) -> None:
         passwd = server.setting("dovecot_passwd_file", "/etc/dovecot/users")
-        script.add(PREPARE.format(passwd=q(passwd), passwd_dir=q(posixpath.dirname(passwd))))
+        group = server.setting("dovecot_passwd_group", "dovecot")
+        chgrp = f'chgrp {q(group)} "$hd_tmp"' if group else ":"
+        script.add(PREPARE.format(passwd=q(passwd), passwd_dir=q(posixpath.dirname(passwd)), chgrp=chgrp))
 
     def save(self, script: Script, server: Server, mailbox: Mailbox, secret: str | None) -> None:
         uid, gid = server.setting("mail_uid", 5000), server.setting("mail_gid", 5000)
