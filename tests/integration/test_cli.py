@@ -1,0 +1,78 @@
+"""The operator commands, run the way an operator runs them."""
+import subprocess
+
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Account, Domain, Role, Route, Server, User
+from portal.security.passwords import check_password
+from tests.testbed.plugin import need
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def test_create_admin(runner):
+    result = runner.invoke(args=["users", "create-admin", "Ops@Example.com"], input="s3cret-admin-pw\ns3cret-admin-pw\n")
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(sa.select(User).where(User.email == "ops@example.com"))
+    assert user.role == Role.ADMIN and user.account_id is None
+    assert check_password("s3cret-admin-pw", user.password_hash)[0]
+    again = runner.invoke(args=["users", "create-admin", "ops@example.com"], input="x-password-1\nx-password-1\n")
+    assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_accounts_and_domains(runner):
+    assert runner.invoke(args=["accounts", "create", "Resell", "--kind", "reseller", "--owner", "r@x.test",
+                               "--password", "pw-123456789"]).exit_code == 0
+    result = runner.invoke(args=["accounts", "create", "Shop", "--reseller", "Resell", "--owner", "s@x.test",
+                                 "--password", "pw-123456789"])
+    assert result.exit_code == 0, result.output
+    shop = db.session.scalar(sa.select(Account).where(Account.name == "Shop"))
+    assert shop.parent.name == "Resell"
+    assert runner.invoke(args=["domains", "add", "Shop", "Bücher.Example"]).exit_code == 0
+    assert db.session.scalar(sa.select(Domain.name)) == "xn--bcher-kva.example"
+    taken = runner.invoke(args=["domains", "add", "Resell", "bücher.example"])
+    assert taken.exit_code != 0 and "already taken" in taken.output
+
+
+def test_add_server_from_keyscan_and_route(runner, sshd, tmp_path):
+    need("ssh-keyscan", "ssh-keyscan (openssh-client)")
+    scan = subprocess.run(["ssh-keyscan", "-p", str(sshd.port), "127.0.0.1"], capture_output=True, text=True)
+    keyscan = tmp_path / "keyscan.txt"
+    keyscan.write_text(scan.stdout)
+    result = runner.invoke(args=["servers", "add", "mail1", "--host", "127.0.0.1", "--port", str(sshd.port),
+                                 "--keyscan-file", str(keyscan), "--set", "dovecot_scheme=ARGON2ID",
+                                 "--set", "mail_uid=5000"])
+    assert result.exit_code == 0, result.output
+    server = db.session.scalar(sa.select(Server))
+    assert server.host_key == sshd.host_key_line.split()[0] + " " + sshd.host_key_line.split()[1]
+    assert server.settings == {"dovecot_scheme": "ARGON2ID", "mail_uid": 5000}
+    assert runner.invoke(args=["servers", "route", "dovecot", "mail1"]).exit_code == 0
+    assert db.session.scalar(sa.select(Route.backend)) == "dovecot"
+
+
+@pytest.mark.parametrize("args", [
+    ["servers", "add", "bad", "--host-key", "ssh-ed25519 not-base64!"],
+    ["servers", "add", "nokey"],
+])
+def test_ssh_server_needs_a_valid_pinned_key(runner, args):
+    result = runner.invoke(args=args)
+    assert result.exit_code != 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Server)) == 0
+
+
+def test_demo_seed_is_idempotent(runner):
+    first = runner.invoke(args=["demo", "seed"])
+    assert "Demo data created." in first.output and "customer@example.com" in first.output
+    assert "Demo data already there." in runner.invoke(args=["demo", "seed"]).output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 4
+
+
+def test_worker_needs_redis(app):
+    app.config["REDIS_URL"] = ""
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code != 0 and "REDIS_URL" in result.output

@@ -1,0 +1,94 @@
+"""Without Redis (the demo), jobs run in the web process right after commit, on the local transport."""
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from passlib.hash import sha512_crypt
+
+from portal.extensions import db
+from portal.models import BackendLog, LogState, Mailbox, Status
+from portal.orchestration.jobs import apply_server
+from portal.orchestration.operations import record
+from tests.integration.conftest import domain_id, mailbox
+
+PW = "local-pass-0001"
+
+
+@pytest.fixture
+def app_config():
+    return {}  # no REDIS_URL
+
+
+@pytest.fixture
+def customer(web, make_account, local_server):
+    make_account("Acme", domains=("acme.test",))
+    web.login("acme@owner.test")
+    return local_server
+
+
+def passwd(server) -> str:
+    path = Path(server.settings["dovecot_passwd_file"])
+    return path.read_text() if path.exists() else ""
+
+
+def create(web, name="alice", password=PW):
+    return web.submit("/mailboxes/new", {"local_part": name, "domain_id": domain_id("acme.test"),
+                                         "password": password, "confirm": password, "quota_mb": 300})
+
+
+def test_change_is_applied_before_the_redirect(web, customer):
+    assert create(web).status_code == 302
+    box = mailbox("alice@acme.test")
+    assert box.status == Status.APPLIED
+    user, verifier, uid, gid, _, home, _, extra = passwd(customer).strip().split(":", 7)
+    assert (user, uid, gid) == ("alice@acme.test", str(os.getuid()), str(os.getgid()))
+    assert sha512_crypt.verify(PW, verifier.removeprefix("{SHA512-CRYPT}"))
+    assert Path(home).is_dir() and extra == "userdb_quota_rule=*:storage=300M"
+
+    web.submit(f"/mailboxes/{box.id}/delete", {})
+    assert mailbox("alice@acme.test") is None
+    assert passwd(customer) == "" and not Path(home).exists()
+
+
+def test_save_without_password_keeps_the_hash_on_the_server(web, customer):
+    create(web)
+    before = passwd(customer)
+    box = mailbox("alice@acme.test")
+    box.quota_mb = 999
+    record(box, "save")
+    db.session.commit()  # applied in-process
+    after = passwd(customer)
+    assert after.split(":")[1] == before.split(":")[1]
+    assert after.strip().endswith("storage=999M")
+
+
+def test_save_without_any_password_fails_in_plain_words(app, customer):
+    from portal.models import Account, Domain
+
+    account = db.session.scalar(sa.select(Account))
+    box = Mailbox(account=account, domain=db.session.scalar(sa.select(Domain)), local_part="ghost")
+    db.session.add(box)
+    db.session.flush()
+    record(box, "save")
+    db.session.commit()
+    db.session.refresh(box)
+    assert box.status == Status.FAILED
+    assert "ghost@acme.test has no password on the server yet" in box.last_error
+    entry = db.session.scalars(sa.select(BackendLog)).one()
+    assert entry.state == LogState.FAILURE and entry.exit_code == 1
+    assert passwd(customer) == ""  # the failed script left the file as it was
+
+
+def test_mtime_moves_even_when_the_size_does_not(web, customer):
+    """Dovecot only rereads the file when mtime (seconds) or size changes."""
+    create(web, password="same-length-01")
+    path = Path(customer.settings["dovecot_passwd_file"])
+    first = path.stat()
+    box = mailbox("alice@acme.test")
+    web.submit(f"/mailboxes/{box.id}", {"password": "same-length-02", "confirm": "same-length-02"},
+               post_url=f"/mailboxes/{box.id}/password")
+    second = path.stat()
+    assert second.st_size == first.st_size
+    assert int(second.st_mtime) > int(first.st_mtime)
+    assert apply_server(customer.id)["log"] is None  # nothing left to do
