@@ -43,7 +43,10 @@ def dispatch(server_ids: set[int] | list[int]) -> None:
 
             # A new app context gives the job its own session, like a worker.
             with current_app.app_context():
-                apply_server(server_id)
+                try:
+                    apply_server(server_id)
+                except Exception:  # the change is committed; the request must not fail now
+                    log.exception("server %s: in-process apply failed", server_id)
             continue
         try:
             q.enqueue(

@@ -4,9 +4,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import sqlalchemy as sa
 from flask import current_app
@@ -131,6 +131,9 @@ def _apply(server_id: int) -> dict:
         entry.state, entry.error = LogState.ERROR, str(exc)
     except ExecTimeout as exc:
         entry.state, entry.error = LogState.TIMEOUT, str(exc)
+    except Exception as exc:  # never leave operations stuck in "running"
+        log.exception("server %s: apply failed unexpectedly", server.name)
+        entry.state, entry.error = LogState.ERROR, f"unexpected {type(exc).__name__}: {script.redact(str(exc))}"
     if result is not None:
         entry.exit_code = result.exit_code
         entry.stdout, entry.stderr = script.redact(result.stdout), script.redact(result.stderr)

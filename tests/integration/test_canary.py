@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Base, BackendLog
+from portal.models import BackendLog, Base
 from tests.integration.conftest import domain_id, mailbox
 
 CANARY = "Canary-7f3a-pässwörd-0042"

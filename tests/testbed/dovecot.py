@@ -38,13 +38,14 @@ from pathlib import Path
 from .dovecot_setup import CONFIG, LMTP_BINARY, LMTP_SERVICE, VMAIL_ID, ensure_vmail, make_traversable
 from .ports import HOST, free_port, wait_for_port, wait_for_port_closed
 from .proc import alive, descendants, stop_tree
+from .service import Service
 
 # /usr/sbin may be missing from PATH in a bare CI environment.
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
 
 
-class Dovecot:
+class Dovecot(Service):
     """Dovecot master in the foreground (-F) as our child, files under root."""
 
     host: str = HOST
@@ -185,15 +186,3 @@ class Dovecot:
         return subprocess.run([DOVEADM, "-c", str(self.config_path), *args],
                               capture_output=True, text=True, timeout=30)
 
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def __enter__(self) -> Dovecot:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -10,6 +10,7 @@ from typing import Any
 
 from .ports import HOST, free_port, wait_for_port, wait_for_port_closed
 from .proc import alive, stop_tree
+from .service import Service
 
 # Commands that read a whole value, by TYPE; the key goes after the command.
 READERS: dict[bytes, list[str]] = {
@@ -35,7 +36,7 @@ def _flatten(reply: Any) -> list[bytes]:
     return [b for item in reply for b in _flatten(item)]
 
 
-class RedisServer:
+class RedisServer(Service):
     """redis-server --daemonize no as our child; the port survives restarts."""
 
     host: str = HOST
@@ -131,15 +132,3 @@ class RedisServer:
     def flushall(self) -> None:
         self._caller()(0, "FLUSHALL")
 
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def __enter__(self) -> RedisServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

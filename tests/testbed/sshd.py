@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .ports import HOST, free_port, wait_for_port, wait_for_port_closed
 from .proc import alive, kill_quietly, stop_tree
+from .service import Service
 
 SSHD = "/usr/sbin/sshd"  # must be absolute: sshd refuses to re-exec otherwise
 
@@ -38,7 +39,7 @@ def other_host_key_line() -> str:
         return _pub_line(key.with_suffix(".pub"))
 
 
-class Sshd:
+class Sshd(Service):
     """sshd in the foreground (-D) as our child, files under root."""
 
     host: str = HOST
@@ -144,15 +145,3 @@ class Sshd:
         self.pid_path.unlink(missing_ok=True)
         wait_for_port_closed(self.port)
 
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def __enter__(self) -> Sshd:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

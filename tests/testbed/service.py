@@ -1,0 +1,28 @@
+"""What every testbed service shares: a log file and `with` support."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Self
+
+
+class Service:
+    log_path: Path
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
