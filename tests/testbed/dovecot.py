@@ -37,7 +37,7 @@ from pathlib import Path
 
 from .dovecot_setup import CONFIG, LMTP_BINARY, LMTP_SERVICE, VMAIL_ID, ensure_vmail, make_traversable
 from .ports import HOST, free_port, wait_for_port, wait_for_port_closed
-from .proc import alive, descendants, stop_tree
+from .proc import descendants, stop_tree
 from .service import Service
 
 # /usr/sbin may be missing from PATH in a bare CI environment.
@@ -96,9 +96,6 @@ class Dovecot(Service):
         )
         self.config_path.write_text(text)
 
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and alive(self._proc.pid)
 
     def start(self, timeout: float = 10) -> None:
         if self.running:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .ports import HOST, free_port, wait_for_port, wait_for_port_closed
-from .proc import alive, stop_tree
+from .proc import stop_tree
 from .service import Service
 
 # Commands that read a whole value, by TYPE; the key goes after the command.
@@ -51,9 +51,6 @@ class RedisServer(Service):
     def url(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
 
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and alive(self._proc.pid)
 
     def start(self, timeout: float = 10) -> None:
         """Start, or start again after stop() on the same port."""

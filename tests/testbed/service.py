@@ -1,12 +1,20 @@
 """What every testbed service shares: a log file and `with` support."""
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Self
+
+from .proc import alive
 
 
 class Service:
     log_path: Path
+    _proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and alive(self._proc.pid)
 
     def start(self) -> None:
         raise NotImplementedError

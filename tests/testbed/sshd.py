@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from .ports import HOST, free_port, wait_for_port, wait_for_port_closed
-from .proc import alive, kill_quietly, stop_tree
+from .proc import kill_quietly, stop_tree
 from .service import Service
 
 SSHD = "/usr/sbin/sshd"  # must be absolute: sshd refuses to re-exec otherwise
@@ -99,9 +99,6 @@ class Sshd(Service):
         )
 
     # -- lifecycle ---------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and alive(self._proc.pid)
 
     def start(self, timeout: float = 10) -> None:
         if self.running:
