@@ -8,6 +8,7 @@ from flask import (
     url_for,
 )
 from flask_login import login_required
+from sqlalchemy.orm import contains_eager
 
 from portal.blueprints.mailboxes import bp
 from portal.blueprints.mailboxes.forms import (
@@ -38,7 +39,8 @@ def _fail(form, error: ServiceError) -> None:
 @bp.route("/")
 @login_required
 def index():
-    query = scoped(Mailbox, current_actor()).join(Mailbox.domain).order_by(Domain.name, Mailbox.local_part)
+    query = (scoped(Mailbox, current_actor()).join(Mailbox.domain).options(contains_eager(Mailbox.domain))
+             .order_by(Domain.name, Mailbox.local_part))
     page = db.paginate(query, per_page=current_app.config["MAILBOXES_PER_PAGE"], error_out=False)
     return render_template("mailboxes/index.html", page=page)
 
