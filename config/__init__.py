@@ -17,7 +17,26 @@ class Config:
     # Private key the workers use to reach managed servers.
     SSH_KEY_PATH = str(Path.home() / ".ssh" / "id_ed25519")
     SSH_CONNECT_TIMEOUT = 10.0
+    # Workers keep one SSH connection per server across jobs.
+    SSH_REUSE_CONNECTIONS = True
+    # Default script time limit; a server's `exec_timeout` setting overrides it.
     JOB_TIMEOUT = 300
+    # A killed worker's server lock lapses after this; its work is then redone.
+    SERVER_LOCK_TTL = 30
+    # Seconds between retries of ERROR and TIMEOUT; after the last, the change is failed.
+    RETRY_DELAYS = "5,30,120,600,1800"
+    # How often a worker sweeps for due retries, orphaned work and what Redis missed.
+    SWEEP_INTERVAL = 5.0
+    # Incident e-mails to staff. ALERT_EMAILS empty: every staff and admin login.
+    SMTP_HOST = ""
+    SMTP_PORT = 25
+    SMTP_STARTTLS = False
+    SMTP_USER = ""
+    SMTP_PASSWORD = ""
+    MAIL_FROM = "hostdeck@localhost"
+    ALERT_EMAILS = ""
+    # Where staff open the portal, for links in e-mails.
+    PUBLIC_URL = "http://127.0.0.1:5000"
     # Failed logins allowed per minute, per account and per IP.
     LOGIN_ATTEMPTS_PER_MINUTE = 10
     # Defaults to REDIS_URL when set, else memory:// (one process only).

@@ -1,11 +1,34 @@
+import logging
+import threading
+
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from rq import SimpleWorker
 
+from portal.extensions import db
 from portal.orchestration.dispatch import queue, sweep
 
+log = logging.getLogger(__name__)
 orchestration = AppGroup("orchestration", help="Operations waiting for servers.")
+
+
+class Sweeper(threading.Thread):
+    """Every SWEEP_INTERVAL: enqueue due retries, work dead workers left, and what Redis missed."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(name="sweeper", daemon=True)
+        self.app = app
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.app.config["SWEEP_INTERVAL"]):
+            with self.app.app_context():
+                try:
+                    sweep()
+                except Exception:  # a bad sweep must not end the sweeping
+                    log.exception("sweep failed")
+                    db.session.rollback()
 
 
 @click.command("worker")
@@ -14,19 +37,56 @@ def worker(burst: bool) -> None:
     """Apply operations: listens on the RQ_QUEUE queue of REDIS_URL.
 
     A SimpleWorker runs jobs in this process, inside the app context, so that
-    one process can keep its SSH connections across jobs.
+    one process keeps its SSH connections across jobs. Run it under a
+    supervisor (systemd Restart=always); a killed worker's work is redone.
     """
     q = queue()
     if q is None:
         raise click.ClickException("REDIS_URL is not set: without Redis, jobs run in the web process")
     sweep()  # pick up what was recorded while no worker or Redis was around
-    SimpleWorker([q], connection=q.connection, serializer=q.serializer).work(
-        burst=burst, logging_level=current_app.config["LOG_LEVEL"]
-    )
+    sweeper = None
+    if not burst:
+        sweeper = Sweeper(current_app._get_current_object())
+        sweeper.start()
+    try:
+        SimpleWorker([q], connection=q.connection, serializer=q.serializer).work(
+            burst=burst, logging_level=current_app.config["LOG_LEVEL"], with_scheduler=False,
+        )
+    finally:
+        if sweeper is not None:
+            sweeper.stopped.set()
 
 
 @orchestration.command("sweep")
 def sweep_command() -> None:
-    """Enqueue every server with pending operations (e.g. after Redis was down)."""
+    """Enqueue every server with due operations (e.g. after Redis was down)."""
     ids = sweep()
     click.echo(f"enqueued {len(ids)} server(s)")
+
+
+@orchestration.command("apply")
+@click.option("--server", "server_name", help="Only this server.")
+@click.option("--dry-run", is_flag=True, help="Print the scripts that would run, secrets redacted; change nothing.")
+def apply_command(server_name: str | None, dry_run: bool) -> None:
+    """Apply pending operations now, in this process (or show them with --dry-run)."""
+    import sqlalchemy as sa
+
+    from portal.models import Operation, OpState, Server
+    from portal.orchestration.jobs import apply_server, build, fold, pending_ops
+    from portal.orchestration.script import Script
+
+    query = sa.select(Server).where(Server.id.in_(
+        sa.select(Operation.server_id).where(Operation.state == OpState.PENDING))).order_by(Server.name)
+    if server_name:
+        query = query.where(Server.name == server_name)
+    for server in db.session.scalars(query).all():
+        if not dry_run:
+            result = apply_server(server.id)
+            click.echo(f"# {server.name}: log {result['log']} {result.get('state', 'nothing due')}")
+            continue
+        ops = pending_ops(server.id)
+        script = Script()
+        build(script, server, fold(ops))
+        click.echo(f"# {server.name}: {len(ops)} operation(s)")
+        click.echo(script.redacted())
+    db.session.rollback()  # a dry run changes nothing

@@ -49,6 +49,9 @@ class Operation(Timestamped, Base):
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     real_actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     backend_log_id: Mapped[int | None] = mapped_column(sa.ForeignKey("backend_log.id"), index=True)
+    # ERROR and TIMEOUT come back as pending, due again at retry_at.
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     server: Mapped[Server] = relationship()
     backend_log: Mapped[BackendLog | None] = relationship(back_populates="operations")

@@ -20,6 +20,8 @@ class Server(Timestamped, Base):
     transport: Mapped[str] = mapped_column(sa.String(10), default="ssh")
     # Backend settings: dovecot_passwd_file, dovecot_scheme, mail_root, mail_uid, mail_gid...
     settings: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # An open incident: the first failed log since the last success (staff were told once).
+    incident_log_id: Mapped[int | None] = mapped_column()
 
     routes: Mapped[list[Route]] = relationship(back_populates="server", cascade="all, delete-orphan")
 

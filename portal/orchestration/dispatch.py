@@ -59,14 +59,43 @@ def dispatch(server_ids: set[int] | list[int]) -> None:
 
 
 def sweep() -> list[int]:
-    """Enqueue every server that still has pending operations."""
-    from portal.models import Operation, OpState
+    """Enqueue every server with due work, after taking back what dead workers left."""
+    from portal.models import Operation, OpState, utcnow
 
+    recover_orphans()
     ids = list(db.session.scalars(
-        sa.select(Operation.server_id).where(Operation.state == OpState.PENDING).distinct()
+        sa.select(Operation.server_id).where(
+            Operation.state == OpState.PENDING,
+            sa.or_(Operation.retry_at.is_(None), Operation.retry_at <= utcnow()),
+        ).distinct()
     ))
     dispatch(ids)
     return ids
+
+
+def recover_orphans() -> int:
+    """Running operations whose server lock has lapsed belong to a dead worker: make them pending."""
+    from portal.models import BackendLog, LogState, Operation, OpState, utcnow
+    from portal.orchestration.locks import lock_held
+
+    q = queue()
+    if q is None:
+        return 0
+    running = db.session.scalars(sa.select(Operation).where(Operation.state == OpState.RUNNING)).all()
+    try:
+        orphans = [op for op in running if not lock_held(q.connection, op.server_id)]
+    except RedisError:
+        return 0
+    for op in orphans:
+        op.state, op.retry_at = OpState.PENDING, None
+        entry = db.session.get(BackendLog, op.backend_log_id) if op.backend_log_id else None
+        if entry is not None and entry.state == LogState.STARTED:
+            entry.state, entry.finished_at = LogState.ERROR, utcnow()
+            entry.error = "The worker stopped during this apply; the change is applied again."
+    db.session.commit()
+    if orphans:
+        log.warning("recovered %d operations from a dead worker", len(orphans))
+    return len(orphans)
 
 
 def _after_commit(session) -> None:

@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -13,25 +10,15 @@ from flask import current_app
 from rq import get_current_job
 
 from portal.extensions import db
-from portal.models import (
-    BackendLog,
-    LogState,
-    Mailbox,
-    Operation,
-    OpState,
-    Server,
-    Status,
-    utcnow,
-)
+from portal.models import BackendLog, LogState, Mailbox, Operation, OpState, Server, utcnow
 from portal.orchestration.backends import get_backend
-from portal.orchestration.dispatch import queue
+from portal.orchestration.locks import server_lock
 from portal.orchestration.script import Script, UnsafeValue
-from portal.orchestration.transports import ExecTimeout, TransportError, transport_for
+from portal.orchestration.transports import ExecTimeout, TransportError, exec_timeout, transport_for
 
 log = logging.getLogger(__name__)
 MODELS = {"Mailbox": Mailbox}
-OK_STATES = (LogState.SUCCESS, LogState.WARNING)
-_local_locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
+OUTPUT_LIMIT = 256 * 1024  # per stream kept in a BackendLog
 
 
 @dataclass
@@ -58,30 +45,20 @@ def fold(ops: list[Operation]) -> list[Change]:
     return sorted(changes.values(), key=lambda c: c.op.id)
 
 
-@contextmanager
-def server_lock(server_id: int) -> Iterator[None]:
-    """One script per server at a time, across all workers."""
-    q = queue()
-    if q is None:
-        with _local_locks[server_id]:
-            yield
-        return
-    wait = current_app.config["JOB_TIMEOUT"] + 60
-    lock = q.connection.lock(f"hostdeck:server-lock:{server_id}", timeout=wait, blocking_timeout=wait)
-    if not lock.acquire():
-        raise RuntimeError(f"server {server_id} stayed locked for {wait} s")
-    try:
-        yield
-    finally:
-        lock.release()
+def pending_ops(server_id: int) -> list[Operation]:
+    """All pending operations of a server, once any of them is due."""
+    now = utcnow()
+    ops = db.session.scalars(
+        sa.select(Operation).where(Operation.server_id == server_id, Operation.state == OpState.PENDING)
+        .order_by(Operation.id)
+    ).all()
+    if any(op.retry_at is None or op.retry_at <= now for op in ops):
+        return list(ops)
+    return []
 
 
-def apply_server(server_id: int) -> dict:
-    with server_lock(server_id):
-        return _apply(server_id)
-
-
-def _build(script: Script, server: Server, changes: list[Change]) -> None:
+def build(script: Script, server: Server, changes: list[Change]) -> None:
+    """Prepare, one fragment per change, commit: per backend, so each reloads once."""
     by_backend: dict[str, list[Change]] = defaultdict(list)
     for change in changes:
         by_backend[change.op.backend].append(change)
@@ -99,16 +76,29 @@ def _build(script: Script, server: Server, changes: list[Change]) -> None:
         backend.commit(script, server)
 
 
-def _apply(server_id: int) -> dict:
+def apply_server(server_id: int) -> dict:
     server = db.session.get(Server, server_id)
-    ops = db.session.scalars(
-        sa.select(Operation).where(Operation.server_id == server_id, Operation.state == OpState.PENDING)
-        .order_by(Operation.id)
-    ).all()
-    if server is None or not ops:
+    if server is None:
         return {"server": server_id, "log": None}
+    wait = exec_timeout(server, current_app.config) + 60
+    with server_lock(server_id, wait):
+        return _apply(server)
+
+
+def _clip(text: str) -> str:
+    if len(text) <= OUTPUT_LIMIT:
+        return text
+    return f"[{len(text) - OUTPUT_LIMIT} characters cut]\n" + text[-OUTPUT_LIMIT:]
+
+
+def _apply(server: Server) -> dict:
+    from portal.orchestration.outcome import settle
+
+    ops = pending_ops(server.id)
+    if not ops:
+        return {"server": server.id, "log": None}
     job = get_current_job()
-    entry = BackendLog(server_id=server_id, state=LogState.STARTED, started_at=utcnow(),
+    entry = BackendLog(server_id=server.id, state=LogState.STARTED, started_at=utcnow(),
                        job_id=job.id if job else None)
     changes = fold(ops)
     entry.backends = ",".join(sorted({c.op.backend for c in changes}))
@@ -121,14 +111,16 @@ def _apply(server_id: int) -> dict:
 
     script = Script()
     result = None
+    retryable = True
     try:
-        _build(script, server, changes)
+        build(script, server, changes)
         entry.script = script.redacted()
-        result = transport_for(server, current_app.config).run(script.text, current_app.config["JOB_TIMEOUT"])
+        result = transport_for(server, current_app.config).run(script.text, exec_timeout(server, current_app.config))
     except UnsafeValue as exc:
         entry.state, entry.error = LogState.FAILURE, f"refused to build the script: {exc}"
     except TransportError as exc:
         entry.state, entry.error = LogState.ERROR, str(exc)
+        retryable = exc.retryable
     except ExecTimeout as exc:
         entry.state, entry.error = LogState.TIMEOUT, str(exc)
     except Exception as exc:  # never leave operations stuck in "running"
@@ -136,51 +128,13 @@ def _apply(server_id: int) -> dict:
         entry.state, entry.error = LogState.ERROR, f"unexpected {type(exc).__name__}: {script.redact(str(exc))}"
     if result is not None:
         entry.exit_code = result.exit_code
-        entry.stdout, entry.stderr = script.redact(result.stdout), script.redact(result.stderr)
-        if result.exit_code != 0:
+        entry.stdout, entry.stderr = _clip(script.redact(result.stdout)), _clip(script.redact(result.stderr))
+        if result.exit_code != 0:  # None too: killed without an exit status
             entry.state = LogState.FAILURE
         else:
             entry.state = LogState.WARNING if result.stderr.strip() else LogState.SUCCESS
     entry.finished_at = utcnow()
-    _finish(server, entry, changes)
-    db.session.commit()
-    log.info("server %s: log %s %s (%d changes)", server.name, entry.id, entry.state, len(changes))
-    return {"server": server_id, "log": entry.id, "state": str(entry.state)}
-
-
-def _reason(server: Server, entry: BackendLog) -> str:
-    if entry.state == LogState.ERROR:
-        return f"The change could not be sent to {server.name}: {entry.error}"
-    if entry.state == LogState.TIMEOUT:
-        return f"{server.name} did not finish in time."
-    lines = [line for line in (entry.stderr or "").splitlines() if line.strip()]
-    detail = lines[-1] if lines else (entry.error or f"exit code {entry.exit_code}")
-    return f"{server.name} refused the change: {detail}"
-
-
-def _finish(server: Server, entry: BackendLog, changes: list[Change]) -> None:
-    ok = entry.state in OK_STATES
-    for change in changes:
-        op = change.op
-        op.state = OpState.APPLIED if ok else OpState.FAILED
-        if ok:
-            op.secret = None  # the verifier is on the server now; keep no copy
-        obj = db.session.get(MODELS[op.object_type], op.object_id)
-        if obj is None or _still_pending(op):
-            continue  # a newer change will set the status
-        if not ok:
-            obj.status, obj.last_error = Status.FAILED, _reason(server, entry)
-        elif op.action == "delete":
-            db.session.delete(obj)
-        else:
-            obj.status, obj.last_error = Status.APPLIED, None
-
-
-def _still_pending(op: Operation) -> bool:
-    """Is another operation for this object (any server) still to run?"""
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(Operation).where(
-            Operation.object_type == op.object_type, Operation.object_id == op.object_id,
-            Operation.id != op.id, Operation.state.in_((OpState.PENDING, OpState.RUNNING)),
-        )
-    ) > 0
+    settle(server, entry, changes, retryable=retryable)
+    log.info("server %s: log %s %s (%d changes, job %s)", server.name, entry.id, entry.state, len(changes),
+             entry.job_id)
+    return {"server": server.id, "log": entry.id, "state": str(entry.state)}
