@@ -69,8 +69,9 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.auth import bp as auth
     from portal.blueprints.dashboard import bp as dashboard
     from portal.blueprints.mailboxes import bp as mailboxes
+    from portal.blueprints.staff import bp as staff
 
-    for bp in (auth, dashboard, mailboxes):
+    for bp in (auth, dashboard, mailboxes, staff):
         app.register_blueprint(bp)
 
 

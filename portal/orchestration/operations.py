@@ -6,8 +6,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Operation, OpState, Route, Server
-from portal.orchestration.backends import backends_for
+from portal.models import Operation, OpState, Route, Server, Status
+from portal.orchestration.backends import backends_for, get_backend
 from portal.orchestration.dispatch import mark_dirty
 
 
@@ -40,3 +40,39 @@ def record(obj: Any, action: str, *, actor=None, password: str | None = None) ->
             mark_dirty(server.id)
             ops.append(op)
     return ops
+
+
+def requeue(server: Server, backend_name: str, object_type: str, object_id: int, *, actor=None) -> Operation:
+    """One operation that re-applies an object's *current* desired state on one server.
+
+    Pending and failed operations for it are superseded; a verifier they carry
+    that never reached the server (nothing newer was applied) is carried over.
+    """
+    from portal.orchestration.jobs import MODELS
+
+    same = sa.select(Operation).where(
+        Operation.server_id == server.id, Operation.backend == backend_name,
+        Operation.object_type == object_type, Operation.object_id == object_id,
+    ).order_by(Operation.id)
+    ops = db.session.scalars(same).all()
+    last_applied = max((op.id for op in ops if op.state == OpState.APPLIED), default=0)
+    secret, payload = None, (ops[-1].payload if ops else {})
+    for op in ops:
+        if op.state in (OpState.PENDING, OpState.FAILED):
+            if op.secret and op.id > last_applied:
+                secret = op.secret
+            op.state, op.secret = OpState.SUPERSEDED, None
+    obj = db.session.get(MODELS[object_type], object_id)
+    backend = get_backend(backend_name)
+    if obj is None or obj.status == Status.DELETING:
+        action, secret, account_id = "delete", None, (obj.account_id if obj else ops[-1].account_id if ops else None)
+    else:
+        action, payload, account_id = "save", backend.payload(obj, server), obj.account_id
+        obj.status, obj.last_error = Status.PENDING, None
+    op = Operation(server_id=server.id, backend=backend_name, object_type=object_type, object_id=object_id,
+                   action=action, payload=payload, secret=secret, account_id=account_id, state=OpState.PENDING)
+    if actor is not None:
+        op.actor_id = actor.user.id
+    db.session.add(op)
+    mark_dirty(server.id)
+    return op

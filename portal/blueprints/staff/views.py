@@ -1,0 +1,75 @@
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import selectinload
+
+from portal.blueprints.staff import bp
+from portal.blueprints.staff.forms import ActionForm, LogFilterForm
+from portal.extensions import db
+from portal.models import BackendLog, Operation, Server
+from portal.security.roles import staff_required
+from portal.security.scoping import current_actor
+from portal.services import ServiceError
+from portal.services.orchestration import resync_server, retry_log
+
+
+@bp.route("/logs")
+@staff_required
+def logs():
+    servers = db.session.scalars(sa.select(Server).order_by(Server.name)).all()
+    form = LogFilterForm(request.args)
+    form.server.choices = [("", "Any server")] + [(str(s.id), s.name) for s in servers]
+    query = sa.select(BackendLog).options(selectinload(BackendLog.server)).order_by(BackendLog.id.desc())
+    if form.validate():
+        if form.server.data:
+            query = query.where(BackendLog.server_id == int(form.server.data))
+        if form.state.data:
+            query = query.where(BackendLog.state == form.state.data)
+        if form.account.data:
+            query = query.where(BackendLog.id.in_(
+                sa.select(Operation.backend_log_id).where(Operation.account_id == form.account.data)))
+    page = db.paginate(query, per_page=50, error_out=False)
+    return render_template("staff/logs.html", page=page, form=form, servers=servers, action=ActionForm())
+
+
+@bp.route("/logs/<int:log_id>")
+@staff_required
+def log_detail(log_id: int):
+    entry = db.get_or_404(BackendLog, log_id)
+    ops = db.session.scalars(sa.select(Operation).where(Operation.backend_log_id == entry.id)
+                             .order_by(Operation.id)).all()
+    return render_template("staff/log.html", entry=entry, ops=ops, action=ActionForm())
+
+
+@bp.route("/logs/<int:log_id>/retry", methods=["POST"])
+@staff_required
+def retry(log_id: int):
+    if ActionForm().validate_on_submit():
+        try:
+            count = retry_log(current_actor(), log_id)
+            db.session.commit()
+            flash(f"{count} object(s) are being applied again with their current state.", "success")
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+    return redirect(url_for(".log_detail", log_id=log_id))
+
+
+@bp.route("/servers")
+@staff_required
+def servers():
+    rows = db.session.scalars(sa.select(Server).order_by(Server.name)).all()
+    return render_template("staff/servers.html", servers=rows, action=ActionForm())
+
+
+@bp.route("/servers/<int:server_id>/resync", methods=["POST"])
+@staff_required
+def resync(server_id: int):
+    if ActionForm().validate_on_submit():
+        try:
+            count = resync_server(current_actor(), server_id)
+            db.session.commit()
+            flash(f"{count} object(s) are being applied again.", "success")
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+    return redirect(url_for(".servers"))

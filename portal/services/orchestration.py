@@ -1,0 +1,39 @@
+"""Staff actions on the way changes reach servers: retry a log, resync a server."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import BackendLog, OpState, Route, Server
+from portal.orchestration.backends import get_backend
+from portal.orchestration.jobs import MODELS
+from portal.orchestration.operations import requeue
+from portal.security.scoping import Actor
+from portal.services import ServiceError
+
+
+def retry_log(actor: Actor, log_id: int) -> int:
+    """Re-apply the current desired state of every object the log touched. Returns how many."""
+    entry = db.get_or_404(BackendLog, log_id)
+    targets = {(op.backend, op.object_type, op.object_id) for op in entry.operations
+               if op.state != OpState.SUPERSEDED or op.backend_log_id == entry.id}
+    if not targets:
+        raise ServiceError("This log applied nothing that could be retried.")
+    for backend, object_type, object_id in sorted(targets):
+        requeue(entry.server, backend, object_type, object_id, actor=actor)
+    return len(targets)
+
+
+def resync_server(actor: Actor, server_id: int) -> int:
+    """Re-apply the desired state of everything routed to a server, in one script."""
+    server = db.get_or_404(Server, server_id)
+    count = 0
+    for backend_name in db.session.scalars(sa.select(Route.backend).where(Route.server_id == server.id)):
+        for object_type in get_backend(backend_name).handles:
+            model = MODELS[object_type]
+            for object_id in db.session.scalars(sa.select(model.id).order_by(model.id)):
+                requeue(server, backend_name, object_type, object_id, actor=actor)
+                count += 1
+    if not count:
+        raise ServiceError(f"Nothing is routed to {server.name} yet.")
+    return count
