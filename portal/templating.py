@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, render_template
+from flask import Flask, has_request_context, render_template
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -38,7 +38,8 @@ def init_app(app: Flask) -> None:
     def forms():
         from portal.blueprints.auth.forms import LogoutForm
 
-        return {"logout_form": LogoutForm()}
+        # E-mails are rendered by jobs, outside any request.
+        return {"logout_form": LogoutForm()} if has_request_context() else {}
 
     def page(code: int, title: str, message: str):
         def handler(error):

@@ -64,8 +64,11 @@ def requeue(server: Server, backend_name: str, object_type: str, object_id: int,
             op.state, op.secret = OpState.SUPERSEDED, None
     obj = db.session.get(MODELS[object_type], object_id)
     backend = get_backend(backend_name)
-    if obj is None or obj.status == Status.DELETING:
+    # The newest operation says what is wanted: a failed delete is still a delete.
+    if obj is None or obj.status == Status.DELETING or (ops and ops[-1].action == "delete"):
         action, secret, account_id = "delete", None, (obj.account_id if obj else ops[-1].account_id if ops else None)
+        if obj is not None:
+            obj.status, obj.last_error = Status.DELETING, None
     else:
         action, payload, account_id = "save", backend.payload(obj, server), obj.account_id
         obj.status, obj.last_error = Status.PENDING, None

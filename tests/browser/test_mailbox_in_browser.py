@@ -1,7 +1,4 @@
 """Headless Chromium: the demo customer creates a mailbox and watches it become applied."""
-import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -51,24 +48,12 @@ def live_server(app, demo):
 
 
 @pytest.fixture
-def start_worker(app, app_config, redis_server, tmp_path):
-    """Starts `flask worker`, as an operator runs it, in its own process."""
-    env = {**os.environ, "FLASK_APP": "wsgi", "DATABASE_URL": app.config["DATABASE_URL"],
-           "REDIS_URL": redis_server.url, "SSH_KEY_PATH": app_config["SSH_KEY_PATH"],
-           "RQ_QUEUE": app_config["RQ_QUEUE"], "SECRET_KEY": "test-secret"}
-    procs = []
+def start_worker(app, redis_server, tmp_path):
+    from tests.workers import Workers, worker_env
 
-    def start() -> subprocess.Popen:
-        log = open(tmp_path / "worker.log", "wb")  # closed after the test
-        procs.append((subprocess.Popen([sys.executable, "-m", "flask", "worker"], env=env,
-                                       cwd=Path(__file__).resolve().parents[2], stdout=log,
-                                       stderr=subprocess.STDOUT), log))
-        return procs[-1][0]
-    yield start
-    for proc, log in procs:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+    pool = Workers(worker_env(app, redis_server.url), tmp_path)
+    yield pool.start
+    pool.stop_all()
 
 
 @pytest.fixture

@@ -10,19 +10,32 @@ from rq import SimpleWorker
 from portal.extensions import db
 from portal.models import Domain, Mailbox, Route, Server
 from portal.orchestration.dispatch import queue
+from portal.orchestration.ssh import POOL
 
 
 @pytest.fixture
 def app_config(redis_server, sshd):
-    return {"REDIS_URL": redis_server.url, "SSH_KEY_PATH": str(sshd.client_key_path), "RQ_QUEUE": "hostdeck-test"}
+    return {"REDIS_URL": redis_server.url, "SSH_KEY_PATH": str(sshd.client_key_path), "RQ_QUEUE": "hostdeck-test",
+            "SERVER_LOCK_TTL": 2}
+
+
+@pytest.fixture
+def workers(app, redis_server, tmp_path):
+    """Worker processes; all stopped after the test."""
+    from tests.workers import Workers, worker_env
+
+    pool = Workers(worker_env(app, redis_server.url), tmp_path)
+    yield pool
+    pool.stop_all()
 
 
 @pytest.fixture(autouse=True)
 def _empty_redis(app_config, redis_server):
     yield
-    from redis import Redis
-
-    Redis.from_url(redis_server.url).flushdb()
+    if not redis_server.running:
+        redis_server.start()
+    redis_server.flushall()
+    POOL.close_all()  # each test starts with fresh SSH connections
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from flask import (
 )
 from flask_login import login_required
 from sqlalchemy.orm import contains_eager
+from wtforms import SelectChoice
 
 from portal.blueprints.mailboxes import bp
 from portal.blueprints.mailboxes.forms import (
@@ -50,7 +51,8 @@ def index():
 def create():
     actor = current_actor()
     form = MailboxForm()
-    form.domain_id.choices = [(d.id, d.name) for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))]
+    form.domain_id.choices = [SelectChoice(d.id, d.name)
+                              for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))]
     if form.validate_on_submit():
         try:
             mailbox = create_mailbox(actor, local_part=form.local_part.data, domain_id=form.domain_id.data,

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, SubmitField
+from wtforms import IntegerField, SelectChoice, SelectField, SubmitField
 from wtforms.validators import Optional
 
 from portal.models import LogState
@@ -10,7 +10,7 @@ class LogFilterForm(FlaskForm):
         csrf = False  # a GET filter changes nothing
 
     server = SelectField("Server", coerce=str, validators=[Optional()])
-    state = SelectField("State", choices=[("", "Any state")] + [(s.value, s.value) for s in LogState],
+    state = SelectField("State", choices=[SelectChoice("", "Any state")] + [SelectChoice(s.value) for s in LogState],
                         validators=[Optional()])
     account = IntegerField("Account id", validators=[Optional()])
 

@@ -1,6 +1,7 @@
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
 
 from portal.blueprints.staff import bp
 from portal.blueprints.staff.forms import ActionForm, LogFilterForm
@@ -17,7 +18,7 @@ from portal.services.orchestration import resync_server, retry_log
 def logs():
     servers = db.session.scalars(sa.select(Server).order_by(Server.name)).all()
     form = LogFilterForm(request.args)
-    form.server.choices = [("", "Any server")] + [(str(s.id), s.name) for s in servers]
+    form.server.choices = [SelectChoice("", "Any server")] + [SelectChoice(str(s.id), s.name) for s in servers]
     query = sa.select(BackendLog).options(selectinload(BackendLog.server)).order_by(BackendLog.id.desc())
     if form.validate():
         if form.server.data:

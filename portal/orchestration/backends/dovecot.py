@@ -56,7 +56,9 @@ printf '%s:%s:%s\\n' {user} "$hd_hash" {rest} >> "$hd_tmp"
 install -d -m 0700 -o {uid} -g {gid} {home}
 """
 
+# A user already gone means the server drifted from the portal: say so (WARNING), carry on.
 DELETE = """\
+if [ -z "$(hd_passwd_hash {user})" ]; then echo {drift} >&2; fi
 hd_passwd_drop {user}
 rm -rf -- {home}
 """
@@ -114,7 +116,9 @@ class DovecotBackend(Backend):
         home = payload["home"]
         if not home.startswith(root) or ".." in home.split("/"):
             raise UnsafeValue(f"refusing to remove {home!r} outside {root!r}")
-        script.add(DELETE.format(user=q(_field(payload["user"])), home=q(home)))
+        user = _field(payload["user"])
+        drift = q(f"{user} was already missing from the passwd-file")
+        script.add(DELETE.format(user=q(user), home=q(home), drift=drift))
 
     def commit(self, script: Script, server: Server) -> None:
         script.add(COMMIT)

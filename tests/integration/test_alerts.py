@@ -1,0 +1,87 @@
+"""Staff get one e-mail per incident, not one per retry; escaped, without secrets or script."""
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import BackendLog, LogState, Operation, OpState, Status
+from portal.orchestration.dispatch import sweep
+from tests.integration.conftest import domain_id, mailbox
+from tests.testbed.ports import free_port
+from tests.testbed.smtp import SmtpServer
+
+CANARY = "Canary-in-alert-4242"
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app_config(redis_server, sshd, smtp):
+    return {"REDIS_URL": redis_server.url, "SSH_KEY_PATH": str(sshd.client_key_path), "RQ_QUEUE": "hostdeck-test",
+            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp.port, "RETRY_DELAYS": "0,0,0",
+            "PUBLIC_URL": "https://portal.example"}
+
+
+def body(message, subtype: str) -> str:
+    for part in message.walk():
+        if part.get_content_type() == f"text/{subtype}":
+            return part.get_payload(decode=True).decode()
+    raise AssertionError(f"no text/{subtype} part")
+
+
+def run_until_settled(work):
+    for _ in range(10):
+        work()
+        if not sweep():
+            return
+
+
+def test_one_email_per_incident(web, make_account, make_staff, mail_server, work, smtp, sshd):
+    make_staff("oncall@hostdeck.test")
+    good_port = mail_server.port
+    mail_server.name = "mail<b>1</b>"
+    mail_server.port = free_port()  # nothing listens: connection refused, an ERROR
+    db.session.commit()
+    make_account("Acme", domains=("acme.test",))
+    web.login("acme@owner.test")
+    web.submit("/mailboxes/new", {"local_part": "alice", "domain_id": domain_id("acme.test"),
+                                  "password": CANARY, "confirm": CANARY, "quota_mb": 10})
+
+    run_until_settled(work)
+
+    states = db.session.scalars(sa.select(BackendLog.state).order_by(BackendLog.id)).all()
+    assert states == [LogState.ERROR] * 4  # the first try and three retries
+    assert mailbox("alice@acme.test").status == Status.FAILED
+    assert len(smtp.messages) == 1
+    message = smtp.messages[0]
+    assert message["To"] == "oncall@hostdeck.test"
+    assert "ERROR on mail<b>1</b>" in message["Subject"]
+    html, text = body(message, "html"), body(message, "plain")
+    first_log = db.session.scalars(sa.select(BackendLog.id).order_by(BackendLog.id)).first()
+    assert "mail&lt;b&gt;1&lt;/b&gt;" in html and "<b>1</b>" not in html
+    assert f"https://portal.example/staff/logs/{first_log}" in html
+    assert "Mailbox alice@acme.test (save)" in text
+    assert "cannot connect" in text
+    for part in (html, text, message["Subject"]):
+        assert CANARY not in part and "$6$" not in part and "set -euo pipefail" not in part
+
+    # Fixed: a success closes the incident; the next failure opens a new one, with a new e-mail.
+    mail_server.port = good_port
+    db.session.commit()
+    op = db.session.scalars(sa.select(Operation).order_by(Operation.id.desc())).first()
+    op.state, op.retry_at = OpState.PENDING, None
+    db.session.commit()
+    sweep()
+    work()
+    assert mailbox("alice@acme.test").status == Status.APPLIED
+    assert mail_server.incident_log_id is None
+    mail_server.port = free_port()
+    db.session.commit()
+    web.submit(f"/mailboxes/{mailbox('alice@acme.test').id}/delete", {})
+    run_until_settled(work)
+    assert len(smtp.messages) == 2

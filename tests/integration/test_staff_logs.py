@@ -1,0 +1,140 @@
+"""Staff log pages, retry with the current state, resync, and the dry run."""
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import BackendLog, LogState, Operation, OpState, Status
+from tests.integration.conftest import domain_id, mailbox
+
+P1, P2 = "first-password-1", "second-password-2"
+
+
+def break_server(server, broken: bool) -> None:
+    """A group that does not exist makes the script fail (FAILURE) when it creates the file."""
+    server.settings = {**server.settings, "dovecot_passwd_group": "no-such-group" if broken else "dovecot"}
+    db.session.commit()
+
+
+@pytest.fixture
+def setup(web, make_account, make_staff, mail_server, dovecot):
+    dovecot.passwd_file.unlink()
+    make_account("Acme", domains=("acme.test",))
+    make_staff()
+    web.login("acme@owner.test")
+    yield mail_server
+    dovecot.passwd_file.touch()
+
+
+def staff_retry(client, web, log_id):
+    web.submit("/", {}, post_url="/logout")
+    web.login("staff@hostdeck.test")
+    response = web.submit(f"/staff/logs/{log_id}", {}, post_url=f"/staff/logs/{log_id}/retry")
+    assert response.status_code == 302
+    return response
+
+
+def logs():
+    return db.session.scalars(sa.select(BackendLog).order_by(BackendLog.id)).all()
+
+
+def test_retry_applies_the_latest_password(web, client, setup, dovecot, work):
+    break_server(setup, True)
+    web.submit("/mailboxes/new", {"local_part": "alice", "domain_id": domain_id("acme.test"),
+                                  "password": P1, "confirm": P1, "quota_mb": 10})
+    work()
+    box = mailbox("alice@acme.test")
+    assert box.status == Status.FAILED and "no-such-group" in box.last_error
+    assert logs()[0].state == LogState.FAILURE and logs()[0].exit_code != 0
+    web.submit(f"/mailboxes/{box.id}", {"password": P2, "confirm": P2}, post_url=f"/mailboxes/{box.id}/password")
+    work()
+    assert [e.state for e in logs()] == [LogState.FAILURE, LogState.FAILURE]  # FAILURE is not retried by itself
+    work()
+    assert len(logs()) == 2
+
+    break_server(setup, False)
+    staff_retry(client, web, logs()[0].id)  # the older log: the current state has P2
+    work()
+    db.session.refresh(box)
+    assert box.status == Status.APPLIED
+    assert dovecot.wait_login("alice@acme.test", P2)
+    assert not dovecot.wait_login("alice@acme.test", P1, expect=False)
+    assert db.session.scalar(sa.select(sa.func.count()).where(Operation.secret.is_not(None))) == 0
+
+
+def test_retry_after_a_delete_deletes(web, client, setup, dovecot, work):
+    break_server(setup, True)
+    web.submit("/mailboxes/new", {"local_part": "bob", "domain_id": domain_id("acme.test"),
+                                  "password": P1, "confirm": P1, "quota_mb": 10})
+    work()
+    box = mailbox("bob@acme.test")
+    web.submit(f"/mailboxes/{box.id}/delete", {})
+    work()
+    assert mailbox("bob@acme.test").status == Status.FAILED
+    break_server(setup, False)
+    staff_retry(client, web, logs()[0].id)  # retrying the create...
+    work()
+    assert mailbox("bob@acme.test") is None  # ...applies what is wanted now: no bob
+    assert "bob@acme.test" not in dovecot.passwd_file.read_text()
+
+
+def test_resync_reapplies_everything_in_one_script(web, setup, dovecot, work):
+    for name in ("ann", "ben"):
+        web.submit("/mailboxes/new", {"local_part": name, "domain_id": domain_id("acme.test"),
+                                      "password": P1, "confirm": P1, "quota_mb": 10})
+    work()
+    lines = dovecot.passwd_file.read_text()
+    dovecot.passwd_file.write_text(lines.splitlines()[0] + "\n")  # the server lost ben
+    ben = mailbox("ben@acme.test")
+    ben.quota_mb = 77
+    db.session.commit()
+    web.submit("/", {}, post_url="/logout")
+    web.login("staff@hostdeck.test")
+    assert "Resync server" in web.get("/staff/servers").get_data(as_text=True)
+    web.submit("/staff/servers", {}, post_url=f"/staff/servers/{setup.id}/resync")
+    work()
+    # ben had no hash left on the server, so the all-or-nothing script failed and said why.
+    last = logs()[-1]
+    assert last.state == LogState.FAILURE and "ben@acme.test has no password on the server yet" in last.stderr
+    assert len(last.operations) == 2
+
+
+def test_log_pages_for_staff(web, setup, work):
+    web.submit("/mailboxes/new", {"local_part": "alice", "domain_id": domain_id("acme.test"),
+                                  "password": P1, "confirm": P1, "quota_mb": 10})
+    work()
+    entry = logs()[0]
+    web.submit("/", {}, post_url="/logout")
+    web.login("staff@hostdeck.test")
+    listing = web.get(f"/staff/logs?server={setup.id}&state=SUCCESS&account=").get_data(as_text=True)
+    assert f"/staff/logs/{entry.id}" in listing
+    assert f"/staff/logs/{entry.id}" not in web.get("/staff/logs?state=FAILURE").get_data(as_text=True)
+    detail = web.get(f"/staff/logs/{entry.id}").get_data(as_text=True)
+    assert "alice@acme.test" in detail and "[redacted]" in detail and "$6$" not in detail
+    assert "Retry with the current state" in detail
+
+
+STAFF_PAGES = [("GET", "/staff/logs"), ("GET", "/staff/logs/{id}"), ("POST", "/staff/logs/{id}/retry"),
+               ("GET", "/staff/servers"), ("POST", "/staff/servers/{server}/resync")]
+
+
+@pytest.mark.parametrize(("method", "path"), STAFF_PAGES)
+def test_staff_pages_are_404_for_customers(web, setup, work, method, path):
+    web.submit("/mailboxes/new", {"local_part": "alice", "domain_id": domain_id("acme.test"),
+                                  "password": P1, "confirm": P1, "quota_mb": 10})
+    work()
+    url = path.format(id=logs()[0].id, server=setup.id)
+    response = web.get(url) if method == "GET" else web.submit("/mailboxes/new", {}, post_url=url)
+    assert response.status_code == 404
+    assert db.session.scalar(sa.select(sa.func.count()).where(Operation.state == OpState.PENDING)) == 0
+
+
+def test_dry_run_prints_redacted_scripts_and_changes_nothing(web, setup, app, redis_server):
+    redis_server.stop()  # keep the change pending
+    web.submit("/mailboxes/new", {"local_part": "alice", "domain_id": domain_id("acme.test"),
+                                  "password": P1, "confirm": P1, "quota_mb": 10})
+    result = app.test_cli_runner().invoke(args=["orchestration", "apply", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "# mail1: 1 operation(s)" in result.output
+    assert "alice@acme.test" in result.output and "[redacted]" in result.output and "$6$" not in result.output
+    assert db.session.scalar(sa.select(Operation.state)) == OpState.PENDING
+    assert logs() == []
