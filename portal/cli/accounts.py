@@ -5,6 +5,7 @@ from flask.cli import AppGroup
 from portal.extensions import db
 from portal.models import Account, AccountKind, Domain, Role, User
 from portal.security.passwords import hash_password
+from portal.services.validators import domain_to_ascii
 
 users = AppGroup("users", help="Portal logins.")
 accounts = AppGroup("accounts", help="Customer and reseller accounts.")
@@ -71,9 +72,9 @@ def create_account(name: str, owner_email: str, reseller_name: str | None, kind:
 def add_domain(account_name: str, name: str) -> None:
     """Give an account a domain name."""
     try:
-        ascii_name = name.strip().rstrip(".").encode("idna").decode().lower()
-    except UnicodeError as exc:
-        raise click.ClickException(f"{name!r} is not a valid domain name") from exc
+        ascii_name = domain_to_ascii(name)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     if db.session.scalar(sa.select(Domain).where(Domain.name == ascii_name)):
         raise click.ClickException(f"{ascii_name} is already taken")
     db.session.add(Domain(account=_account(account_name), name=ascii_name))

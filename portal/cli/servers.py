@@ -8,6 +8,7 @@ from portal.extensions import db
 from portal.models import Route, Server
 from portal.orchestration.backends import BACKENDS
 from portal.orchestration.transports import host_key_from_keyscan, parse_host_key
+from portal.services.validators import control_problem
 
 servers = AppGroup("servers", help="Managed servers.")
 
@@ -19,10 +20,17 @@ def _server(name: str) -> Server:
     return server
 
 
+def _clean(value: str, hint: str) -> str:
+    problem = control_problem(value)
+    if problem:
+        raise click.BadParameter(problem, param_hint=hint)
+    return value
+
+
 def _settings(pairs: tuple[str, ...]) -> dict:
     settings = {}
     for pair in pairs:
-        key, sep, value = pair.partition("=")
+        key, sep, value = _clean(pair, "--set").partition("=")
         if not sep:
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--set")
         settings[key] = int(value) if value.isdigit() else value
@@ -41,6 +49,7 @@ def _settings(pairs: tuple[str, ...]) -> dict:
               help="A setting, e.g. dovecot_passwd_file=/etc/dovecot/users, dovecot_scheme=ARGON2ID.")
 def add_server(name, host, port, ssh_user, transport, host_key, keyscan_file, pairs) -> None:
     """Register a managed server with its pinned host key."""
+    host, ssh_user = _clean(host, "--host"), _clean(ssh_user, "--user")
     try:
         if keyscan_file is not None:
             host_key = host_key_from_keyscan(keyscan_file.read())

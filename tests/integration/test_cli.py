@@ -76,3 +76,17 @@ def test_worker_needs_redis(app):
     app.config["REDIS_URL"] = ""
     result = app.test_cli_runner().invoke(args=["worker", "--burst"])
     assert result.exit_code != 0 and "REDIS_URL" in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ["domains", "add", "Acme", "exa\nmple.com"],
+    ["servers", "add", "x", "--transport", "local", "--set", "mail_root=/var/vmail\n/etc"],
+    ["servers", "add", "x", "--host", "mail1\n", "--transport", "local"],
+])
+def test_control_characters_never_reach_a_server(runner, make_account, args):
+    make_account("Acme")
+    result = runner.invoke(args=args)
+    assert result.exit_code != 0
+    assert "Control characters" in result.output or "not a valid domain" in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Server)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Domain)) == 0
