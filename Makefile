@@ -35,5 +35,8 @@ test: $(VENV)/.dev test-deps
 lint: $(VENV)/.dev
 	$(BIN)/ruff check portal tests config bench
 
+bench: $(VENV)/.dev test-deps
+	$(BIN)/python -m bench.orchestration
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

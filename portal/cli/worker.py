@@ -72,7 +72,7 @@ def apply_command(server_name: str | None, dry_run: bool) -> None:
     import sqlalchemy as sa
 
     from portal.models import Operation, OpState, Server
-    from portal.orchestration.jobs import apply_server, build, fold, pending_ops
+    from portal.orchestration.jobs import apply_server, build, fold, load_objects, pending_ops
     from portal.orchestration.script import Script
 
     query = sa.select(Server).where(Server.id.in_(
@@ -86,7 +86,8 @@ def apply_command(server_name: str | None, dry_run: bool) -> None:
             continue
         ops = pending_ops(server.id)
         script = Script()
-        build(script, server, fold(ops))
+        changes = fold(ops)
+        build(script, server, changes, load_objects(changes))
         click.echo(f"# {server.name}: {len(ops)} operation(s)")
         click.echo(script.redacted())
     db.session.rollback()  # a dry run changes nothing

@@ -57,7 +57,21 @@ def pending_ops(server_id: int) -> list[Operation]:
     return []
 
 
-def build(script: Script, server: Server, changes: list[Change]) -> None:
+def load_objects(changes: list[Change]) -> dict[tuple[str, int], object]:
+    """The changed objects, one query per type. The session only holds weak references,
+    so the caller keeps this dict for as long as the job needs the objects."""
+    ids: dict[str, set[int]] = defaultdict(set)
+    for change in changes:
+        ids[change.op.object_type].add(change.op.object_id)
+    found = {}
+    for object_type, wanted in ids.items():
+        model = MODELS[object_type]
+        for obj in db.session.scalars(sa.select(model).where(model.id.in_(wanted))):
+            found[(object_type, obj.id)] = obj
+    return found
+
+
+def build(script: Script, server: Server, changes: list[Change], objects: dict) -> None:
     """Prepare, one fragment per change, commit: per backend, so each reloads once."""
     by_backend: dict[str, list[Change]] = defaultdict(list)
     for change in changes:
@@ -69,10 +83,8 @@ def build(script: Script, server: Server, changes: list[Change]) -> None:
             op = change.op
             if op.action == "delete":
                 backend.delete(script, server, op.payload)
-            else:
-                obj = db.session.get(MODELS[op.object_type], op.object_id)
-                if obj is not None:
-                    backend.save(script, server, obj, change.secret)
+            elif (obj := objects.get((op.object_type, op.object_id))) is not None:
+                backend.save(script, server, obj, change.secret)
         backend.commit(script, server)
 
 
@@ -107,13 +119,17 @@ def _apply(server: Server) -> dict:
         for old in change.folded:
             old.state, old.secret, old.backend_log = OpState.SUPERSEDED, None, entry
         change.op.state, change.op.secret, change.op.backend_log = OpState.RUNNING, change.secret, entry
+    op_ids = [op.id for op in ops]
     db.session.commit()
+    # The commit expired everything: reload the operations in one query, not one each.
+    db.session.scalars(sa.select(Operation).where(Operation.id.in_(op_ids))).all()
 
     script = Script()
     result = None
     retryable = True
+    objects = load_objects(changes)
     try:
-        build(script, server, changes)
+        build(script, server, changes, objects)
         entry.script = script.redacted()
         result = transport_for(server, current_app.config).run(script.text, exec_timeout(server, current_app.config))
     except UnsafeValue as exc:
@@ -134,7 +150,7 @@ def _apply(server: Server) -> dict:
         else:
             entry.state = LogState.WARNING if result.stderr.strip() else LogState.SUCCESS
     entry.finished_at = utcnow()
-    settle(server, entry, changes, retryable=retryable)
+    settle(server, entry, changes, objects, retryable=retryable)
     log.info("server %s: log %s %s (%d changes, job %s)", server.name, entry.id, entry.state, len(changes),
              entry.job_id)
     return {"server": server.id, "log": entry.id, "state": str(entry.state)}

@@ -20,8 +20,9 @@ class LocalTransport:
         self.server = server
 
     def run(self, script: str, timeout: float) -> Result:
-        # Own session, so that a timeout kills everything the script started.
-        proc = subprocess.Popen(["bash", "-s"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        # Own session, so that a timeout kills everything the script started. Same runner as
+        # RUNNER in script.py, without a shell in front.
+        proc = subprocess.Popen(["bash", "-c", 'eval "$(cat)"'], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
         try:
             out, err = proc.communicate(script.encode(), timeout=timeout)

@@ -1,5 +1,9 @@
 """Dovecot mailboxes in a passwd-file: user:{SCHEME}hash:uid:gid::home::extra fields.
 
+Fragments only note what they want (a line per change in a changes file, homes
+in bash arrays); the commit phase rewrites the file in one awk pass, so a
+script costs the same few processes for one mailbox or a hundred.
+
 The file is rewritten whole under flock into a temp file beside it, then
 renamed, so Dovecot never reads half a file and concurrent scripts never lose
 each other's lines. Dovecot rereads the file on change, so no reload is needed;
@@ -23,7 +27,8 @@ mkdir -p {passwd_dir}
 exec 9>>"$hd_passwd.lock"
 flock -w 60 9 || {{ echo "passwd-file is locked by another change" >&2; exit 1; }}
 hd_tmp=$(mktemp "$hd_passwd.XXXXXX")
-trap 'rm -f "$hd_tmp" "$hd_tmp.next"' EXIT
+hd_changes=$(mktemp "$hd_passwd.changes.XXXXXX")
+trap 'rm -f "$hd_tmp" "$hd_tmp.next" "$hd_changes"' EXIT
 if [ -e "$hd_passwd" ]; then
   cat "$hd_passwd" > "$hd_tmp"
   chmod --reference="$hd_passwd" "$hd_tmp"
@@ -32,38 +37,53 @@ else
   chmod 0640 "$hd_tmp"
   {chgrp}
 fi
-hd_passwd_drop() {{
-  awk -F: -v u="$1" '$1 != u' "$hd_tmp" > "$hd_tmp.next"
-  cat "$hd_tmp.next" > "$hd_tmp"
-}}
-hd_passwd_hash() {{
-  awk -F: -v u="$1" '$1 == u {{ print $2; exit }}' "$hd_tmp"
-}}
+hd_lines=()
+hd_new_homes=()
+hd_old_homes=()
 """
 
-SAVE_WITH_SECRET = """\
-hd_passwd_drop {user}
-printf '%s:%s:%s\\n' {user} {verifier} {rest} >> "$hd_tmp"
-install -d -m 0700 -o {uid} -g {gid} {home}
+# Bash arrays and the printf builtin: the verifier reaches a file, never an argv.
+SAVE = """\
+hd_lines+=("S"$'\\t'{user}$'\\t'{verifier}$'\\t'{rest})
+hd_new_homes+=({home})
 """
 
-# No new password: keep the hash already on the server.
-SAVE_KEEP_HASH = """\
-hd_hash=$(hd_passwd_hash {user})
-if [ -z "$hd_hash" ]; then echo {missing} >&2; exit 1; fi
-hd_passwd_drop {user}
-printf '%s:%s:%s\\n' {user} "$hd_hash" {rest} >> "$hd_tmp"
-install -d -m 0700 -o {uid} -g {gid} {home}
-"""
-
-# A user already gone means the server drifted from the portal: say so (WARNING), carry on.
 DELETE = """\
-if [ -z "$(hd_passwd_hash {user})" ]; then echo {drift} >&2; fi
-hd_passwd_drop {user}
-rm -rf -- {home}
+hd_lines+=("D"$'\\t'{user})
+hd_old_homes+=({home})
+"""
+
+# Changes apply in order. A save without a verifier keeps the hash already on the
+# server. A delete of a user already gone means the server drifted: a warning.
+MERGE = r"""
+FNR == NR {
+  if ($1 == "S") { want[$2] = $3; rest[$2] = $4; delete gone[$2]; order[++n] = $2 }
+  else { gone[$2] = 1; delete want[$2] }
+  next
+}
+($1 in want) { if (want[$1] == "") kept[$1] = $2; next }
+($1 in gone) { found[$1] = 1; next }
+{ print }
+END {
+  for (i = 1; i <= n; i++) {
+    u = order[i]
+    if (!(u in want) || (u in done)) continue
+    done[u] = 1
+    hash = want[u] != "" ? want[u] : kept[u]
+    if (hash == "") { print u " has no password on the server yet" > "/dev/stderr"; bad = 1; continue }
+    print u ":" hash ":" rest[u]
+  }
+  for (u in gone) if (!(u in found)) print u " was already missing from the passwd-file" > "/dev/stderr"
+  exit bad
+}
 """
 
 COMMIT = """\
+printf '%s\\n' "${{hd_lines[@]}}" > "$hd_changes"
+awk -F'\\t' {merge} "$hd_changes" FS=: "$hd_tmp" > "$hd_tmp.next"
+cat "$hd_tmp.next" > "$hd_tmp"
+if [ ${{#hd_old_homes[@]}} -gt 0 ]; then rm -rf -- "${{hd_old_homes[@]}}"; fi
+if [ ${{#hd_new_homes[@]}} -gt 0 ]; then install -d -m 0700 -o {uid} -g {gid} "${{hd_new_homes[@]}}"; fi
 if [ -e "$hd_passwd" ]; then
   hd_old=$(stat -c %Y "$hd_passwd"); hd_now=$(date +%s)
   touch -d "@$(( hd_now > hd_old ? hd_now : hd_old + 1 ))" "$hd_tmp"
@@ -74,7 +94,7 @@ mv -f "$hd_tmp" "$hd_passwd"
 
 def _field(value: object) -> str:
     text = str(value)
-    if any(c in text for c in ":\n\r\x00"):
+    if any(c in text for c in ":\t\n\r\x00"):
         raise UnsafeValue(f"{text!r} cannot be a passwd-file field")
     return text
 
@@ -104,21 +124,16 @@ class DovecotBackend(Backend):
         home = self.home(server, mailbox)
         # uid:gid:gecos:home:shell:extra fields
         rest = ":".join([_field(uid), _field(gid), "", home, "", f"userdb_quota_rule=*:storage={int(mailbox.quota_mb)}M"])
-        values = {"user": q(_field(mailbox.address)), "rest": q(rest), "uid": q(uid), "gid": q(gid), "home": q(home)}
-        if secret is not None:
-            script.add(SAVE_WITH_SECRET.format(verifier=script.secret(_field(secret)), **values))
-        else:
-            missing = q(f"{mailbox.address} has no password on the server yet")
-            script.add(SAVE_KEEP_HASH.format(missing=missing, **values))
+        verifier = script.secret(_field(secret)) if secret is not None else "''"
+        script.add(SAVE.format(user=q(_field(mailbox.address)), verifier=verifier, rest=q(rest), home=q(home)))
 
     def delete(self, script: Script, server: Server, payload: dict) -> None:
         root = server.setting("mail_root", "/var/vmail").rstrip("/") + "/"
         home = payload["home"]
         if not home.startswith(root) or ".." in home.split("/"):
             raise UnsafeValue(f"refusing to remove {home!r} outside {root!r}")
-        user = _field(payload["user"])
-        drift = q(f"{user} was already missing from the passwd-file")
-        script.add(DELETE.format(user=q(user), home=q(home), drift=drift))
+        script.add(DELETE.format(user=q(_field(payload["user"])), home=q(home)))
 
     def commit(self, script: Script, server: Server) -> None:
-        script.add(COMMIT)
+        uid, gid = server.setting("mail_uid", 5000), server.setting("mail_gid", 5000)
+        script.add(COMMIT.format(merge=q(MERGE), uid=q(uid), gid=q(gid)))
