@@ -89,3 +89,22 @@ def wait_until_settled(timeout: float = 30) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("operations still pending")
+
+
+def test_a_dropped_connection_is_replaced(web, make_account, mail_server, dovecot, sshd, work):
+    """The pooled connection dies with its server (restart, network): the next job reconnects."""
+    make_account("Acme", domains=("acme.test",))
+    web.login("acme@owner.test")
+    create = lambda name: web.submit("/mailboxes/new", {  # noqa: E731
+        "local_part": name, "domain_id": domain_id("acme.test"), "password": "pw-0123456789",
+        "confirm": "pw-0123456789", "quota_mb": 10})
+    create("before")
+    work()
+    sshd.stop()
+    sshd.start()  # same port and host key
+    log_start = len(sshd.log_text())
+    create("after")
+    work()
+    assert mailbox("after@acme.test").status == Status.APPLIED
+    assert sshd.log_text()[log_start:].count("Accepted publickey") == 1
+    assert [e.state for e in db.session.scalars(sa.select(BackendLog))] == [LogState.SUCCESS] * 2
