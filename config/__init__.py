@@ -21,6 +21,10 @@ class Config:
     SSH_REUSE_CONNECTIONS = True
     # Default script time limit; a server's `exec_timeout` setting overrides it.
     JOB_TIMEOUT = 300
+    # RQ's own limit for a whole job (lock wait + script + bookkeeping). exec_timeout stays below it.
+    RQ_JOB_TIMEOUT = 3600
+    # A failed operation's verifier is kept this long for a retry, then wiped.
+    FAILED_SECRET_DAYS = 7
     # A killed worker's server lock lapses after this; its work is then redone.
     SERVER_LOCK_TTL = 30
     # Seconds between retries of ERROR and TIMEOUT; after the last, the change is failed.
@@ -42,6 +46,8 @@ class Config:
     # Defaults to REDIS_URL when set, else memory:// (one process only).
     RATELIMIT_STORAGE_URI = ""
     MAILBOXES_PER_PAGE = 25
+    # How many reverse proxies (each adding X-Forwarded-For) stand in front of the portal.
+    PROXY_HOPS = 0
     DEFAULT_TIMEZONE = "UTC"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

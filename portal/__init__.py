@@ -5,6 +5,7 @@ import logging
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
 
@@ -26,10 +27,17 @@ def configure(app: Flask, test_config: dict | None) -> None:
     if test_config:
         app.config.from_mapping(test_config)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    # Never print bound values (a verifier, say) in database error messages.
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    options.setdefault("hide_parameters", True)
     if app.config["DATABASE_URL"].startswith("sqlite"):
         os.makedirs(app.instance_path, exist_ok=True)
         # Let a web request and an in-process job wait for each other's writes.
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+        options.setdefault("connect_args", {"timeout": 30})
+    if app.config["PROXY_HOPS"]:
+        # Behind N proxies, trust N X-Forwarded-* hops, so that throttling sees client IPs.
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 

@@ -22,10 +22,13 @@ class Sweeper(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        while not self.stopped.wait(self.app.config["SWEEP_INTERVAL"]):
+        interval = self.app.config["SWEEP_INTERVAL"]
+        while not self.stopped.wait(interval):
             with self.app.app_context():
                 try:
-                    sweep()
+                    # One sweep per interval across all workers is enough.
+                    if queue().connection.set("hostdeck:sweeping", 1, nx=True, px=int(interval * 1000)):
+                        sweep()
                 except Exception:  # a bad sweep must not end the sweeping
                     log.exception("sweep failed")
                     db.session.rollback()

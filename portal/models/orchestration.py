@@ -44,6 +44,9 @@ class Operation(Timestamped, Base):
     payload: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     # The service verifier (a hash, never plaintext) until it has been applied.
     secret: Mapped[str | None] = mapped_column(sa.Text)
+    # Whether this operation sets a password: kept after the verifier is wiped, so a
+    # retry can tell an older, unapplied password from one a newer change replaced.
+    sets_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     state: Mapped[OpState] = enum_column(OpState, OpState.PENDING)
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"), index=True)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))

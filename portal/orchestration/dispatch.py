@@ -2,10 +2,12 @@
 
 If Redis is down the operations stay pending and the sweeper enqueues them
 later. With no REDIS_URL (the demo) the job runs in this process instead.
+A marker per server keeps at most one job waiting for each server.
 """
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -35,6 +37,10 @@ def queue(app: Flask | None = None) -> Queue | None:
     return app.extensions["hostdeck.queue"]
 
 
+def queued_key(server_id: int) -> str:
+    return f"hostdeck:queued:{server_id}"
+
+
 def dispatch(server_ids: set[int] | list[int]) -> None:
     q = queue()
     for server_id in sorted(server_ids):
@@ -48,14 +54,19 @@ def dispatch(server_ids: set[int] | list[int]) -> None:
                 except Exception:  # the change is committed; the request must not fail now
                     log.exception("server %s: in-process apply failed", server_id)
             continue
+        timeout = current_app.config["RQ_JOB_TIMEOUT"]
         try:
-            q.enqueue(
-                "portal.orchestration.jobs.apply_server", server_id,
-                job_timeout=current_app.config["JOB_TIMEOUT"] + 60,
-                result_ttl=3600, failure_ttl=7 * 86400,
-            )
+            # A job already waiting for this server will pick these operations up too.
+            if not q.connection.set(queued_key(server_id), 1, nx=True, ex=timeout + 60):
+                continue
+            q.enqueue("portal.orchestration.jobs.apply_server", server_id, job_timeout=timeout,
+                      result_ttl=3600, failure_ttl=7 * 86400)
         except RedisError as exc:
             log.warning("server %s: cannot enqueue (%s); the sweeper will retry", server_id, exc)
+            try:
+                q.connection.delete(queued_key(server_id))
+            except RedisError:
+                pass
 
 
 def sweep() -> list[int]:
@@ -63,39 +74,65 @@ def sweep() -> list[int]:
     from portal.models import Operation, OpState, utcnow
 
     recover_orphans()
+    forget_old_secrets()
     ids = list(db.session.scalars(
         sa.select(Operation.server_id).where(
             Operation.state == OpState.PENDING,
             sa.or_(Operation.retry_at.is_(None), Operation.retry_at <= utcnow()),
         ).distinct()
     ))
+    db.session.commit()
     dispatch(ids)
     return ids
 
 
 def recover_orphans() -> int:
-    """Running operations whose server lock has lapsed belong to a dead worker: make them pending."""
+    """Running operations of a server nobody holds the lock of belong to a dead worker: make them pending."""
     from portal.models import BackendLog, LogState, Operation, OpState, utcnow
-    from portal.orchestration.locks import lock_held
+    from portal.orchestration.locks import redis_lock
 
     q = queue()
     if q is None:
         return 0
-    running = db.session.scalars(sa.select(Operation).where(Operation.state == OpState.RUNNING)).all()
-    try:
-        orphans = [op for op in running if not lock_held(q.connection, op.server_id)]
-    except RedisError:
-        return 0
-    for op in orphans:
-        op.state, op.retry_at = OpState.PENDING, None
-        entry = db.session.get(BackendLog, op.backend_log_id) if op.backend_log_id else None
-        if entry is not None and entry.state == LogState.STARTED:
-            entry.state, entry.finished_at = LogState.ERROR, utcnow()
-            entry.error = "The worker stopped during this apply; the change is applied again."
-    db.session.commit()
-    if orphans:
-        log.warning("recovered %d operations from a dead worker", len(orphans))
-    return len(orphans)
+    servers = db.session.scalars(sa.select(Operation.server_id).where(Operation.state == OpState.RUNNING).distinct())
+    recovered = 0
+    for server_id in list(servers):
+        lock = redis_lock(q.connection, server_id)
+        try:
+            if not lock.acquire():  # a live job holds it: its operations are not orphans
+                continue
+        except RedisError:
+            return recovered
+        try:  # while we hold the lock, no job can start on this server or finish there
+            running = db.session.scalars(sa.select(Operation).where(
+                Operation.server_id == server_id, Operation.state == OpState.RUNNING)).all()
+            for op in running:
+                op.state, op.retry_at = OpState.PENDING, None
+                entry = db.session.get(BackendLog, op.backend_log_id) if op.backend_log_id else None
+                if entry is not None and entry.state == LogState.STARTED:
+                    entry.state, entry.finished_at = LogState.ERROR, utcnow()
+                    entry.error = "The worker stopped during this apply; the change is applied again."
+            db.session.commit()
+            recovered += len(running)
+        finally:
+            try:
+                lock.release()
+            except RedisError:
+                pass
+    if recovered:
+        log.warning("recovered %d operations from a dead worker", recovered)
+    return recovered
+
+
+def forget_old_secrets() -> int:
+    """A failed operation keeps its verifier for a retry, but not for ever."""
+    from portal.models import Operation, OpState, utcnow
+
+    cutoff = utcnow() - timedelta(days=current_app.config["FAILED_SECRET_DAYS"])
+    result = db.session.execute(sa.update(Operation).where(
+        Operation.state == OpState.FAILED, Operation.secret.is_not(None), Operation.updated_at < cutoff,
+    ).values(secret=None))
+    return result.rowcount
 
 
 def _after_commit(session) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ from rq import get_current_job
 from portal.extensions import db
 from portal.models import BackendLog, LogState, Mailbox, Operation, OpState, Server, utcnow
 from portal.orchestration.backends import get_backend
+from portal.orchestration.dispatch import queue, queued_key
 from portal.orchestration.locks import server_lock
 from portal.orchestration.script import Script, UnsafeValue
 from portal.orchestration.transports import ExecTimeout, TransportError, exec_timeout, transport_for
@@ -19,6 +21,8 @@ from portal.orchestration.transports import ExecTimeout, TransportError, exec_ti
 log = logging.getLogger(__name__)
 MODELS = {"Mailbox": Mailbox}
 OUTPUT_LIMIT = 256 * 1024  # per stream kept in a BackendLog
+# A backend that refuses one change but applies the others says so on stdout.
+REFUSED = re.compile(r"^hostdeck-refused (\d+) (.*)$", re.M)
 
 
 @dataclass
@@ -57,16 +61,20 @@ def pending_ops(server_id: int) -> list[Operation]:
     return []
 
 
-def load_objects(changes: list[Change]) -> dict[tuple[str, int], object]:
+def load_objects(changes: list[Change], *, fresh: bool = False) -> dict[tuple[str, int], object]:
     """The changed objects, one query per type. The session only holds weak references,
-    so the caller keeps this dict for as long as the job needs the objects."""
+    so the caller keeps this dict for as long as the job needs the objects.
+    fresh: reread and (on PostgreSQL) lock them, so no web request changes them under us."""
     ids: dict[str, set[int]] = defaultdict(set)
     for change in changes:
         ids[change.op.object_type].add(change.op.object_id)
     found = {}
     for object_type, wanted in ids.items():
         model = MODELS[object_type]
-        for obj in db.session.scalars(sa.select(model).where(model.id.in_(wanted))):
+        query = sa.select(model).where(model.id.in_(wanted)).order_by(model.id)
+        if fresh:
+            query = query.execution_options(populate_existing=True).with_for_update(of=model)
+        for obj in db.session.scalars(query):
             found[(object_type, obj.id)] = obj
     return found
 
@@ -82,9 +90,9 @@ def build(script: Script, server: Server, changes: list[Change], objects: dict) 
         for change in group:
             op = change.op
             if op.action == "delete":
-                backend.delete(script, server, op.payload)
+                backend.delete(script, server, op.payload, ref=op.id)
             elif (obj := objects.get((op.object_type, op.object_id))) is not None:
-                backend.save(script, server, obj, change.secret)
+                backend.save(script, server, obj, change.secret, ref=op.id)
         backend.commit(script, server)
 
 
@@ -92,9 +100,13 @@ def apply_server(server_id: int) -> dict:
     server = db.session.get(Server, server_id)
     if server is None:
         return {"server": server_id, "log": None}
-    wait = exec_timeout(server, current_app.config) + 60
-    with server_lock(server_id, wait):
-        return _apply(server)
+    config = current_app.config
+    limit = exec_timeout(server, config)
+    with server_lock(server_id, wait=max(10, config["RQ_JOB_TIMEOUT"] - limit - 120)) as guard:
+        q = queue()
+        if q is not None:  # from here on, a new change needs a new job
+            q.connection.delete(queued_key(server_id))
+        return _apply(server, guard)
 
 
 def _clip(text: str) -> str:
@@ -103,12 +115,7 @@ def _clip(text: str) -> str:
     return f"[{len(text) - OUTPUT_LIMIT} characters cut]\n" + text[-OUTPUT_LIMIT:]
 
 
-def _apply(server: Server) -> dict:
-    from portal.orchestration.outcome import settle
-
-    ops = pending_ops(server.id)
-    if not ops:
-        return {"server": server.id, "log": None}
+def _start(server: Server, ops: list[Operation]) -> tuple[BackendLog, list[Change]]:
     job = get_current_job()
     entry = BackendLog(server_id=server.id, state=LogState.STARTED, started_at=utcnow(),
                        job_id=job.id if job else None)
@@ -118,39 +125,58 @@ def _apply(server: Server) -> dict:
     for change in changes:
         for old in change.folded:
             old.state, old.secret, old.backend_log = OpState.SUPERSEDED, None, entry
-        change.op.state, change.op.secret, change.op.backend_log = OpState.RUNNING, change.secret, entry
+        op = change.op
+        op.state, op.secret, op.backend_log = OpState.RUNNING, change.secret, entry
+        op.sets_password = op.sets_password or change.secret is not None
     op_ids = [op.id for op in ops]
     db.session.commit()
     # The commit expired everything: reload the operations in one query, not one each.
     db.session.scalars(sa.select(Operation).where(Operation.id.in_(op_ids))).all()
+    return entry, changes
 
+
+def _apply(server: Server, guard) -> dict:
+    from portal.orchestration.outcome import settle, unstick
+
+    ops = pending_ops(server.id)
+    if not ops:
+        return {"server": server.id, "log": None}
+    entry, changes = _start(server, ops)
     script = Script()
-    result = None
-    retryable = True
-    objects = load_objects(changes)
+    result, retryable = None, True
     try:
-        build(script, server, changes, objects)
+        build(script, server, changes, load_objects(changes))
         entry.script = script.redacted()
         result = transport_for(server, current_app.config).run(script.text, exec_timeout(server, current_app.config))
     except UnsafeValue as exc:
         entry.state, entry.error = LogState.FAILURE, f"refused to build the script: {exc}"
     except TransportError as exc:
-        entry.state, entry.error = LogState.ERROR, str(exc)
-        retryable = exc.retryable
+        entry.state, entry.error, retryable = LogState.ERROR, str(exc), exc.retryable
     except ExecTimeout as exc:
         entry.state, entry.error = LogState.TIMEOUT, str(exc)
     except Exception as exc:  # never leave operations stuck in "running"
         log.exception("server %s: apply failed unexpectedly", server.name)
         entry.state, entry.error = LogState.ERROR, f"unexpected {type(exc).__name__}: {script.redact(str(exc))}"
+    refused: dict[int, str] = {}
     if result is not None:
         entry.exit_code = result.exit_code
         entry.stdout, entry.stderr = _clip(script.redact(result.stdout)), _clip(script.redact(result.stderr))
+        refused = {int(ref): script.redact(why) for ref, why in REFUSED.findall(result.stdout)}
         if result.exit_code != 0:  # None too: killed without an exit status
             entry.state = LogState.FAILURE
         else:
             entry.state = LogState.WARNING if result.stderr.strip() else LogState.SUCCESS
     entry.finished_at = utcnow()
-    settle(server, entry, changes, objects, retryable=retryable)
+    if guard.lost.is_set():
+        db.session.rollback()  # the sweeper has taken this work back; its redo decides
+        return {"server": server.id, "log": entry.id, "state": "lock lost"}
+    try:
+        settle(server, entry, changes, refused, retryable=retryable)
+    except Exception:
+        log.exception("server %s: could not record the outcome of log %s", server.name, entry.id)
+        db.session.rollback()
+        unstick(entry.id)
+        raise
     log.info("server %s: log %s %s (%d changes, job %s)", server.name, entry.id, entry.state, len(changes),
              entry.job_id)
     return {"server": server.id, "log": entry.id, "state": str(entry.state)}

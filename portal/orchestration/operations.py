@@ -15,8 +15,44 @@ class NoServer(Exception):
     """No server runs a backend this object needs."""
 
 
+def take_over(server_id: int, backend: str, object_type: str, object_id: int, states: tuple[OpState, ...]) -> str | None:
+    """Supersede an object's operations in `states` on one server, wiping their verifiers.
+
+    Returns the verifier that must still reach the server: the newest password-setting
+    operation's, if that one is among those superseded (a newer password wins, even an
+    applied or running one, so a retry can never put an old password back).
+    """
+    ops = db.session.scalars(sa.select(Operation).where(
+        Operation.server_id == server_id, Operation.backend == backend,
+        Operation.object_type == object_type, Operation.object_id == object_id,
+    ).order_by(Operation.id)).all()
+    carried = None
+    for op in ops:
+        if op.sets_password:
+            carried = op.secret if op.state in states else None
+        if op.state in states:
+            op.state, op.secret = OpState.SUPERSEDED, None
+    return carried
+
+
+def _new_op(server: Server, backend, obj_type: str, obj_id: int, action: str, payload: dict, account_id,
+            secret: str | None, actor) -> Operation:
+    op = Operation(server_id=server.id, backend=backend.name, object_type=obj_type, object_id=obj_id,
+                   action=action, payload=payload, account_id=account_id, secret=secret,
+                   sets_password=secret is not None, state=OpState.PENDING)
+    if actor is not None:
+        op.actor_id = actor.user.id
+        op.real_actor_id = actor.real_user.id if actor.real_user else None
+    db.session.add(op)
+    mark_dirty(server.id)
+    return op
+
+
 def record(obj: Any, action: str, *, actor=None, password: str | None = None) -> list[Operation]:
-    """One Operation per backend and routed server. A password becomes each server's verifier here."""
+    """One Operation per backend and routed server. A password becomes each server's verifier here.
+
+    Failed operations for the object are taken over: the new one carries what they still owe.
+    """
     assert action in ("save", "delete")
     object_type = type(obj).__name__
     ops: list[Operation] = []
@@ -27,55 +63,31 @@ def record(obj: Any, action: str, *, actor=None, password: str | None = None) ->
         if not servers:
             raise NoServer(f"No server is set up for {backend.name} yet. Please contact support.")
         for server in servers:
-            op = Operation(
-                server_id=server.id, backend=backend.name, object_type=object_type, object_id=obj.id,
-                action=action, payload=backend.payload(obj, server), account_id=obj.account_id,
-                secret=backend.verifier(server, password) if password is not None else None,
-                state=OpState.PENDING,
-            )
-            if actor is not None:
-                op.actor_id = actor.user.id
-                op.real_actor_id = actor.real_user.id if actor.real_user else None
-            db.session.add(op)
-            mark_dirty(server.id)
-            ops.append(op)
+            owed = take_over(server.id, backend.name, object_type, obj.id, (OpState.FAILED,))
+            secret = backend.verifier(server, password) if password is not None else owed
+            ops.append(_new_op(server, backend, object_type, obj.id, action, backend.payload(obj, server),
+                               obj.account_id, secret if action == "save" else None, actor))
     return ops
 
 
 def requeue(server: Server, backend_name: str, object_type: str, object_id: int, *, actor=None) -> Operation:
-    """One operation that re-applies an object's *current* desired state on one server.
-
-    Pending and failed operations for it are superseded; a verifier they carry
-    that never reached the server (nothing newer was applied) is carried over.
-    """
+    """One operation that re-applies an object's *current* desired state on one server."""
     from portal.orchestration.jobs import MODELS
 
-    same = sa.select(Operation).where(
+    newest = db.session.scalars(sa.select(Operation).where(
         Operation.server_id == server.id, Operation.backend == backend_name,
         Operation.object_type == object_type, Operation.object_id == object_id,
-    ).order_by(Operation.id)
-    ops = db.session.scalars(same).all()
-    last_applied = max((op.id for op in ops if op.state == OpState.APPLIED), default=0)
-    secret, payload = None, (ops[-1].payload if ops else {})
-    for op in ops:
-        if op.state in (OpState.PENDING, OpState.FAILED):
-            if op.secret and op.id > last_applied:
-                secret = op.secret
-            op.state, op.secret = OpState.SUPERSEDED, None
+    ).order_by(Operation.id.desc()).limit(1)).first()
+    owed = take_over(server.id, backend_name, object_type, object_id, (OpState.PENDING, OpState.FAILED))
     obj = db.session.get(MODELS[object_type], object_id)
     backend = get_backend(backend_name)
     # The newest operation says what is wanted: a failed delete is still a delete.
-    if obj is None or obj.status == Status.DELETING or (ops and ops[-1].action == "delete"):
-        action, secret, account_id = "delete", None, (obj.account_id if obj else ops[-1].account_id if ops else None)
+    if obj is None or obj.status == Status.DELETING or (newest is not None and newest.action == "delete"):
+        payload = newest.payload if newest is not None else {}
+        account_id = obj.account_id if obj is not None else (newest.account_id if newest else None)
         if obj is not None:
             obj.status, obj.last_error = Status.DELETING, None
-    else:
-        action, payload, account_id = "save", backend.payload(obj, server), obj.account_id
-        obj.status, obj.last_error = Status.PENDING, None
-    op = Operation(server_id=server.id, backend=backend_name, object_type=object_type, object_id=object_id,
-                   action=action, payload=payload, secret=secret, account_id=account_id, state=OpState.PENDING)
-    if actor is not None:
-        op.actor_id = actor.user.id
-    db.session.add(op)
-    mark_dirty(server.id)
-    return op
+        return _new_op(server, backend, object_type, object_id, "delete", payload, account_id, None, actor)
+    obj.status, obj.last_error = Status.PENDING, None
+    return _new_op(server, backend, object_type, object_id, "save", backend.payload(obj, server),
+                   obj.account_id, owed, actor)

@@ -12,6 +12,7 @@ from portal.orchestration import alerts
 
 OK_STATES = (LogState.SUCCESS, LogState.WARNING)
 RETRIED_STATES = (LogState.ERROR, LogState.TIMEOUT)
+BUSY = (OpState.PENDING, OpState.RUNNING)
 
 
 def reason(server: Server, entry: BackendLog) -> str:
@@ -29,56 +30,76 @@ def retry_delays() -> list[int]:
     return [int(d) for d in str(current_app.config["RETRY_DELAYS"]).split(",") if d.strip()]
 
 
-def settle(server: Server, entry: BackendLog, changes, objects: dict, *, retryable: bool = True) -> None:
+def settle(server: Server, entry: BackendLog, changes, refused: dict[int, str], *, retryable: bool = True) -> None:
     """Record the outcome, commit, then tell staff if this opened an incident."""
+    from portal.orchestration.jobs import load_objects
+
     ok = entry.state in OK_STATES
     why = None if ok else reason(server, entry)
-    delays = retry_delays()
-    busy = newer_work([c.op.id for c in changes])
     transient = entry.state in RETRIED_STATES
-    with db.session.no_autoflush:  # flush once at the commit, not before every lookup
-        for change in changes:
-            obj = objects.get((change.op.object_type, change.op.object_id))
-            _settle_one(change.op, obj, ok, why, transient, transient and retryable, delays, busy)
+    delays = retry_delays()
+    errors: dict[tuple[str, int], str] = {}
+    for change in changes:
+        op = change.op
+        key = (op.object_type, op.object_id)
+        if ok and op.id not in refused:
+            op.state, op.secret, op.retry_at = OpState.APPLIED, None, None  # keep no copy of the verifier
+        elif transient and retryable and op.attempts < len(delays):
+            delay = delays[op.attempts]
+            op.attempts += 1
+            op.state, op.retry_at = OpState.PENDING, utcnow() + timedelta(seconds=delay)
+            errors[key] = f"{why} Hostdeck tries again in {delay} s."
+        else:
+            op.attempts += transient
+            op.state = OpState.FAILED  # its verifier stays for a retry, for a while
+            errors[key] = f"{server.name} refused the change: {refused[op.id]}" if op.id in refused else why
+    objects = load_objects(changes, fresh=True)  # reread: a request may have changed them meanwhile
+    db.session.flush()
+    for key, latest in latest_per_server(list(objects)).items():
+        update_object(objects[key], latest, errors.get(key))
     opened = False
-    if ok:
+    if ok and not refused:
         server.incident_log_id = None
     elif server.incident_log_id is None:
         server.incident_log_id, opened = entry.id, True
     db.session.commit()
     if opened:
-        alerts.send_incident(server, entry, why, [c.op for c in changes])
+        alerts.send_incident(server, entry, why or next(iter(errors.values())), [c.op for c in changes])
 
 
-def newer_work(op_ids: list[int]) -> set[tuple[str, int]]:
-    """Objects with other operations (any server) still to run, in one query."""
-    return set(db.session.execute(
-        sa.select(Operation.object_type, Operation.object_id).where(
-            Operation.id.not_in(op_ids), Operation.state.in_((OpState.PENDING, OpState.RUNNING)),
-        ).distinct()
-    ).tuples())
+def latest_per_server(keys: list[tuple[str, int]]) -> dict[tuple[str, int], list[Operation]]:
+    """For each object, its newest live operation on each (server, backend)."""
+    newest: dict[tuple[str, int], dict[tuple[int, str], Operation]] = {key: {} for key in keys}
+    if keys:
+        rows = db.session.scalars(sa.select(Operation).where(
+            sa.tuple_(Operation.object_type, Operation.object_id).in_(keys),
+            Operation.state != OpState.SUPERSEDED,
+        ).order_by(Operation.id))
+        for op in rows:
+            newest[(op.object_type, op.object_id)][(op.server_id, op.backend)] = op
+    return {key: list(per.values()) for key, per in newest.items()}
 
 
-def _settle_one(op: Operation, obj, ok: bool, why: str | None, transient: bool, retry: bool, delays: list[int],
-                busy: set) -> None:
-    if ok:
-        op.state, op.secret, op.retry_at = OpState.APPLIED, None, None  # keep no copy of the verifier
-    elif retry and op.attempts < len(delays):
-        delay = delays[op.attempts]
-        op.attempts += 1
-        op.state, op.retry_at = OpState.PENDING, utcnow() + timedelta(seconds=delay)
-    else:
-        op.attempts += transient
-        op.state = OpState.FAILED  # the verifier stays until a retry or a newer change
-    if obj is None:
+def update_object(obj, latest: list[Operation], error: str | None) -> None:
+    """The object's status sums up every server: busy, failed anywhere, or applied everywhere."""
+    if any(op.state in BUSY for op in latest):
+        if error:  # e.g. waiting for a retry: say why
+            obj.last_error = error
         return
-    if op.state == OpState.PENDING:
-        obj.last_error = f"{why} Hostdeck tries again in {delay} s."
-    elif (op.object_type, op.object_id) in busy:
-        return  # a newer change will set the status
-    elif not ok:
-        obj.status, obj.last_error = Status.FAILED, why
-    elif op.action == "delete":
+    if any(op.state == OpState.FAILED for op in latest):
+        obj.status = Status.FAILED
+        obj.last_error = error or obj.last_error or "A server refused this change."
+        return
+    if latest and max(latest, key=lambda op: op.id).action == "delete":
         db.session.delete(obj)
     else:
         obj.status, obj.last_error = Status.APPLIED, None
+
+
+def unstick(log_id: int) -> None:
+    """The outcome could not be recorded: put the log's running operations back, to retry later."""
+    delay = (retry_delays() or [30])[0]
+    db.session.execute(sa.update(Operation).where(
+        Operation.backend_log_id == log_id, Operation.state == OpState.RUNNING,
+    ).values(state=OpState.PENDING, retry_at=utcnow() + timedelta(seconds=delay), attempts=Operation.attempts + 1))
+    db.session.commit()

@@ -9,8 +9,7 @@ import shlex
 
 REDACTED = "'[redacted]'"
 # How a server runs a script sent on stdin. `bash -s` would read stdin a byte at
-# a time (~10 ms per 30 KB); `cat` takes it in one go, and a syntax error
-# anywhere stops the script before its first line runs.
+# a time (~10 ms per 30 KB); `cat` takes it in one go.
 RUNNER = """bash -c 'eval "$(cat)"'"""
 HEADER = "set -euo pipefail\nexport LC_ALL=C\numask 077\n"
 
@@ -47,7 +46,9 @@ class Script:
 
     @property
     def text(self) -> str:
-        return HEADER + "".join(self._parts)
+        # One function, parsed whole before it runs: a syntax error anywhere stops the
+        # script before its first line does anything.
+        return HEADER + "hostdeck_main() {\n" + "".join(self._parts) + ":\n}\nhostdeck_main\n"
 
     def redacted(self) -> str:
         text = self.text

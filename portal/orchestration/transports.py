@@ -35,7 +35,9 @@ class LocalTransport:
 
 
 def exec_timeout(server: Server, config) -> int:
-    return int(server.setting("exec_timeout", config["JOB_TIMEOUT"]))
+    """The server's script time limit, kept well inside RQ's limit for the whole job."""
+    wanted = int(server.setting("exec_timeout", config["JOB_TIMEOUT"]))
+    return max(1, min(wanted, config["RQ_JOB_TIMEOUT"] // 2))
 
 
 def transport_for(server: Server, config, *, reuse: bool | None = None) -> SSHTransport | LocalTransport:

@@ -74,10 +74,17 @@ def test_login_rehashes_old_parameters(web, customer):
     assert user.last_login_at is not None and user.last_login_at.tzinfo is not None
 
 
-def test_next_only_goes_to_this_site(web, customer):
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example", "https://evil.example/", "/%0a/x\n"])
+def test_next_only_goes_to_this_site(web, customer, target):
     response = web.submit("/login", {"email": "acme@owner.test", "password": PASSWORD},
-                          post_url="/login?next=//evil.example/x")
+                          post_url="/login", query_string={"next": target})
     assert response.headers["Location"] == "/"
+
+
+def test_next_keeps_a_local_path(web, customer):
+    response = web.submit("/login", {"email": "acme@owner.test", "password": PASSWORD},
+                          post_url="/login", query_string={"next": "/mailboxes/?page=2"})
+    assert response.headers["Location"] == "/mailboxes/?page=2"
 
 
 def test_cookie_and_security_headers(web, customer):

@@ -92,10 +92,15 @@ def test_resync_reapplies_everything_in_one_script(web, setup, dovecot, work):
     assert "Resync server" in web.get("/staff/servers").get_data(as_text=True)
     web.submit("/staff/servers", {}, post_url=f"/staff/servers/{setup.id}/resync")
     work()
-    # ben had no hash left on the server, so the all-or-nothing script failed and said why.
+    # One script for both; ben had no hash left on the server, so just ben is refused, saying why.
     last = logs()[-1]
-    assert last.state == LogState.FAILURE and "ben@acme.test has no password on the server yet" in last.stderr
     assert len(last.operations) == 2
+    assert last.state == LogState.WARNING and "ben@acme.test has no password on the server yet" in last.stderr
+    assert mailbox("ann@acme.test").status == Status.APPLIED
+    ben = mailbox("ben@acme.test")
+    assert ben.status == Status.FAILED and "set a new one" in ben.last_error
+    assert "ann@acme.test:" in dovecot.passwd_file.read_text()
+    assert "ben@acme.test" not in dovecot.passwd_file.read_text()
 
 
 def test_log_pages_for_staff(web, setup, work):

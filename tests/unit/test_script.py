@@ -40,3 +40,13 @@ def test_secrets_are_redacted_from_script_and_output():
     assert secret not in script.redacted()
     assert REDACTED in script.redacted()
     assert script.redact(f"error near {secret}!") == "error near [redacted]!"
+
+
+def test_a_syntax_error_anywhere_runs_nothing(tmp_path):
+    marker = tmp_path / "ran"
+    script = Script()
+    script.add(f"touch {q(marker)}")
+    script.add("if then fi")
+    result = subprocess.run(["bash", "-c", 'eval "$(cat)"'], input=script.text.encode(), capture_output=True)
+    assert result.returncode != 0
+    assert not marker.exists()

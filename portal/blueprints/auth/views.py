@@ -1,4 +1,4 @@
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, session, url_for
@@ -15,9 +15,12 @@ BAD_LOGIN = "Wrong e-mail or password."
 
 
 def _safe_next(target: str | None) -> str:
-    # Only paths on this site: never "//evil" or "https://evil".
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
+    # Only paths on this site: never "//evil", "/\\evil" (browsers read it as //) or "https://evil".
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable()):
+        parts = urlsplit(urljoin(request.host_url, target))
+        if parts.netloc == urlsplit(request.host_url).netloc:
+            return target
     return url_for("dashboard.index")
 
 

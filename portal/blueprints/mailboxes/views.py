@@ -99,10 +99,14 @@ def delete(mailbox_id: int):
     form = DeleteForm()
     if form.validate_on_submit():
         address = mailbox.address
-        delete_mailbox(actor, mailbox.id)
-        db.session.commit()
-        flash(f"{address} is being deleted.", "success")
-        return redirect(url_for(".index"))
+        try:
+            delete_mailbox(actor, mailbox.id)
+            db.session.commit()
+        except ServiceError as error:
+            _fail(form, error)
+        else:
+            flash(f"{address} is being deleted.", "success")
+            return redirect(url_for(".index"))
     return render_template("mailboxes/delete.html", mailbox=mailbox, form=form)
 
 

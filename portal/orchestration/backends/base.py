@@ -1,4 +1,9 @@
-"""The shape every backend has: prepare, one fragment per change, commit."""
+"""The shape every backend has: prepare, one fragment per change, commit.
+
+`ref` names the operation behind a fragment. A backend that must refuse one
+change but can apply the rest prints `hostdeck-refused <ref> <reason>` on
+stdout and carries on; the job fails just that change.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -21,10 +26,10 @@ class Backend:
     def prepare(self, script: Script, server: Server) -> None:
         pass
 
-    def save(self, script: Script, server: Server, obj: Any, secret: str | None) -> None:
+    def save(self, script: Script, server: Server, obj: Any, secret: str | None, ref: int = 0) -> None:
         raise NotImplementedError
 
-    def delete(self, script: Script, server: Server, payload: dict) -> None:
+    def delete(self, script: Script, server: Server, payload: dict, ref: int = 0) -> None:
         raise NotImplementedError
 
     def commit(self, script: Script, server: Server) -> None:

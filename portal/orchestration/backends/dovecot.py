@@ -23,16 +23,16 @@ from portal.orchestration.script import Script, UnsafeValue, q
 
 PREPARE = """\
 hd_passwd={passwd}
-mkdir -p {passwd_dir}
+if [ ! -d {passwd_dir} ]; then mkdir -p -m 0750 {passwd_dir}; {chgrp_dir}; fi
 exec 9>>"$hd_passwd.lock"
 flock -w 60 9 || {{ echo "passwd-file is locked by another change" >&2; exit 1; }}
 hd_tmp=$(mktemp "$hd_passwd.XXXXXX")
 hd_changes=$(mktemp "$hd_passwd.changes.XXXXXX")
-trap 'rm -f "$hd_tmp" "$hd_tmp.next" "$hd_changes"' EXIT
+trap 'rm -f "$hd_tmp" "$hd_tmp.next" "$hd_changes" "$hd_changes.refused"' EXIT
 if [ -e "$hd_passwd" ]; then
   cat "$hd_passwd" > "$hd_tmp"
   chmod --reference="$hd_passwd" "$hd_tmp"
-  chown --reference="$hd_passwd" "$hd_tmp" 2>/dev/null || true
+  chown --reference="$hd_passwd" "$hd_tmp"
 else
   chmod 0640 "$hd_tmp"
   {chgrp}
@@ -44,21 +44,22 @@ hd_old_homes=()
 
 # Bash arrays and the printf builtin: the verifier reaches a file, never an argv.
 SAVE = """\
-hd_lines+=("S"$'\\t'{user}$'\\t'{verifier}$'\\t'{rest})
+hd_lines+=("S"$'\\t'{ref}$'\\t'{user}$'\\t'{verifier}$'\\t'{rest})
 hd_new_homes+=({home})
 """
 
 DELETE = """\
-hd_lines+=("D"$'\\t'{user})
+hd_lines+=("D"$'\\t'{ref}$'\\t'{user})
 hd_old_homes+=({home})
 """
 
 # Changes apply in order. A save without a verifier keeps the hash already on the
-# server. A delete of a user already gone means the server drifted: a warning.
+# server; with no hash there, that one change is refused and the others go on.
+# A delete of a user already gone means the server drifted: a warning.
 MERGE = r"""
 FNR == NR {
-  if ($1 == "S") { want[$2] = $3; rest[$2] = $4; delete gone[$2]; order[++n] = $2 }
-  else { gone[$2] = 1; delete want[$2] }
+  if ($1 == "S") { want[$3] = $4; rest[$3] = $5; ref[$3] = $2; delete gone[$3]; order[++n] = $3 }
+  else { gone[$3] = 1; delete want[$3] }
   next
 }
 ($1 in want) { if (want[$1] == "") kept[$1] = $2; next }
@@ -70,25 +71,31 @@ END {
     if (!(u in want) || (u in done)) continue
     done[u] = 1
     hash = want[u] != "" ? want[u] : kept[u]
-    if (hash == "") { print u " has no password on the server yet" > "/dev/stderr"; bad = 1; continue }
+    if (hash == "") {
+      why = u " has no password on the server yet; set a new one"
+      print "hostdeck-refused " ref[u] " " why > refused
+      print why > "/dev/stderr"
+      continue
+    }
     print u ":" hash ":" rest[u]
   }
   for (u in gone) if (!(u in found)) print u " was already missing from the passwd-file" > "/dev/stderr"
-  exit bad
 }
 """
 
 COMMIT = """\
 printf '%s\\n' "${{hd_lines[@]}}" > "$hd_changes"
-awk -F'\\t' {merge} "$hd_changes" FS=: "$hd_tmp" > "$hd_tmp.next"
+awk -F'\\t' -v refused="$hd_changes.refused" {merge} "$hd_changes" FS=: "$hd_tmp" > "$hd_tmp.next"
 cat "$hd_tmp.next" > "$hd_tmp"
-if [ ${{#hd_old_homes[@]}} -gt 0 ]; then rm -rf -- "${{hd_old_homes[@]}}"; fi
+if [ -s "$hd_changes.refused" ]; then cat "$hd_changes.refused"; fi
 if [ ${{#hd_new_homes[@]}} -gt 0 ]; then install -d -m 0700 -o {uid} -g {gid} "${{hd_new_homes[@]}}"; fi
 if [ -e "$hd_passwd" ]; then
   hd_old=$(stat -c %Y "$hd_passwd"); hd_now=$(date +%s)
   touch -d "@$(( hd_now > hd_old ? hd_now : hd_old + 1 ))" "$hd_tmp"
 fi
 mv -f "$hd_tmp" "$hd_passwd"
+# Only once the users are gone from the file, so nothing can log in and recreate a home.
+if [ ${{#hd_old_homes[@]}} -gt 0 ]; then rm -rf -- "${{hd_old_homes[@]}}"; fi
 """
 
 
@@ -116,23 +123,26 @@ class DovecotBackend(Backend):
     def prepare(self, script: Script, server: Server) -> None:
         passwd = server.setting("dovecot_passwd_file", "/etc/dovecot/users")
         group = server.setting("dovecot_passwd_group", "dovecot")
+        folder = q(posixpath.dirname(passwd))
         chgrp = f'chgrp {q(group)} "$hd_tmp"' if group else ":"
-        script.add(PREPARE.format(passwd=q(passwd), passwd_dir=q(posixpath.dirname(passwd)), chgrp=chgrp))
+        chgrp_dir = f"chgrp {q(group)} {folder}" if group else ":"
+        script.add(PREPARE.format(passwd=q(passwd), passwd_dir=folder, chgrp=chgrp, chgrp_dir=chgrp_dir))
 
-    def save(self, script: Script, server: Server, mailbox: Mailbox, secret: str | None) -> None:
+    def save(self, script: Script, server: Server, mailbox: Mailbox, secret: str | None, ref: int = 0) -> None:
         uid, gid = server.setting("mail_uid", 5000), server.setting("mail_gid", 5000)
         home = self.home(server, mailbox)
         # uid:gid:gecos:home:shell:extra fields
         rest = ":".join([_field(uid), _field(gid), "", home, "", f"userdb_quota_rule=*:storage={int(mailbox.quota_mb)}M"])
         verifier = script.secret(_field(secret)) if secret is not None else "''"
-        script.add(SAVE.format(user=q(_field(mailbox.address)), verifier=verifier, rest=q(rest), home=q(home)))
+        script.add(SAVE.format(ref=int(ref), user=q(_field(mailbox.address)), verifier=verifier, rest=q(rest),
+                               home=q(home)))
 
-    def delete(self, script: Script, server: Server, payload: dict) -> None:
+    def delete(self, script: Script, server: Server, payload: dict, ref: int = 0) -> None:
         root = server.setting("mail_root", "/var/vmail").rstrip("/") + "/"
         home = payload["home"]
         if not home.startswith(root) or ".." in home.split("/"):
             raise UnsafeValue(f"refusing to remove {home!r} outside {root!r}")
-        script.add(DELETE.format(user=q(_field(payload["user"])), home=q(home)))
+        script.add(DELETE.format(ref=int(ref), user=q(_field(payload["user"])), home=q(home)))
 
     def commit(self, script: Script, server: Server) -> None:
         uid, gid = server.setting("mail_uid", 5000), server.setting("mail_gid", 5000)
