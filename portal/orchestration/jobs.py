@@ -61,20 +61,16 @@ def pending_ops(server_id: int) -> list[Operation]:
     return []
 
 
-def load_objects(changes: list[Change], *, fresh: bool = False) -> dict[tuple[str, int], object]:
+def load_objects(changes: list[Change]) -> dict[tuple[str, int], object]:
     """The changed objects, one query per type. The session only holds weak references,
-    so the caller keeps this dict for as long as the job needs the objects.
-    fresh: reread and (on PostgreSQL) lock them, so no web request changes them under us."""
+    so the caller keeps this dict for as long as the job needs the objects."""
     ids: dict[str, set[int]] = defaultdict(set)
     for change in changes:
         ids[change.op.object_type].add(change.op.object_id)
     found = {}
     for object_type, wanted in ids.items():
         model = MODELS[object_type]
-        query = sa.select(model).where(model.id.in_(wanted)).order_by(model.id)
-        if fresh:
-            query = query.execution_options(populate_existing=True).with_for_update(of=model)
-        for obj in db.session.scalars(query):
+        for obj in db.session.scalars(sa.select(model).where(model.id.in_(wanted))):
             found[(object_type, obj.id)] = obj
     return found
 

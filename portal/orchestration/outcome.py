@@ -1,6 +1,7 @@
 """After a script: operations and objects take their new state; retries and incidents."""
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -32,8 +33,6 @@ def retry_delays() -> list[int]:
 
 def settle(server: Server, entry: BackendLog, changes, refused: dict[int, str], *, retryable: bool = True) -> None:
     """Record the outcome, commit, then tell staff if this opened an incident."""
-    from portal.orchestration.jobs import load_objects
-
     ok = entry.state in OK_STATES
     why = None if ok else reason(server, entry)
     transient = entry.state in RETRIED_STATES
@@ -53,10 +52,8 @@ def settle(server: Server, entry: BackendLog, changes, refused: dict[int, str], 
             op.attempts += transient
             op.state = OpState.FAILED  # its verifier stays for a retry, for a while
             errors[key] = f"{server.name} refused the change: {refused[op.id]}" if op.id in refused else why
-    objects = load_objects(changes, fresh=True)  # reread: a request may have changed them meanwhile
     db.session.flush()
-    for key, latest in latest_per_server(list(objects)).items():
-        update_object(objects[key], latest, errors.get(key))
+    update_objects({(c.op.object_type, c.op.object_id) for c in changes}, errors)
     opened = False
     if ok and not refused:
         server.incident_log_id = None
@@ -67,33 +64,58 @@ def settle(server: Server, entry: BackendLog, changes, refused: dict[int, str], 
         alerts.send_incident(server, entry, why or next(iter(errors.values())), [c.op for c in changes])
 
 
-def latest_per_server(keys: list[tuple[str, int]]) -> dict[tuple[str, int], list[Operation]]:
-    """For each object, its newest live operation on each (server, backend)."""
-    newest: dict[tuple[str, int], dict[tuple[int, str], Operation]] = {key: {} for key in keys}
-    if keys:
-        rows = db.session.scalars(sa.select(Operation).where(
-            sa.tuple_(Operation.object_type, Operation.object_id).in_(keys),
-            Operation.state != OpState.SUPERSEDED,
-        ).order_by(Operation.id))
-        for op in rows:
-            newest[(op.object_type, op.object_id)][(op.server_id, op.backend)] = op
-    return {key: list(per.values()) for key, per in newest.items()}
+def update_objects(keys: set[tuple[str, int]], errors: dict[tuple[str, int], str]) -> None:
+    """Each object's status sums up every server: busy, failed anywhere, or applied everywhere.
+
+    Decided from the operations alone, with the rows locked (PostgreSQL), so a request
+    that changed an object meanwhile is seen, never overwritten.
+    """
+    from portal.orchestration.jobs import MODELS
+
+    by_type: dict[str, list[int]] = defaultdict(list)
+    for object_type, object_id in keys:
+        by_type[object_type].append(object_id)
+    for object_type, ids in by_type.items():
+        model = MODELS[object_type]
+        db.session.execute(sa.select(model.id).where(model.id.in_(ids)).with_for_update()).all()
+        latest = latest_per_server(object_type, ids)
+        applied, gone, failed, waiting = [], [], defaultdict(list), defaultdict(list)
+        for object_id in ids:
+            ops = latest.get(object_id, [])
+            error = errors.get((object_type, object_id))
+            if any(state in BUSY for _, state, _ in ops):
+                if error:  # e.g. waiting for a retry: say why
+                    waiting[error].append(object_id)
+            elif any(state == OpState.FAILED for _, state, _ in ops):
+                failed[error or "A server refused this change."].append(object_id)
+            elif ops and max(ops)[2] == "delete":
+                gone.append(object_id)
+            else:
+                applied.append(object_id)
+        if applied:
+            db.session.execute(sa.update(model).where(model.id.in_(applied)).values(
+                status=Status.APPLIED, last_error=None, updated_at=utcnow()))
+        for error, object_ids in failed.items():
+            db.session.execute(sa.update(model).where(model.id.in_(object_ids)).values(
+                status=Status.FAILED, last_error=error, updated_at=utcnow()))
+        for error, object_ids in waiting.items():
+            db.session.execute(sa.update(model).where(model.id.in_(object_ids)).values(
+                last_error=error, updated_at=utcnow()))
+        if gone:
+            db.session.execute(sa.delete(model).where(model.id.in_(gone)))
 
 
-def update_object(obj, latest: list[Operation], error: str | None) -> None:
-    """The object's status sums up every server: busy, failed anywhere, or applied everywhere."""
-    if any(op.state in BUSY for op in latest):
-        if error:  # e.g. waiting for a retry: say why
-            obj.last_error = error
-        return
-    if any(op.state == OpState.FAILED for op in latest):
-        obj.status = Status.FAILED
-        obj.last_error = error or obj.last_error or "A server refused this change."
-        return
-    if latest and max(latest, key=lambda op: op.id).action == "delete":
-        db.session.delete(obj)
-    else:
-        obj.status, obj.last_error = Status.APPLIED, None
+def latest_per_server(object_type: str, ids: list[int]) -> dict[int, list[tuple[int, OpState, str]]]:
+    """For each object, (id, state, action) of its newest live operation on each (server, backend)."""
+    newest: dict[int, dict[tuple[int, str], tuple[int, OpState, str]]] = defaultdict(dict)
+    rows = db.session.execute(sa.select(
+        Operation.object_id, Operation.server_id, Operation.backend, Operation.id, Operation.state, Operation.action,
+    ).where(
+        Operation.object_type == object_type, Operation.object_id.in_(ids), Operation.state != OpState.SUPERSEDED,
+    ).order_by(Operation.id))
+    for object_id, server_id, backend, op_id, state, action in rows:
+        newest[object_id][(server_id, backend)] = (op_id, state, action)
+    return {object_id: list(per.values()) for object_id, per in newest.items()}
 
 
 def unstick(log_id: int) -> None:
