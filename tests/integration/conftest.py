@@ -81,3 +81,33 @@ def mailbox(address: str) -> Mailbox | None:
 
 def domain_id(name: str) -> int:
     return db.session.scalar(sa.select(Domain.id).where(Domain.name == name))
+
+
+def new_mailbox(web, name: str, password: str = "pw-0123456789", domain: str = "acme.test", quota: int = 10):
+    """Create a mailbox through the form, as the logged-in customer."""
+    return web.submit("/mailboxes/new", {"local_part": name, "domain_id": domain_id(domain),
+                                         "password": password, "confirm": password, "quota_mb": quota})
+
+
+def wait_for(predicate, timeout: float = 20.0, what: str = "a condition") -> None:
+    """Poll the database (fresh each time) until predicate() holds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def acme(web, make_account, make_staff, mail_server, dovecot):
+    """Customer Acme (acme.test) logged in, a staff login, and no passwd-file on mail1 yet."""
+    dovecot.passwd_file.unlink()
+    make_account("Acme", domains=("acme.test",))
+    make_staff()
+    web.login("acme@owner.test")
+    yield mail_server
+    dovecot.passwd_file.touch()

@@ -5,7 +5,7 @@ from portal.extensions import db
 from portal.models import BackendLog, LogState, Mailbox, Operation, OpState, Status, User
 from portal.security.scoping import Actor
 from portal.services.mailboxes import create_mailbox
-from tests.integration.conftest import domain_id, mailbox
+from tests.integration.conftest import domain_id, mailbox, new_mailbox, wait_for
 
 
 def customer_actor(email="acme@owner.test") -> Actor:
@@ -65,7 +65,8 @@ def test_twenty_rapid_changes_end_in_the_latest_state(web, make_account, mail_se
 
     assert dovecot.wait_login("alice@acme.test", passwords[-1], timeout=30)
     assert not dovecot.wait_login("alice@acme.test", passwords[-2], expect=False)
-    wait_until_settled()
+    wait_for(lambda: not db.session.scalar(sa.select(sa.func.count()).where(
+        Operation.state.in_((OpState.PENDING, OpState.RUNNING)))), timeout=30, what="all operations to settle")
     logs = db.session.scalars(sa.select(BackendLog).order_by(BackendLog.started_at)).all()
     assert all(entry.state == LogState.SUCCESS for entry in logs)
     for earlier, later in zip(logs, logs[1:], strict=False):
@@ -77,33 +78,16 @@ def test_twenty_rapid_changes_end_in_the_latest_state(web, make_account, mail_se
     assert box.status == Status.APPLIED
 
 
-def wait_until_settled(timeout: float = 30) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        db.session.expire_all()
-        busy = db.session.scalar(sa.select(sa.func.count()).where(
-            Operation.state.in_((OpState.PENDING, OpState.RUNNING))))
-        if not busy:
-            return
-        time.sleep(0.1)
-    raise AssertionError("operations still pending")
-
-
 def test_a_dropped_connection_is_replaced(web, make_account, mail_server, dovecot, sshd, work):
     """The pooled connection dies with its server (restart, network): the next job reconnects."""
     make_account("Acme", domains=("acme.test",))
     web.login("acme@owner.test")
-    create = lambda name: web.submit("/mailboxes/new", {  # noqa: E731
-        "local_part": name, "domain_id": domain_id("acme.test"), "password": "pw-0123456789",
-        "confirm": "pw-0123456789", "quota_mb": 10})
-    create("before")
+    new_mailbox(web, "before")
     work()
     sshd.stop()
     sshd.start()  # same port and host key
     log_start = len(sshd.log_text())
-    create("after")
+    new_mailbox(web, "after")
     work()
     assert mailbox("after@acme.test").status == Status.APPLIED
     assert sshd.log_text()[log_start:].count("Accepted publickey") == 1

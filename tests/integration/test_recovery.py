@@ -1,13 +1,12 @@
 """Nothing is lost: not when Redis is down, not when a worker is killed mid-script."""
 import os
 import signal
-import time
 
 import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import BackendLog, LogState, Operation, OpState, Status
-from tests.integration.conftest import domain_id, mailbox
+from tests.integration.conftest import domain_id, mailbox, wait_for
 from tests.integration.test_limits_and_states import PW, passwd_file_locked
 
 
@@ -29,16 +28,6 @@ def test_redis_down_then_up(web, make_account, mail_server, dovecot, redis_serve
     db.session.refresh(box)
     assert box.status == Status.APPLIED
     assert dovecot.wait_login("alice@acme.test", PW["password"])
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        db.session.expire_all()
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
 
 
 def test_worker_killed_mid_script(web, make_account, mail_server, dovecot, workers, app):

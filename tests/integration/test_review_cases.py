@@ -10,34 +10,23 @@ from portal.extensions import db
 from portal.models import Account, Domain, Operation, OpState, Route, Server, Status
 from portal.orchestration.dispatch import queue, recover_orphans
 from portal.orchestration.locks import redis_lock
-from tests.integration.conftest import domain_id, mailbox
+from tests.integration.conftest import mailbox, new_mailbox
 from tests.integration.test_staff_logs import break_server, logs, staff_retry
 
 P1, P2 = "first-password-1", "second-password-2"
 
 
 def create(web, name="alice", password=P1):
-    return web.submit("/mailboxes/new", {"local_part": name, "domain_id": domain_id("acme.test"),
-                                         "password": password, "confirm": password, "quota_mb": 10})
+    return new_mailbox(web, name, password)
 
 
-@pytest.fixture
-def customer(web, make_account, make_staff, mail_server, dovecot):
-    dovecot.passwd_file.unlink()
-    make_account("Acme", domains=("acme.test",))
-    make_staff()
-    web.login("acme@owner.test")
-    yield mail_server
-    dovecot.passwd_file.touch()
-
-
-def test_retrying_an_old_log_keeps_the_newer_password(web, client, customer, dovecot, work):
-    break_server(customer, True)
+def test_retrying_an_old_log_keeps_the_newer_password(web, client, acme, dovecot, work):
+    break_server(acme, True)
     create(web)
     work()
     box = mailbox("alice@acme.test")
     assert box.status == Status.FAILED
-    break_server(customer, False)
+    break_server(acme, False)
     web.submit(f"/mailboxes/{box.id}", {"password": P2, "confirm": P2}, post_url=f"/mailboxes/{box.id}/password")
     work()
     assert dovecot.wait_login("alice@acme.test", P2)
@@ -48,12 +37,12 @@ def test_retrying_an_old_log_keeps_the_newer_password(web, client, customer, dov
     assert db.session.scalar(sa.select(sa.func.count()).where(Operation.secret.is_not(None))) == 0
 
 
-def test_a_later_change_takes_over_a_failed_password(web, customer, dovecot, work):
+def test_a_later_change_takes_over_a_failed_password(web, acme, dovecot, work):
     """The failed P1 never reached the server; a later quota-only save delivers it."""
-    break_server(customer, True)
+    break_server(acme, True)
     create(web)
     work()
-    break_server(customer, False)
+    break_server(acme, False)
     box = mailbox("alice@acme.test")
     from portal.orchestration.operations import record
 
@@ -67,7 +56,7 @@ def test_a_later_change_takes_over_a_failed_password(web, customer, dovecot, wor
 
 
 @pytest.fixture
-def second_server(customer, tmp_path):
+def second_server(acme, tmp_path):
     """mail2: another Dovecot host (local transport), serving the same mailboxes."""
     server = Server(name="mail2", host="localhost", transport="local", settings={
         "dovecot_passwd_file": str(tmp_path / "mail2" / "users"), "mail_root": str(tmp_path / "mail2" / "vmail"),
@@ -77,13 +66,13 @@ def second_server(customer, tmp_path):
     return server
 
 
-def test_status_sums_up_every_server(web, customer, second_server, dovecot, work):
+def test_status_sums_up_every_server(web, acme, second_server, dovecot, work):
     break_server(second_server, True)  # chgrp to a missing group fails on mail2 only
     create(web)  # one operation per server, both applied by the worker
     work()
     box = mailbox("alice@acme.test")
     assert dovecot.wait_login("alice@acme.test", P1)  # mail1 has it...
-    assert box.status == Status.FAILED  # ...but mail2 refused, and the customer must know
+    assert box.status == Status.FAILED  # ...but mail2 refused, and the acme must know
     assert "mail2" in box.last_error
 
     web.submit(f"/mailboxes/{box.id}/delete", {})
@@ -94,13 +83,13 @@ def test_status_sums_up_every_server(web, customer, second_server, dovecot, work
     assert "alice@acme.test" not in dovecot.passwd_file.read_text()
 
 
-def test_orphans_only_when_nobody_holds_the_lock(app, customer):
+def test_orphans_only_when_nobody_holds_the_lock(app, acme):
     account = db.session.scalar(sa.select(Account))
-    op = Operation(server_id=customer.id, backend="dovecot", object_type="Mailbox", object_id=1, action="save",
+    op = Operation(server_id=acme.id, backend="dovecot", object_type="Mailbox", object_id=1, action="save",
                    payload={}, account_id=account.id, state=OpState.RUNNING)
     db.session.add(op)
     db.session.commit()
-    lock = redis_lock(queue(app).connection, customer.id)
+    lock = redis_lock(queue(app).connection, acme.id)
     assert lock.acquire()
     assert recover_orphans() == 0  # a live job holds it
     db.session.refresh(op)
@@ -111,7 +100,7 @@ def test_orphans_only_when_nobody_holds_the_lock(app, customer):
     assert op.state == OpState.PENDING
 
 
-def test_one_waiting_job_per_server(web, customer, queued, work):
+def test_one_waiting_job_per_server(web, acme, queued, work):
     for name in ("a1", "a2", "a3"):
         create(web, name)
     assert queued() == 1
@@ -121,7 +110,7 @@ def test_one_waiting_job_per_server(web, customer, queued, work):
     assert queued() == 1  # the marker went away when the job started
 
 
-def test_database_errors_hide_bound_values(app, customer):
+def test_database_errors_hide_bound_values(app, acme):
     """(PostgreSQL's own DETAIL may still quote a unique key; no secret column has one.)"""
     account = db.session.scalar(sa.select(Account))
     db.session.add(Domain(account=account, name="acme.test"))

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import BackendLog, LogState, Operation, OpState, Status
-from tests.integration.conftest import domain_id, mailbox
+from tests.integration.conftest import mailbox, new_mailbox
 
 P1, P2 = "first-password-1", "second-password-2"
 
@@ -13,16 +13,6 @@ def break_server(server, broken: bool) -> None:
     """A group that does not exist makes the script fail (FAILURE) when it creates the file."""
     server.settings = {**server.settings, "dovecot_passwd_group": "no-such-group" if broken else "dovecot"}
     db.session.commit()
-
-
-@pytest.fixture
-def setup(web, make_account, make_staff, mail_server, dovecot):
-    dovecot.passwd_file.unlink()
-    make_account("Acme", domains=("acme.test",))
-    make_staff()
-    web.login("acme@owner.test")
-    yield mail_server
-    dovecot.passwd_file.touch()
 
 
 def staff_retry(client, web, log_id):
@@ -37,10 +27,9 @@ def logs():
     return db.session.scalars(sa.select(BackendLog).order_by(BackendLog.id)).all()
 
 
-def test_retry_applies_the_latest_password(web, client, setup, dovecot, work):
-    break_server(setup, True)
-    web.submit("/mailboxes/new", {"local_part": "alice", "domain_id": domain_id("acme.test"),
-                                  "password": P1, "confirm": P1, "quota_mb": 10})
+def test_retry_applies_the_latest_password(web, client, acme, dovecot, work):
+    break_server(acme, True)
+    new_mailbox(web, "alice", P1)
     work()
     box = mailbox("alice@acme.test")
     assert box.status == Status.FAILED and "no-such-group" in box.last_error
@@ -51,7 +40,7 @@ def test_retry_applies_the_latest_password(web, client, setup, dovecot, work):
     work()
     assert len(logs()) == 2
 
-    break_server(setup, False)
+    break_server(acme, False)
     staff_retry(client, web, logs()[0].id)  # the older log: the current state has P2
     work()
     db.session.refresh(box)
@@ -61,26 +50,24 @@ def test_retry_applies_the_latest_password(web, client, setup, dovecot, work):
     assert db.session.scalar(sa.select(sa.func.count()).where(Operation.secret.is_not(None))) == 0
 
 
-def test_retry_after_a_delete_deletes(web, client, setup, dovecot, work):
-    break_server(setup, True)
-    web.submit("/mailboxes/new", {"local_part": "bob", "domain_id": domain_id("acme.test"),
-                                  "password": P1, "confirm": P1, "quota_mb": 10})
+def test_retry_after_a_delete_deletes(web, client, acme, dovecot, work):
+    break_server(acme, True)
+    new_mailbox(web, "bob", P1)
     work()
     box = mailbox("bob@acme.test")
     web.submit(f"/mailboxes/{box.id}/delete", {})
     work()
     assert mailbox("bob@acme.test").status == Status.FAILED
-    break_server(setup, False)
+    break_server(acme, False)
     staff_retry(client, web, logs()[0].id)  # retrying the create...
     work()
     assert mailbox("bob@acme.test") is None  # ...applies what is wanted now: no bob
     assert "bob@acme.test" not in dovecot.passwd_file.read_text()
 
 
-def test_resync_reapplies_everything_in_one_script(web, setup, dovecot, work):
+def test_resync_reapplies_everything_in_one_script(web, acme, dovecot, work):
     for name in ("ann", "ben"):
-        web.submit("/mailboxes/new", {"local_part": name, "domain_id": domain_id("acme.test"),
-                                      "password": P1, "confirm": P1, "quota_mb": 10})
+        new_mailbox(web, name, P1)
     work()
     lines = dovecot.passwd_file.read_text()
     dovecot.passwd_file.write_text(lines.splitlines()[0] + "\n")  # the server lost ben
@@ -90,7 +77,7 @@ def test_resync_reapplies_everything_in_one_script(web, setup, dovecot, work):
     web.submit("/", {}, post_url="/logout")
     web.login("staff@hostdeck.test")
     assert "Resync server" in web.get("/staff/servers").get_data(as_text=True)
-    web.submit("/staff/servers", {}, post_url=f"/staff/servers/{setup.id}/resync")
+    web.submit("/staff/servers", {}, post_url=f"/staff/servers/{acme.id}/resync")
     work()
     # One script for both; ben had no hash left on the server, so just ben is refused, saying why.
     last = logs()[-1]
@@ -103,14 +90,13 @@ def test_resync_reapplies_everything_in_one_script(web, setup, dovecot, work):
     assert "ben@acme.test" not in dovecot.passwd_file.read_text()
 
 
-def test_log_pages_for_staff(web, setup, work):
-    web.submit("/mailboxes/new", {"local_part": "alice", "domain_id": domain_id("acme.test"),
-                                  "password": P1, "confirm": P1, "quota_mb": 10})
+def test_log_pages_for_staff(web, acme, work):
+    new_mailbox(web, "alice", P1)
     work()
     entry = logs()[0]
     web.submit("/", {}, post_url="/logout")
     web.login("staff@hostdeck.test")
-    listing = web.get(f"/staff/logs?server={setup.id}&state=SUCCESS&account=").get_data(as_text=True)
+    listing = web.get(f"/staff/logs?server={acme.id}&state=SUCCESS&account=").get_data(as_text=True)
     assert f"/staff/logs/{entry.id}" in listing
     assert f"/staff/logs/{entry.id}" not in web.get("/staff/logs?state=FAILURE").get_data(as_text=True)
     detail = web.get(f"/staff/logs/{entry.id}").get_data(as_text=True)
@@ -123,20 +109,18 @@ STAFF_PAGES = [("GET", "/staff/logs"), ("GET", "/staff/logs/{id}"), ("POST", "/s
 
 
 @pytest.mark.parametrize(("method", "path"), STAFF_PAGES)
-def test_staff_pages_are_404_for_customers(web, setup, work, method, path):
-    web.submit("/mailboxes/new", {"local_part": "alice", "domain_id": domain_id("acme.test"),
-                                  "password": P1, "confirm": P1, "quota_mb": 10})
+def test_staff_pages_are_404_for_customers(web, acme, work, method, path):
+    new_mailbox(web, "alice", P1)
     work()
-    url = path.format(id=logs()[0].id, server=setup.id)
+    url = path.format(id=logs()[0].id, server=acme.id)
     response = web.get(url) if method == "GET" else web.submit("/mailboxes/new", {}, post_url=url)
     assert response.status_code == 404
     assert db.session.scalar(sa.select(sa.func.count()).where(Operation.state == OpState.PENDING)) == 0
 
 
-def test_dry_run_prints_redacted_scripts_and_changes_nothing(web, setup, app, redis_server):
+def test_dry_run_prints_redacted_scripts_and_changes_nothing(web, acme, app, redis_server):
     redis_server.stop()  # keep the change pending
-    web.submit("/mailboxes/new", {"local_part": "alice", "domain_id": domain_id("acme.test"),
-                                  "password": P1, "confirm": P1, "quota_mb": 10})
+    new_mailbox(web, "alice", P1)
     result = app.test_cli_runner().invoke(args=["orchestration", "apply", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "# mail1: 1 operation(s)" in result.output

@@ -41,17 +41,22 @@ def log_detail(log_id: int):
     return render_template("staff/log.html", entry=entry, ops=ops, action=ActionForm())
 
 
-@bp.route("/logs/<int:log_id>/retry", methods=["POST"])
-@staff_required
-def retry(log_id: int):
+def _act(action, object_id: int, done: str):
+    """Run a staff action from a CSRF-checked POST, flash the outcome."""
     if ActionForm().validate_on_submit():
         try:
-            count = retry_log(current_actor(), log_id)
+            count = action(current_actor(), object_id)
             db.session.commit()
-            flash(f"{count} object(s) are being applied again with their current state.", "success")
+            flash(done.format(count=count), "success")
         except ServiceError as error:
             db.session.rollback()
             flash(error.message, "danger")
+
+
+@bp.route("/logs/<int:log_id>/retry", methods=["POST"])
+@staff_required
+def retry(log_id: int):
+    _act(retry_log, log_id, "{count} object(s) are being applied again with their current state.")
     return redirect(url_for(".log_detail", log_id=log_id))
 
 
@@ -65,12 +70,5 @@ def servers():
 @bp.route("/servers/<int:server_id>/resync", methods=["POST"])
 @staff_required
 def resync(server_id: int):
-    if ActionForm().validate_on_submit():
-        try:
-            count = resync_server(current_actor(), server_id)
-            db.session.commit()
-            flash(f"{count} object(s) are being applied again.", "success")
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
+    _act(resync_server, server_id, "{count} object(s) are being applied again.")
     return redirect(url_for(".servers"))
