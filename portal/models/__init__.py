@@ -1,12 +1,12 @@
 """All models, importable from one place (and seen by Alembic)."""
 from portal.models.accounts import Account, AccountKind, Role, User
 from portal.models.base import Base, utcnow
-from portal.models.mail import Domain, Mailbox
+from portal.models.mail import Address, Domain, Mailbox, address_mailbox
 from portal.models.orchestration import BackendLog, LogState, Operation, OpState
 from portal.models.servers import Route, Server
 from portal.models.status import Status
 
 __all__ = [
-    "Account", "AccountKind", "BackendLog", "Base", "Domain", "LogState", "Mailbox",
+    "Account", "Address", "address_mailbox", "AccountKind", "BackendLog", "Base", "Domain", "LogState", "Mailbox",
     "Operation", "OpState", "Role", "Route", "Server", "Status", "User", "utcnow",
 ]

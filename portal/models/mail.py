@@ -1,5 +1,7 @@
-"""Mail domains and mailboxes."""
+"""Mail domains, mailboxes (something you can hold) and addresses (names that deliver)."""
 from __future__ import annotations
+
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -8,8 +10,14 @@ from portal.models.accounts import Account
 from portal.models.base import Base, Timestamped
 from portal.models.status import Provisioned
 
+address_mailbox = sa.Table(
+    "address_mailbox", Base.metadata,
+    sa.Column("address_id", sa.ForeignKey("address.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("mailbox_id", sa.ForeignKey("mailbox.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
 
-class Domain(Timestamped, Base):
+
+class Domain(Provisioned, Timestamped, Base):
     __tablename__ = "domain"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -19,8 +27,16 @@ class Domain(Timestamped, Base):
 
     account: Mapped[Account] = relationship()
 
+    @property
+    def display_name(self) -> str:
+        """The name in Unicode, as people write it."""
+        try:
+            return self.name.encode("ascii").decode("idna")
+        except UnicodeError:
+            return self.name
+
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
 
 class Mailbox(Provisioned, Timestamped, Base):
@@ -32,9 +48,16 @@ class Mailbox(Provisioned, Timestamped, Base):
     domain_id: Mapped[int] = mapped_column(sa.ForeignKey("domain.id"), index=True)
     local_part: Mapped[str] = mapped_column(sa.String(64))
     quota_mb: Mapped[int] = mapped_column(default=1024)
+    # The vacation reply, applied as a Sieve script.
+    autoreply_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    autoreply_subject: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    autoreply_message: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    autoreply_start: Mapped[date | None] = mapped_column(sa.Date)
+    autoreply_end: Mapped[date | None] = mapped_column(sa.Date)
 
     account: Mapped[Account] = relationship()
     domain: Mapped[Domain] = relationship(lazy="joined")
+    addresses: Mapped[list[Address]] = relationship(secondary=address_mailbox, back_populates="mailboxes")
 
     @property
     def address(self) -> str:
@@ -42,3 +65,41 @@ class Mailbox(Provisioned, Timestamped, Base):
 
     def __str__(self) -> str:
         return self.address
+
+
+class Address(Provisioned, Timestamped, Base):
+    __tablename__ = "address"
+    __table_args__ = (sa.UniqueConstraint("domain_id", "local_part", name="uq_address_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
+    domain_id: Mapped[int] = mapped_column(sa.ForeignKey("domain.id"), index=True)
+    # Empty: the catch-all for the domain.
+    local_part: Mapped[str] = mapped_column(sa.String(64), default="")
+    # External addresses mail is forwarded to.
+    forwards: Mapped[list] = mapped_column(sa.JSON, default=list)
+
+    account: Mapped[Account] = relationship()
+    domain: Mapped[Domain] = relationship(lazy="joined")
+    mailboxes: Mapped[list[Mailbox]] = relationship(secondary=address_mailbox, back_populates="addresses",
+                                                    order_by="Mailbox.local_part")
+
+    @property
+    def catch_all(self) -> bool:
+        return self.local_part == ""
+
+    @property
+    def key(self) -> str:
+        """The name as Postfix looks it up: local@domain, or @domain for the catch-all."""
+        return f"{self.local_part}@{self.domain.name}"
+
+    @property
+    def display(self) -> str:
+        return f"{self.local_part or '*'}@{self.domain.display_name}"
+
+    @property
+    def destinations(self) -> list[str]:
+        return [m.address for m in self.mailboxes] + list(self.forwards or [])
+
+    def __str__(self) -> str:
+        return self.display

@@ -60,13 +60,13 @@ def record(obj: Any, action: str, *, actor=None, password: str | None = None) ->
         servers = db.session.scalars(
             sa.select(Server).join(Route).where(Route.backend == backend.name).order_by(Server.id)
         ).all()
-        if not servers:
-            raise NoServer(f"No server is set up for {backend.name} yet. Please contact support.")
         for server in servers:
             owed = take_over(server.id, backend.name, object_type, obj.id, (OpState.FAILED,))
             secret = backend.verifier(server, password) if password is not None else owed
             ops.append(_new_op(server, backend, object_type, obj.id, action, backend.payload(obj, server),
                                obj.account_id, secret if action == "save" else None, actor))
+    if not ops:  # e.g. mail without Postfix is fine, but not without any mail server at all
+        raise NoServer("No server is set up for this yet. Please contact support.")
     return ops
 
 

@@ -11,7 +11,9 @@ REDACTED = "'[redacted]'"
 # How a server runs a script sent on stdin. `bash -s` would read stdin a byte at
 # a time (~10 ms per 30 KB); `cat` takes it in one go.
 RUNNER = """bash -c 'eval "$(cat)"'"""
-HEADER = "set -euo pipefail\nexport LC_ALL=C\numask 077\n"
+# Backends add temporary files to hostdeck_cleanup; one EXIT trap removes them all.
+HEADER = ("set -euo pipefail\nexport LC_ALL=C\numask 077\n"
+          "hostdeck_cleanup=()\ntrap 'rm -f -- \"${hostdeck_cleanup[@]}\"' EXIT\n")
 
 
 class UnsafeValue(ValueError):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 VMAIL_ID = 5000
 LMTP_BINARY = Path("/usr/lib/dovecot/lmtp")  # package dovecot-lmtpd
+SIEVE_PLUGIN = Path("/usr/lib/dovecot/modules/lib90_sieve_plugin.so")  # dovecot-sieve
 
 CONFIG = """\
 base_dir = {base_dir}
@@ -27,7 +28,7 @@ first_valid_uid = 500
 mail_location = maildir:~/Maildir
 mail_plugins = $mail_plugins {mail_plugins}
 postmaster_address = postmaster@example.com
-passdb {{
+{submission}passdb {{
   driver = passwd-file
   args = scheme=SHA512-CRYPT username_format=%u {passwd_file}
 }}
@@ -67,6 +68,15 @@ service lmtp {{
   }}
 }}
 """
+
+# Sieve runs at delivery; $mail_plugins keeps quota. Vacation replies go
+# out over SMTP to submission_host (set once Postfix has a port).
+SIEVE_LMTP = """\
+protocol lmtp {
+  mail_plugins = $mail_plugins sieve
+}
+"""
+SIEVE_SETTINGS = "  sieve = file:~/sieve;active=~/.dovecot.sieve"
 
 
 def ensure_vmail() -> tuple[int, int]:

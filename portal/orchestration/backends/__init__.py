@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from portal.orchestration.backends.base import Backend
 from portal.orchestration.backends.dovecot import DovecotBackend
+from portal.orchestration.backends.postfix import PostfixBackend
 
-BACKENDS: dict[str, Backend] = {b.name: b for b in (DovecotBackend(),)}
+BACKENDS: dict[str, Backend] = {b.name: b for b in (DovecotBackend(), PostfixBackend())}
 
 
 def backends_for(object_type: str) -> list[Backend]:

@@ -28,7 +28,7 @@ exec 9>>"$hd_passwd.lock"
 flock -w 60 9 || {{ echo "passwd-file is locked by another change" >&2; exit 1; }}
 hd_tmp=$(mktemp "$hd_passwd.XXXXXX")
 hd_changes=$(mktemp "$hd_passwd.changes.XXXXXX")
-trap 'rm -f "$hd_tmp" "$hd_tmp.next" "$hd_changes" "$hd_changes.refused"' EXIT
+hostdeck_cleanup+=("$hd_tmp" "$hd_tmp.next" "$hd_changes" "$hd_changes.refused")
 if [ -e "$hd_passwd" ]; then
   cat "$hd_passwd" > "$hd_tmp"
   chmod --reference="$hd_passwd" "$hd_tmp"
