@@ -74,12 +74,14 @@ def register_orchestration(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from portal.blueprints.addresses import bp as addresses
     from portal.blueprints.auth import bp as auth
     from portal.blueprints.dashboard import bp as dashboard
+    from portal.blueprints.domains import bp as domains
     from portal.blueprints.mailboxes import bp as mailboxes
     from portal.blueprints.staff import bp as staff
 
-    for bp in (auth, dashboard, mailboxes, staff):
+    for bp in (auth, dashboard, domains, mailboxes, addresses, staff):
         app.register_blueprint(bp)
 
 

@@ -6,6 +6,8 @@ command -v /usr/sbin/sshd >/dev/null || need+=(openssh-server)
 command -v dovecot >/dev/null || need+=(dovecot-core)
 [ -e /usr/lib/dovecot/imap ] || need+=(dovecot-imapd)
 [ -e /usr/lib/dovecot/lmtp ] || need+=(dovecot-lmtpd)
+[ -e /usr/lib/dovecot/modules/lib90_sieve_plugin.so ] || need+=(dovecot-sieve)
+command -v /usr/sbin/postfix >/dev/null || need+=(postfix)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
@@ -19,4 +21,8 @@ apt-get update -qq
 printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d.hostdeck
 if [ ! -e /usr/sbin/policy-rc.d ]; then cp /usr/sbin/policy-rc.d.hostdeck /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; trap 'rm -f /usr/sbin/policy-rc.d' EXIT; fi
 rm -f /usr/sbin/policy-rc.d.hostdeck
+# No system mail setup: the tests run their own Postfix (tests/testbed/postfix.py).
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Nor a system Postfix on port 25, should one have started anyway.
+if /usr/sbin/postfix status >/dev/null 2>&1; then /usr/sbin/postfix stop >/dev/null 2>&1 || true; fi

@@ -3,7 +3,8 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from portal.extensions import db
-from portal.models import Account, AccountKind, Domain, Role, User
+from portal.models import Account, AccountKind, Domain, Role, Status, User
+from portal.orchestration.operations import is_routed, record
 from portal.security.passwords import hash_password
 from portal.services.validators import domain_to_ascii
 
@@ -77,6 +78,11 @@ def add_domain(account_name: str, name: str) -> None:
         raise click.ClickException(str(exc)) from exc
     if db.session.scalar(sa.select(Domain).where(Domain.name == ascii_name)):
         raise click.ClickException(f"{ascii_name} is already taken")
-    db.session.add(Domain(account=_account(account_name), name=ascii_name))
+    domain = Domain(account=_account(account_name), name=ascii_name, status=Status.APPLIED)
+    db.session.add(domain)
+    db.session.flush()
+    if is_routed("postfix"):  # else there is nothing to apply it to
+        domain.status = Status.PENDING
+        record(domain, "save")
     db.session.commit()
     click.echo(f"{ascii_name} added to {account_name}")

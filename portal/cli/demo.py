@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 from portal.models import Account, AccountKind, Domain, Role, Route, Server, User
+from portal.orchestration.operations import record
 from portal.security.passwords import hash_password
 
 demo = AppGroup("demo", help="Demo data for `make run`.")
@@ -26,9 +27,6 @@ def seed_demo(root: str) -> bool:
         User(email="staff@example.com", password_hash=pw, role=Role.STAFF),
         User(email="reseller@example.com", password_hash=pw, role=Role.OWNER, account=reseller),
         User(email="customer@example.com", password_hash=pw, role=Role.OWNER, account=customer),
-        Domain(account=reseller, name="reseller.example"),
-        Domain(account=customer, name="example.org"),
-        Domain(account=customer, name="shop.example.org"),
     ])
     server = Server(name="demo", host="localhost", transport="local", settings={
         "dovecot_passwd_file": os.path.join(root, "dovecot", "users"),
@@ -37,8 +35,16 @@ def seed_demo(root: str) -> bool:
         "mail_root": os.path.join(root, "vmail"),
         "mail_uid": os.getuid(),
         "mail_gid": os.getgid(),
+        "postfix_maps_dir": os.path.join(root, "postfix"),
+        "postfix_postmap": "",  # no Postfix here: write the map sources, compile nothing
     })
-    db.session.add_all([server, Route(backend="dovecot", server=server)])
+    db.session.add_all([server, Route(backend="dovecot", server=server), Route(backend="postfix", server=server)])
+    db.session.flush()
+    for account, name in ((reseller, "reseller.example"), (customer, "example.org"), (customer, "shop.example.org")):
+        domain = Domain(account=account, name=name)
+        db.session.add(domain)
+        db.session.flush()
+        record(domain, "save")
     db.session.commit()
     return True
 
@@ -51,3 +57,4 @@ def seed() -> None:
     click.echo("Demo data created." if created else "Demo data already there.")
     click.echo(f"Demo logins (password {DEMO_PASSWORD}): {', '.join(DEMO_LOGINS)}")
     click.echo(f"The demo server's Dovecot passwd-file: {os.path.join(root, 'dovecot', 'users')}")
+    click.echo(f"Its Postfix maps: {os.path.join(root, 'postfix')}/")

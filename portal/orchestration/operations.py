@@ -15,6 +15,11 @@ class NoServer(Exception):
     """No server runs a backend this object needs."""
 
 
+def is_routed(backend: str) -> bool:
+    """Does any server run this backend? (Addresses mean nothing without Postfix, say.)"""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Route).where(Route.backend == backend)) > 0
+
+
 def take_over(server_id: int, backend: str, object_type: str, object_id: int, states: tuple[OpState, ...]) -> str | None:
     """Supersede an object's operations in `states` on one server, wiping their verifiers.
 
@@ -62,7 +67,8 @@ def record(obj: Any, action: str, *, actor=None, password: str | None = None) ->
         ).all()
         for server in servers:
             owed = take_over(server.id, backend.name, object_type, obj.id, (OpState.FAILED,))
-            secret = backend.verifier(server, password) if password is not None else owed
+            verifier = backend.verifier(server, password) if password is not None else None
+            secret = verifier if verifier is not None else owed
             ops.append(_new_op(server, backend, object_type, obj.id, action, backend.payload(obj, server),
                                obj.account_id, secret if action == "save" else None, actor))
     if not ops:  # e.g. mail without Postfix is fine, but not without any mail server at all

@@ -1,19 +1,23 @@
-"""Create, re-password and delete mailboxes."""
+"""Create, re-password and delete mailboxes; their vacation reply."""
 from __future__ import annotations
+
+from datetime import date
 
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Domain, Mailbox, Status
+from portal.models import Address, Domain, Mailbox, Status
 from portal.orchestration.operations import NoServer, record
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
-from portal.services.validators import local_part_problem
+from portal.services.validators import control_problem, local_part_problem
 
 QUOTA_MIN_MB, QUOTA_MAX_MB = 10, 102400
 
 
-def create_mailbox(actor: Actor, *, local_part: str, domain_id: int, password: str, quota_mb: int) -> Mailbox:
+def create_mailbox(actor: Actor, *, local_part: str, domain_id: int, password: str, quota_mb: int,
+                   with_address: bool = False) -> Mailbox:
+    """with_address: also make (or extend) the address of the same name, so mail to it arrives."""
     local_part = local_part.lower()
     problem = local_part_problem(local_part)
     if problem:
@@ -33,8 +37,25 @@ def create_mailbox(actor: Actor, *, local_part: str, domain_id: int, password: s
                       quota_mb=quota_mb, status=Status.PENDING)
     db.session.add(mailbox)
     db.session.flush()
+    if with_address:
+        _own_address(actor, mailbox)
     _record(mailbox, "save", actor, password)
     return mailbox
+
+
+def _own_address(actor: Actor, mailbox: Mailbox) -> None:
+    address = db.session.scalars(sa.select(Address).where(
+        Address.domain_id == mailbox.domain_id, Address.local_part == mailbox.local_part)).first()
+    if address is None:
+        address = Address(account_id=mailbox.account_id, domain=mailbox.domain, local_part=mailbox.local_part,
+                          forwards=[], status=Status.PENDING)
+        db.session.add(address)
+    elif address.status == Status.DELETING:
+        raise ServiceError(f"{mailbox.address} is still being deleted as an address; try again shortly.")
+    address.mailboxes.append(mailbox)
+    address.status = Status.PENDING
+    db.session.flush()
+    _record(address, "save", actor)
 
 
 def change_mailbox_password(actor: Actor, mailbox_id: int, password: str) -> Mailbox:
@@ -47,9 +68,44 @@ def change_mailbox_password(actor: Actor, mailbox_id: int, password: str) -> Mai
 
 
 def delete_mailbox(actor: Actor, mailbox_id: int) -> Mailbox:
+    """Addresses stop delivering to it; one left with nowhere to deliver goes too."""
     mailbox = get_scoped_or_404(Mailbox, mailbox_id, actor)
+    for address in list(mailbox.addresses):
+        address.mailboxes.remove(mailbox)
+        if not address.mailboxes and not address.forwards:
+            address.status = Status.DELETING
+            _record(address, "delete", actor)
+        else:
+            address.status = Status.PENDING
+            _record(address, "save", actor)
     mailbox.status, mailbox.last_error = Status.DELETING, None
     _record(mailbox, "delete", actor)
+    return mailbox
+
+
+AUTOREPLY_MAX = 5000
+
+
+def set_autoreply(actor: Actor, mailbox_id: int, *, enabled: bool, subject: str, message: str,
+                  start: date | None, end: date | None) -> Mailbox:
+    mailbox = get_scoped_or_404(Mailbox, mailbox_id, actor)
+    subject, message = subject.strip(), message.replace("\r\n", "\n").strip()
+    if enabled and not message:
+        raise ServiceError("Write the reply message.", field="message")
+    if len(subject) > 200:
+        raise ServiceError("Keep the subject under 200 characters.", field="subject")
+    if len(message) > AUTOREPLY_MAX:
+        raise ServiceError(f"Keep the message under {AUTOREPLY_MAX} characters.", field="message")
+    if control_problem(subject) or control_problem(message.replace("\n", "").replace("\t", "")):
+        raise ServiceError("Control characters are not allowed.", field="message")
+    if start and end and end < start:
+        raise ServiceError("The end date comes before the start date.", field="end")
+    if mailbox.status == Status.DELETING:
+        raise ServiceError("This mailbox is being deleted.")
+    mailbox.autoreply_enabled, mailbox.autoreply_subject, mailbox.autoreply_message = enabled, subject, message
+    mailbox.autoreply_start, mailbox.autoreply_end = start, end
+    mailbox.status, mailbox.last_error = Status.PENDING, None
+    _record(mailbox, "save", actor)
     return mailbox
 
 

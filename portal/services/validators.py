@@ -40,7 +40,9 @@ def domain_to_ascii(name: str) -> str:
         ascii_name = name.strip().rstrip(".").encode("idna").decode("ascii").lower()
     except UnicodeError as exc:
         raise ValueError(f"{name!r} is not a valid domain name") from exc
+    if len(ascii_name) > 253:
+        raise ValueError("A domain name has at most 253 characters.")
     labels = ascii_name.split(".")
-    if len(labels) < 2 or len(ascii_name) > 253 or not all(LABEL.match(label) for label in labels):
+    if len(labels) < 2 or not all(LABEL.match(label) for label in labels):
         raise ValueError(f"{name!r} is not a valid domain name")
     return ascii_name

@@ -23,6 +23,10 @@ Found on Dovecot 2.3.19 here:
   both are off here, a failure still takes ~0.5 s (auth's batch timer).
 - Mail processes run as the uid/gid of the passwd-file line (vmail, 5000);
   Dovecot creates <mail_root>/<domain>/<local> itself (0700 vmail).
+- LMTP looks recipients up in the same passwd-file (userdb); sieve runs at
+  delivery (dovecot-sieve) and sends vacation replies over SMTP to
+  submission_host. Set it with set_submission_host() once Postfix has its
+  port: that rewrites the config and reloads (new processes read it).
 """
 from __future__ import annotations
 
@@ -33,9 +37,21 @@ import shutil
 import subprocess
 import tempfile
 import time
+from email.message import Message
 from pathlib import Path
 
-from .dovecot_setup import CONFIG, LMTP_BINARY, LMTP_SERVICE, VMAIL_ID, ensure_vmail, make_traversable
+from . import imap as imap_client
+from .dovecot_setup import (
+    CONFIG,
+    LMTP_BINARY,
+    LMTP_SERVICE,
+    SIEVE_LMTP,
+    SIEVE_PLUGIN,
+    SIEVE_SETTINGS,
+    VMAIL_ID,
+    ensure_vmail,
+    make_traversable,
+)
 from .ports import HOST, free_port, wait_for_port, wait_for_port_closed
 from .proc import descendants, stop_tree
 from .service import Service
@@ -50,11 +66,15 @@ class Dovecot(Service):
 
     host: str = HOST
 
-    def __init__(self, root: Path, quota: bool = True, lmtp: bool | None = None) -> None:
+    def __init__(self, root: Path, quota: bool = True, lmtp: bool | None = None,
+                 sieve: bool | None = None, submission_host: str | None = None) -> None:
         self.root = Path(root)
         self.quota = quota  # load the quota plugin so quota_rule is honoured
-        # By default LMTP only where dovecot-lmtpd is installed (else port 0).
+        # By default LMTP only where dovecot-lmtpd is installed (else port 0),
+        # and sieve on delivery only where dovecot-sieve is.
         self.lmtp = LMTP_BINARY.exists() if lmtp is None else lmtp
+        self.sieve = self.lmtp and (SIEVE_PLUGIN.exists() if sieve is None else sieve)
+        self.submission_host = submission_host  # "127.0.0.1:<postfix port>"
         self.config_path = self.root / "dovecot.conf"
         self.log_path = self.root / "dovecot.log"
         self.state_dir = self.root / "state"
@@ -87,15 +107,41 @@ class Dovecot(Service):
     def _write_config(self) -> None:
         protocols = "imap lmtp" if self.lmtp else "imap"
         template = CONFIG + (LMTP_SERVICE if self.lmtp else "")
+        plugin = (["  quota = maildir:User quota"] if self.quota else []) + (
+            [SIEVE_SETTINGS] if self.sieve else [])
+        submission = (f"submission_host = {self.submission_host}\n"
+                      if self.submission_host else "")
         text = template.format(
             base_dir=self.base_dir, state_dir=self.state_dir, log_path=self.log_path,
             protocols=protocols, host=self.host, passwd_file=self.passwd_file,
-            mail_plugins="quota" if self.quota else "",
-            plugin_settings="  quota = maildir:User quota" if self.quota else "",
+            mail_plugins="quota" if self.quota else "", submission=submission,
+            plugin_settings="\n".join(plugin),
             imap_port=self.imap_port, lmtp_port=self.lmtp_port,
         )
-        self.config_path.write_text(text)
+        self.config_path.write_text(text + (SIEVE_LMTP if self.sieve else ""))
 
+    def set_submission_host(self, host_port: str) -> None:
+        """Where sieve sends vacation replies (SMTP); reload if running."""
+        self.submission_host = host_port
+        if self.running:
+            self._write_config()
+            self.reload()
+
+    def reload(self, timeout: float = 10) -> None:
+        """doveadm reload, and wait until the master has re-read its config.
+
+        The signal is asynchronous: doveadm returns before the master acts,
+        so wait for its "reloading configuration" log line.
+        """
+        before = self.log_text().count("reloading configuration")
+        r = self.doveadm("reload")
+        if r.returncode != 0:
+            raise RuntimeError(f"doveadm reload failed: {r.stderr}")
+        deadline = time.monotonic() + timeout
+        while self.log_text().count("reloading configuration") <= before:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"dovecot did not reload:\n{self.log_text()}")
+            time.sleep(0.05)
 
     def start(self, timeout: float = 10) -> None:
         if self.running:
@@ -146,20 +192,24 @@ class Dovecot(Service):
         """
         imap = imaplib.IMAP4(self.host, self.imap_port, timeout=10)
         try:
-            if password.isascii() and user.isascii():
-                imap.login(user, password)
-            else:
-                imap.authenticate("PLAIN", lambda _: f"\0{user}\0{password}".encode())
+            imap_client.login(imap, user, password)
             return True
         except imaplib.IMAP4.error as e:
             if "AUTHENTICATIONFAILED" in str(e):
                 return False
             raise  # e.g. [UNAVAILABLE]: unreadable passwd-file, bad userdb line
         finally:
-            try:
-                imap.logout()
-            except (imaplib.IMAP4.error, OSError):
-                imap.shutdown()
+            imap_client.close(imap)
+
+    def imap_fetch_all(self, user: str, password: str, folder: str = "INBOX") -> list[Message]:
+        """Every message in folder (read-only EXAMINE + FETCH RFC822), oldest first."""
+        return imap_client.fetch_all(self.host, self.imap_port, user, password, folder)
+
+    def wait_for_messages(self, user: str, password: str, count: int, timeout: float = 10,
+                          folder: str = "INBOX") -> list[Message]:
+        """Poll until folder has at least count messages; TimeoutError otherwise."""
+        return imap_client.wait_for_messages(self.host, self.imap_port, user, password,
+                                             count, timeout, folder)
 
     def wait_login(self, user: str, password: str, expect: bool = True,
                    timeout: float = 3.0) -> bool:

@@ -1,4 +1,4 @@
-"""pytest plugin: session-wide real sshd, Dovecot and Redis on 127.0.0.1.
+"""pytest plugin: session-wide real sshd, Dovecot, Postfix and Redis on 127.0.0.1.
 
 Enable with `pytest_plugins = ["tests.testbed.plugin"]` in tests/conftest.py.
 Each service starts on first use and stops at session end, also when tests
@@ -18,6 +18,7 @@ from typing import Protocol, TypeVar
 import pytest
 
 from .dovecot import DOVEADM, DOVECOT, Dovecot
+from .postfix import POSTFIX, POSTMAP, POSTQUEUE, Postfix
 from .redis_server import RedisServer
 from .sshd import SSHD, Sshd
 
@@ -91,6 +92,29 @@ def dovecot(request: pytest.FixtureRequest) -> Iterator[Dovecot]:
         server.cleanup()
         if request.session.testsfailed == 0:
             shutil.rmtree(root, ignore_errors=True)  # else keep logs to read
+
+
+@pytest.fixture(scope="session")
+def postfix(dovecot: Dovecot, request: pytest.FixtureRequest) -> Iterator[Postfix]:
+    """Postfix delivering to the session's Dovecot over LMTP.
+
+    Dovecot's submission_host then points at it (vacation replies); sieve
+    itself needs dovecot-sieve: check dovecot.sieve in tests that use it.
+    """
+    for binary in (POSTFIX, POSTMAP, POSTQUEUE):
+        need(Path(binary).exists(), f"postfix ({binary})")
+    need(dovecot.lmtp, "dovecot-lmtpd (Postfix delivers over LMTP)")
+    need_root("postfix (own queue and data directories, chown)")
+    # Outside pytest's 0700 basetemp, like Dovecot: the postfix user reads it.
+    root = Path(tempfile.mkdtemp(prefix="hostdeck-postfix-"))
+    server = Postfix(root, dovecot.lmtp_port)
+    try:
+        with running(server):
+            dovecot.set_submission_host(f"{server.host}:{server.smtp_port}")
+            yield server
+    finally:
+        if request.session.testsfailed == 0:
+            shutil.rmtree(root, ignore_errors=True)  # else keep the maillog to read
 
 
 @pytest.fixture(scope="session")

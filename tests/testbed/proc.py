@@ -23,8 +23,8 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def descendants(pid: int) -> list[int]:
-    """All live descendants of pid (by walking /proc ppid links)."""
+def _children_map() -> dict[int, list[int]]:
+    """ppid -> child pids, from /proc."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -35,6 +35,17 @@ def descendants(pid: int) -> list[int]:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of pid."""
+    return _children_map().get(pid, [])
+
+
+def descendants(pid: int) -> list[int]:
+    """All live descendants of pid (by walking /proc ppid links)."""
+    children = _children_map()
     found: list[int] = []
     todo = [pid]
     while todo:
@@ -80,3 +91,19 @@ def stop_tree(proc: subprocess.Popen[bytes], timeout: float = 10,
         proc.kill()
         proc.wait(timeout=5)
     wait_gone(tree, timeout)
+
+
+def started_at(pid: int) -> float | None:
+    """Wall-clock start time of pid (10 ms ticks), None if it is gone.
+
+    /proc gives ticks since boot; /proc/stat's btime is whole seconds, so
+    convert with CLOCK_BOOTTIME instead, which is exact.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22: starttime
+    boot = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+

@@ -1,11 +1,21 @@
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import (
     DataRequired,
     EqualTo,
     InputRequired,
     Length,
     NumberRange,
+    Optional,
     ValidationError,
 )
 
@@ -36,6 +46,8 @@ class MailboxForm(PasswordFields, FlaskForm):
     local_part = StringField("Name", filters=[_lower], validators=[DataRequired(), _valid_local_part],
                              description="The part before the @, e.g. alice.")
     domain_id = SelectField("Domain", coerce=int, validators=[DataRequired()])
+    with_address = BooleanField("Also create the address of the same name, so mail to it arrives here",
+                                default=True)
     quota_mb = IntegerField("Quota (MB)", default=1024,
                             validators=[InputRequired(), NumberRange(QUOTA_MIN_MB, QUOTA_MAX_MB,
                                                                  message=f"Choose {QUOTA_MIN_MB} to {QUOTA_MAX_MB} MB.")])
@@ -44,6 +56,15 @@ class MailboxForm(PasswordFields, FlaskForm):
 
 class MailboxPasswordForm(PasswordFields, FlaskForm):
     submit = SubmitField("Change password")
+
+
+class AutoreplyForm(FlaskForm):
+    enabled = BooleanField("Send an automatic reply")
+    subject = StringField("Subject", validators=[Length(max=200)], default="Out of office")
+    message = TextAreaField("Message", validators=[Length(max=5000)], render_kw={"rows": 5})
+    start = DateField("From (optional)", validators=[Optional()])
+    end = DateField("Until (optional)", validators=[Optional()])
+    submit = SubmitField("Save the automatic reply")
 
 
 class DeleteForm(FlaskForm):

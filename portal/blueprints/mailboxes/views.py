@@ -1,40 +1,33 @@
 from flask import (
     current_app,
     flash,
-    jsonify,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_login import login_required
 from sqlalchemy.orm import contains_eager
 from wtforms import SelectChoice
 
+from portal.blueprints.common import fail_form, status_response
 from portal.blueprints.mailboxes import bp
 from portal.blueprints.mailboxes.forms import (
+    AutoreplyForm,
     DeleteForm,
     MailboxForm,
     MailboxPasswordForm,
 )
 from portal.extensions import db
 from portal.models import Domain, Mailbox
+from portal.orchestration.operations import is_routed
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
 from portal.services.mailboxes import (
     change_mailbox_password,
     create_mailbox,
     delete_mailbox,
+    set_autoreply,
 )
-
-
-def _fail(form, error: ServiceError) -> None:
-    db.session.rollback()
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [error.message]
-    else:
-        flash(error.message, "danger")
 
 
 @bp.route("/")
@@ -51,26 +44,57 @@ def index():
 def create():
     actor = current_actor()
     form = MailboxForm()
-    form.domain_id.choices = [SelectChoice(d.id, d.name)
+    form.domain_id.choices = [SelectChoice(d.id, d.display_name)
                               for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))]
+    has_postfix = is_routed("postfix")
+    if not has_postfix:  # no addresses without Postfix
+        del form.with_address
     if form.validate_on_submit():
         try:
             mailbox = create_mailbox(actor, local_part=form.local_part.data, domain_id=form.domain_id.data,
-                                     password=form.password.data, quota_mb=form.quota_mb.data)
+                                     password=form.password.data, quota_mb=form.quota_mb.data,
+                                     with_address=has_postfix and form.with_address.data)
             db.session.commit()
         except ServiceError as error:
-            _fail(form, error)
+            fail_form(form, error)
         else:
             flash(f"{mailbox.address} is being set up.", "success")
             return redirect(url_for(".show", mailbox_id=mailbox.id))
     return render_template("mailboxes/new.html", form=form)
 
 
+def _page(mailbox: Mailbox, password_form=None, autoreply_form=None, status: int = 200):
+    if autoreply_form is None:
+        autoreply_form = AutoreplyForm(data={
+            "enabled": mailbox.autoreply_enabled, "subject": mailbox.autoreply_subject or "Out of office",
+            "message": mailbox.autoreply_message, "start": mailbox.autoreply_start, "end": mailbox.autoreply_end})
+    return render_template("mailboxes/show.html", mailbox=mailbox, form=password_form or MailboxPasswordForm(),
+                           autoreply=autoreply_form, addresses=sorted(mailbox.addresses, key=lambda a: a.key)), status
+
+
 @bp.route("/<int:mailbox_id>")
 @login_required
 def show(mailbox_id: int):
-    mailbox = get_scoped_or_404(Mailbox, mailbox_id, current_actor())
-    return render_template("mailboxes/show.html", mailbox=mailbox, form=MailboxPasswordForm())
+    return _page(get_scoped_or_404(Mailbox, mailbox_id, current_actor()))
+
+
+@bp.route("/<int:mailbox_id>/autoreply", methods=["POST"])
+@login_required
+def autoreply(mailbox_id: int):
+    actor = current_actor()
+    mailbox = get_scoped_or_404(Mailbox, mailbox_id, actor)
+    form = AutoreplyForm()
+    if form.validate_on_submit():
+        try:
+            set_autoreply(actor, mailbox.id, enabled=form.enabled.data, subject=form.subject.data or "",
+                          message=form.message.data or "", start=form.start.data, end=form.end.data)
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash("The automatic reply is being applied.", "success")
+            return redirect(url_for(".show", mailbox_id=mailbox.id))
+    return _page(mailbox, autoreply_form=form, status=400)
 
 
 @bp.route("/<int:mailbox_id>/password", methods=["POST"])
@@ -84,11 +108,11 @@ def password(mailbox_id: int):
             change_mailbox_password(actor, mailbox.id, form.password.data)
             db.session.commit()
         except ServiceError as error:
-            _fail(form, error)
+            fail_form(form, error)
         else:
             flash(f"The new password for {mailbox.address} is being applied.", "success")
             return redirect(url_for(".show", mailbox_id=mailbox.id))
-    return render_template("mailboxes/show.html", mailbox=mailbox, form=form), 400
+    return _page(mailbox, password_form=form, status=400)
 
 
 @bp.route("/<int:mailbox_id>/delete", methods=["GET", "POST"])
@@ -103,7 +127,7 @@ def delete(mailbox_id: int):
             delete_mailbox(actor, mailbox.id)
             db.session.commit()
         except ServiceError as error:
-            _fail(form, error)
+            fail_form(form, error)
         else:
             flash(f"{address} is being deleted.", "success")
             return redirect(url_for(".index"))
@@ -113,9 +137,4 @@ def delete(mailbox_id: int):
 @bp.route("/status")
 @login_required
 def status():
-    """Live statuses for the ids on the page, polled by static/js/status.js."""
-    ids = [int(i) for i in request.args.get("ids", "").split(",") if i.isdigit()][:200]
-    rows = db.session.scalars(scoped(Mailbox, current_actor()).where(Mailbox.id.in_(ids))).all()
-    found = {m.id: {"status": str(m.status), "error": m.last_error or ""} for m in rows}
-    # Ids that vanished were deleted (or were never ours): both read as "gone".
-    return jsonify({str(i): found.get(i, {"status": "gone", "error": ""}) for i in ids})
+    return status_response(Mailbox)

@@ -16,8 +16,9 @@ class Backend:
     name: str = ""
     handles: tuple[str, ...] = ()
 
-    def verifier(self, server: Server, plaintext: str) -> str:
-        raise NotImplementedError(f"{self.name} takes no password")
+    def verifier(self, server: Server, plaintext: str) -> str | None:
+        """The password as this service stores it; None for a service without passwords."""
+        return None
 
     def payload(self, obj: Any, server: Server) -> dict:
         """What delete() needs once the object itself is gone. Never a secret."""

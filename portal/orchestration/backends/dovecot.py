@@ -28,7 +28,7 @@ exec 9>>"$hd_passwd.lock"
 flock -w 60 9 || {{ echo "passwd-file is locked by another change" >&2; exit 1; }}
 hd_tmp=$(mktemp "$hd_passwd.XXXXXX")
 hd_changes=$(mktemp "$hd_passwd.changes.XXXXXX")
-hostdeck_cleanup+=("$hd_tmp" "$hd_tmp.next" "$hd_changes" "$hd_changes.refused")
+hostdeck_cleanup+=("$hd_tmp" "$hd_tmp.next" "$hd_tmp.sieve" "$hd_changes" "$hd_changes.refused")
 if [ -e "$hd_passwd" ]; then
   cat "$hd_passwd" > "$hd_tmp"
   chmod --reference="$hd_passwd" "$hd_tmp"
@@ -40,13 +40,19 @@ fi
 hd_lines=()
 hd_new_homes=()
 hd_old_homes=()
+hd_sieve_homes=()
+hd_sieve_texts=()
+hd_plain_homes=()
 """
 
 # Bash arrays and the printf builtin: the verifier reaches a file, never an argv.
 SAVE = """\
 hd_lines+=("S"$'\\t'{ref}$'\\t'{user}$'\\t'{verifier}$'\\t'{rest})
 hd_new_homes+=({home})
+{sieve}
 """
+SIEVE_ON = "hd_sieve_homes+=({home}); hd_sieve_texts+=({text})"
+SIEVE_OFF = "hd_plain_homes+=({home})"
 
 DELETE = """\
 hd_lines+=("D"$'\\t'{ref}$'\\t'{user})
@@ -89,6 +95,14 @@ awk -F'\\t' -v refused="$hd_changes.refused" {merge} "$hd_changes" FS=: "$hd_tmp
 cat "$hd_tmp.next" > "$hd_tmp"
 if [ -s "$hd_changes.refused" ]; then cat "$hd_changes.refused"; fi
 if [ ${{#hd_new_homes[@]}} -gt 0 ]; then install -d -m 0700 -o {uid} -g {gid} "${{hd_new_homes[@]}}"; fi
+# Vacation replies: the active Sieve script in each home (compiled by Dovecot itself).
+for hd_i in "${{!hd_sieve_homes[@]}}"; do
+  printf '%s\\n' "${{hd_sieve_texts[$hd_i]}}" > "$hd_tmp.sieve"
+  install -m 0600 -o {uid} -g {gid} "$hd_tmp.sieve" "${{hd_sieve_homes[$hd_i]}}/.dovecot.sieve"
+done
+for hd_home in "${{hd_plain_homes[@]}}"; do
+  if [ -e "$hd_home/.dovecot.sieve" ]; then rm -f -- "$hd_home/.dovecot.sieve" "$hd_home/.dovecot.svbin"; fi
+done
 if [ -e "$hd_passwd" ]; then
   hd_old=$(stat -c %Y "$hd_passwd"); hd_now=$(date +%s)
   touch -d "@$(( hd_now > hd_old ? hd_now : hd_old + 1 ))" "$hd_tmp"
@@ -97,6 +111,28 @@ mv -f "$hd_tmp" "$hd_passwd"
 # Only once the users are gone from the file, so nothing can log in and recreate a home.
 if [ ${{#hd_old_homes[@]}} -gt 0 ]; then rm -rf -- "${{hd_old_homes[@]}}"; fi
 """
+
+
+def sieve_string(value: str) -> str:
+    """A Sieve quoted string: only backslash and double quote need escaping (RFC 5228)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def vacation_script(mailbox) -> str | None:
+    """The mailbox's vacation reply as Sieve, or None when it has none."""
+    if not getattr(mailbox, "autoreply_enabled", False):
+        return None
+    names = sorted({mailbox.address} | {a.key for a in mailbox.addresses if not a.catch_all})
+    reply = (f"vacation :days 1 :addresses [{', '.join(sieve_string(n) for n in names)}]"
+             f" :subject {sieve_string(mailbox.autoreply_subject or 'Automatic reply')}"
+             f" {sieve_string(mailbox.autoreply_message)};")
+    when = []
+    if mailbox.autoreply_start:
+        when.append(f'currentdate :value "ge" "date" "{mailbox.autoreply_start.isoformat()}"')
+    if mailbox.autoreply_end:
+        when.append(f'currentdate :value "le" "date" "{mailbox.autoreply_end.isoformat()}"')
+    body = f"if allof({', '.join(when)}) {{\n  {reply}\n}}" if when else reply
+    return f'require ["vacation", "date", "relational"];\n{body}'
 
 
 def _field(value: object) -> str:
@@ -134,8 +170,10 @@ class DovecotBackend(Backend):
         # uid:gid:gecos:home:shell:extra fields
         rest = ":".join([_field(uid), _field(gid), "", home, "", f"userdb_quota_rule=*:storage={int(mailbox.quota_mb)}M"])
         verifier = script.secret(_field(secret)) if secret is not None else "''"
+        text = vacation_script(mailbox)
+        sieve = SIEVE_ON.format(home=q(home), text=q(text)) if text else SIEVE_OFF.format(home=q(home))
         script.add(SAVE.format(ref=int(ref), user=q(_field(mailbox.address)), verifier=verifier, rest=q(rest),
-                               home=q(home)))
+                               home=q(home), sieve=sieve))
 
     def delete(self, script: Script, server: Server, payload: dict, ref: int = 0) -> None:
         root = server.setting("mail_root", "/var/vmail").rstrip("/") + "/"

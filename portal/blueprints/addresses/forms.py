@@ -1,0 +1,36 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.services.addresses import MAX_FORWARDS
+
+
+class MailboxChoices(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class DestinationFields:
+    mailbox_ids = MailboxChoices("Deliver to these mailboxes", coerce=int, validators=[Optional()])
+    forwards = TextAreaField("Forward to (one address per line)", validators=[Length(max=MAX_FORWARDS * 260)],
+                             render_kw={"rows": 3}, description=f"At most {MAX_FORWARDS} addresses.")
+
+    def forward_list(self) -> list[str]:
+        return (self.forwards.data or "").splitlines()
+
+
+class AddressForm(DestinationFields, FlaskForm):
+    local_part = StringField("Name", filters=[lambda v: v.lower() if isinstance(v, str) else v],
+                             validators=[Length(max=64)], description="The part before the @, e.g. info.")
+    catch_all = BooleanField("Catch-all: every name on the domain that is not otherwise taken")
+    domain_id = SelectField("Domain", coerce=int, validators=[DataRequired()])
+    submit = SubmitField("Create address")
+
+
+class EditAddressForm(DestinationFields, FlaskForm):
+    submit = SubmitField("Save")
+
+
+class DeleteForm(FlaskForm):
+    submit = SubmitField("Delete for good")

@@ -1,0 +1,97 @@
+from flask import current_app, flash, redirect, render_template, url_for
+from flask_login import login_required
+from sqlalchemy.orm import contains_eager, selectinload
+from wtforms import SelectChoice
+
+from portal.blueprints.addresses import bp
+from portal.blueprints.addresses.forms import AddressForm, DeleteForm, EditAddressForm
+from portal.blueprints.common import fail_form, status_response
+from portal.extensions import db
+from portal.models import Address, Domain, Mailbox, Status
+from portal.security.scoping import current_actor, get_scoped_or_404, scoped
+from portal.services import ServiceError
+from portal.services.addresses import create_address, delete_address, update_address
+
+
+def _mailbox_choices(form, actor, account_id: int | None = None) -> None:
+    query = scoped(Mailbox, actor).where(Mailbox.status != Status.DELETING).order_by(Mailbox.local_part)
+    if account_id is not None:
+        query = query.where(Mailbox.account_id == account_id)
+    form.mailbox_ids.choices = [SelectChoice(m.id, m.address) for m in db.session.scalars(query)]
+
+
+@bp.route("/")
+@login_required
+def index():
+    query = (scoped(Address, current_actor()).join(Address.domain).options(
+        contains_eager(Address.domain), selectinload(Address.mailboxes).joinedload(Mailbox.domain))
+        .order_by(Domain.name, Address.local_part))
+    page = db.paginate(query, per_page=current_app.config["MAILBOXES_PER_PAGE"], error_out=False)
+    return render_template("addresses/index.html", page=page)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    actor = current_actor()
+    form = AddressForm()
+    form.domain_id.choices = [SelectChoice(d.id, d.display_name)
+                              for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))]
+    _mailbox_choices(form, actor)
+    if form.validate_on_submit():
+        try:
+            address = create_address(actor, local_part=form.local_part.data or "", catch_all=form.catch_all.data,
+                                     domain_id=form.domain_id.data, mailbox_ids=form.mailbox_ids.data or [],
+                                     forwards=form.forward_list())
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"{address.display} is being set up.", "success")
+            return redirect(url_for(".index"))
+    return render_template("addresses/form.html", form=form, address=None)
+
+
+@bp.route("/<int:address_id>", methods=["GET", "POST"])
+@login_required
+def edit(address_id: int):
+    actor = current_actor()
+    address = get_scoped_or_404(Address, address_id, actor)
+    form = EditAddressForm(data={"mailbox_ids": [m.id for m in address.mailboxes],
+                                 "forwards": "\n".join(address.forwards or [])})
+    _mailbox_choices(form, actor, address.account_id)
+    if form.validate_on_submit():
+        try:
+            update_address(actor, address.id, mailbox_ids=form.mailbox_ids.data or [], forwards=form.forward_list())
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"{address.display} is being updated.", "success")
+            return redirect(url_for(".index"))
+    return render_template("addresses/form.html", form=form, address=address)
+
+
+@bp.route("/<int:address_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(address_id: int):
+    actor = current_actor()
+    address = get_scoped_or_404(Address, address_id, actor)
+    form = DeleteForm()
+    if form.validate_on_submit():
+        shown = address.display
+        try:
+            delete_address(actor, address.id)
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"{shown} is being deleted.", "success")
+            return redirect(url_for(".index"))
+    return render_template("addresses/delete.html", address=address, form=form)
+
+
+@bp.route("/status")
+@login_required
+def status():
+    return status_response(Address)

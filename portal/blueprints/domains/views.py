@@ -1,0 +1,62 @@
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, url_for
+from flask_login import login_required
+
+from portal.blueprints.common import fail_form, status_response
+from portal.blueprints.domains import bp
+from portal.blueprints.domains.forms import DeleteForm, DomainForm
+from portal.extensions import db
+from portal.models import Address, Domain, Mailbox
+from portal.security.scoping import current_actor, get_scoped_or_404, scoped
+from portal.services import ServiceError
+from portal.services.domains import add_domain, delete_domain, domain_usage
+
+
+def _counts(model, domain_ids: list[int]) -> dict[int, int]:
+    return dict(db.session.execute(sa.select(model.domain_id, sa.func.count()).where(
+        model.domain_id.in_(domain_ids)).group_by(model.domain_id)).all())
+
+
+@bp.route("/", methods=["GET", "POST"])
+@login_required
+def index():
+    actor = current_actor()
+    form = DomainForm()
+    if form.validate_on_submit():
+        try:
+            domain = add_domain(actor, form.name.data)
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"{domain.display_name} is being set up.", "success")
+            return redirect(url_for(".index"))
+    domains = db.session.scalars(scoped(Domain, actor).order_by(Domain.name)).all()
+    ids = [d.id for d in domains]
+    return render_template("domains/index.html", form=form, domains=domains,
+                           mailboxes=_counts(Mailbox, ids), addresses=_counts(Address, ids))
+
+
+@bp.route("/<int:domain_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(domain_id: int):
+    actor = current_actor()
+    domain = get_scoped_or_404(Domain, domain_id, actor)
+    form = DeleteForm()
+    if form.validate_on_submit():
+        name = domain.display_name
+        try:
+            delete_domain(actor, domain.id)
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"{name} is being removed.", "success")
+            return redirect(url_for(".index"))
+    return render_template("domains/delete.html", domain=domain, form=form, usage=domain_usage(domain))
+
+
+@bp.route("/status")
+@login_required
+def status():
+    return status_response(Domain)

@@ -1,0 +1,132 @@
+"""Addresses: names on the account's domains that deliver to its mailboxes and forward elsewhere."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+
+from portal.extensions import db
+from portal.models import Address, Domain, Mailbox, Status
+from portal.orchestration.operations import NoServer, record
+from portal.security.scoping import Actor, get_scoped_or_404, scoped
+from portal.services import ServiceError
+from portal.services.validators import control_problem, local_part_problem
+
+MAX_FORWARDS = 20
+
+
+def clean_forwards(forwards: list[str]) -> list[str]:
+    """Validated, normalised, de-duplicated external addresses."""
+    cleaned: list[str] = []
+    for raw in forwards:
+        value = raw.strip()
+        if not value:
+            continue
+        if control_problem(value) or any(c in value for c in ", ;"):
+            raise ServiceError(f"{value!r} is not one e-mail address.", field="forwards")
+        local, _, domain = value.lower().rpartition("@")
+        ours = db.session.scalar(sa.select(sa.func.count()).select_from(Domain).where(Domain.name == domain)) > 0
+        if ours:  # one of this portal's domains (maybe a special-use name like .test on staging)
+            if local_part_problem(local):
+                raise ServiceError(f"{value}: {local_part_problem(local)}", field="forwards")
+            normalized = f"{local}@{domain}"
+        else:
+            try:
+                normalized = validate_email(value, check_deliverability=False, allow_smtputf8=False).normalized
+            except EmailNotValidError as exc:
+                raise ServiceError(f"{value}: {exc}", field="forwards") from exc
+        normalized = normalized.lower()
+        if normalized not in cleaned:
+            cleaned.append(normalized)
+    if len(cleaned) > MAX_FORWARDS:
+        raise ServiceError(f"At most {MAX_FORWARDS} forward addresses.", field="forwards")
+    return cleaned
+
+
+def _own_mailboxes(actor: Actor, mailbox_ids: list[int]) -> list[Mailbox]:
+    wanted = set(mailbox_ids)
+    found = db.session.scalars(scoped(Mailbox, actor).where(Mailbox.id.in_(wanted),
+                                                            Mailbox.status != Status.DELETING)).all()
+    if len(found) != len(wanted):
+        raise ServiceError("Choose only your own mailboxes.", field="mailbox_ids")
+    return list(found)
+
+
+def _address_by_key(key: str) -> Address | None:
+    local, _, domain = key.partition("@")
+    return db.session.scalars(sa.select(Address).join(Address.domain)
+                              .where(Address.local_part == local, Domain.name == domain)).first()
+
+
+def _check_loops(key: str, forwards: list[str]) -> None:
+    """Refuse forwards that lead back here, through any chain of our own addresses."""
+    seen, todo = set(), list(forwards)
+    while todo:
+        target = todo.pop()
+        if target == key:
+            raise ServiceError("This would forward mail in a circle back to this address.", field="forwards")
+        if target in seen:
+            continue
+        seen.add(target)
+        found = _address_by_key(target)
+        if found is not None:
+            todo.extend(found.forwards or [])
+
+
+def _validate(actor: Actor, key: str, mailboxes: list[Mailbox], forwards: list[str], domain: Domain) -> None:
+    if not mailboxes and not forwards:
+        raise ServiceError("Choose a mailbox or enter a forward address.", field="mailbox_ids")
+    if any(m.account_id != domain.account_id for m in mailboxes):  # a reseller sees several accounts
+        raise ServiceError("Choose only mailboxes of the domain's own account.", field="mailbox_ids")
+    _check_loops(key, forwards)
+
+
+def create_address(actor: Actor, *, local_part: str, catch_all: bool, domain_id: int,
+                   mailbox_ids: list[int], forwards: list[str]) -> Address:
+    local = "" if catch_all else local_part.lower()
+    if not catch_all:
+        problem = local_part_problem(local)
+        if problem:
+            raise ServiceError(problem, field="local_part")
+    domain = db.session.scalars(scoped(Domain, actor).where(Domain.id == domain_id)).first()
+    if domain is None:
+        raise ServiceError("Choose one of your own domains.", field="domain_id")
+    mailboxes = _own_mailboxes(actor, mailbox_ids)
+    cleaned = clean_forwards(forwards)
+    key = f"{local}@{domain.name}"
+    _validate(actor, key, mailboxes, cleaned, domain)
+    if _address_by_key(key) is not None:
+        what = f"The catch-all for {domain.display_name}" if catch_all else f"{local}@{domain.display_name}"
+        raise ServiceError(f"{what} already exists.", field="local_part")
+    address = Address(account_id=domain.account_id, domain=domain, local_part=local, forwards=cleaned,
+                      mailboxes=mailboxes, status=Status.PENDING)
+    db.session.add(address)
+    db.session.flush()
+    _record(address, "save", actor)
+    return address
+
+
+def update_address(actor: Actor, address_id: int, *, mailbox_ids: list[int], forwards: list[str]) -> Address:
+    address = get_scoped_or_404(Address, address_id, actor)
+    if address.status == Status.DELETING:
+        raise ServiceError("This address is being deleted.")
+    mailboxes = _own_mailboxes(actor, mailbox_ids)
+    cleaned = clean_forwards(forwards)
+    _validate(actor, address.key, mailboxes, cleaned, address.domain)
+    address.mailboxes, address.forwards = mailboxes, cleaned
+    address.status, address.last_error = Status.PENDING, None
+    _record(address, "save", actor)
+    return address
+
+
+def delete_address(actor: Actor, address_id: int) -> Address:
+    address = get_scoped_or_404(Address, address_id, actor)
+    address.status, address.last_error = Status.DELETING, None
+    _record(address, "delete", actor)
+    return address
+
+
+def _record(obj, action: str, actor: Actor) -> None:
+    try:
+        record(obj, action, actor=actor)
+    except NoServer as exc:
+        raise ServiceError(str(exc)) from exc
