@@ -107,7 +107,8 @@ def postfix(dovecot: Dovecot, request: pytest.FixtureRequest) -> Iterator[Postfi
     need_root("postfix (own queue and data directories, chown)")
     # Outside pytest's 0700 basetemp, like Dovecot: the postfix user reads it.
     root = Path(tempfile.mkdtemp(prefix="hostdeck-postfix-"))
-    server = Postfix(root, dovecot.lmtp_port)
+    # The portal keeps addresses and mailboxes in two alias maps (see the Postfix backend).
+    server = Postfix(root, dovecot.lmtp_port, alias_maps=("aliases", "mailboxes"))
     try:
         with running(server):
             dovecot.set_submission_host(f"{server.host}:{server.smtp_port}")

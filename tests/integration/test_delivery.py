@@ -1,0 +1,140 @@
+"""Mail delivered by a real Postfix to a real Dovecot, all set up through the portal and a real worker."""
+import smtplib
+import time
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Address, Route, Status
+from tests.integration.conftest import domain_id, mailbox, new_mailbox
+
+PW = "mail-password-1"
+
+
+@pytest.fixture
+def mx(app, mail_server, postfix, dovecot):
+    """mail1 also runs Postfix: its maps and config folder are the test Postfix's."""
+    mail_server.settings = {**mail_server.settings, "postfix_maps_dir": str(postfix.maps_dir),
+                            "postfix_config_dir": str(postfix.config_dir)}
+    db.session.add(Route(backend="postfix", server=mail_server))
+    db.session.commit()
+    yield postfix
+    for name in ("domains", "aliases", "mailboxes", "private"):
+        postfix.write_map(name, [])
+    postfix.reload()
+
+
+@pytest.fixture
+def shop(web, make_account, mx, work, dovecot):
+    """Acme, logged in, with acme.test and other.test applied and mailboxes alice and bob."""
+    make_account("Acme")
+    web.login("acme@owner.test")
+    for name in ("acme.test", "other.test"):
+        assert web.submit("/domains/", {"name": name}).status_code == 302
+    for name in ("alice", "bob"):
+        new_mailbox_with_address(web, name)
+    applied(work, mx)
+    for name in ("alice", "bob"):
+        assert dovecot.wait_login(f"{name}@acme.test", PW)  # Dovecot knows them before mail comes
+    return mx
+
+
+def new_mailbox_with_address(web, name, domain="acme.test"):
+    response = web.submit("/mailboxes/new", {"local_part": name, "domain_id": domain_id(domain), "password": PW,
+                                             "confirm": PW, "quota_mb": 50, "with_address": "y"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def applied(work, postfix):
+    work()
+    postfix.settle()
+
+
+def new_address(web, local, mailboxes=(), forwards="", catch_all=False):
+    data = {"local_part": local, "domain_id": domain_id("acme.test"), "forwards": forwards,
+            "mailbox_ids": [mailbox(m).id for m in mailboxes]}
+    if catch_all:
+        data["catch_all"] = "y"
+    response = web.submit("/addresses/new", data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def subjects(dovecot, user, count, timeout=15):
+    return [m["Subject"] for m in dovecot.wait_for_messages(user, PW, count, timeout=timeout)]
+
+
+def test_address_delivers_to_every_mailbox_and_forward(web, shop, work, dovecot):
+    new_mailbox_with_address(web, "carol", "other.test")
+    new_address(web, "sales", mailboxes=["alice@acme.test", "bob@acme.test"], forwards="carol@other.test")
+    applied(work, shop)
+    assert dovecot.wait_login("carol@other.test", PW)
+    assert shop.postmap_query("aliases", "sales@acme.test") == "alice@acme.test, bob@acme.test, carol@other.test"
+    assert db.session.scalar(sa.select(Address.status).where(Address.local_part == "sales")) == Status.APPLIED
+
+    shop.send("someone@other.test", ["sales@acme.test"], "Order 42", "Two crates, please.")
+    for user in ("alice@acme.test", "bob@acme.test", "carol@other.test"):
+        assert "Order 42" in subjects(dovecot, user, 1)
+
+
+def test_catch_all_and_deleted_address(web, shop, work, dovecot):
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        shop.send("someone@other.test", ["nobody@acme.test"], "Lost", "Anyone?")
+    new_address(web, "", mailboxes=["bob@acme.test"], catch_all=True)
+    new_address(web, "info", mailboxes=["alice@acme.test"])
+    applied(work, shop)
+    shop.send("someone@other.test", ["nobody@acme.test"], "Caught", "by the catch-all")
+    assert "Caught" in subjects(dovecot, "bob@acme.test", 1)
+
+    catch_all = db.session.scalar(sa.select(Address.id).where(Address.local_part == ""))
+    info = db.session.scalar(sa.select(Address.id).where(Address.local_part == "info"))
+    web.submit(f"/addresses/{catch_all}/delete", {})
+    web.submit(f"/addresses/{info}/delete", {})
+    applied(work, shop)
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        shop.send("someone@other.test", ["info@acme.test"], "Too late", "it is gone")
+    assert shop.postmap_query("aliases", "info@acme.test") is None
+
+
+def test_mailbox_without_its_address_gets_no_mail_from_outside(web, shop, work, dovecot):
+    web.submit("/mailboxes/new", {"local_part": "vault", "domain_id": domain_id("acme.test"), "password": PW,
+                                  "confirm": PW, "quota_mb": 50})
+    new_address(web, "backup", mailboxes=["vault@acme.test"])
+    applied(work, shop)
+    assert dovecot.wait_login("vault@acme.test", PW)
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        shop.send("someone@other.test", ["vault@acme.test"], "Direct", "not allowed")
+    shop.send("someone@other.test", ["backup@acme.test"], "Via backup", "allowed")
+    assert subjects(dovecot, "vault@acme.test", 1) == ["Via backup"]
+
+
+def set_autoreply(web, name, start, end, message="I am away until Monday."):
+    box = mailbox(name)
+    response = web.submit(f"/mailboxes/{box.id}", {"enabled": "y", "subject": "Away", "message": message,
+                                                   "start": start.isoformat(), "end": end.isoformat()},
+                          post_url=f"/mailboxes/{box.id}/autoreply")
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def test_autoresponder_replies_only_until_its_end_date(web, shop, work, dovecot):
+    if not dovecot.sieve:
+        pytest.fail("dovecot-sieve is needed for vacation replies")
+    today = date.today()
+    set_autoreply(web, "alice@acme.test", today - timedelta(days=1), today + timedelta(days=1))
+    applied(work, shop)
+    shop.send("bob@acme.test", ["alice@acme.test"], "Lunch?", "Tomorrow at noon?",
+              headers={"To": "alice@acme.test"})
+    replies = dovecot.wait_for_messages("bob@acme.test", PW, 1, timeout=15)
+    assert replies[0]["Subject"] == "Away"
+    assert "I am away until Monday." in replies[0].get_payload(decode=True).decode()
+
+    set_autoreply(web, "alice@acme.test", today - timedelta(days=5), today - timedelta(days=1))
+    applied(work, shop)
+    new_mailbox_with_address(web, "dave")
+    applied(work, shop)
+    assert dovecot.wait_login("dave@acme.test", PW)
+    shop.send("dave@acme.test", ["alice@acme.test"], "Still there?", "?", headers={"To": "alice@acme.test"})
+    assert "Still there?" in subjects(dovecot, "alice@acme.test", 2)  # delivered, so Sieve ran...
+    time.sleep(2)
+    assert dovecot.imap_fetch_all("dave@acme.test", PW) == []  # ...and sent no reply after the end date
