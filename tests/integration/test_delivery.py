@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Address, Route, Status
-from tests.integration.conftest import domain_id, mailbox, new_mailbox
+from tests.integration.conftest import domain_id, mailbox
 
 PW = "mail-password-1"
 
