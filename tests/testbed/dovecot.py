@@ -212,7 +212,7 @@ class Dovecot(Service):
                                              count, timeout, folder)
 
     def wait_login(self, user: str, password: str, expect: bool = True,
-                   timeout: float = 3.0) -> bool:
+                   timeout: float = 10.0) -> bool:
         """Poll imap_login until it returns expect (trap (a)); last result."""
         deadline = time.monotonic() + timeout
         while True:
