@@ -61,7 +61,13 @@ class Mailbox(Provisioned, Timestamped, Base):
 
     @property
     def address(self) -> str:
+        """As servers know it (IDNA)."""
         return f"{self.local_part}@{self.domain.name}"
+
+    @property
+    def display(self) -> str:
+        """As people read it (Unicode)."""
+        return f"{self.local_part}@{self.domain.display_name}"
 
     def __str__(self) -> str:
         return self.address
@@ -99,7 +105,12 @@ class Address(Provisioned, Timestamped, Base):
 
     @property
     def destinations(self) -> list[str]:
+        """Where Postfix delivers it (IDNA)."""
         return [m.address for m in self.mailboxes] + list(self.forwards or [])
+
+    @property
+    def display_destinations(self) -> list[str]:
+        return [m.display for m in self.mailboxes] + list(self.forwards or [])
 
     def __str__(self) -> str:
         return self.display

@@ -1,4 +1,4 @@
-"""Headless Chromium: the demo customer creates a mailbox and watches it become applied."""
+"""Headless Chromium: the demo customer sets up mail and watches each change become applied."""
 import threading
 from pathlib import Path
 
@@ -36,6 +36,20 @@ def demo(app, tmp_path, sshd, dovecot):
     db.session.commit()
     yield
     dovecot.passwd_file.write_text("")
+
+
+@pytest.fixture
+def with_postfix(demo, postfix):
+    """The demo's mail server also runs the test Postfix."""
+    mail = db.session.scalar(sa.select(Server).where(Server.name == "mail1"))
+    mail.settings = {**mail.settings, "postfix_maps_dir": str(postfix.maps_dir),
+                     "postfix_config_dir": str(postfix.config_dir)}
+    db.session.add(Route(backend="postfix", server=mail))
+    db.session.commit()
+    yield postfix
+    for name in ("domains", "aliases", "mailboxes", "private"):
+        postfix.write_map(name, [])
+    postfix.reload()
 
 
 @pytest.fixture
@@ -97,3 +111,58 @@ def test_demo_customer_creates_a_mailbox_and_sees_it_applied(live_server, start_
     assert problems == [], f"browser console errors (CSP?): {problems}"
     assert dovecot.wait_login("browser@example.org", "browser-pass-123")
     assert worker.poll() is None, "the worker died"
+
+
+def wait_applied(page, name: str, link: bool = False) -> None:
+    """The status badge in the table row of `name` (or of the link named so) turns applied, without a reload."""
+    rows = page.locator("tr")
+    row = rows.filter(has=page.get_by_role("link", name=name, exact=True)) if link else rows.filter(has_text=name)
+    row.locator('[data-status="applied"]').wait_for(timeout=20000)
+
+
+def test_customer_adds_a_domain_a_mailbox_and_an_address(live_server, with_postfix, start_worker, browser,
+                                                         dovecot):
+    start_worker()
+    page = browser.new_page()
+    problems = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=email]", "customer@example.com")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server}/")
+
+    page.click("nav >> text=Domains")
+    page.fill("input[name=name]", "Café-Browser.test")
+    page.click("input[type=submit][value='Add domain']")
+    wait_applied(page, "café-browser.test")
+
+    page.click("nav >> text=Mailboxes")
+    page.click("text=New mailbox")
+    page.fill("input[name=local_part]", "anna")
+    page.select_option("select[name=domain_id]", label="café-browser.test")
+    page.fill("input[name=password]", "anna-password-1")
+    page.fill("input[name=confirm]", "anna-password-1")
+    assert page.is_checked("input[name=with_address]")
+    page.click("input[type=submit][value='Create mailbox']")
+    page.wait_for_selector('[data-status="applied"]', timeout=20000)
+
+    page.click("nav >> text=Addresses")
+    page.click("text=New address")
+    page.fill("input[name=local_part]", "hello")
+    page.select_option("select[name=domain_id]", label="café-browser.test")
+    page.get_by_label("anna@café-browser.test").check()
+    page.click("input[type=submit][value='Create address']")
+    wait_applied(page, "hello@café-browser.test", link=True)
+    wait_applied(page, "anna@café-browser.test", link=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "addresses-applied.png"), full_page=True)
+    assert problems == [], f"browser console errors (CSP?): {problems}"
+
+    # And it is real: mail to the new address lands in the new mailbox.
+    domain = "café-browser.test".encode("idna").decode()
+    with_postfix.settle()
+    assert dovecot.wait_login(f"anna@{domain}", "anna-password-1")
+    with_postfix.send("someone@example.org", [f"hello@{domain}"], "Bonjour", "Hello Anna")
+    messages = dovecot.wait_for_messages(f"anna@{domain}", "anna-password-1", 1, timeout=15)
+    assert messages[0]["Subject"] == "Bonjour"

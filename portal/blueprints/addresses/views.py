@@ -17,7 +17,8 @@ def _mailbox_choices(form, actor, account_id: int | None = None) -> None:
     query = scoped(Mailbox, actor).where(Mailbox.status != Status.DELETING).order_by(Mailbox.local_part)
     if account_id is not None:
         query = query.where(Mailbox.account_id == account_id)
-    form.mailbox_ids.choices = [SelectChoice(m.id, m.address) for m in db.session.scalars(query)]
+    form.mailbox_ids.choices = [SelectChoice(m.id, m.display)
+                                for m in db.session.scalars(query)]
 
 
 @bp.route("/")
