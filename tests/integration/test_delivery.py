@@ -138,3 +138,25 @@ def test_autoresponder_replies_only_until_its_end_date(web, shop, work, dovecot)
     assert "Still there?" in subjects(dovecot, "alice@acme.test", 2)  # delivered, so Sieve ran...
     time.sleep(2)
     assert dovecot.imap_fetch_all("dave@acme.test", PW) == []  # ...and sent no reply after the end date
+
+
+def test_hundred_alias_changes_are_one_postmap_and_one_reload(web, shop, work, dovecot):
+    from portal.models import BackendLog
+    from portal.services.addresses import create_address
+    from tests.integration.test_batching_and_order import customer_actor
+
+    actor, alice = customer_actor(), mailbox("alice@acme.test")
+    for i in range(100):
+        create_address(actor, local_part=f"alias{i}", catch_all=False, domain_id=domain_id("acme.test"),
+                       mailbox_ids=[alice.id], forwards=[])
+    db.session.commit()  # one request's worth
+    log_start = len(shop.log_text())
+    applied(work, shop)
+
+    entry = db.session.scalars(sa.select(BackendLog).order_by(BackendLog.id.desc())).first()
+    assert len(entry.operations) == 100 and entry.state.value == "SUCCESS"
+    assert entry.script.count("hp_compiled=0") == 1  # one commit phase for Postfix
+    assert shop.log_text()[log_start:].count("reload") == 1
+    assert shop.postmap_query("aliases", "alias99@acme.test") == "alice@acme.test"
+    shop.send("someone@other.test", ["alias57@acme.test"], "Via alias 57", "hello")
+    assert "Via alias 57" in subjects(dovecot, "alice@acme.test", 1)
