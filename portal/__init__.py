@@ -80,8 +80,9 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.domains import bp as domains
     from portal.blueprints.mailboxes import bp as mailboxes
     from portal.blueprints.staff import bp as staff
+    from portal.blueprints.system_users import bp as system_users
 
-    for bp in (auth, dashboard, domains, mailboxes, addresses, staff):
+    for bp in (auth, dashboard, domains, mailboxes, addresses, system_users, staff):
         app.register_blueprint(bp)
 
 

@@ -9,6 +9,8 @@ command -v dovecot >/dev/null || need+=(dovecot-core)
 [ -e /usr/lib/dovecot/modules/lib90_sieve_plugin.so ] || need+=(dovecot-sieve)
 command -v /usr/sbin/postfix >/dev/null || need+=(postfix)
 command -v redis-server >/dev/null || need+=(redis-server)
+command -v /usr/sbin/nginx >/dev/null || need+=(nginx)
+command -v /usr/sbin/php-fpm8.2 >/dev/null || need+=(php8.2-fpm)
 command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -26,3 +28,7 @@ echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-se
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # Nor a system Postfix on port 25, should one have started anyway.
 if /usr/sbin/postfix status >/dev/null 2>&1; then /usr/sbin/postfix stop >/dev/null 2>&1 || true; fi
+# Nor a system nginx on port 80 or PHP-FPM on its default socket (tests/testbed/nginx.py, phpfpm.py).
+for pidfile in /run/nginx.pid /run/php/php8.2-fpm.pid; do
+  if [ -s "$pidfile" ]; then kill -QUIT "$(cat "$pidfile")" 2>/dev/null || true; fi
+done

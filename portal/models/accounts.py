@@ -31,6 +31,8 @@ class Account(Timestamped, Base):
     # A customer sub-account points at the reseller that owns it.
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Limits (more come with plans): may its system users have a login shell?
+    allow_login_shell: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     parent: Mapped[Account | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Account]] = relationship(back_populates="parent")

@@ -11,7 +11,18 @@ from flask import current_app
 from rq import get_current_job
 
 from portal.extensions import db
-from portal.models import Address, BackendLog, Domain, LogState, Mailbox, Operation, OpState, Server, utcnow
+from portal.models import (
+    Address,
+    BackendLog,
+    Domain,
+    LogState,
+    Mailbox,
+    Operation,
+    OpState,
+    Server,
+    SystemUser,
+    utcnow,
+)
 from portal.orchestration.backends import get_backend
 from portal.orchestration.dispatch import queue, queued_key
 from portal.orchestration.locks import server_lock
@@ -19,7 +30,7 @@ from portal.orchestration.script import Script, UnsafeValue
 from portal.orchestration.transports import ExecTimeout, TransportError, exec_timeout, transport_for
 
 log = logging.getLogger(__name__)
-MODELS = {"Mailbox": Mailbox, "Domain": Domain, "Address": Address}
+MODELS = {"Mailbox": Mailbox, "Domain": Domain, "Address": Address, "SystemUser": SystemUser}
 OUTPUT_LIMIT = 256 * 1024  # per stream kept in a BackendLog
 # A backend that refuses one change but applies the others says so on stdout.
 REFUSED = re.compile(r"^hostdeck-refused (\d+) (.*)$", re.M)

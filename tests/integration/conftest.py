@@ -111,3 +111,41 @@ def acme(web, make_account, make_staff, mail_server, dovecot):
     web.login("acme@owner.test")
     yield mail_server
     dovecot.passwd_file.touch()
+
+
+@pytest.fixture(scope="session")
+def sftpd(tmp_path_factory):
+    """The sshd hosting users log in to: passwords allowed, SFTP-only users chrooted."""
+    import subprocess
+
+    from tests.testbed.plugin import need_root, running
+    from tests.testbed.sftp import SFTP_GROUP, SftpSshd
+
+    need_root("system users (useradd) and a chrooting sshd")
+    subprocess.run(["sh", "-c", f"getent group {SFTP_GROUP} >/dev/null || groupadd --system {SFTP_GROUP}"],
+                   check=True)
+    with running(SftpSshd(tmp_path_factory.mktemp("sftpd"))) as server:
+        yield server
+
+
+@pytest.fixture
+def web_server(app, sshd):
+    """web1: the test machine itself, reached over the test sshd, homes in a root-owned folder."""
+    import subprocess
+    import uuid
+    from pathlib import Path
+
+    from portal.models import SystemUser
+
+    # A chroot's every parent must be root-owned and not writable by others: not under /tmp.
+    homes = Path("/var/lib/hostdeck-test-homes") / uuid.uuid4().hex[:8]
+    homes.mkdir(parents=True, mode=0o755)
+    homes.parent.chmod(0o755)
+    server = Server(name="web1", host=sshd.host, port=sshd.port, ssh_user=sshd.user, host_key=sshd.host_key_line,
+                    settings={"web_home_root": str(homes), "sftp_group": "hostdeck-sftp"})
+    db.session.add_all([server, Route(backend="unix", server=server)])
+    db.session.commit()
+    yield server
+    for name in db.session.scalars(sa.select(SystemUser.name)):
+        subprocess.run(["userdel", name], capture_output=True)
+    shutil.rmtree(homes, ignore_errors=True)

@@ -124,3 +124,40 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     with running(server):
         yield server
+
+
+# Web stack (appended to this file, hence the imports here).
+from .nginx import NGINX, Nginx  # noqa: E402
+from .phpfpm import PHP_FPM, PhpFpm  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def phpfpm(request: pytest.FixtureRequest) -> Iterator[PhpFpm]:
+    """PHP-FPM with an empty pools_dir; the app writes pools and reloads."""
+    need(Path(PHP_FPM).exists(), "php8.2-fpm (php-fpm8.2)")
+    need_root("php-fpm (pools run as the apps' system users)")
+    # Not in pytest's 0700 basetemp: nginx (www-data) must reach the sockets.
+    root = Path(tempfile.mkdtemp(prefix="hostdeck-phpfpm-"))
+    server = PhpFpm(root)
+    try:
+        with running(server):
+            yield server
+    finally:
+        if request.session.testsfailed == 0:
+            shutil.rmtree(root, ignore_errors=True)  # else keep the log to read
+
+
+@pytest.fixture(scope="session")
+def nginx(request: pytest.FixtureRequest) -> Iterator[Nginx]:
+    """nginx with an empty sites_dir; the app writes sites, tests, reloads."""
+    need(Path(NGINX).exists(), "nginx (/usr/sbin/nginx)")
+    need_root("nginx (user www-data;)")
+    # Outside pytest's 0700 basetemp: the workers (www-data) traverse it.
+    root = Path(tempfile.mkdtemp(prefix="hostdeck-nginx-"))
+    server = Nginx(root)
+    try:
+        with running(server):
+            yield server
+    finally:
+        if request.session.testsfailed == 0:
+            shutil.rmtree(root, ignore_errors=True)  # else keep the logs to read

@@ -4,8 +4,9 @@ from __future__ import annotations
 from portal.orchestration.backends.base import Backend
 from portal.orchestration.backends.dovecot import DovecotBackend
 from portal.orchestration.backends.postfix import PostfixBackend
+from portal.orchestration.backends.unix import UnixBackend
 
-BACKENDS: dict[str, Backend] = {b.name: b for b in (DovecotBackend(), PostfixBackend())}
+BACKENDS: dict[str, Backend] = {b.name: b for b in (DovecotBackend(), PostfixBackend(), UnixBackend())}
 
 
 def backends_for(object_type: str) -> list[Backend]:

@@ -1,0 +1,117 @@
+from flask import current_app, flash, redirect, render_template, url_for
+from flask_login import login_required
+
+from portal.blueprints.common import fail_form, status_response
+from portal.blueprints.system_users import bp
+from portal.blueprints.system_users.forms import DeleteForm, SystemUserForm, UserPasswordForm, UserSettingsForm
+from portal.extensions import db
+from portal.models import SystemUser
+from portal.security.scoping import current_actor, get_scoped_or_404, scoped
+from portal.services import ServiceError
+from portal.services.system_users import (
+    change_system_user_password,
+    create_system_user,
+    delete_system_user,
+    prefix,
+    update_system_user,
+)
+
+
+@bp.route("/")
+@login_required
+def index():
+    query = scoped(SystemUser, current_actor()).order_by(SystemUser.name)
+    page = db.paginate(query, per_page=current_app.config["MAILBOXES_PER_PAGE"], error_out=False)
+    return render_template("system_users/index.html", page=page)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    actor = current_actor()
+    form = SystemUserForm()
+    if form.validate_on_submit():
+        try:
+            user = create_system_user(actor, name=form.name.data, password=form.password.data,
+                                      shell=form.shell.data, ssh_keys=form.ssh_keys.data or "")
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"{user.name} is being set up.", "success")
+            return redirect(url_for(".show", user_id=user.id))
+    account_prefix = prefix(actor.account) if actor.account else ""
+    return render_template("system_users/new.html", form=form, prefix=account_prefix)
+
+
+def _page(user, password_form=None, settings_form=None, status=200):
+    settings_form = settings_form or UserSettingsForm(data={"shell": user.shell, "ssh_keys": user.ssh_keys})
+    return render_template("system_users/show.html", user=user, form=password_form or UserPasswordForm(),
+                           settings=settings_form), status
+
+
+@bp.route("/<int:user_id>")
+@login_required
+def show(user_id: int):
+    return _page(get_scoped_or_404(SystemUser, user_id, current_actor()))
+
+
+@bp.route("/<int:user_id>/password", methods=["POST"])
+@login_required
+def password(user_id: int):
+    actor = current_actor()
+    user = get_scoped_or_404(SystemUser, user_id, actor)
+    form = UserPasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_system_user_password(actor, user.id, form.password.data)
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"The new password for {user.name} is being applied.", "success")
+            return redirect(url_for(".show", user_id=user.id))
+    return _page(user, password_form=form, status=400)
+
+
+@bp.route("/<int:user_id>/settings", methods=["POST"])
+@login_required
+def settings(user_id: int):
+    actor = current_actor()
+    user = get_scoped_or_404(SystemUser, user_id, actor)
+    form = UserSettingsForm()
+    if form.validate_on_submit():
+        try:
+            update_system_user(actor, user.id, shell=form.shell.data, ssh_keys=form.ssh_keys.data or "")
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"{user.name} is being updated.", "success")
+            return redirect(url_for(".show", user_id=user.id))
+    return _page(user, settings_form=form, status=400)
+
+
+@bp.route("/<int:user_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(user_id: int):
+    actor = current_actor()
+    user = get_scoped_or_404(SystemUser, user_id, actor)
+    form = DeleteForm()
+    if form.validate_on_submit():
+        name = user.name
+        try:
+            delete_system_user(actor, user.id)
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"{name} is being deleted, with its files.", "success")
+            return redirect(url_for(".index"))
+    return render_template("system_users/delete.html", user=user, form=form)
+
+
+@bp.route("/status")
+@login_required
+def status():
+    return status_response(SystemUser)

@@ -1,0 +1,107 @@
+"""System users: the unix accounts a customer's files belong to, reached over SFTP."""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Account, Status, SystemUser
+from portal.orchestration.operations import NoServer, record
+from portal.orchestration.ssh import parse_host_key
+from portal.security.scoping import Actor, get_scoped_or_404
+from portal.services import ServiceError
+
+BASE_NAME = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+RESERVED = {"root", "admin", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp",
+            "proxy", "www", "wwwdata", "backup", "list", "irc", "nobody", "postfix", "dovecot", "dovenull",
+            "vmail", "sshd", "mysql", "postgres", "redis", "nginx", "ftp", "systemd", "messagebus", "hostdeck"}
+MAX_KEYS = 20
+
+
+def prefix(account: Account) -> str:
+    """Per-account prefix: a slug of the name and the id, so no two accounts (nor the system) collide."""
+    slug = re.sub(r"[^a-z0-9]", "", account.name.lower())[:8] or "acct"
+    if not slug[0].isalpha():
+        slug = "a" + slug[:7]
+    return f"{slug}{account.id}"
+
+
+def clean_keys(text: str) -> str:
+    keys = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if len(keys) >= MAX_KEYS:
+            raise ServiceError(f"At most {MAX_KEYS} keys.", field="ssh_keys")
+        try:
+            key = parse_host_key(line)
+        except ValueError as exc:
+            raise ServiceError(f"Not an OpenSSH public key: {line[:40]}…", field="ssh_keys") from exc
+        keys.append(f"{key.get_name()} {key.get_base64()}")  # comments dropped: they would reach a file
+    return "\n".join(keys)
+
+
+def _shell(actor: Actor, account: Account, shell: str) -> str:
+    if shell not in ("sftp", "bash"):
+        raise ServiceError("Choose SFTP only or a login shell.", field="shell")
+    if shell == "bash" and not account.allow_login_shell:
+        raise ServiceError("Your plan allows SFTP only.", field="shell")
+    return shell
+
+
+def create_system_user(actor: Actor, *, name: str, password: str, shell: str = "sftp",
+                       ssh_keys: str = "") -> SystemUser:
+    account = actor.account
+    if account is None:
+        raise ServiceError("System users belong to a customer account.")
+    base = name.strip().lower()
+    if not BASE_NAME.match(base):
+        raise ServiceError("Use 1 to 16 letters a-z and digits, starting with a letter.", field="name")
+    if base in RESERVED:
+        raise ServiceError(f"{base} is reserved; choose another name.", field="name")
+    full = f"{prefix(account)}_{base}"
+    if db.session.scalar(sa.select(sa.func.count()).where(SystemUser.name == full)):
+        raise ServiceError(f"{full} already exists.", field="name")
+    user = SystemUser(account_id=account.id, name=full, shell=_shell(actor, account, shell),
+                      ssh_keys=clean_keys(ssh_keys), status=Status.PENDING)
+    db.session.add(user)
+    db.session.flush()
+    _record(user, "save", actor, password)
+    return user
+
+
+def change_system_user_password(actor: Actor, user_id: int, password: str) -> SystemUser:
+    user = _live(actor, user_id)
+    _record(user, "save", actor, password)
+    return user
+
+
+def update_system_user(actor: Actor, user_id: int, *, shell: str, ssh_keys: str) -> SystemUser:
+    user = _live(actor, user_id)
+    user.shell, user.ssh_keys = _shell(actor, user.account, shell), clean_keys(ssh_keys)
+    _record(user, "save", actor)
+    return user
+
+
+def delete_system_user(actor: Actor, user_id: int) -> SystemUser:
+    user = get_scoped_or_404(SystemUser, user_id, actor)
+    user.status, user.last_error = Status.DELETING, None
+    _record(user, "delete", actor)
+    return user
+
+
+def _live(actor: Actor, user_id: int) -> SystemUser:
+    user = get_scoped_or_404(SystemUser, user_id, actor)
+    if user.status == Status.DELETING:
+        raise ServiceError("This user is being deleted.")
+    user.status, user.last_error = Status.PENDING, None
+    return user
+
+
+def _record(obj, action: str, actor: Actor, password: str | None = None) -> None:
+    try:
+        record(obj, action, actor=actor, password=password)
+    except NoServer as exc:
+        raise ServiceError(str(exc)) from exc
