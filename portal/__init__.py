@@ -81,8 +81,10 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.mailboxes import bp as mailboxes
     from portal.blueprints.staff import bp as staff
     from portal.blueprints.system_users import bp as system_users
+    from portal.blueprints.webapps import bp as webapps
+    from portal.blueprints.websites import bp as websites
 
-    for bp in (auth, dashboard, domains, mailboxes, addresses, system_users, staff):
+    for bp in (auth, dashboard, domains, mailboxes, addresses, system_users, webapps, websites, staff):
         app.register_blueprint(bp)
 
 

@@ -1,7 +1,7 @@
 """All models, importable from one place (and seen by Alembic)."""
 from portal.models.accounts import Account, AccountKind, Role, User
 from portal.models.base import Base, utcnow
-from portal.models.hosting import SystemUser
+from portal.models.hosting import Mount, SystemUser, WebApp, Website, website_domain
 from portal.models.mail import Address, Domain, Mailbox, address_mailbox
 from portal.models.orchestration import BackendLog, LogState, Operation, OpState
 from portal.models.servers import Route, Server
@@ -9,5 +9,5 @@ from portal.models.status import Status
 
 __all__ = [
     "Account", "Address", "address_mailbox", "AccountKind", "BackendLog", "Base", "Domain", "LogState", "Mailbox",
-    "Operation", "OpState", "Role", "Route", "Server", "Status", "SystemUser", "User", "utcnow",
+    "Operation", "OpState", "Role", "Route", "Server", "Status", "SystemUser", "User", "utcnow", "Mount", "WebApp", "Website", "website_domain",
 ]

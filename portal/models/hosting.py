@@ -6,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.accounts import Account
 from portal.models.base import Base, Timestamped
+from portal.models.mail import Domain
 from portal.models.status import Provisioned
 
 
@@ -25,3 +26,64 @@ class SystemUser(Provisioned, Timestamped, Base):
 
     def __str__(self) -> str:
         return self.name
+
+
+class WebApp(Provisioned, Timestamped, Base):
+    """Files under ~/webapps/<name> of a system user, served static or through a PHP-FPM pool."""
+
+    __tablename__ = "web_app"
+    __table_args__ = (sa.UniqueConstraint("system_user_id", "name", name="uq_web_app_user_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
+    system_user_id: Mapped[int] = mapped_column(sa.ForeignKey("system_user.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(32))
+    kind: Mapped[str] = mapped_column(sa.String(10), default="static")  # static | php
+    php_version: Mapped[str] = mapped_column(sa.String(10), default="", server_default="")
+    # Validated PHP settings: memory_limit, upload_max_filesize, post_max_size, ...
+    options: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    account: Mapped[Account] = relationship()
+    system_user: Mapped[SystemUser] = relationship(lazy="joined")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+website_domain = sa.Table(
+    "website_domain", Base.metadata,
+    sa.Column("website_id", sa.ForeignKey("website.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("domain_id", sa.ForeignKey("domain.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Website(Provisioned, Timestamped, Base):
+    """An nginx server block: the account's domains (with www.), web apps mounted on paths."""
+
+    __tablename__ = "website"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    with_www: Mapped[bool] = mapped_column(default=True)
+
+    account: Mapped[Account] = relationship()
+    domains: Mapped[list[Domain]] = relationship(secondary=website_domain, order_by="Domain.name")
+    mounts: Mapped[list[Mount]] = relationship(back_populates="website", cascade="all, delete-orphan",
+                                               order_by="Mount.path")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Mount(Base):
+    __tablename__ = "website_mount"
+    __table_args__ = (sa.UniqueConstraint("website_id", "path", name="uq_website_mount_path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    website_id: Mapped[int] = mapped_column(sa.ForeignKey("website.id", ondelete="CASCADE"), index=True)
+    web_app_id: Mapped[int] = mapped_column(sa.ForeignKey("web_app.id"), index=True)
+    path: Mapped[str] = mapped_column(sa.String(200), default="/")
+
+    website: Mapped[Website] = relationship(back_populates="mounts")
+    web_app: Mapped[WebApp] = relationship(lazy="joined")

@@ -21,16 +21,19 @@ from portal.models import (
     OpState,
     Server,
     SystemUser,
+    WebApp,
+    Website,
     utcnow,
 )
-from portal.orchestration.backends import get_backend
+from portal.orchestration.backends import BACKENDS, get_backend
 from portal.orchestration.dispatch import queue, queued_key
 from portal.orchestration.locks import server_lock
 from portal.orchestration.script import Script, UnsafeValue
 from portal.orchestration.transports import ExecTimeout, TransportError, exec_timeout, transport_for
 
 log = logging.getLogger(__name__)
-MODELS = {"Mailbox": Mailbox, "Domain": Domain, "Address": Address, "SystemUser": SystemUser}
+MODELS = {"Mailbox": Mailbox, "Domain": Domain, "Address": Address, "SystemUser": SystemUser,
+          "WebApp": WebApp, "Website": Website}
 OUTPUT_LIMIT = 256 * 1024  # per stream kept in a BackendLog
 # A backend that refuses one change but applies the others says so on stdout.
 REFUSED = re.compile(r"^hostdeck-refused (\d+) (.*)$", re.M)
@@ -91,7 +94,8 @@ def build(script: Script, server: Server, changes: list[Change], objects: dict) 
     by_backend: dict[str, list[Change]] = defaultdict(list)
     for change in changes:
         by_backend[change.op.backend].append(change)
-    for name, group in by_backend.items():
+    for name in sorted(by_backend, key=list(BACKENDS).index):  # a fixed order: users before their sites
+        group = by_backend[name]
         backend = get_backend(name)
         backend.prepare(script, server)
         for change in group:

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 from portal.orchestration.backends.base import Backend
 from portal.orchestration.backends.dovecot import DovecotBackend
+from portal.orchestration.backends.nginx import NginxBackend
+from portal.orchestration.backends.phpfpm import PhpFpmBackend
 from portal.orchestration.backends.postfix import PostfixBackend
 from portal.orchestration.backends.unix import UnixBackend
 
-BACKENDS: dict[str, Backend] = {b.name: b for b in (DovecotBackend(), PostfixBackend(), UnixBackend())}
+# In the order their fragments run in one script: users before the apps they own, apps before sites.
+BACKENDS: dict[str, Backend] = {b.name: b for b in (
+    DovecotBackend(), PostfixBackend(), UnixBackend(), PhpFpmBackend(), NginxBackend())}
 
 
 def backends_for(object_type: str) -> list[Backend]:

@@ -1,0 +1,86 @@
+from flask import flash, redirect, render_template, url_for
+from flask_login import login_required
+from wtforms import SelectChoice
+
+from portal.blueprints.common import fail_form, status_response
+from portal.blueprints.webapps import bp
+from portal.blueprints.webapps.forms import DeleteForm, WebAppForm, WebAppOptionsForm
+from portal.extensions import db
+from portal.models import Status, SystemUser, WebApp
+from portal.security.scoping import current_actor, get_scoped_or_404, scoped
+from portal.services import ServiceError
+from portal.services.webapps import create_web_app, delete_web_app, php_versions, update_web_app
+
+
+@bp.route("/")
+@login_required
+def index():
+    apps = db.session.scalars(scoped(WebApp, current_actor()).order_by(WebApp.name)).all()
+    return render_template("webapps/index.html", apps=apps)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    actor = current_actor()
+    form = WebAppForm()
+    form.system_user_id.choices = [SelectChoice(u.id, u.name) for u in db.session.scalars(
+        scoped(SystemUser, actor).where(SystemUser.status != Status.DELETING).order_by(SystemUser.name))]
+    form.php_version.choices = [SelectChoice(v, f"PHP {v}") for v in php_versions()]
+    if form.validate_on_submit():
+        try:
+            app = create_web_app(actor, name=form.name.data, system_user_id=form.system_user_id.data,
+                                 kind=form.kind.data, php_version=form.php_version.data,
+                                 options=form.option_values())
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"{app.name} is being set up.", "success")
+            return redirect(url_for(".index"))
+    return render_template("webapps/form.html", form=form, app=None)
+
+
+@bp.route("/<int:app_id>", methods=["GET", "POST"])
+@login_required
+def edit(app_id: int):
+    actor = current_actor()
+    app = get_scoped_or_404(WebApp, app_id, actor)
+    values = {k.replace(".", "_"): v for k, v in (app.options or {}).items()}
+    values["display_errors"] = values.get("display_errors") == "On"
+    form = WebAppOptionsForm(data=values)
+    if form.validate_on_submit():
+        try:
+            update_web_app(actor, app.id, options=form.option_values())
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"{app.name} is being updated.", "success")
+            return redirect(url_for(".index"))
+    return render_template("webapps/form.html", form=form, app=app)
+
+
+@bp.route("/<int:app_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(app_id: int):
+    actor = current_actor()
+    app = get_scoped_or_404(WebApp, app_id, actor)
+    form = DeleteForm()
+    if form.validate_on_submit():
+        name = app.name
+        try:
+            delete_web_app(actor, app.id)
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"{name} is being deleted, with its files.", "success")
+            return redirect(url_for(".index"))
+    return render_template("webapps/delete.html", app=app, form=form)
+
+
+@bp.route("/status")
+@login_required
+def status():
+    return status_response(WebApp)

@@ -1,0 +1,19 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from portal.blueprints.addresses.forms import MailboxChoices
+
+
+class WebsiteForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=64)])
+    domain_ids = MailboxChoices("Domains", coerce=int)
+    with_www = BooleanField("Also answer on www.<domain>", default=True)
+    root_app = SelectField("Web app on /", coerce=int)
+    more_mounts = TextAreaField("More apps (optional)", render_kw={"rows": 2}, validators=[Length(max=2000)],
+                                description="One per line: a path and an app name, e.g. /blog myblog")
+    submit = SubmitField("Create website")
+
+
+class DeleteForm(FlaskForm):
+    submit = SubmitField("Delete for good")

@@ -1,0 +1,79 @@
+from flask import flash, redirect, render_template, url_for
+from flask_login import login_required
+from wtforms import SelectChoice
+
+from portal.blueprints.common import fail_form, status_response
+from portal.blueprints.websites import bp
+from portal.blueprints.websites.forms import DeleteForm, WebsiteForm
+from portal.extensions import db
+from portal.models import Domain, Status, WebApp, Website
+from portal.security.scoping import current_actor, get_scoped_or_404, scoped
+from portal.services import ServiceError
+from portal.services.webapps import create_website, delete_website
+
+
+@bp.route("/")
+@login_required
+def index():
+    sites = db.session.scalars(scoped(Website, current_actor()).order_by(Website.name)).all()
+    return render_template("websites/index.html", sites=sites)
+
+
+def _mounts(form, apps: dict[str, int]) -> list[tuple[str, int]]:
+    mounts = [("/", form.root_app.data)] if form.root_app.data else []
+    for line in (form.more_mounts.data or "").splitlines():
+        if line.strip():
+            path, _, name = line.strip().partition(" ")
+            if name.strip() not in apps:
+                raise ServiceError(f"No web app called {name.strip()!r}.", field="more_mounts")
+            mounts.append((path, apps[name.strip()]))
+    return mounts
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    actor = current_actor()
+    form = WebsiteForm()
+    form.domain_ids.choices = [SelectChoice(d.id, d.display_name)
+                               for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))]
+    apps = db.session.scalars(scoped(WebApp, actor).where(WebApp.status != Status.DELETING)
+                              .order_by(WebApp.name)).all()
+    form.root_app.choices = [SelectChoice(0, "none")] + [SelectChoice(a.id, f"{a.name} ({a.kind})") for a in apps]
+    if form.validate_on_submit():
+        try:
+            website = create_website(actor, name=form.name.data, domain_ids=form.domain_ids.data or [],
+                                     with_www=form.with_www.data, mounts=_mounts(form, {a.name: a.id for a in apps}))
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"{website.name} is being set up.", "success")
+            return redirect(url_for(".index"))
+    return render_template("websites/form.html", form=form)
+
+
+@bp.route("/<int:website_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(website_id: int):
+    actor = current_actor()
+    website = get_scoped_or_404(Website, website_id, actor)
+    form = DeleteForm()
+    if form.validate_on_submit():
+        name = website.name
+        try:
+            delete_website(actor, website.id)
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"{name} is being removed.", "success")
+            return redirect(url_for(".index"))
+    return render_template("websites/delete.html", website=website, form=form)
+
+
+@bp.route("/status")
+@login_required
+def status():
+    return status_response(Website)
+

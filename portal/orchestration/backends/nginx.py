@@ -1,0 +1,100 @@
+"""nginx: one server block per website; `nginx -t` before every reload, the old files back if it fails.
+
+Every value that reaches a block is checked against a strict pattern first: nginx
+has no quoting we could trust with user input, so unsafe input never gets there.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+
+from portal.models import Server, Website
+from portal.orchestration.backends.base import Backend
+from portal.orchestration.backends.phpfpm import app_dir, pool_name, socket_path
+from portal.orchestration.backends.staged import STAGE, checked, remove_file, write_file
+from portal.orchestration.script import Script, UnsafeValue, q
+from portal.services.validators import domain_to_ascii
+
+SAFE = re.compile(r"^[A-Za-z0-9._/:@-]+$")
+PATH = re.compile(r"^/(?:[a-z0-9._-]+(?:/[a-z0-9._-]+)*)?$")
+PHP = """\
+        location ~ \\.php$ {{
+            try_files $uri =404;
+            include fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME $request_filename;
+            fastcgi_pass unix:{socket};
+        }}
+"""
+
+
+def _safe(value: str) -> str:
+    if not SAFE.match(value or "") or ".." in value:
+        raise UnsafeValue(f"{value!r} cannot go into an nginx config")
+    return value
+
+
+def _domain(name: str) -> str:
+    """Only a name the domain validator itself would produce."""
+    try:
+        if domain_to_ascii(name) == name:
+            return name
+    except ValueError:
+        pass
+    raise UnsafeValue(f"{name!r} is not a domain name")
+
+
+def _path(path: str) -> str:
+    if not PATH.match(path or "") or any(part in (".", "..") for part in path.split("/")):
+        raise UnsafeValue(f"{path!r} is not a mount path")
+    return path
+
+
+def render(server: Server, website: Website) -> str:
+    names = []
+    for domain in website.domains:
+        names.append(_domain(domain.name))
+        if website.with_www:
+            names.append(_domain("www." + domain.name))
+    if not names:
+        raise UnsafeValue("a website needs at least one domain")
+    lines = ["server {", f"    listen {_safe(server.setting('nginx_listen', '80'))};",
+             f"    server_name {' '.join(names)};", "    index index.php index.html index.htm;"]
+    for mount in sorted(website.mounts, key=lambda m: len(m.path), reverse=True):
+        app, path = mount.web_app, _path(mount.path)
+        folder = _safe(app_dir(server, app))
+        if path == "/":
+            lines += ["    location / {", f"        root {folder};"]
+        else:
+            lines += [f"    location {path}/ {{", f"        alias {folder}/;"]
+        if app.kind == "php":
+            lines.append(PHP.format(socket=_safe(socket_path(server, pool_name(app)))).rstrip("\n"))
+        lines.append("    }")
+    if not website.mounts:
+        lines.append("    location / { return 404; }")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+class NginxBackend(Backend):
+    name = "nginx"
+    handles = ("Website",)
+
+    def payload(self, website: Website, server: Server) -> dict:
+        return {"id": website.id}
+
+    def _file(self, server: Server, website_id: int) -> str:
+        return posixpath.join(server.setting("nginx_sites_dir", "/etc/nginx/sites-enabled"),
+                              f"hostdeck-site-{int(website_id)}.conf")
+
+    def prepare(self, script: Script, server: Server) -> None:
+        script.add(STAGE)
+
+    def save(self, script: Script, server: Server, website: Website, secret: str | None, ref: int = 0) -> None:
+        script.add(write_file(self._file(server, website.id), render(server, website)))
+
+    def delete(self, script: Script, server: Server, payload: dict, ref: int = 0) -> None:
+        script.add(remove_file(self._file(server, payload["id"])))
+
+    def commit(self, script: Script, server: Server) -> None:
+        config = server.setting("nginx_config", "/etc/nginx/nginx.conf")
+        script.add(checked(f"nginx -t -c {q(config)}", f"nginx -c {q(config)} -s reload", "nginx"))

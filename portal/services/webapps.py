@@ -1,0 +1,159 @@
+"""Web apps (static or PHP, with checked PHP settings) and the websites that serve them."""
+from __future__ import annotations
+
+import re
+from zoneinfo import available_timezones
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Domain, Mount, Server, Status, SystemUser, WebApp, Website, website_domain
+from portal.orchestration.backends.nginx import PATH
+from portal.orchestration.operations import NoServer, record
+from portal.security.scoping import Actor, get_scoped_or_404, scoped
+from portal.services import ServiceError
+
+APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+SIZE = re.compile(r"^([1-9][0-9]{0,4})([MG])$")
+LIMITS_MB = {"memory_limit": (16, 2048), "upload_max_filesize": (1, 2048), "post_max_size": (1, 2048)}
+
+
+def _megabytes(field: str, value: str) -> int:
+    found = SIZE.match((value or "").strip())
+    if not found:
+        raise ServiceError("Write a size like 128M or 1G.", field=field)
+    size = int(found.group(1)) * (1024 if found.group(2) == "G" else 1)
+    low, high = LIMITS_MB[field]
+    if not low <= size <= high:
+        raise ServiceError(f"Choose between {low}M and {high}M.", field=field)
+    return size
+
+
+def clean_options(options: dict) -> dict:
+    """Checked PHP settings, as php_admin_value will carry them."""
+    memory = _megabytes("memory_limit", options.get("memory_limit") or "128M")
+    upload = _megabytes("upload_max_filesize", options.get("upload_max_filesize") or "8M")
+    post = max(_megabytes("post_max_size", options.get("post_max_size") or "8M"), upload)  # never below upload
+    try:
+        seconds = int(options.get("max_execution_time") or 30)
+    except (TypeError, ValueError):
+        raise ServiceError("Write whole seconds.", field="max_execution_time") from None
+    if not 1 <= seconds <= 3600:
+        raise ServiceError("Choose between 1 and 3600 seconds.", field="max_execution_time")
+    zone = options.get("date_timezone") or "UTC"
+    if zone not in available_timezones():
+        raise ServiceError("Choose a timezone such as Europe/Berlin.", field="date_timezone")
+    return {"memory_limit": f"{memory}M", "upload_max_filesize": f"{upload}M", "post_max_size": f"{post}M",
+            "max_execution_time": str(seconds), "display_errors": "On" if options.get("display_errors") else "Off",
+            "date.timezone": zone}
+
+
+def php_versions() -> list[str]:
+    """What the servers running PHP-FPM offer (server setting php_versions)."""
+    versions: set[str] = set()
+    for server in db.session.scalars(sa.select(Server)):
+        versions.update(server.setting("php_versions", ["8.2"]) if server.routes else [])
+    return sorted(versions) or ["8.2"]
+
+
+def create_web_app(actor: Actor, *, name: str, system_user_id: int, kind: str, php_version: str = "",
+                   options: dict | None = None) -> WebApp:
+    name = name.strip().lower()
+    if not APP_NAME.match(name):
+        raise ServiceError("Use letters a-z, digits and hyphens, starting with a letter (at most 32).", field="name")
+    user = db.session.scalars(scoped(SystemUser, actor).where(SystemUser.id == system_user_id)).first()
+    if user is None or user.status == Status.DELETING:
+        raise ServiceError("Choose one of your own system users.", field="system_user_id")
+    if kind not in ("static", "php"):
+        raise ServiceError("Choose static or PHP.", field="kind")
+    if kind == "php" and php_version not in php_versions():
+        raise ServiceError("Choose a PHP version the server offers.", field="php_version")
+    if db.session.scalar(sa.select(sa.func.count()).where(WebApp.system_user_id == user.id, WebApp.name == name)):
+        raise ServiceError(f"{user.name} already has an app called {name}.", field="name")
+    app = WebApp(account_id=user.account_id, system_user=user, name=name, kind=kind,
+                 php_version=php_version if kind == "php" else "",
+                 options=clean_options(options or {}) if kind == "php" else {}, status=Status.PENDING)
+    db.session.add(app)
+    db.session.flush()
+    _record(app, "save", actor)
+    return app
+
+
+def update_web_app(actor: Actor, app_id: int, *, options: dict) -> WebApp:
+    app = get_scoped_or_404(WebApp, app_id, actor)
+    if app.kind == "php":
+        app.options = clean_options(options)
+    app.status, app.last_error = Status.PENDING, None
+    _record(app, "save", actor)
+    return app
+
+
+def delete_web_app(actor: Actor, app_id: int) -> WebApp:
+    app = get_scoped_or_404(WebApp, app_id, actor)
+    sites = db.session.scalars(sa.select(Website).join(Mount).where(Mount.web_app_id == app.id)).all()
+    if sites:
+        raise ServiceError(f"{app.name} is served by {', '.join(s.name for s in sites)}: remove it there first.")
+    app.status, app.last_error = Status.DELETING, None
+    _record(app, "delete", actor)
+    return app
+
+
+def _domains(actor: Actor, domain_ids: list[int], website: Website | None) -> list[Domain]:
+    wanted = set(domain_ids)
+    if not wanted:
+        raise ServiceError("Choose at least one domain.", field="domain_ids")
+    domains = db.session.scalars(scoped(Domain, actor).where(Domain.id.in_(wanted))).all()
+    if len(domains) != len(wanted):
+        raise ServiceError("Choose only your own domains.", field="domain_ids")
+    taken = db.session.scalars(sa.select(Website).join(website_domain).where(
+        website_domain.c.domain_id.in_(wanted), Website.id != (website.id if website else 0))).first()
+    if taken is not None:
+        raise ServiceError(f"One of these domains is already served by {taken.name}.", field="domain_ids")
+    return list(domains)
+
+
+def _mounts(actor: Actor, mounts: list[tuple[str, int]], account_id: int) -> list[Mount]:
+    result, paths = [], set()
+    for path, app_id in mounts:
+        path = path.strip().rstrip("/") or "/"
+        if not PATH.match(path) or any(part in (".", "..") for part in path.split("/")):
+            raise ServiceError(f"{path!r} is not a path like / or /blog.", field="mounts")
+        if path in paths:
+            raise ServiceError(f"Two apps on {path}.", field="mounts")
+        app = db.session.scalars(scoped(WebApp, actor).where(WebApp.id == app_id)).first()
+        if app is None or app.account_id != account_id:
+            raise ServiceError("Choose only your own web apps.", field="mounts")
+        paths.add(path)
+        result.append(Mount(path=path, web_app=app))
+    return result
+
+
+def create_website(actor: Actor, *, name: str, domain_ids: list[int], with_www: bool,
+                   mounts: list[tuple[str, int]]) -> Website:
+    name = name.strip()
+    if not 1 <= len(name) <= 64 or not name.isprintable():
+        raise ServiceError("Give it a short name.", field="name")
+    domains = _domains(actor, domain_ids, None)
+    account_id = domains[0].account_id
+    if any(d.account_id != account_id for d in domains):
+        raise ServiceError("A website's domains belong to one account.", field="domain_ids")
+    website = Website(account_id=account_id, name=name, with_www=with_www, domains=domains,
+                      mounts=_mounts(actor, mounts, account_id), status=Status.PENDING)
+    db.session.add(website)
+    db.session.flush()
+    _record(website, "save", actor)
+    return website
+
+
+def delete_website(actor: Actor, website_id: int) -> Website:
+    website = get_scoped_or_404(Website, website_id, actor)
+    website.status, website.last_error = Status.DELETING, None
+    _record(website, "delete", actor)
+    return website
+
+
+def _record(obj, action: str, actor: Actor) -> None:
+    try:
+        record(obj, action, actor=actor)
+    except NoServer as exc:
+        raise ServiceError(str(exc)) from exc

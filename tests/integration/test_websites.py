@@ -1,0 +1,222 @@
+"""System user, PHP or static web app and website, through the forms and a real worker, served by real
+nginx and PHP-FPM; files uploaded over SFTP."""
+import shutil
+import subprocess
+import time
+
+import paramiko
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from portal.extensions import db
+from portal.models import BackendLog, Domain, LogState, Mount, Route, Status, SystemUser, WebApp, Website
+from portal.orchestration.backends.nginx import render
+from portal.orchestration.script import UnsafeValue
+from tests.integration.conftest import domain_id
+from tests.integration.test_system_users import sftp
+
+PW = "web-password-1"
+
+
+@pytest.fixture
+def webstack(web_server, nginx, phpfpm):
+    web_server.settings = {**web_server.settings, "nginx_sites_dir": str(nginx.sites_dir),
+                           "nginx_config": str(nginx.conf_path), "nginx_listen": nginx.listen,
+                           "phpfpm_pools_dir": str(phpfpm.pools_dir), "phpfpm_socket_dir": str(phpfpm.root),
+                           "phpfpm_binary": str(phpfpm.binary), "phpfpm_config": str(phpfpm.conf_path),
+                           "phpfpm_pid_file": str(phpfpm.pid_path), "php_versions": ["8.2"]}
+    db.session.add_all([Route(backend="phpfpm", server=web_server), Route(backend="nginx", server=web_server)])
+    db.session.commit()
+    yield web_server
+    for folder in (nginx.sites_dir, phpfpm.pools_dir):
+        for path in folder.glob("hostdeck-*"):
+            path.unlink()
+    phpfpm.reload()
+    nginx.reload()
+
+
+@pytest.fixture
+def shop(web, make_account, webstack):
+    make_account("Acme", domains=("shop.test", "files.test"))
+    web.login("acme@owner.test")
+    return webstack
+
+
+def wait_http(nginx, host, path, status, text=None, timeout=10.0):
+    """nginx and PHP-FPM reloads take effect a moment after they return."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = nginx.get(host, path)
+        if got[0] == status and (text is None or text in got[1]):
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{host}{path}: wanted {status} {text!r}, got {got[0]} {got[1][:200]!r}")
+        time.sleep(0.1)
+
+
+def make_user(web, work, name="web"):
+    web.submit("/system-users/new", {"name": name, "password": PW, "confirm": PW, "shell": "sftp"})
+    work()
+    return db.session.scalars(sa.select(SystemUser).where(SystemUser.name.like(f"acme%_{name}"))).first()
+
+
+def make_app(web, user, name, kind="php", **options):
+    data = {"name": name, "system_user_id": user.id, "kind": kind, "php_version": "8.2", "memory_limit": "128M",
+            "upload_max_filesize": "8M", "post_max_size": "8M", "max_execution_time": "30",
+            "date_timezone": "UTC", **options}
+    return web.submit("/webapps/new", data)
+
+
+def make_site(web, name, domain, app, more=""):
+    return web.submit("/websites/new", {"name": name, "domain_ids": [domain_id(domain)], "with_www": "y",
+                                        "root_app": app.id if app else 0, "more_mounts": more})
+
+
+def upload(sftpd, user, path, content):
+    session = sftp(sftpd, user.name, PW)
+    with session.open(path, "w") as handle:
+        handle.write(content)
+    session.close()
+
+
+def test_php_app_served_with_its_settings(web, shop, sftpd, nginx, work):
+    user = make_user(web, work)
+    assert make_app(web, user, "site", memory_limit="96M").status_code == 302
+    app = db.session.scalar(sa.select(WebApp))
+    assert make_site(web, "Shop", "shop.test", app).status_code == 302
+    work()
+    assert db.session.scalar(sa.select(Website.status)) == Status.APPLIED
+    assert db.session.scalar(sa.select(WebApp.status)) == Status.APPLIED
+    upload(sftpd, user, "/webapps/site/index.php", "<?php echo ini_get('memory_limit'), ' as ', get_current_user();")
+    status, body = wait_http(nginx, "shop.test", "/index.php", 200, "96M")
+    assert body == f"96M as {user.name}"
+    assert wait_http(nginx, "www.shop.test", "/", 200, "96M")
+    assert nginx.get("unknown.test", "/")[0] == 404
+
+
+def test_static_app_and_deleting_a_site_leaves_the_others(web, shop, sftpd, nginx, work):
+    user = make_user(web, work)
+    make_app(web, user, "site")
+    make_app(web, user, "files", kind="static")
+    site_app, files_app = (db.session.scalar(sa.select(WebApp).where(WebApp.name == n)) for n in ("site", "files"))
+    make_site(web, "Shop", "shop.test", site_app)
+    make_site(web, "Files", "files.test", files_app, more="/docs site")
+    work()
+    upload(sftpd, user, "/webapps/files/hello.txt", "hello, static world")
+    upload(sftpd, user, "/webapps/site/index.php", "<?php echo 'php here';")
+    wait_http(nginx, "files.test", "/hello.txt", 200, "hello, static world")
+    wait_http(nginx, "files.test", "/docs/index.php", 200, "php here")
+    wait_http(nginx, "shop.test", "/index.php", 200, "php here")
+
+    shop_id = db.session.scalar(sa.select(Website.id).where(Website.name == "Shop"))
+    web.submit(f"/websites/{shop_id}/delete", {})
+    work()
+    wait_http(nginx, "shop.test", "/index.php", 404)
+    assert nginx.get("files.test", "/hello.txt") == (200, "hello, static world")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Website)) == 1
+
+
+@pytest.mark.parametrize(("url", "data", "message"), [
+    ("/webapps/new", {"name": "a;b"}, "Use letters a-z"),
+    ("/webapps/new", {"name": "ok", "memory_limit": "96M;"}, "Write a size like 128M"),
+    ("/webapps/new", {"name": "ok", "memory_limit": "96M\nphp_admin_value[x]=1"}, "longer than 10"),
+    ("/webapps/new", {"name": "ok", "memory_limit": "96M\nx=1"}, "Write a size like 128M"),
+    ("/webapps/new", {"name": "ok", "date_timezone": "UTC}"}, "Choose a timezone"),
+    ("/webapps/new", {"name": "ok", "max_execution_time": "$x"}, "Write whole seconds"),
+    ("/webapps/new", {"name": "ok", "memory_limit": "9999G"}, "Choose between 16M and 2048M"),
+])
+def test_config_injection_in_app_forms_is_refused(web, shop, work, url, data, message):
+    user = make_user(web, work)
+    response = make_app(web, user, **{"name": "ok", **data})
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WebApp)) == 0
+
+
+@pytest.mark.parametrize("more", ["/a;b site", "/a{ site", "/a} site", "/x\"y site", "/$host site",
+                                  "/a b site", "relative site", "/../x site"])
+def test_config_injection_in_paths_is_refused(web, shop, work, more):
+    user = make_user(web, work)
+    make_app(web, user, "site")
+    app = db.session.scalar(sa.select(WebApp))
+    response = make_site(web, "Shop", "shop.test", app, more=more)
+    assert response.status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Website)) == 0
+
+
+def test_tenancy(web, make_account, shop, work):
+    other = make_account("Globex", domains=("globex.test",))
+    their_user = SystemUser(account_id=other.id, name="globex99_web", status=Status.APPLIED)
+    their_app = WebApp(account_id=other.id, system_user=their_user, name="theirs", kind="static", options={})
+    their_site = Website(account_id=other.id, name="Theirs", with_www=True,
+                         domains=[db.session.scalar(sa.select(Domain).where(Domain.name == "globex.test"))])
+    db.session.add_all([their_user, their_app, their_site])
+    db.session.commit()
+    for url in (f"/webapps/{their_app.id}", f"/webapps/{their_app.id}/delete", f"/websites/{their_site.id}/delete"):
+        assert web.get(url).status_code == 404
+        assert web.submit("/webapps/new", {}, post_url=url).status_code == 404
+    response = web.submit("/websites/new", {"name": "Steal", "domain_ids": [domain_id("globex.test")],
+                                            "root_app": 0})
+    assert response.status_code == 200 and db.session.scalar(sa.select(sa.func.count()).select_from(Website)) == 1
+    user = make_user(web, work)
+    assert make_app(web, user, "mine").status_code == 302
+    response = web.submit("/websites/new", {"name": "Mix", "domain_ids": [domain_id("shop.test")],
+                                            "root_app": their_app.id})
+    assert response.status_code == 200  # not even offered
+
+
+# Values forced past the forms, straight into the backend.
+NASTY = st.text(alphabet=st.sampled_from(list("abc.-/_:@;{}$\"'\\ \n#") + ["é"]), min_size=1, max_size=20)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=NASTY, path=NASTY)
+def test_rendered_configs_pass_nginx_or_are_refused(nginx, tmp_path, name, path):
+    server = type("S", (), {"setting": staticmethod(lambda k, d=None: {"nginx_listen": nginx.listen,
+                                                                      "web_home_root": "/srv"}.get(k, d))})()
+    user = SystemUser(name="acme1_web")
+    app = WebApp(system_user=user, name="site", kind="php", options={})
+    site = Website(id=1, name="x", with_www=True, domains=[Domain(name=name)], mounts=[Mount(path=path, web_app=app)])
+    try:
+        text = render(server, site)
+    except UnsafeValue:
+        return
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    for link in nginx.root.iterdir():  # fastcgi_params and the other stock snippets
+        if link.is_symlink() and not (scratch / link.name).exists():
+            (scratch / link.name).symlink_to(link.resolve())
+    shutil.copy(nginx.conf_path, scratch / "nginx.conf")
+    conf = (scratch / "nginx.conf").read_text().replace(str(nginx.sites_dir), str(scratch / "sites"))
+    (scratch / "nginx.conf").write_text(conf)
+    (scratch / "sites").mkdir(exist_ok=True)
+    (scratch / "sites" / "x.conf").write_text(text)
+    result = subprocess.run(["nginx", "-t", "-c", str(scratch / "nginx.conf")], capture_output=True, text=True)
+    assert result.returncode == 0, f"rendered config fails nginx -t:\n{text}\n{result.stderr}"
+
+
+def test_a_config_nginx_refuses_is_rolled_back(web, shop, sftpd, nginx, work):
+    """Forced in: a site that nginx -t refuses (a port out of range) never reaches a reload."""
+    user = make_user(web, work)
+    make_app(web, user, "files", kind="static")
+    app = db.session.scalar(sa.select(WebApp))
+    make_site(web, "Files", "files.test", app)
+    work()
+    upload(sftpd, user, "/webapps/files/ok.txt", "still fine")
+    wait_http(nginx, "files.test", "/ok.txt", 200, "still fine")
+    shop.settings = {**shop.settings, "nginx_listen": "127.0.0.1:99999"}  # no such port: nginx -t says no
+    db.session.commit()
+    site = db.session.scalar(sa.select(Website))
+    web.submit("/websites/new", {"name": "Shop", "domain_ids": [domain_id("shop.test")], "root_app": app.id})
+    work()
+    entry = db.session.scalars(sa.select(BackendLog).order_by(BackendLog.id.desc())).first()
+    assert entry.state == LogState.FAILURE and "nginx refused the new config" in entry.stderr
+    assert not list(nginx.sites_dir.glob("*.hostdeck-*"))
+    assert sorted(p.name for p in nginx.sites_dir.glob("hostdeck-site-*.conf")) == [f"hostdeck-site-{site.id}.conf"]
+    assert nginx.get("files.test", "/ok.txt") == (200, "still fine")
+    assert nginx.test_config()[0]
+
+
+__all__ = ["paramiko"]
