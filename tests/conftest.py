@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+import shutil
 import uuid
 
 import pytest
@@ -156,3 +157,58 @@ def local_server(tmp_path):
     db.session.add_all([server, Route(backend="dovecot", server=server)])
     db.session.commit()
     return server
+
+
+@pytest.fixture(scope="session")
+def sftpd(tmp_path_factory):
+    """The sshd hosting users log in to: passwords allowed, SFTP-only users chrooted."""
+    import subprocess
+
+    from tests.testbed.plugin import need_root, running
+    from tests.testbed.sftp import SFTP_GROUP, SftpSshd
+
+    need_root("system users (useradd) and a chrooting sshd")
+    subprocess.run(["sh", "-c", f"getent group {SFTP_GROUP} >/dev/null || groupadd --system {SFTP_GROUP}"],
+                   check=True)
+    with running(SftpSshd(tmp_path_factory.mktemp("sftpd"))) as server:
+        yield server
+
+
+@pytest.fixture
+def web_server(app, sshd):
+    """web1: the test machine itself, reached over the test sshd, homes in a root-owned folder."""
+    import subprocess
+    import uuid
+    from pathlib import Path
+
+    from portal.models import SystemUser
+
+    # A chroot's every parent must be root-owned and not writable by others: not under /tmp.
+    homes = Path("/var/lib/hostdeck-test-homes") / uuid.uuid4().hex[:8]
+    homes.mkdir(parents=True, mode=0o755)
+    homes.parent.chmod(0o755)
+    server = Server(name="web1", host=sshd.host, port=sshd.port, ssh_user=sshd.user, host_key=sshd.host_key_line,
+                    settings={"web_home_root": str(homes), "sftp_group": "hostdeck-sftp"})
+    db.session.add_all([server, Route(backend="unix", server=server)])
+    db.session.commit()
+    yield server
+    for name in db.session.scalars(sa.select(SystemUser.name)):
+        subprocess.run(["userdel", name], capture_output=True)
+    shutil.rmtree(homes, ignore_errors=True)
+
+
+@pytest.fixture
+def webstack(web_server, nginx, phpfpm):
+    web_server.settings = {**web_server.settings, "nginx_sites_dir": str(nginx.sites_dir),
+                           "nginx_config": str(nginx.conf_path), "nginx_listen": nginx.listen,
+                           "phpfpm_pools_dir": str(phpfpm.pools_dir), "phpfpm_socket_dir": str(phpfpm.root),
+                           "phpfpm_binary": str(phpfpm.binary), "phpfpm_config": str(phpfpm.conf_path),
+                           "phpfpm_pid_file": str(phpfpm.pid_path), "php_versions": ["8.2"]}
+    db.session.add_all([Route(backend="phpfpm", server=web_server), Route(backend="nginx", server=web_server)])
+    db.session.commit()
+    yield web_server
+    for folder in (nginx.sites_dir, phpfpm.pools_dir):
+        for path in folder.glob("hostdeck-*"):
+            path.unlink()
+    phpfpm.reload()
+    nginx.reload()

@@ -166,3 +166,73 @@ def test_customer_adds_a_domain_a_mailbox_and_an_address(live_server, with_postf
     with_postfix.send("someone@example.org", [f"hello@{domain}"], "Bonjour", "Hello Anna")
     messages = dovecot.wait_for_messages(f"anna@{domain}", "anna-password-1", 1, timeout=15)
     assert messages[0]["Subject"] == "Bonjour"
+
+
+@pytest.fixture
+def demo_web(app, tmp_path, webstack):
+    """Demo data; web apps and sites go to the test machine's nginx and PHP-FPM (web1)."""
+    seed_demo(str(tmp_path / "demo-server"))
+    db.session.execute(sa.delete(Route).where(Route.backend.in_(("unix", "phpfpm", "nginx")),
+                                              Route.server_id != webstack.id))
+    db.session.commit()
+    return webstack
+
+
+@pytest.fixture
+def web_live_server(app, demo_web):
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_customer_creates_a_php_app_and_a_website(web_live_server, start_worker, browser, sftpd, nginx):
+    from tests.integration.test_system_users import sftp
+
+    start_worker()
+    base = web_live_server
+    page = browser.new_page()
+    problems = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", "customer@example.com")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+    page.click("nav >> text=System users")
+    page.click("text=New system user")
+    page.fill("input[name=name]", "site")
+    page.fill("input[name=password]", "site-password-1")
+    page.fill("input[name=confirm]", "site-password-1")
+    page.click("input[type=submit][value='Create user']")
+    page.wait_for_selector('[data-status="applied"]', timeout=20000)
+    user_name = page.locator("h1").inner_text().split()[0]
+
+    page.click("nav >> text=Web apps")
+    page.click("text=New web app")
+    page.fill("input[name=name]", "shop")
+    page.check("input[name=kind][value=php]")
+    page.fill("input[name=memory_limit]", "96M")
+    page.click("input[type=submit][value='Create web app']")
+    wait_applied(page, "shop", link=True)
+
+    page.click("nav >> text=Websites")
+    page.click("text=New website")
+    page.fill("input[name=name]", "Shop site")
+    page.get_by_label("example.org", exact=True).check()
+    page.select_option("select[name=root_app]", label="shop (php)")
+    page.click("input[type=submit][value='Create website']")
+    wait_applied(page, "Shop site")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "website-applied.png"), full_page=True)
+    assert problems == [], f"browser console errors (CSP?): {problems}"
+
+    session = sftp(sftpd, user_name, "site-password-1")
+    with session.open("/webapps/shop/index.php", "w") as handle:
+        handle.write("<?php echo ini_get('memory_limit');")
+    session.close()
+    from tests.integration.test_websites import wait_http
+
+    wait_http(nginx, "www.example.org", "/index.php", 200, "96M")

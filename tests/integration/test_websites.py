@@ -11,30 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portal.extensions import db
-from portal.models import BackendLog, Domain, LogState, Mount, Route, Status, SystemUser, WebApp, Website
+from portal.models import BackendLog, Domain, LogState, Mount, Status, SystemUser, WebApp, Website
 from portal.orchestration.backends.nginx import render
 from portal.orchestration.script import UnsafeValue
 from tests.integration.conftest import domain_id
 from tests.integration.test_system_users import sftp
 
 PW = "web-password-1"
-
-
-@pytest.fixture
-def webstack(web_server, nginx, phpfpm):
-    web_server.settings = {**web_server.settings, "nginx_sites_dir": str(nginx.sites_dir),
-                           "nginx_config": str(nginx.conf_path), "nginx_listen": nginx.listen,
-                           "phpfpm_pools_dir": str(phpfpm.pools_dir), "phpfpm_socket_dir": str(phpfpm.root),
-                           "phpfpm_binary": str(phpfpm.binary), "phpfpm_config": str(phpfpm.conf_path),
-                           "phpfpm_pid_file": str(phpfpm.pid_path), "php_versions": ["8.2"]}
-    db.session.add_all([Route(backend="phpfpm", server=web_server), Route(backend="nginx", server=web_server)])
-    db.session.commit()
-    yield web_server
-    for folder in (nginx.sites_dir, phpfpm.pools_dir):
-        for path in folder.glob("hostdeck-*"):
-            path.unlink()
-    phpfpm.reload()
-    nginx.reload()
 
 
 @pytest.fixture
