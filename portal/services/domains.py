@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Address, Domain, Mailbox, Status
+from portal.models import Address, Domain, Mailbox, Status, Website, website_domain
 from portal.orchestration.operations import NoServer, record
 from portal.security.scoping import Actor, get_scoped_or_404
 from portal.services import ServiceError
@@ -50,7 +50,10 @@ def domain_usage(domain: Domain) -> dict[str, list[str]]:
                                    .order_by(Mailbox.local_part)).all()
     addresses = db.session.scalars(sa.select(Address).where(Address.domain_id == domain.id)
                                    .order_by(Address.local_part)).all()
-    usage = {"mailboxes": [m.address for m in mailboxes], "addresses": [a.display for a in addresses]}
+    websites = db.session.scalars(sa.select(Website).join(website_domain).where(
+        website_domain.c.domain_id == domain.id).order_by(Website.name)).all()
+    usage = {"mailboxes": [m.address for m in mailboxes], "addresses": [a.display for a in addresses],
+             "websites": [w.name for w in websites]}
     return {kind: names for kind, names in usage.items() if names}
 
 

@@ -145,6 +145,26 @@ def create_website(actor: Actor, *, name: str, domain_ids: list[int], with_www: 
     return website
 
 
+def update_website(actor: Actor, website_id: int, *, name: str, domain_ids: list[int], with_www: bool,
+                   mounts: list[tuple[str, int]]) -> Website:
+    website = get_scoped_or_404(Website, website_id, actor)
+    if website.status == Status.DELETING:
+        raise ServiceError("This website is being deleted.")
+    name = name.strip()
+    if not 1 <= len(name) <= 64 or not name.isprintable():
+        raise ServiceError("Give it a short name.", field="name")
+    domains = _domains(actor, domain_ids, website)
+    if any(d.account_id != website.account_id for d in domains):
+        raise ServiceError("A website's domains belong to one account.", field="domain_ids")
+    new_mounts = _mounts(actor, mounts, website.account_id)
+    website.mounts.clear()
+    db.session.flush()  # the old mounts go before new ones may reuse their paths
+    website.name, website.with_www, website.domains, website.mounts = name, with_www, domains, new_mounts
+    website.status, website.last_error = Status.PENDING, None
+    _record(website, "save", actor)
+    return website
+
+
 def delete_website(actor: Actor, website_id: int) -> Website:
     website = get_scoped_or_404(Website, website_id, actor)
     website.status, website.last_error = Status.DELETING, None

@@ -137,7 +137,8 @@ def test_tenancy(web, make_account, shop, work):
                          domains=[db.session.scalar(sa.select(Domain).where(Domain.name == "globex.test"))])
     db.session.add_all([their_user, their_app, their_site])
     db.session.commit()
-    for url in (f"/webapps/{their_app.id}", f"/webapps/{their_app.id}/delete", f"/websites/{their_site.id}/delete"):
+    for url in (f"/webapps/{their_app.id}", f"/webapps/{their_app.id}/delete", f"/websites/{their_site.id}",
+                f"/websites/{their_site.id}/delete"):
         assert web.get(url).status_code == 404
         assert web.submit("/webapps/new", {}, post_url=url).status_code == 404
     response = web.submit("/websites/new", {"name": "Steal", "domain_ids": [domain_id("globex.test")],
@@ -203,3 +204,25 @@ def test_a_config_nginx_refuses_is_rolled_back(web, shop, sftpd, nginx, work):
 
 
 __all__ = ["paramiko"]
+
+
+def test_editing_a_website_moves_it_and_domains_in_use_stay(web, shop, sftpd, nginx, work):
+    user = make_user(web, work)
+    make_app(web, user, "files", kind="static")
+    app = db.session.scalar(sa.select(WebApp))
+    make_site(web, "Files", "shop.test", app)
+    work()
+    upload(sftpd, user, "/webapps/files/a.txt", "moved")
+    wait_http(nginx, "shop.test", "/a.txt", 200, "moved")
+    shop_domain = db.session.scalar(sa.select(Domain.id).where(Domain.name == "shop.test"))
+    page = web.get(f"/domains/{shop_domain}/delete").get_data(as_text=True)
+    assert "1 websites: Files" in page
+
+    site_id = db.session.scalar(sa.select(Website.id))
+    response = web.submit(f"/websites/{site_id}", {"name": "Files", "domain_ids": [domain_id("files.test")],
+                                                   "root_app": app.id, "more_mounts": "/also files"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    work()
+    wait_http(nginx, "files.test", "/also/a.txt", 200, "moved")
+    wait_http(nginx, "shop.test", "/a.txt", 404)
+    assert [m.path for m in db.session.scalar(sa.select(Website)).mounts] == ["/", "/also"]

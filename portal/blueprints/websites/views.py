@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.models import Domain, Status, WebApp, Website
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
-from portal.services.webapps import create_website, delete_website
+from portal.services.webapps import create_website, delete_website, update_website
 
 
 @bp.route("/")
@@ -30,27 +30,56 @@ def _mounts(form, apps: dict[str, int]) -> list[tuple[str, int]]:
     return mounts
 
 
-@bp.route("/new", methods=["GET", "POST"])
-@login_required
-def create():
-    actor = current_actor()
-    form = WebsiteForm()
+def _choices(form, actor) -> dict[str, int]:
     form.domain_ids.choices = [SelectChoice(d.id, d.display_name)
                                for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))]
     apps = db.session.scalars(scoped(WebApp, actor).where(WebApp.status != Status.DELETING)
                               .order_by(WebApp.name)).all()
     form.root_app.choices = [SelectChoice(0, "none")] + [SelectChoice(a.id, f"{a.name} ({a.kind})") for a in apps]
+    return {a.name: a.id for a in apps}
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    actor = current_actor()
+    form = WebsiteForm()
+    apps = _choices(form, actor)
     if form.validate_on_submit():
         try:
             website = create_website(actor, name=form.name.data, domain_ids=form.domain_ids.data or [],
-                                     with_www=form.with_www.data, mounts=_mounts(form, {a.name: a.id for a in apps}))
+                                     with_www=form.with_www.data, mounts=_mounts(form, apps))
             db.session.commit()
         except ServiceError as error:
             fail_form(form, error)
         else:
             flash(f"{website.name} is being set up.", "success")
             return redirect(url_for(".index"))
-    return render_template("websites/form.html", form=form)
+    return render_template("websites/form.html", form=form, website=None)
+
+
+@bp.route("/<int:website_id>", methods=["GET", "POST"])
+@login_required
+def edit(website_id: int):
+    actor = current_actor()
+    website = get_scoped_or_404(Website, website_id, actor)
+    root = next((m.web_app_id for m in website.mounts if m.path == "/"), 0)
+    more = "\n".join(f"{m.path} {m.web_app.name}" for m in website.mounts if m.path != "/")
+    form = WebsiteForm(data={"name": website.name, "domain_ids": [d.id for d in website.domains],
+                             "with_www": website.with_www, "root_app": root, "more_mounts": more})
+    form.submit.label.text = "Save"
+    apps = _choices(form, actor)
+    if form.validate_on_submit():
+        try:
+            update_website(actor, website.id, name=form.name.data, domain_ids=form.domain_ids.data or [],
+                           with_www=form.with_www.data, mounts=_mounts(form, apps))
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"{website.name} is being updated.", "success")
+            return redirect(url_for(".index"))
+    return render_template("websites/form.html", form=form, website=website)
 
 
 @bp.route("/<int:website_id>/delete", methods=["GET", "POST"])
