@@ -16,6 +16,7 @@ from portal import create_app
 from portal.extensions import db
 from portal.models import Account, AccountKind, Base, Domain, Role, Route, Server, User
 from portal.security.passwords import hash_password
+from tests.testbed.ports import free_port
 
 pytest_plugins = ["tests.testbed.plugin"]
 
@@ -201,6 +202,7 @@ def web_server(app, sshd):
 def webstack(web_server, nginx, phpfpm):
     web_server.settings = {**web_server.settings, "nginx_sites_dir": str(nginx.sites_dir),
                            "nginx_config": str(nginx.conf_path), "nginx_listen": nginx.listen,
+                           "nginx_listen_https": f"127.0.0.1:{free_port()}", "nginx_ssl_dir": str(nginx.root / "ssl"),
                            "phpfpm_pools_dir": str(phpfpm.pools_dir), "phpfpm_socket_dir": str(phpfpm.root),
                            "phpfpm_binary": str(phpfpm.binary), "phpfpm_config": str(phpfpm.conf_path),
                            "phpfpm_pid_file": str(phpfpm.pid_path), "php_versions": ["8.2"]}

@@ -66,6 +66,10 @@ class Website(Provisioned, Timestamped, Base):
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(64))
     with_www: Mapped[bool] = mapped_column(default=True)
+    # HTTPS with the customer's certificate (public). Its private key is never kept here:
+    # it travels once, as an operation's secret, to the server.
+    https: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    certificate: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
 
     account: Mapped[Account] = relationship()
     domains: Mapped[list[Domain]] = relationship(secondary=website_domain, order_by="Domain.name")

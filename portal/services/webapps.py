@@ -8,10 +8,11 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Domain, Mount, Server, Status, SystemUser, WebApp, Website, website_domain
-from portal.orchestration.backends.nginx import PATH
+from portal.orchestration.backends.nginx import PATH, server_names
 from portal.orchestration.operations import NoServer, record
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
+from portal.services.tls import check_certificate, normalised_key
 
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 SIZE = re.compile(r"^([1-9][0-9]{0,4})([MG])$")
@@ -128,8 +129,23 @@ def _mounts(actor: Actor, mounts: list[tuple[str, int]], account_id: int) -> lis
     return result
 
 
+def _tls(website: Website, https: bool, certificate: str, key: str) -> str | None:
+    """Check and set HTTPS; returns the key to deliver, if one was given."""
+    if not https:
+        website.https, website.certificate = False, ""
+        return None
+    if not key.strip():
+        if website.https and website.certificate and not certificate.strip():
+            return None  # unchanged: the key is already on the server
+        raise ServiceError("Give the private key with the certificate; Hostdeck does not keep keys.", field="key")
+    website.certificate = check_certificate(certificate, key, server_names(website))
+    website.https = True
+    return normalised_key(key)
+
+
 def create_website(actor: Actor, *, name: str, domain_ids: list[int], with_www: bool,
-                   mounts: list[tuple[str, int]]) -> Website:
+                   mounts: list[tuple[str, int]], https: bool = False, certificate: str = "",
+                   key: str = "") -> Website:
     name = name.strip()
     if not 1 <= len(name) <= 64 or not name.isprintable():
         raise ServiceError("Give it a short name.", field="name")
@@ -139,14 +155,16 @@ def create_website(actor: Actor, *, name: str, domain_ids: list[int], with_www: 
         raise ServiceError("A website's domains belong to one account.", field="domain_ids")
     website = Website(account_id=account_id, name=name, with_www=with_www, domains=domains,
                       mounts=_mounts(actor, mounts, account_id), status=Status.PENDING)
+    key_pem = _tls(website, https, certificate, key)
     db.session.add(website)
     db.session.flush()
-    _record(website, "save", actor)
+    _record(website, "save", actor, key_pem)
     return website
 
 
 def update_website(actor: Actor, website_id: int, *, name: str, domain_ids: list[int], with_www: bool,
-                   mounts: list[tuple[str, int]]) -> Website:
+                   mounts: list[tuple[str, int]], https: bool = False, certificate: str = "",
+                   key: str = "") -> Website:
     website = get_scoped_or_404(Website, website_id, actor)
     if website.status == Status.DELETING:
         raise ServiceError("This website is being deleted.")
@@ -160,8 +178,9 @@ def update_website(actor: Actor, website_id: int, *, name: str, domain_ids: list
     website.mounts.clear()
     db.session.flush()  # the old mounts go before new ones may reuse their paths
     website.name, website.with_www, website.domains, website.mounts = name, with_www, domains, new_mounts
+    key_pem = _tls(website, https, certificate, key)
     website.status, website.last_error = Status.PENDING, None
-    _record(website, "save", actor)
+    _record(website, "save", actor, key_pem)
     return website
 
 
@@ -172,8 +191,8 @@ def delete_website(actor: Actor, website_id: int) -> Website:
     return website
 
 
-def _record(obj, action: str, actor: Actor) -> None:
+def _record(obj, action: str, actor: Actor, secret: str | None = None) -> None:
     try:
-        record(obj, action, actor=actor)
+        record(obj, action, actor=actor, password=secret)
     except NoServer as exc:
         raise ServiceError(str(exc)) from exc

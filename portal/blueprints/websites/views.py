@@ -39,6 +39,10 @@ def _choices(form, actor) -> dict[str, int]:
     return {a.name: a.id for a in apps}
 
 
+def _tls(form) -> dict:
+    return {"https": form.https.data, "certificate": form.certificate.data or "", "key": form.key.data or ""}
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def create():
@@ -48,7 +52,7 @@ def create():
     if form.validate_on_submit():
         try:
             website = create_website(actor, name=form.name.data, domain_ids=form.domain_ids.data or [],
-                                     with_www=form.with_www.data, mounts=_mounts(form, apps))
+                                     with_www=form.with_www.data, mounts=_mounts(form, apps), **_tls(form))
             db.session.commit()
         except ServiceError as error:
             fail_form(form, error)
@@ -66,13 +70,14 @@ def edit(website_id: int):
     root = next((m.web_app_id for m in website.mounts if m.path == "/"), 0)
     more = "\n".join(f"{m.path} {m.web_app.name}" for m in website.mounts if m.path != "/")
     form = WebsiteForm(data={"name": website.name, "domain_ids": [d.id for d in website.domains],
-                             "with_www": website.with_www, "root_app": root, "more_mounts": more})
+                             "with_www": website.with_www, "root_app": root, "more_mounts": more,
+                             "https": website.https, "certificate": website.certificate})
     form.submit.label.text = "Save"
     apps = _choices(form, actor)
     if form.validate_on_submit():
         try:
             update_website(actor, website.id, name=form.name.data, domain_ids=form.domain_ids.data or [],
-                           with_www=form.with_www.data, mounts=_mounts(form, apps))
+                           with_www=form.with_www.data, mounts=_mounts(form, apps), **_tls(form))
             db.session.commit()
         except ServiceError as error:
             fail_form(form, error)

@@ -49,6 +49,21 @@ def _path(path: str) -> str:
     return path
 
 
+def server_names(website: Website) -> list[str]:
+    names = []
+    for domain in website.domains:
+        names.append(domain.name)
+        if website.with_www:
+            names.append("www." + domain.name)
+    return names
+
+
+def tls_files(server: Server, website_id: int) -> tuple[str, str]:
+    folder = server.setting("nginx_ssl_dir", "/etc/nginx/ssl")
+    base = posixpath.join(folder, f"hostdeck-site-{int(website_id)}")
+    return base + ".crt", base + ".key"
+
+
 def render(server: Server, website: Website) -> str:
     names = []
     for domain in website.domains:
@@ -57,8 +72,12 @@ def render(server: Server, website: Website) -> str:
             names.append(_domain("www." + domain.name))
     if not names:
         raise UnsafeValue("a website needs at least one domain")
-    lines = ["server {", f"    listen {_safe(server.setting('nginx_listen', '80'))};",
-             f"    server_name {' '.join(names)};", "    index index.php index.html index.htm;"]
+    lines = ["server {", f"    listen {_safe(server.setting('nginx_listen', '80'))};"]
+    if website.https:
+        cert, key = tls_files(server, website.id)
+        lines += [f"    listen {_safe(server.setting('nginx_listen_https', '443'))} ssl;",
+                  f"    ssl_certificate {_safe(cert)};", f"    ssl_certificate_key {_safe(key)};"]
+    lines += [f"    server_name {' '.join(names)};", "    index index.php index.html index.htm;"]
     for mount in sorted(website.mounts, key=lambda m: len(m.path), reverse=True):
         app, path = mount.web_app, _path(mount.path)
         folder = _safe(app_dir(server, app))
@@ -89,11 +108,23 @@ class NginxBackend(Backend):
     def prepare(self, script: Script, server: Server) -> None:
         script.add(STAGE)
 
+    def verifier(self, server: Server, plaintext: str) -> str:
+        """A TLS private key goes to the server as it is: that is what nginx reads."""
+        return plaintext
+
     def save(self, script: Script, server: Server, website: Website, secret: str | None, ref: int = 0) -> None:
+        cert, key = tls_files(server, website.id)
+        if website.https:
+            script.add(f"mkdir -p -m 0700 {q(posixpath.dirname(cert))}")
+            script.add(write_file(cert, website.certificate))
+            if secret is not None:  # printf is a builtin: the key reaches the file, never an argv
+                script.add(f"hs_stage {q(key)}\n( umask 077; printf '%s' {script.secret(secret)} > {q(key)} )")
         script.add(write_file(self._file(server, website.id), render(server, website)))
 
     def delete(self, script: Script, server: Server, payload: dict, ref: int = 0) -> None:
         script.add(remove_file(self._file(server, payload["id"])))
+        for path in tls_files(server, payload["id"]):
+            script.add(f"if [ -e {q(path)} ]; then\n{remove_file(path)}\nfi")
 
     def commit(self, script: Script, server: Server) -> None:
         config = server.setting("nginx_config", "/etc/nginx/nginx.conf")
