@@ -57,6 +57,11 @@ def app_config():
     return {}
 
 
+def page_text(response) -> str:
+    """A response's HTML without its CSRF tokens, which are signed anew as time passes."""
+    return CSRF.sub('name="csrf_token" type="hidden" value=""', response.get_data(as_text=True))
+
+
 class IsolatedClient(FlaskClient):
     """Each request gets its own app context, so its own `g` and DB session, as in production.
 

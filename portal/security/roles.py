@@ -1,10 +1,38 @@
-"""Role checks for the staff console. Anyone else gets the same 404 as a missing page."""
+"""Every route declares who may use it; the tenancy test fails for a route that does not.
+
+- public:   anyone (the login page)
+- user:     any logged-in user
+- customer: a logged-in user, on objects loaded only through `scoped()` (foreign ids are 404)
+- staff:    staff and admins; everyone else gets the same 404 as a missing page
+"""
 from __future__ import annotations
 
 from functools import wraps
 
 from flask import abort
 from flask_login import current_user, login_required
+
+RULES = ("public", "user", "customer", "staff")
+
+
+def access(rule: str):
+    assert rule in RULES
+    def mark(view):
+        view.access_rule = rule
+        return view
+    return mark
+
+
+def public(view):
+    return access("public")(view)
+
+
+def user(view):
+    return access("user")(login_required(view))
+
+
+def customer(view):
+    return access("customer")(login_required(view))
 
 
 def staff_required(view):
@@ -14,4 +42,4 @@ def staff_required(view):
         if not current_user.is_staff:
             abort(404)
         return view(*args, **kwargs)
-    return wrapped
+    return access("staff")(wrapped)

@@ -1,5 +1,4 @@
 from flask import current_app, flash, redirect, render_template, url_for
-from flask_login import login_required
 from sqlalchemy.orm import contains_eager, selectinload
 from wtforms import SelectChoice
 
@@ -8,6 +7,7 @@ from portal.blueprints.addresses.forms import AddressForm, DeleteForm, EditAddre
 from portal.blueprints.common import fail_form, status_response
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status
+from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
 from portal.services.addresses import create_address, delete_address, update_address
@@ -22,7 +22,7 @@ def _mailbox_choices(form, actor, account_id: int | None = None) -> None:
 
 
 @bp.route("/")
-@login_required
+@customer
 def index():
     query = (scoped(Address, current_actor()).join(Address.domain).options(
         contains_eager(Address.domain), selectinload(Address.mailboxes).joinedload(Mailbox.domain))
@@ -32,7 +32,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@customer
 def create():
     actor = current_actor()
     form = AddressForm()
@@ -54,7 +54,7 @@ def create():
 
 
 @bp.route("/<int:address_id>", methods=["GET", "POST"])
-@login_required
+@customer
 def edit(address_id: int):
     actor = current_actor()
     address = get_scoped_or_404(Address, address_id, actor)
@@ -74,7 +74,7 @@ def edit(address_id: int):
 
 
 @bp.route("/<int:address_id>/delete", methods=["GET", "POST"])
-@login_required
+@customer
 def delete(address_id: int):
     actor = current_actor()
     address = get_scoped_or_404(Address, address_id, actor)
@@ -93,6 +93,6 @@ def delete(address_id: int):
 
 
 @bp.route("/status")
-@login_required
+@customer
 def status():
     return status_response(Address)

@@ -2,13 +2,14 @@ from urllib.parse import urljoin, urlsplit
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from portal.blueprints.auth import bp
 from portal.blueprints.auth.forms import LoginForm, LogoutForm
 from portal.extensions import db
 from portal.models import User, utcnow
 from portal.security.passwords import check_password
+from portal.security.roles import public, user
 from portal.security.throttle import login_blocked, login_failed
 
 BAD_LOGIN = "Wrong e-mail or password."
@@ -25,6 +26,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
@@ -50,7 +52,7 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
-@login_required
+@user
 def logout():
     if LogoutForm().validate_on_submit():
         logout_user()

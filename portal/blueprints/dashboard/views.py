@@ -1,15 +1,15 @@
 import sqlalchemy as sa
 from flask import render_template
-from flask_login import login_required
 
 from portal.blueprints.dashboard import bp
 from portal.extensions import db
 from portal.models import Domain, Mailbox
+from portal.security.roles import user
 from portal.security.scoping import current_actor, scoped
 
 
 @bp.route("/")
-@login_required
+@user
 def index():
     actor = current_actor()
     by_status = dict(db.session.execute(

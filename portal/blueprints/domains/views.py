@@ -1,12 +1,12 @@
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
-from flask_login import login_required
 
 from portal.blueprints.common import fail_form, status_response
 from portal.blueprints.domains import bp
 from portal.blueprints.domains.forms import DeleteForm, DomainForm
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox
+from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
 from portal.services.domains import add_domain, delete_domain, domain_usage
@@ -18,7 +18,7 @@ def _counts(model, domain_ids: list[int]) -> dict[int, int]:
 
 
 @bp.route("/", methods=["GET", "POST"])
-@login_required
+@customer
 def index():
     actor = current_actor()
     form = DomainForm()
@@ -38,7 +38,7 @@ def index():
 
 
 @bp.route("/<int:domain_id>/delete", methods=["GET", "POST"])
-@login_required
+@customer
 def delete(domain_id: int):
     actor = current_actor()
     domain = get_scoped_or_404(Domain, domain_id, actor)
@@ -57,6 +57,6 @@ def delete(domain_id: int):
 
 
 @bp.route("/status")
-@login_required
+@customer
 def status():
     return status_response(Domain)

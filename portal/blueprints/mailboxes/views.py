@@ -5,7 +5,6 @@ from flask import (
     render_template,
     url_for,
 )
-from flask_login import login_required
 from sqlalchemy.orm import contains_eager
 from wtforms import SelectChoice
 
@@ -20,6 +19,7 @@ from portal.blueprints.mailboxes.forms import (
 from portal.extensions import db
 from portal.models import Domain, Mailbox
 from portal.orchestration.operations import is_routed
+from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
 from portal.services.mailboxes import (
@@ -31,7 +31,7 @@ from portal.services.mailboxes import (
 
 
 @bp.route("/")
-@login_required
+@customer
 def index():
     query = (scoped(Mailbox, current_actor()).join(Mailbox.domain).options(contains_eager(Mailbox.domain))
              .order_by(Domain.name, Mailbox.local_part))
@@ -40,7 +40,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@customer
 def create():
     actor = current_actor()
     form = MailboxForm()
@@ -73,13 +73,13 @@ def _page(mailbox: Mailbox, password_form=None, autoreply_form=None, status: int
 
 
 @bp.route("/<int:mailbox_id>")
-@login_required
+@customer
 def show(mailbox_id: int):
     return _page(get_scoped_or_404(Mailbox, mailbox_id, current_actor()))
 
 
 @bp.route("/<int:mailbox_id>/autoreply", methods=["POST"])
-@login_required
+@customer
 def autoreply(mailbox_id: int):
     actor = current_actor()
     mailbox = get_scoped_or_404(Mailbox, mailbox_id, actor)
@@ -98,7 +98,7 @@ def autoreply(mailbox_id: int):
 
 
 @bp.route("/<int:mailbox_id>/password", methods=["POST"])
-@login_required
+@customer
 def password(mailbox_id: int):
     actor = current_actor()
     mailbox = get_scoped_or_404(Mailbox, mailbox_id, actor)
@@ -116,7 +116,7 @@ def password(mailbox_id: int):
 
 
 @bp.route("/<int:mailbox_id>/delete", methods=["GET", "POST"])
-@login_required
+@customer
 def delete(mailbox_id: int):
     actor = current_actor()
     mailbox = get_scoped_or_404(Mailbox, mailbox_id, actor)
@@ -135,6 +135,6 @@ def delete(mailbox_id: int):
 
 
 @bp.route("/status")
-@login_required
+@customer
 def status():
     return status_response(Mailbox)

@@ -1,11 +1,11 @@
 from flask import current_app, flash, redirect, render_template, url_for
-from flask_login import login_required
 
 from portal.blueprints.common import fail_form, status_response
 from portal.blueprints.system_users import bp
 from portal.blueprints.system_users.forms import DeleteForm, SystemUserForm, UserPasswordForm, UserSettingsForm
 from portal.extensions import db
 from portal.models import SystemUser
+from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
 from portal.services.system_users import (
@@ -18,7 +18,7 @@ from portal.services.system_users import (
 
 
 @bp.route("/")
-@login_required
+@customer
 def index():
     query = scoped(SystemUser, current_actor()).order_by(SystemUser.name)
     page = db.paginate(query, per_page=current_app.config["MAILBOXES_PER_PAGE"], error_out=False)
@@ -26,7 +26,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@customer
 def create():
     actor = current_actor()
     form = SystemUserForm()
@@ -51,13 +51,13 @@ def _page(user, password_form=None, settings_form=None, status=200):
 
 
 @bp.route("/<int:user_id>")
-@login_required
+@customer
 def show(user_id: int):
     return _page(get_scoped_or_404(SystemUser, user_id, current_actor()))
 
 
 @bp.route("/<int:user_id>/password", methods=["POST"])
-@login_required
+@customer
 def password(user_id: int):
     actor = current_actor()
     user = get_scoped_or_404(SystemUser, user_id, actor)
@@ -75,7 +75,7 @@ def password(user_id: int):
 
 
 @bp.route("/<int:user_id>/settings", methods=["POST"])
-@login_required
+@customer
 def settings(user_id: int):
     actor = current_actor()
     user = get_scoped_or_404(SystemUser, user_id, actor)
@@ -93,7 +93,7 @@ def settings(user_id: int):
 
 
 @bp.route("/<int:user_id>/delete", methods=["GET", "POST"])
-@login_required
+@customer
 def delete(user_id: int):
     actor = current_actor()
     user = get_scoped_or_404(SystemUser, user_id, actor)
@@ -112,6 +112,6 @@ def delete(user_id: int):
 
 
 @bp.route("/status")
-@login_required
+@customer
 def status():
     return status_response(SystemUser)

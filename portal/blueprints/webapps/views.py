@@ -1,5 +1,4 @@
 from flask import flash, redirect, render_template, url_for
-from flask_login import login_required
 from wtforms import SelectChoice
 
 from portal.blueprints.common import fail_form, status_response
@@ -7,20 +6,21 @@ from portal.blueprints.webapps import bp
 from portal.blueprints.webapps.forms import DeleteForm, WebAppForm, WebAppOptionsForm
 from portal.extensions import db
 from portal.models import Status, SystemUser, WebApp
+from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
 from portal.services.webapps import create_web_app, delete_web_app, php_versions, update_web_app
 
 
 @bp.route("/")
-@login_required
+@customer
 def index():
     apps = db.session.scalars(scoped(WebApp, current_actor()).order_by(WebApp.name)).all()
     return render_template("webapps/index.html", apps=apps)
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@customer
 def create():
     actor = current_actor()
     form = WebAppForm()
@@ -42,7 +42,7 @@ def create():
 
 
 @bp.route("/<int:app_id>", methods=["GET", "POST"])
-@login_required
+@customer
 def edit(app_id: int):
     actor = current_actor()
     app = get_scoped_or_404(WebApp, app_id, actor)
@@ -62,7 +62,7 @@ def edit(app_id: int):
 
 
 @bp.route("/<int:app_id>/delete", methods=["GET", "POST"])
-@login_required
+@customer
 def delete(app_id: int):
     actor = current_actor()
     app = get_scoped_or_404(WebApp, app_id, actor)
@@ -81,6 +81,6 @@ def delete(app_id: int):
 
 
 @bp.route("/status")
-@login_required
+@customer
 def status():
     return status_response(WebApp)

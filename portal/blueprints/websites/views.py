@@ -1,5 +1,4 @@
 from flask import flash, redirect, render_template, url_for
-from flask_login import login_required
 from wtforms import SelectChoice
 
 from portal.blueprints.common import fail_form, status_response
@@ -7,13 +6,14 @@ from portal.blueprints.websites import bp
 from portal.blueprints.websites.forms import DeleteForm, WebsiteForm
 from portal.extensions import db
 from portal.models import Domain, Status, WebApp, Website
+from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
 from portal.services.webapps import create_website, delete_website, update_website
 
 
 @bp.route("/")
-@login_required
+@customer
 def index():
     sites = db.session.scalars(scoped(Website, current_actor()).order_by(Website.name)).all()
     return render_template("websites/index.html", sites=sites)
@@ -44,7 +44,7 @@ def _tls(form) -> dict:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@customer
 def create():
     actor = current_actor()
     form = WebsiteForm()
@@ -63,7 +63,7 @@ def create():
 
 
 @bp.route("/<int:website_id>", methods=["GET", "POST"])
-@login_required
+@customer
 def edit(website_id: int):
     actor = current_actor()
     website = get_scoped_or_404(Website, website_id, actor)
@@ -88,7 +88,7 @@ def edit(website_id: int):
 
 
 @bp.route("/<int:website_id>/delete", methods=["GET", "POST"])
-@login_required
+@customer
 def delete(website_id: int):
     actor = current_actor()
     website = get_scoped_or_404(Website, website_id, actor)
@@ -107,7 +107,7 @@ def delete(website_id: int):
 
 
 @bp.route("/status")
-@login_required
+@customer
 def status():
     return status_response(Website)
 
