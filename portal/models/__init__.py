@@ -4,10 +4,11 @@ from portal.models.base import Base, utcnow
 from portal.models.hosting import Mount, SystemUser, WebApp, Website, website_domain
 from portal.models.mail import Address, Domain, Mailbox, address_mailbox
 from portal.models.orchestration import BackendLog, LogState, Operation, OpState
+from portal.models.plans import LIMITS, Plan
 from portal.models.servers import Route, Server
 from portal.models.status import Status
 
 __all__ = [
     "Account", "Address", "address_mailbox", "AccountKind", "BackendLog", "Base", "Domain", "LogState", "Mailbox",
-    "Operation", "OpState", "Role", "Route", "Server", "Status", "SystemUser", "User", "utcnow", "Mount", "WebApp", "Website", "website_domain",
+    "Operation", "OpState", "Role", "Route", "Server", "Status", "SystemUser", "User", "utcnow", "Mount", "WebApp", "Website", "website_domain", "LIMITS", "Plan",
 ]

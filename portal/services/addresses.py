@@ -9,6 +9,7 @@ from portal.models import Address, Domain, Mailbox, Status
 from portal.orchestration.operations import NoServer, record
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
+from portal.services.limits import reserve
 from portal.services.validators import control_problem, local_part_problem
 
 MAX_FORWARDS = 20
@@ -97,6 +98,7 @@ def create_address(actor: Actor, *, local_part: str, catch_all: bool, domain_id:
     if _address_by_key(key) is not None:
         what = f"The catch-all for {domain.display_name}" if catch_all else f"{local}@{domain.display_name}"
         raise ServiceError(f"{what} already exists.", field="local_part")
+    reserve(domain.account_id, "addresses")
     address = Address(account_id=domain.account_id, domain=domain, local_part=local, forwards=cleaned,
                       mailboxes=mailboxes, status=Status.PENDING)
     db.session.add(address)

@@ -8,6 +8,7 @@ from portal.models import Address, Domain, Mailbox, Status, Website, website_dom
 from portal.orchestration.operations import NoServer, record
 from portal.security.scoping import Actor, get_scoped_or_404
 from portal.services import ServiceError
+from portal.services.limits import reserve
 from portal.services.validators import domain_to_ascii
 
 
@@ -37,6 +38,7 @@ def add_domain(actor: Actor, name: str) -> Domain:
     if clash is not None:
         raise ServiceError(f"{name.strip()} overlaps {clash.display_name}, which another account uses.",
                            field="name")
+    reserve(account.id, "domains")
     domain = Domain(account_id=account.id, name=ascii_name, status=Status.PENDING)
     db.session.add(domain)
     db.session.flush()

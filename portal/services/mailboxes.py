@@ -10,6 +10,7 @@ from portal.models import Address, Domain, Mailbox, Status
 from portal.orchestration.operations import NoServer, record
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
+from portal.services.limits import reserve
 from portal.services.validators import control_problem, local_part_problem
 
 QUOTA_MIN_MB, QUOTA_MAX_MB = 10, 102400
@@ -33,6 +34,8 @@ def create_mailbox(actor: Actor, *, local_part: str, domain_id: int, password: s
     )
     if taken:
         raise ServiceError(f"{local_part}@{domain.name} already exists.", field="local_part")
+    reserve(domain.account_id, "mailboxes")
+    reserve(domain.account_id, "quota_mb", quota_mb)
     mailbox = Mailbox(account_id=domain.account_id, domain=domain, local_part=local_part,
                       quota_mb=quota_mb, status=Status.PENDING)
     db.session.add(mailbox)
@@ -47,6 +50,7 @@ def _own_address(actor: Actor, mailbox: Mailbox) -> None:
     address = db.session.scalars(sa.select(Address).where(
         Address.domain_id == mailbox.domain_id, Address.local_part == mailbox.local_part)).first()
     if address is None:
+        reserve(mailbox.account_id, "addresses")
         address = Address(account_id=mailbox.account_id, domain=mailbox.domain, local_part=mailbox.local_part,
                           forwards=[], status=Status.PENDING)
         db.session.add(address)

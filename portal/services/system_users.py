@@ -11,6 +11,7 @@ from portal.orchestration.operations import NoServer, record
 from portal.orchestration.ssh import parse_host_key
 from portal.security.scoping import Actor, get_scoped_or_404
 from portal.services import ServiceError
+from portal.services.limits import reserve
 
 BASE_NAME = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 RESERVED = {"root", "admin", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp",
@@ -64,6 +65,7 @@ def create_system_user(actor: Actor, *, name: str, password: str, shell: str = "
     full = f"{prefix(account)}_{base}"
     if db.session.scalar(sa.select(sa.func.count()).where(SystemUser.name == full)):
         raise ServiceError(f"{full} already exists.", field="name")
+    reserve(account.id, "system_users")
     user = SystemUser(account_id=account.id, name=full, shell=_shell(actor, account, shell),
                       ssh_keys=clean_keys(ssh_keys), status=Status.PENDING)
     db.session.add(user)

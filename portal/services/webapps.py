@@ -12,6 +12,7 @@ from portal.orchestration.backends.nginx import PATH, server_names
 from portal.orchestration.operations import NoServer, record
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
+from portal.services.limits import reserve
 from portal.services.tls import check_certificate, normalised_key
 
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
@@ -71,6 +72,7 @@ def create_web_app(actor: Actor, *, name: str, system_user_id: int, kind: str, p
         raise ServiceError("Choose a PHP version the server offers.", field="php_version")
     if db.session.scalar(sa.select(sa.func.count()).where(WebApp.system_user_id == user.id, WebApp.name == name)):
         raise ServiceError(f"{user.name} already has an app called {name}.", field="name")
+    reserve(user.account_id, "web_apps")
     app = WebApp(account_id=user.account_id, system_user=user, name=name, kind=kind,
                  php_version=php_version if kind == "php" else "",
                  options=clean_options(options or {}) if kind == "php" else {}, status=Status.PENDING)
