@@ -79,12 +79,13 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.dashboard import bp as dashboard
     from portal.blueprints.domains import bp as domains
     from portal.blueprints.mailboxes import bp as mailboxes
+    from portal.blueprints.reseller import bp as reseller
     from portal.blueprints.staff import bp as staff
     from portal.blueprints.system_users import bp as system_users
     from portal.blueprints.webapps import bp as webapps
     from portal.blueprints.websites import bp as websites
 
-    for bp in (auth, dashboard, domains, mailboxes, addresses, system_users, webapps, websites, staff):
+    for bp in (auth, dashboard, reseller, domains, mailboxes, addresses, system_users, webapps, websites, staff):
         app.register_blueprint(bp)
 
 

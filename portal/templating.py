@@ -37,9 +37,18 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def forms():
         from portal.blueprints.auth.forms import LogoutForm
+        from portal.blueprints.reseller.forms import SwitchForm
+        from portal.security.scoping import current_actor
+        from portal.services.resellers import reseller_of
 
         # E-mails are rendered by jobs, outside any request.
-        return {"logout_form": LogoutForm()} if has_request_context() else {}
+        if not has_request_context():
+            return {}
+        context = {"logout_form": LogoutForm()}
+        if current_user.is_authenticated:
+            actor = current_actor()
+            context.update(acting=actor.acting, is_reseller=reseller_of(actor) is not None, switch_form=SwitchForm())
+        return context
 
     def page(code: int, title: str, message: str):
         def handler(error):

@@ -3,6 +3,7 @@
 - public:   anyone (the login page)
 - user:     any logged-in user
 - customer: a logged-in user, on objects loaded only through `scoped()` (foreign ids are 404)
+- reseller: a reseller's owner, on its own sub-accounts only (anyone else: 404)
 - staff:    staff and admins; everyone else gets the same 404 as a missing page
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user, login_required
 
-RULES = ("public", "user", "customer", "staff")
+RULES = ("public", "user", "customer", "reseller", "staff")
 
 
 def access(rule: str):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import sqlalchemy as sa
-from flask import abort, g
+from flask import abort, g, session
 from flask_login import current_user
 
 from portal.extensions import db
@@ -20,24 +20,31 @@ M = TypeVar("M")
 
 @dataclass(frozen=True)
 class Actor:
-    """The logged-in user, plus the staff user behind them when impersonating."""
+    """The logged-in user, plus the staff user behind them when impersonating.
+
+    A reseller can act inside one of its sub-accounts: then `account` is that one,
+    and only its objects are in scope.
+    """
 
     user: User
     real_user: User | None = None
+    acting: Account | None = None
 
     @property
     def account(self) -> Account | None:
-        return self.user.account
+        return self.acting or self.user.account
 
     @property
     def account_id(self) -> int | None:
-        return self.user.account_id
+        return self.account.id if self.account else None
 
 
 def visible_accounts(actor: Actor) -> sa.Select | None:
     account = actor.account
     if account is None or not account.active:
         return None  # staff and admins see customer data only while impersonating
+    if actor.acting is not None:
+        return sa.select(Account.id).where(Account.id == account.id)
     if account.kind == AccountKind.RESELLER:
         return sa.select(Account.id).where(
             sa.or_(Account.id == account.id, Account.parent_id == account.id)
@@ -61,9 +68,22 @@ def get_scoped_or_404(model: type[M], object_id: int, actor: Actor) -> M:
     return obj
 
 
+ACTING = "acting_account_id"
+
+
+def sub_account(reseller: Account | None, account_id: int) -> Account | None:
+    """One of the reseller's own sub-accounts, or None."""
+    if reseller is None or reseller.kind != AccountKind.RESELLER:
+        return None
+    return db.session.scalars(sa.select(Account).where(Account.id == account_id,
+                                                       Account.parent_id == reseller.id)).first()
+
+
 def current_actor() -> Actor:
     if "actor" not in g:
         if not current_user.is_authenticated:
             abort(401)
-        g.actor = Actor(user=current_user._get_current_object())
+        user = current_user._get_current_object()
+        acting = sub_account(user.account, session[ACTING]) if ACTING in session else None
+        g.actor = Actor(user=user, acting=acting)
     return g.actor

@@ -1,0 +1,98 @@
+from flask import abort, flash, redirect, render_template, session, url_for
+
+from portal.blueprints.common import fail_form
+from portal.blueprints.reseller import bp
+from portal.blueprints.reseller.forms import LimitsForm, SetPasswordForm, SubAccountForm, SwitchForm
+from portal.extensions import db
+from portal.models import LIMITS, Account
+from portal.security.passwords import hash_password
+from portal.security.roles import access, public, user
+from portal.security.scoping import ACTING, current_actor, sub_account
+from portal.services import ServiceError
+from portal.services.resellers import create_sub_account, reseller_of, set_limits, usage, user_for_token
+
+
+def _reseller() -> Account:
+    reseller = reseller_of(current_actor())
+    if reseller is None:
+        abort(404)
+    return reseller
+
+
+@bp.route("/reseller/accounts", methods=["GET", "POST"])
+@access("reseller")
+@user
+def accounts():
+    reseller = _reseller()
+    form = SubAccountForm()
+    link = None
+    if form.validate_on_submit():
+        try:
+            account, token = create_sub_account(current_actor(), name=form.name.data,
+                                                owner_email=form.owner_email.data)
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            link = url_for("reseller.set_password", token=token, _external=True)
+            flash(f"{account.name} is ready. Hand this link to its owner; it is shown only once.", "success")
+            form = SubAccountForm(formdata=None)
+    children = sorted(reseller.children, key=lambda a: a.name)
+    return render_template("reseller/accounts.html", form=form, children=children, link=link,
+                           usage={a.id: usage(a) for a in children}, limits=LIMITS, switch=SwitchForm())
+
+
+@bp.route("/reseller/accounts/<int:account_id>/limits", methods=["GET", "POST"])
+@access("reseller")
+@user
+def limits(account_id: int):
+    account = sub_account(_reseller(), account_id)
+    if account is None:
+        abort(404)
+    form = LimitsForm(data={kind: account.limit(kind) for kind in LIMITS})
+    if form.validate_on_submit():
+        try:
+            set_limits(current_actor(), account.id, {kind: getattr(form, kind).data for kind in LIMITS})
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"Limits of {account.name} saved.", "success")
+            return redirect(url_for(".accounts"))
+    return render_template("reseller/limits.html", form=form, account=account)
+
+
+@bp.route("/reseller/switch", methods=["POST"])
+@access("reseller")
+@user
+def switch():
+    """Act inside a sub-account (the same pages, its objects), or back in one's own with 0."""
+    reseller = _reseller()
+    form = SwitchForm()
+    if form.validate_on_submit():
+        target = form.account_id.data or 0
+        if target == 0:
+            session.pop(ACTING, None)
+            flash("Back in your own account.", "info")
+        elif sub_account(reseller, target) is None:
+            abort(404)
+        else:
+            session[ACTING] = target
+            flash(f"You are acting inside {sub_account(reseller, target).name}.", "info")
+    return redirect(url_for("dashboard.index"))
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+@public
+def set_password(token: str):
+    owner = user_for_token(token)
+    if owner is None:
+        return render_template("errors/error.html", code=404, title="Link used or expired",
+                               message="This link was already used or has expired. Ask for a new one."), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        owner.password_hash = hash_password(form.password.data)
+        db.session.commit()
+        flash("Your password is set. Log in with it.", "success")
+        return redirect(url_for("auth.login"))
+    return render_template("reseller/set_password.html", form=form, email=owner.email)

@@ -1,0 +1,90 @@
+"""A reseller's sub-accounts: created with a one-time set-password link, limited, acted inside."""
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from portal.extensions import db
+from portal.models import LIMITS, Account, AccountKind, Role, User
+from portal.security.passwords import hash_password
+from portal.security.scoping import Actor, sub_account
+from portal.services import ServiceError
+from portal.services.limits import _used
+
+LINK_DAYS = 7
+
+
+def reseller_of(actor: Actor) -> Account | None:
+    account = actor.user.account
+    return account if account is not None and account.kind == AccountKind.RESELLER else None
+
+
+def _tokens() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="hostdeck-set-password")
+
+
+def set_password_token(user: User) -> str:
+    # Bound to the current hash: once the password is set, the link is spent.
+    return _tokens().dumps({"user": user.id, "hash": user.password_hash[-16:]})
+
+
+def user_for_token(token: str) -> User | None:
+    try:
+        data = _tokens().loads(token, max_age=LINK_DAYS * 86400)
+    except BadSignature:
+        return None
+    user = db.session.get(User, data.get("user"))
+    if user is None or user.password_hash[-16:] != data.get("hash"):
+        return None
+    return user
+
+
+def create_sub_account(actor: Actor, *, name: str, owner_email: str) -> tuple[Account, str]:
+    """The new account and its owner's set-password token. The reseller never sets or sees the password."""
+    reseller = reseller_of(actor)
+    if reseller is None:
+        raise ServiceError("Only resellers create accounts.")
+    name = name.strip()
+    if not 1 <= len(name) <= 100 or not name.isprintable():
+        raise ServiceError("Give the account a name.", field="name")
+    if db.session.scalar(sa.select(sa.func.count()).where(Account.name == name)):
+        raise ServiceError(f"{name} is already taken.", field="name")
+    try:
+        email = validate_email(owner_email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ServiceError(str(exc), field="owner_email") from exc
+    if db.session.scalar(sa.select(sa.func.count()).where(User.email == email)):
+        raise ServiceError(f"{email} already has a login.", field="owner_email")
+    account = Account(name=name, kind=AccountKind.CUSTOMER, parent=reseller)
+    owner = User(email=email, role=Role.OWNER, account=account,
+                 password_hash=hash_password(secrets.token_urlsafe(32)))  # nobody knows it
+    db.session.add_all([account, owner])
+    db.session.flush()
+    return account, set_password_token(owner)
+
+
+def set_limits(actor: Actor, account_id: int, values: dict[str, int | None]) -> Account:
+    """A sub-account's limits, each within the reseller's own."""
+    reseller = reseller_of(actor)
+    account = sub_account(reseller, account_id)
+    if account is None:
+        from flask import abort
+
+        abort(404)
+    for kind in LIMITS:
+        value, cap = values.get(kind), reseller.limit(kind)
+        if value is not None and value < 0:
+            raise ServiceError("Limits are zero or more.", field=kind)
+        if cap is not None and (value is None or value > cap):
+            raise ServiceError(f"Your own plan allows {cap} {LIMITS[kind]}: stay within it.", field=kind)
+        setattr(account, f"max_{kind}", value)
+    return account
+
+
+def usage(account: Account) -> dict[str, tuple[int, int | None]]:
+    """kind -> (used, limit) for one account."""
+    return {kind: (_used(kind, [account.id]) if kind != "databases" else 0, account.limit(kind)) for kind in LIMITS}

@@ -1,0 +1,102 @@
+"""A reseller's sub-accounts: created with a one-time set-password link, limited within the reseller's own
+plan, and worked on through the same pages by acting inside them."""
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Account, Domain, Mailbox, Operation, User
+from tests.conftest import PASSWORD
+from tests.integration.test_domains_and_addresses import mailhost  # noqa: F401 - a fixture
+
+LINK = re.compile(r'id="set-password-link">([^<]+)<')
+
+
+@pytest.fixture
+def app_config():
+    return {}
+
+
+@pytest.fixture
+def reseller(web, make_account, mailhost):  # noqa: F811
+    account = make_account("Resell", kind="reseller", email="boss@resell.test", domains=("own-domain.test",))
+    web.login("boss@resell.test")
+    return account
+
+
+def new_sub_account(web, name="Bakery", email="owner@bakery.example.net"):
+    response = web.submit("/reseller/accounts", {"name": name, "owner_email": email})
+    assert response.status_code == 200, response.status_code
+    found = LINK.search(response.get_data(as_text=True))
+    assert found, "no set-password link shown"
+    return found.group(1).replace("http://localhost", "")
+
+
+def test_sub_account_owner_sets_the_password_through_a_one_time_link(web, reseller):
+    link = new_sub_account(web)
+    bakery = db.session.scalar(sa.select(Account).where(Account.name == "Bakery"))
+    assert bakery.parent_id == reseller.id
+    web.submit("/", {}, post_url="/logout")
+    assert web.get(link).status_code == 200
+    assert web.submit(link, {"password": "bakery-password-1", "confirm": "bakery-password-1"}).status_code == 302
+    web.login("owner@bakery.example.net", "bakery-password-1")
+    web.submit("/", {}, post_url="/logout")
+    used = web.get(link)
+    assert used.status_code == 404 and "already used or has expired" in used.get_data(as_text=True)
+    assert web.get(link[:-3] + "abc").status_code == 404
+
+
+def test_the_reseller_never_knows_the_password(web, reseller):
+    new_sub_account(web)
+    owner = db.session.scalar(sa.select(User).where(User.email == "owner@bakery.example.net"))
+    web.submit("/", {}, post_url="/logout")
+    response = web.submit("/login", {"email": "owner@bakery.example.net", "password": PASSWORD})
+    assert response.status_code == 200 and owner.last_login_at is None
+
+
+def test_limits_stay_within_the_resellers_own(web, reseller, app):
+    app.test_cli_runner().invoke(args=["plans", "limit", "Resell", "--mailboxes", "10"])
+    new_sub_account(web)
+    bakery = db.session.scalar(sa.select(Account.id).where(Account.name == "Bakery"))
+    over = web.submit(f"/reseller/accounts/{bakery}/limits", {"mailboxes": "11"})
+    assert "Your own plan allows 10 mailboxes" in over.get_data(as_text=True)
+    ok = web.submit(f"/reseller/accounts/{bakery}/limits", {"mailboxes": "3", "domains": "2"})
+    assert ok.status_code == 302
+    assert db.session.scalar(sa.select(Account.max_mailboxes).where(Account.id == bakery)) == 3
+    listing = web.get("/reseller/accounts").get_data(as_text=True)
+    assert "mailboxes: 0 / 3" in listing
+
+
+def test_acting_inside_a_sub_account(web, reseller):
+    new_sub_account(web)
+    bakery = db.session.scalar(sa.select(Account).where(Account.name == "Bakery"))
+    web.submit("/reseller/accounts", {"account_id": bakery.id}, post_url="/reseller/switch")
+    assert "You are acting inside <strong>Bakery</strong>" in web.get("/").get_data(as_text=True)
+    assert "own-domain.test" not in web.get("/domains/").get_data(as_text=True)  # only the sub-account's things
+
+    assert web.submit("/domains/", {"name": "bakery.test"}).status_code == 302
+    domain = db.session.scalar(sa.select(Domain).where(Domain.name == "bakery.test"))
+    assert domain.account_id == bakery.id
+    response = web.submit("/mailboxes/new", {"local_part": "orders", "domain_id": domain.id, "quota_mb": 10,
+                                             "password": "pw-0123456789", "confirm": "pw-0123456789"})
+    assert response.status_code == 302
+    box = db.session.scalar(sa.select(Mailbox))
+    assert box.account_id == bakery.id
+    boss = db.session.scalar(sa.select(User.id).where(User.email == "boss@resell.test"))
+    ops = db.session.scalars(sa.select(Operation).where(Operation.object_type == "Mailbox")).all()
+    assert ops and all(op.actor_id == boss and op.account_id == bakery.id for op in ops)  # by whom, for whom
+
+    web.submit("/", {"account_id": 0}, post_url="/reseller/switch")
+    page = web.get("/domains/").get_data(as_text=True)
+    assert "own-domain.test" in page and "acting inside" not in page
+
+
+def test_no_switching_into_someone_elses_account(web, make_account, reseller):
+    other = make_account("Stranger")
+    assert web.submit("/", {"account_id": other.id}, post_url="/reseller/switch").status_code == 404
+    assert web.submit("/", {"account_id": reseller.id}, post_url="/reseller/switch").status_code == 404
+    web.submit("/", {}, post_url="/logout")
+    web.login("stranger@owner.test")
+    assert web.submit("/", {"account_id": other.id}, post_url="/reseller/switch").status_code == 404
+    assert web.get("/reseller/accounts").status_code == 404
