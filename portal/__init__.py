@@ -57,7 +57,9 @@ def register_extensions(app: Flask) -> None:
     def load_user(user_id: str):
         from portal.models import User
 
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
+        # A suspended account's users are logged out at their next request, not only refused at login.
+        return user if user is not None and user.is_active else None
 
 
 def register_security(app: Flask) -> None:

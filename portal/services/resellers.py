@@ -88,3 +88,32 @@ def set_limits(actor: Actor, account_id: int, values: dict[str, int | None]) -> 
 def usage(account: Account) -> dict[str, tuple[int, int | None]]:
     """kind -> (used, limit) for one account."""
     return {kind: (_used(kind, [account.id]) if kind != "databases" else 0, account.limit(kind)) for kind in LIMITS}
+
+
+def set_suspended(actor: Actor, account: Account, suspended: bool) -> int:
+    """Suspend (or resume) an account: portal logins stop, and every service is re-applied in its
+    suspended (or normal) form. Returns how many services are being re-applied."""
+    from portal.models import Mailbox, Status, SystemUser, Website
+    from portal.orchestration.operations import NoServer, record
+
+    account.active = not suspended
+    count = 0
+    for model in (SystemUser, Mailbox, Website):
+        for obj in db.session.scalars(sa.select(model).where(model.account_id == account.id,
+                                                              model.status != Status.DELETING)):
+            obj.status, obj.last_error = Status.PENDING, None
+            try:
+                record(obj, "save", actor=actor)
+            except NoServer:
+                continue  # nothing runs it anywhere: nothing to suspend
+            count += 1
+    return count
+
+
+def suspend_sub_account(actor: Actor, account_id: int, suspended: bool) -> tuple[Account, int]:
+    account = sub_account(reseller_of(actor), account_id)
+    if account is None:
+        from flask import abort
+
+        abort(404)
+    return account, set_suspended(actor, account, suspended)

@@ -57,8 +57,8 @@ def make_site(web, name, domain, app, more=""):
                                         "root_app": app.id if app else 0, "more_mounts": more})
 
 
-def upload(sftpd, user, path, content):
-    session = sftp(sftpd, user.name, PW)
+def upload(sftpd, user, path, content, password=PW):
+    session = sftp(sftpd, user.name, password)
     with session.open(path, "w") as handle:
         handle.write(content)
     session.close()

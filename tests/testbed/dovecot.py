@@ -195,7 +195,8 @@ class Dovecot(Service):
             imap_client.login(imap, user, password)
             return True
         except imaplib.IMAP4.error as e:
-            if "AUTHENTICATIONFAILED" in str(e):
+            # A disabled login (nologin, e.g. a suspended account) is refused too.
+            if "AUTHENTICATIONFAILED" in str(e) or "CONTACTADMIN" in str(e):
                 return False
             raise  # e.g. [UNAVAILABLE]: unreadable passwd-file, bad userdb line
         finally:

@@ -9,7 +9,14 @@ from portal.security.passwords import hash_password
 from portal.security.roles import access, public, user
 from portal.security.scoping import ACTING, current_actor, sub_account
 from portal.services import ServiceError
-from portal.services.resellers import create_sub_account, reseller_of, set_limits, usage, user_for_token
+from portal.services.resellers import (
+    create_sub_account,
+    reseller_of,
+    set_limits,
+    suspend_sub_account,
+    usage,
+    user_for_token,
+)
 
 
 def _reseller() -> Account:
@@ -60,6 +67,30 @@ def limits(account_id: int):
             flash(f"Limits of {account.name} saved.", "success")
             return redirect(url_for(".accounts"))
     return render_template("reseller/limits.html", form=form, account=account)
+
+
+@bp.route("/reseller/accounts/<int:account_id>/suspend", methods=["POST"])
+@access("reseller")
+@user
+def suspend(account_id: int):
+    return _suspend(account_id, True)
+
+
+@bp.route("/reseller/accounts/<int:account_id>/resume", methods=["POST"])
+@access("reseller")
+@user
+def resume(account_id: int):
+    return _suspend(account_id, False)
+
+
+def _suspend(account_id: int, suspended: bool):
+    _reseller()
+    if SwitchForm().validate_on_submit():  # just the CSRF check
+        account, count = suspend_sub_account(current_actor(), account_id, suspended)
+        db.session.commit()
+        flash(f"{account.name} is {'suspended' if suspended else 'active again'}; "
+              f"{count} service(s) are being updated.", "success")
+    return redirect(url_for(".accounts"))
 
 
 @bp.route("/reseller/switch", methods=["POST"])

@@ -135,6 +135,11 @@ def vacation_script(mailbox) -> str | None:
     return f'require ["vacation", "date", "relational"];\n{body}'
 
 
+def _active(obj) -> bool:
+    account = getattr(obj, "account", None)
+    return account is None or account.active
+
+
 def _field(value: object) -> str:
     text = str(value)
     if any(c in text for c in ":\t\n\r\x00"):
@@ -168,7 +173,10 @@ class DovecotBackend(Backend):
         uid, gid = server.setting("mail_uid", 5000), server.setting("mail_gid", 5000)
         home = self.home(server, mailbox)
         # uid:gid:gecos:home:shell:extra fields
-        rest = ":".join([_field(uid), _field(gid), "", home, "", f"userdb_quota_rule=*:storage={int(mailbox.quota_mb)}M"])
+        extra = f"userdb_quota_rule=*:storage={int(mailbox.quota_mb)}M"
+        if not _active(mailbox):
+            extra += " nologin=y"  # suspended: logins refused, delivery (userdb only) goes on
+        rest = ":".join([_field(uid), _field(gid), "", home, "", extra])
         verifier = script.secret(_field(secret)) if secret is not None else "''"
         text = vacation_script(mailbox)
         sieve = SIEVE_ON.format(home=q(home), text=q(text)) if text else SIEVE_OFF.format(home=q(home))

@@ -78,6 +78,9 @@ def render(server: Server, website: Website) -> str:
         lines += [f"    listen {_safe(server.setting('nginx_listen_https', '443'))} ssl;",
                   f"    ssl_certificate {_safe(cert)};", f"    ssl_certificate_key {_safe(key)};"]
     lines += [f"    server_name {' '.join(names)};", "    index index.php index.html index.htm;"]
+    if website.account is not None and not website.account.active:
+        lines += ["    default_type text/plain;", '    location / { return 403 "This website is suspended.\\n"; }', "}"]
+        return "\n".join(lines) + "\n"
     for mount in sorted(website.mounts, key=lambda m: len(m.path), reverse=True):
         app, path = mount.web_app, _path(mount.path)
         folder = _safe(app_dir(server, app))

@@ -32,7 +32,11 @@ install -d -m 0711 -o {name} -g {name} {home}/webapps
 printf '%s' {keys} > {home}/.ssh/authorized_keys
 chmod 0644 {home}/.ssh/authorized_keys
 {password}
+{lock}
 """
+# Suspended: the password locked and the account expired, which stops key logins too.
+LOCK = "usermod --lock --expiredate 1 {name}"
+UNLOCK = "usermod --unlock --expiredate '' {name} 2>/dev/null || usermod --expiredate '' {name}"
 
 # The verifier goes through a pipe from the printf builtin: never an argv.
 PASSWORD = "printf '%s:%s\\n' {name} {verifier} | chpasswd -e"
@@ -76,7 +80,8 @@ class UnixBackend(Backend):
         password = PASSWORD.format(name=name, verifier=script.secret(secret)) if secret else ":"
         script.add(SAVE.format(
             name=name, home=q(self.home(server, user.name)), shell=q(SHELLS[user.shell]), membership=membership,
-            keys=q(keys), password=password))
+            keys=q(keys), password=password,
+            lock=(UNLOCK if user.account is None or user.account.active else LOCK).format(name=name)))
 
     def delete(self, script: Script, server: Server, payload: dict, ref: int = 0) -> None:
         root = server.setting("web_home_root", "/home").rstrip("/") + "/"
