@@ -236,3 +236,58 @@ def test_customer_creates_a_php_app_and_a_website(web_live_server, start_worker,
     from tests.integration.test_websites import wait_http
 
     wait_http(nginx, "www.example.org", "/index.php", 200, "96M")
+
+
+def test_reseller_sets_up_a_customer_who_then_logs_in(live_server, with_postfix, start_worker, browser, dovecot):
+    """The demo reseller creates a sub-account, limits it, acts inside it to create a mailbox; the new
+    customer sets a password through the one-time link and logs in."""
+    start_worker()
+    page = browser.new_page()
+    problems = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=email]", "reseller@example.com")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server}/")
+
+    page.click("nav >> text=Sub-accounts")
+    page.fill("input[name=name]", "Flower Shop")
+    page.fill("input[name=owner_email]", "flora@flowers.example.net")
+    page.click("input[type=submit][value='Create account']")
+    link = page.locator("#set-password-link").inner_text()
+
+    page.locator("tr", has_text="Flower Shop").get_by_role("link", name="Limits").click()
+    page.fill("input[name=mailboxes]", "5")
+    page.click("input[type=submit][value='Save limits']")
+    assert "mailboxes: 0 / 5" in page.locator("tr", has_text="Flower Shop").inner_text()
+
+    page.locator("tr", has_text="Flower Shop").get_by_role("button", name="Act inside").click()
+    assert "acting inside" in page.locator("#acting-banner").inner_text()
+    page.click("nav >> text=Domains")
+    page.fill("input[name=name]", "flowers.example.net")
+    page.click("input[type=submit][value='Add domain']")
+    page.click("nav >> text=Mailboxes")
+    page.click("text=New mailbox")
+    page.fill("input[name=local_part]", "flora")
+    page.select_option("select[name=domain_id]", label="flowers.example.net")
+    page.fill("input[name=password]", "flora-mail-pass-1")
+    page.fill("input[name=confirm]", "flora-mail-pass-1")
+    page.click("input[type=submit][value='Create mailbox']")
+    page.wait_for_selector('[data-status="applied"]', timeout=20000)
+    assert dovecot.wait_login("flora@flowers.example.net", "flora-mail-pass-1")
+    page.get_by_role("button", name="Log out").click()
+
+    page.goto(link)
+    page.fill("input[name=password]", "flora-portal-pass-1")
+    page.fill("input[name=confirm]", "flora-portal-pass-1")
+    page.click("input[type=submit][value='Set my password']")
+    page.fill("input[name=email]", "flora@flowers.example.net")
+    page.fill("input[name=password]", "flora-portal-pass-1")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server}/")
+    page.click("nav >> text=Mailboxes")
+    assert "flora@flowers.example.net" in page.locator("table").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "reseller-customer.png"), full_page=True)
+    assert problems == [], f"browser console errors (CSP?): {problems}"
