@@ -34,6 +34,10 @@ class Account(Limits, Timestamped, Base):
     active: Mapped[bool] = mapped_column(default=True)
     # Limits (more come with plans): may its system users have a login shell?
     allow_login_shell: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Set when the account is being removed: its services go from the servers, and the row stays
+    # (inactive) so that its history keeps pointing somewhere.
+    deleting_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deletion_total: Mapped[int] = mapped_column(default=0, server_default="0")
 
     parent: Mapped[Account | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Account]] = relationship(back_populates="parent")

@@ -14,6 +14,7 @@ from portal.orchestration import alerts
 OK_STATES = (LogState.SUCCESS, LogState.WARNING)
 RETRIED_STATES = (LogState.ERROR, LogState.TIMEOUT)
 BUSY = (OpState.PENDING, OpState.RUNNING)
+DELETE_ORDER = ["Website", "WebApp", "SystemUser", "Address", "Mailbox", "Domain"]
 
 
 def reason(server: Server, entry: BackendLog) -> str:
@@ -54,6 +55,9 @@ def settle(server: Server, entry: BackendLog, changes, refused: dict[int, str], 
             errors[key] = f"{server.name} refused the change: {refused[op.id]}" if op.id in refused else why
     db.session.flush()
     update_objects({(c.op.object_type, c.op.object_id) for c in changes}, errors)
+    from portal.services.resellers import purge_unrouted_domains
+
+    purge_unrouted_domains()
     opened = False
     if ok and not refused:
         server.incident_log_id = None
@@ -75,7 +79,9 @@ def update_objects(keys: set[tuple[str, int]], errors: dict[tuple[str, int], str
     by_type: dict[str, list[int]] = defaultdict(list)
     for object_type, object_id in keys:
         by_type[object_type].append(object_id)
-    for object_type, ids in by_type.items():
+    # Rows that others point at go last: sites before their apps, apps before their users, ...
+    for object_type in sorted(by_type, key=DELETE_ORDER.index):
+        ids = by_type[object_type]
         model = MODELS[object_type]
         db.session.execute(sa.select(model.id).where(model.id.in_(ids)).with_for_update()).all()
         latest = latest_per_server(object_type, ids)

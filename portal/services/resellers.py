@@ -117,3 +117,60 @@ def suspend_sub_account(actor: Actor, account_id: int, suspended: bool) -> tuple
 
         abort(404)
     return account, set_suspended(actor, account, suspended)
+
+
+DELETION_ORDER = ("Website", "WebApp", "SystemUser", "Address", "Mailbox", "Domain")
+
+
+def remaining_services(account: Account) -> dict[str, int]:
+    from portal.orchestration.jobs import MODELS
+
+    counts = {}
+    for name in DELETION_ORDER:
+        model = MODELS[name]
+        counts[name] = db.session.scalar(sa.select(sa.func.count()).select_from(model)
+                                         .where(model.account_id == account.id))
+    return counts
+
+
+def delete_sub_account(actor: Actor, account_id: int) -> Account:
+    """Remove every service from the servers, in order (sites, apps, users, addresses, mailboxes,
+    domains); logins stop at once. The account row stays, inactive, for its history."""
+    from portal.models import Status, utcnow
+    from portal.orchestration.jobs import MODELS
+    from portal.orchestration.operations import NoServer, record
+
+    account = sub_account(reseller_of(actor), account_id)
+    if account is None or account.deleting_at is not None:
+        from flask import abort
+
+        abort(404)
+    account.active, account.deleting_at = False, utcnow()
+    account.deletion_total = sum(remaining_services(account).values())
+    for name in DELETION_ORDER:
+        model = MODELS[name]
+        for obj in db.session.scalars(sa.select(model).where(model.account_id == account.id)):
+            if obj.status == Status.DELETING:
+                continue
+            obj.status, obj.last_error = Status.DELETING, None
+            try:
+                record(obj, "delete", actor=actor)
+            except NoServer:  # on no server: only the row goes, once nothing points at it
+                if name != "Domain":
+                    db.session.delete(obj)
+    db.session.flush()
+    purge_unrouted_domains()
+    return account
+
+
+def purge_unrouted_domains() -> None:
+    """Domains being deleted that no server holds go once their mailboxes and addresses have gone."""
+    from portal.models import Address, Domain, Mailbox, Operation, Status
+
+    for domain in db.session.scalars(sa.select(Domain).where(Domain.status == Status.DELETING)):
+        held = db.session.scalar(sa.select(sa.func.count()).select_from(Operation).where(
+            Operation.object_type == "Domain", Operation.object_id == domain.id))
+        used = any(db.session.scalar(sa.select(sa.func.count()).select_from(m).where(m.domain_id == domain.id))
+                   for m in (Mailbox, Address))
+        if not held and not used:
+            db.session.delete(domain)

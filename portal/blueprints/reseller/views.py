@@ -11,6 +11,8 @@ from portal.security.scoping import ACTING, current_actor, sub_account
 from portal.services import ServiceError
 from portal.services.resellers import (
     create_sub_account,
+    delete_sub_account,
+    remaining_services,
     reseller_of,
     set_limits,
     suspend_sub_account,
@@ -44,7 +46,7 @@ def accounts():
             link = url_for("reseller.set_password", token=token, _external=True)
             flash(f"{account.name} is ready. Hand this link to its owner; it is shown only once.", "success")
             form = SubAccountForm(formdata=None)
-    children = sorted(reseller.children, key=lambda a: a.name)
+    children = sorted((a for a in reseller.children if a.deleting_at is None), key=lambda a: a.name)
     return render_template("reseller/accounts.html", form=form, children=children, link=link,
                            usage={a.id: usage(a) for a in children}, limits=LIMITS, switch=SwitchForm())
 
@@ -91,6 +93,24 @@ def _suspend(account_id: int, suspended: bool):
         flash(f"{account.name} is {'suspended' if suspended else 'active again'}; "
               f"{count} service(s) are being updated.", "success")
     return redirect(url_for(".accounts"))
+
+
+@bp.route("/reseller/accounts/<int:account_id>/delete", methods=["GET", "POST"])
+@access("reseller")
+@user
+def delete(account_id: int):
+    account = sub_account(_reseller(), account_id)
+    if account is None:
+        abort(404)
+    form = SwitchForm()
+    if account.deleting_at is None and form.validate_on_submit():
+        delete_sub_account(current_actor(), account.id)
+        db.session.commit()
+        flash(f"{account.name} is being removed from the servers.", "success")
+        return redirect(url_for(".delete", account_id=account.id))
+    remaining = remaining_services(account)
+    return render_template("reseller/delete.html", account=account, form=form, remaining=remaining,
+                           left=sum(remaining.values()))
 
 
 @bp.route("/reseller/switch", methods=["POST"])
