@@ -100,3 +100,17 @@ def test_no_switching_into_someone_elses_account(web, make_account, reseller):
     web.login("stranger@owner.test")
     assert web.submit("/", {"account_id": other.id}, post_url="/reseller/switch").status_code == 404
     assert web.get("/reseller/accounts").status_code == 404
+
+
+def test_staff_can_suspend_any_account(web, make_account, make_staff, reseller):
+    other = make_account("Stranger")
+    make_staff()
+    assert web.submit("/", {}, post_url=f"/staff/accounts/{other.id}/suspend").status_code == 404  # not staff
+    web.submit("/", {}, post_url="/logout")
+    web.login("staff@hostdeck.test")
+    assert "Stranger" in web.get("/staff/accounts").get_data(as_text=True)
+    assert web.submit("/staff/accounts", {}, post_url=f"/staff/accounts/{other.id}/suspend").status_code == 302
+    assert db.session.scalar(sa.select(Account.active).where(Account.id == other.id)) is False
+    web.submit("/", {}, post_url="/logout")
+    refused = web.submit("/login", {"email": "stranger@owner.test", "password": PASSWORD})
+    assert refused.status_code == 200 and "Wrong e-mail or password." in refused.get_data(as_text=True)

@@ -6,11 +6,12 @@ from wtforms import SelectChoice
 from portal.blueprints.staff import bp
 from portal.blueprints.staff.forms import ActionForm, LogFilterForm
 from portal.extensions import db
-from portal.models import BackendLog, Operation, Server
+from portal.models import Account, BackendLog, Operation, Server
 from portal.security.roles import staff_required
 from portal.security.scoping import current_actor
 from portal.services import ServiceError
 from portal.services.orchestration import resync_server, retry_log
+from portal.services.resellers import set_suspended
 
 
 @bp.route("/logs")
@@ -72,3 +73,32 @@ def servers():
 def resync(server_id: int):
     _act(resync_server, server_id, "{count} object(s) are being applied again.")
     return redirect(url_for(".servers"))
+
+
+@bp.route("/accounts")
+@staff_required
+def accounts():
+    rows = db.session.scalars(sa.select(Account).where(Account.deleting_at.is_(None)).order_by(Account.name)).all()
+    return render_template("staff/accounts.html", accounts=rows, action=ActionForm())
+
+
+@bp.route("/accounts/<int:account_id>/suspend", methods=["POST"])
+@staff_required
+def suspend(account_id: int):
+    return _suspend(account_id, True)
+
+
+@bp.route("/accounts/<int:account_id>/resume", methods=["POST"])
+@staff_required
+def resume(account_id: int):
+    return _suspend(account_id, False)
+
+
+def _suspend(account_id: int, suspended: bool):
+    account = db.get_or_404(Account, account_id)
+    if ActionForm().validate_on_submit():
+        count = set_suspended(current_actor(), account, suspended)
+        db.session.commit()
+        flash(f"{account.name} is {'suspended' if suspended else 'active again'}; {count} service(s) follow.",
+              "success")
+    return redirect(url_for(".accounts"))
