@@ -1,5 +1,6 @@
 """All models, importable from one place (and seen by Alembic)."""
 from portal.models.accounts import Account, AccountKind, Role, User
+from portal.models.audit import AuditEvent
 from portal.models.base import Base, utcnow
 from portal.models.hosting import Mount, SystemUser, WebApp, Website, website_domain
 from portal.models.mail import Address, Domain, Mailbox, address_mailbox
@@ -9,6 +10,6 @@ from portal.models.servers import Route, Server
 from portal.models.status import Status
 
 __all__ = [
-    "Account", "Address", "address_mailbox", "AccountKind", "BackendLog", "Base", "Domain", "LogState", "Mailbox",
+    "AuditEvent", "Account", "Address", "address_mailbox", "AccountKind", "BackendLog", "Base", "Domain", "LogState", "Mailbox",
     "Operation", "OpState", "Role", "Route", "Server", "Status", "SystemUser", "User", "utcnow", "Mount", "WebApp", "Website", "website_domain", "LIMITS", "Plan",
 ]

@@ -73,6 +73,10 @@ def record(obj: Any, action: str, *, actor=None, password: str | None = None) ->
                                obj.account_id, secret if action == "save" else None, actor))
     if not ops:  # e.g. mail without Postfix is fine, but not without any mail server at all
         raise NoServer("No server is set up for this yet. Please contact support.")
+    from portal.services.audit import audit
+
+    audit(actor, f"{object_type.lower()}.{action}", obj=obj,
+          fields={"password_changed": True} if password is not None else {})
     return ops
 
 

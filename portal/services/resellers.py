@@ -13,6 +13,7 @@ from portal.models import LIMITS, Account, AccountKind, Role, User
 from portal.security.passwords import hash_password
 from portal.security.scoping import Actor, sub_account
 from portal.services import ServiceError
+from portal.services.audit import audit
 from portal.services.limits import _used
 
 LINK_DAYS = 7
@@ -64,6 +65,7 @@ def create_sub_account(actor: Actor, *, name: str, owner_email: str) -> tuple[Ac
                  password_hash=hash_password(secrets.token_urlsafe(32)))  # nobody knows it
     db.session.add_all([account, owner])
     db.session.flush()
+    audit(actor, "account.create", obj=account, account_id=account.id, fields={"name": name, "owner": email})
     return account, set_password_token(owner)
 
 
@@ -82,6 +84,7 @@ def set_limits(actor: Actor, account_id: int, values: dict[str, int | None]) -> 
         if cap is not None and (value is None or value > cap):
             raise ServiceError(f"Your own plan allows {cap} {LIMITS[kind]}: stay within it.", field=kind)
         setattr(account, f"max_{kind}", value)
+    audit(actor, "account.limits", obj=account, account_id=account.id, fields=dict(values))
     return account
 
 
@@ -97,6 +100,7 @@ def set_suspended(actor: Actor, account: Account, suspended: bool) -> int:
     from portal.orchestration.operations import NoServer, record
 
     account.active = not suspended
+    audit(actor, "account.suspend" if suspended else "account.resume", obj=account, account_id=account.id)
     count = 0
     for model in (SystemUser, Mailbox, Website):
         for obj in db.session.scalars(sa.select(model).where(model.account_id == account.id,
@@ -146,6 +150,7 @@ def delete_sub_account(actor: Actor, account_id: int) -> Account:
 
         abort(404)
     account.active, account.deleting_at = False, utcnow()
+    audit(actor, "account.delete", obj=account, account_id=account.id)
     account.deletion_total = sum(remaining_services(account).values())
     for name in DELETION_ORDER:
         model = MODELS[name]

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Account, Domain, Mailbox, Operation, User
+from portal.models import Account, AuditEvent, Domain, Mailbox, Operation, User
 from tests.conftest import PASSWORD
 from tests.integration.test_domains_and_addresses import mailhost  # noqa: F401 - a fixture
 
@@ -86,6 +86,12 @@ def test_acting_inside_a_sub_account(web, reseller):
     boss = db.session.scalar(sa.select(User.id).where(User.email == "boss@resell.test"))
     ops = db.session.scalars(sa.select(Operation).where(Operation.object_type == "Mailbox")).all()
     assert ops and all(op.actor_id == boss and op.account_id == bakery.id for op in ops)  # by whom, for whom
+    events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+    actions = [(e.action, e.actor_id, e.account_id) for e in events]
+    assert ("account.act_inside", boss, bakery.id) in actions
+    assert ("mailbox.save", boss, bakery.id) in actions
+    saved = next(e for e in events if e.action == "mailbox.save")
+    assert saved.fields == {"password_changed": True} and saved.ip
 
     web.submit("/", {"account_id": 0}, post_url="/reseller/switch")
     page = web.get("/domains/").get_data(as_text=True)

@@ -9,6 +9,7 @@ from portal.security.passwords import hash_password
 from portal.security.roles import access, public, user
 from portal.security.scoping import ACTING, current_actor, sub_account
 from portal.services import ServiceError
+from portal.services.audit import audit
 from portal.services.resellers import (
     create_sub_account,
     delete_sub_account,
@@ -129,6 +130,8 @@ def switch():
             abort(404)
         else:
             session[ACTING] = target
+            audit(current_actor(), "account.act_inside", account_id=target)
+            db.session.commit()
             flash(f"You are acting inside {sub_account(reseller, target).name}.", "info")
     return redirect(url_for("dashboard.index"))
 

@@ -1,0 +1,25 @@
+"""Append-only record of every change: who acted, for whom, on what."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.models.base import Base, Timestamped
+
+
+class AuditEvent(Timestamped, Base):
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_account_created", "account_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The user who acted, and the real one behind them (impersonating staff) if any.
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    real_actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    # The account acted on (a reseller acting inside a sub-account: the sub-account).
+    account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"))
+    object_type: Mapped[str] = mapped_column(sa.String(40), default="")
+    object_id: Mapped[int | None] = mapped_column()
+    action: Mapped[str] = mapped_column(sa.String(40))
+    # Changed fields, never secrets.
+    fields: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    ip: Mapped[str] = mapped_column(sa.String(45), default="")
