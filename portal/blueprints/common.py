@@ -1,11 +1,17 @@
 """Small pieces every customer blueprint uses."""
 from __future__ import annotations
 
-from flask import flash, jsonify, request
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import SubmitField
 
 from portal.extensions import db
-from portal.security.scoping import current_actor, scoped
+from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
+
+
+class DeleteForm(FlaskForm):
+    submit = SubmitField("Delete for good")
 
 
 def fail_form(form, error: ServiceError) -> None:
@@ -25,3 +31,25 @@ def status_response(model):
     found = {row.id: {"status": str(row.status), "error": row.last_error or ""} for row in rows}
     # Ids that vanished were deleted (or were never ours): both read as "gone".
     return jsonify({str(i): found.get(i, {"status": "gone", "error": ""}) for i in ids})
+
+
+def confirm_delete(model, object_id: int, delete, *, template: str, name: str, done: str,
+                   back: str = ".index", extra=None):
+    """The delete page: GET shows what goes, a CSRF-checked POST calls the service.
+
+    `done` is a message with `{obj}`, worded before the object is gone; `extra(obj)` adds to the page.
+    """
+    actor = current_actor()
+    obj = get_scoped_or_404(model, object_id, actor)
+    form = DeleteForm()
+    if form.validate_on_submit():
+        message = done.format(obj=obj)
+        try:
+            delete(actor, obj.id)
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(message, "success")
+            return redirect(url_for(back))
+    return render_template(template, form=form, **{name: obj}, **(extra(obj) if extra else {}))

@@ -81,15 +81,21 @@ def browser():
         browser.close()
 
 
-def test_demo_customer_creates_a_mailbox_and_sees_it_applied(live_server, start_worker, browser, dovecot):
+def logged_in(browser, base: str, email: str, password: str = DEMO_PASSWORD):
+    """A new page, logged in, and the list its console errors (CSP violations, say) land in."""
     page = browser.new_page()
-    problems = []
+    problems: list[str] = []
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", "customer@example.com")
-    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
     page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server}/")
+    page.wait_for_url(f"{base}/")
+    return page, problems
+
+
+def test_demo_customer_creates_a_mailbox_and_sees_it_applied(live_server, start_worker, browser, dovecot):
+    page, problems = logged_in(browser, live_server, "customer@example.com")
 
     page.click("text=New mailbox")
     page.fill("input[name=local_part]", "Browser")
@@ -123,14 +129,7 @@ def wait_applied(page, name: str, link: bool = False) -> None:
 def test_customer_adds_a_domain_a_mailbox_and_an_address(live_server, with_postfix, start_worker, browser,
                                                          dovecot):
     start_worker()
-    page = browser.new_page()
-    problems = []
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", "customer@example.com")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server}/")
+    page, problems = logged_in(browser, live_server, "customer@example.com")
 
     page.click("nav >> text=Domains")
     page.fill("input[name=name]", "Café-Browser.test")
@@ -192,14 +191,7 @@ def test_customer_creates_a_php_app_and_a_website(web_live_server, start_worker,
 
     start_worker()
     base = web_live_server
-    page = browser.new_page()
-    problems = []
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", "customer@example.com")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{base}/")
+    page, problems = logged_in(browser, base, "customer@example.com")
 
     page.click("nav >> text=System users")
     page.click("text=New system user")
@@ -242,14 +234,7 @@ def test_reseller_sets_up_a_customer_who_then_logs_in(live_server, with_postfix,
     """The demo reseller creates a sub-account, limits it, acts inside it to create a mailbox; the new
     customer sets a password through the one-time link and logs in."""
     start_worker()
-    page = browser.new_page()
-    problems = []
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", "reseller@example.com")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server}/")
+    page, problems = logged_in(browser, live_server, "reseller@example.com")
 
     page.click("nav >> text=Sub-accounts")
     page.fill("input[name=name]", "Flower Shop")

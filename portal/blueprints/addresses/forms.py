@@ -31,6 +31,3 @@ class AddressForm(DestinationFields, FlaskForm):
 class EditAddressForm(DestinationFields, FlaskForm):
     submit = SubmitField("Save")
 
-
-class DeleteForm(FlaskForm):
-    submit = SubmitField("Delete for good")

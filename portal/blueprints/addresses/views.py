@@ -3,8 +3,8 @@ from sqlalchemy.orm import contains_eager, selectinload
 from wtforms import SelectChoice
 
 from portal.blueprints.addresses import bp
-from portal.blueprints.addresses.forms import AddressForm, DeleteForm, EditAddressForm
-from portal.blueprints.common import fail_form, status_response
+from portal.blueprints.addresses.forms import AddressForm, EditAddressForm
+from portal.blueprints.common import confirm_delete, fail_form, status_response
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status
 from portal.security.roles import customer
@@ -76,20 +76,8 @@ def edit(address_id: int):
 @bp.route("/<int:address_id>/delete", methods=["GET", "POST"])
 @customer
 def delete(address_id: int):
-    actor = current_actor()
-    address = get_scoped_or_404(Address, address_id, actor)
-    form = DeleteForm()
-    if form.validate_on_submit():
-        shown = address.display
-        try:
-            delete_address(actor, address.id)
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{shown} is being deleted.", "success")
-            return redirect(url_for(".index"))
-    return render_template("addresses/delete.html", address=address, form=form)
+    return confirm_delete(Address, address_id, delete_address, template="addresses/delete.html", name="address",
+                          done="{obj.display} is being deleted.")
 
 
 @bp.route("/status")

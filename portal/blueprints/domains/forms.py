@@ -8,6 +8,3 @@ class DomainForm(FlaskForm):
                        description="For example example.org or bücher.example")
     submit = SubmitField("Add domain")
 
-
-class DeleteForm(FlaskForm):
-    submit = SubmitField("Delete for good")

@@ -1,13 +1,13 @@
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 
-from portal.blueprints.common import fail_form, status_response
+from portal.blueprints.common import confirm_delete, fail_form, status_response
 from portal.blueprints.domains import bp
-from portal.blueprints.domains.forms import DeleteForm, DomainForm
+from portal.blueprints.domains.forms import DomainForm
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox
 from portal.security.roles import customer
-from portal.security.scoping import current_actor, get_scoped_or_404, scoped
+from portal.security.scoping import current_actor, scoped
 from portal.services import ServiceError
 from portal.services.domains import add_domain, delete_domain, domain_usage
 
@@ -40,20 +40,8 @@ def index():
 @bp.route("/<int:domain_id>/delete", methods=["GET", "POST"])
 @customer
 def delete(domain_id: int):
-    actor = current_actor()
-    domain = get_scoped_or_404(Domain, domain_id, actor)
-    form = DeleteForm()
-    if form.validate_on_submit():
-        name = domain.display_name
-        try:
-            delete_domain(actor, domain.id)
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{name} is being removed.", "success")
-            return redirect(url_for(".index"))
-    return render_template("domains/delete.html", domain=domain, form=form, usage=domain_usage(domain))
+    return confirm_delete(Domain, domain_id, delete_domain, template="domains/delete.html", name="domain",
+                          done="{obj.display_name} is being removed.", extra=lambda d: {"usage": domain_usage(d)})
 
 
 @bp.route("/status")

@@ -66,6 +66,3 @@ class AutoreplyForm(FlaskForm):
     end = DateField("Until (optional)", validators=[Optional()])
     submit = SubmitField("Save the automatic reply")
 
-
-class DeleteForm(FlaskForm):
-    submit = SubmitField("Delete for good")

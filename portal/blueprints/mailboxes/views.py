@@ -8,11 +8,10 @@ from flask import (
 from sqlalchemy.orm import contains_eager
 from wtforms import SelectChoice
 
-from portal.blueprints.common import fail_form, status_response
+from portal.blueprints.common import confirm_delete, fail_form, status_response
 from portal.blueprints.mailboxes import bp
 from portal.blueprints.mailboxes.forms import (
     AutoreplyForm,
-    DeleteForm,
     MailboxForm,
     MailboxPasswordForm,
 )
@@ -118,20 +117,8 @@ def password(mailbox_id: int):
 @bp.route("/<int:mailbox_id>/delete", methods=["GET", "POST"])
 @customer
 def delete(mailbox_id: int):
-    actor = current_actor()
-    mailbox = get_scoped_or_404(Mailbox, mailbox_id, actor)
-    form = DeleteForm()
-    if form.validate_on_submit():
-        address = mailbox.address
-        try:
-            delete_mailbox(actor, mailbox.id)
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{address} is being deleted.", "success")
-            return redirect(url_for(".index"))
-    return render_template("mailboxes/delete.html", mailbox=mailbox, form=form)
+    return confirm_delete(Mailbox, mailbox_id, delete_mailbox, template="mailboxes/delete.html", name="mailbox",
+                          done="{obj.address} is being deleted.")
 
 
 @bp.route("/status")

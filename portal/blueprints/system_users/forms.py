@@ -27,6 +27,3 @@ class UserSettingsForm(FlaskForm):
                              render_kw={"rows": 3})
     submit = SubmitField("Save")
 
-
-class DeleteForm(FlaskForm):
-    submit = SubmitField("Delete for good")

@@ -1,8 +1,8 @@
 from flask import current_app, flash, redirect, render_template, url_for
 
-from portal.blueprints.common import fail_form, status_response
+from portal.blueprints.common import confirm_delete, fail_form, status_response
 from portal.blueprints.system_users import bp
-from portal.blueprints.system_users.forms import DeleteForm, SystemUserForm, UserPasswordForm, UserSettingsForm
+from portal.blueprints.system_users.forms import SystemUserForm, UserPasswordForm, UserSettingsForm
 from portal.extensions import db
 from portal.models import SystemUser
 from portal.security.roles import customer
@@ -95,20 +95,8 @@ def settings(user_id: int):
 @bp.route("/<int:user_id>/delete", methods=["GET", "POST"])
 @customer
 def delete(user_id: int):
-    actor = current_actor()
-    user = get_scoped_or_404(SystemUser, user_id, actor)
-    form = DeleteForm()
-    if form.validate_on_submit():
-        name = user.name
-        try:
-            delete_system_user(actor, user.id)
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{name} is being deleted, with its files.", "success")
-            return redirect(url_for(".index"))
-    return render_template("system_users/delete.html", user=user, form=form)
+    return confirm_delete(SystemUser, user_id, delete_system_user, template="system_users/delete.html", name="user",
+                          done="{obj.name} is being deleted, with its files.")
 
 
 @bp.route("/status")

@@ -31,6 +31,3 @@ class WebAppForm(PhpOptions, FlaskForm):
 class WebAppOptionsForm(PhpOptions, FlaskForm):
     submit = SubmitField("Save PHP settings")
 
-
-class DeleteForm(FlaskForm):
-    submit = SubmitField("Delete for good")

@@ -1,9 +1,9 @@
 from flask import flash, redirect, render_template, url_for
 from wtforms import SelectChoice
 
-from portal.blueprints.common import fail_form, status_response
+from portal.blueprints.common import confirm_delete, fail_form, status_response
 from portal.blueprints.webapps import bp
-from portal.blueprints.webapps.forms import DeleteForm, WebAppForm, WebAppOptionsForm
+from portal.blueprints.webapps.forms import WebAppForm, WebAppOptionsForm
 from portal.extensions import db
 from portal.models import Status, SystemUser, WebApp
 from portal.security.roles import customer
@@ -64,20 +64,8 @@ def edit(app_id: int):
 @bp.route("/<int:app_id>/delete", methods=["GET", "POST"])
 @customer
 def delete(app_id: int):
-    actor = current_actor()
-    app = get_scoped_or_404(WebApp, app_id, actor)
-    form = DeleteForm()
-    if form.validate_on_submit():
-        name = app.name
-        try:
-            delete_web_app(actor, app.id)
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{name} is being deleted, with its files.", "success")
-            return redirect(url_for(".index"))
-    return render_template("webapps/delete.html", app=app, form=form)
+    return confirm_delete(WebApp, app_id, delete_web_app, template="webapps/delete.html", name="app",
+                          done="{obj.name} is being deleted, with its files.")
 
 
 @bp.route("/status")

@@ -20,6 +20,3 @@ class WebsiteForm(FlaskForm):
                                     "current one.")
     submit = SubmitField("Create website")
 
-
-class DeleteForm(FlaskForm):
-    submit = SubmitField("Delete for good")

@@ -1,9 +1,9 @@
 from flask import flash, redirect, render_template, url_for
 from wtforms import SelectChoice
 
-from portal.blueprints.common import fail_form, status_response
+from portal.blueprints.common import confirm_delete, fail_form, status_response
 from portal.blueprints.websites import bp
-from portal.blueprints.websites.forms import DeleteForm, WebsiteForm
+from portal.blueprints.websites.forms import WebsiteForm
 from portal.extensions import db
 from portal.models import Domain, Status, WebApp, Website
 from portal.security.roles import customer
@@ -90,20 +90,8 @@ def edit(website_id: int):
 @bp.route("/<int:website_id>/delete", methods=["GET", "POST"])
 @customer
 def delete(website_id: int):
-    actor = current_actor()
-    website = get_scoped_or_404(Website, website_id, actor)
-    form = DeleteForm()
-    if form.validate_on_submit():
-        name = website.name
-        try:
-            delete_website(actor, website.id)
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{name} is being removed.", "success")
-            return redirect(url_for(".index"))
-    return render_template("websites/delete.html", website=website, form=form)
+    return confirm_delete(Website, website_id, delete_website, template="websites/delete.html", name="website",
+                          done="{obj.name} is being removed.")
 
 
 @bp.route("/status")
