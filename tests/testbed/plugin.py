@@ -65,6 +65,18 @@ def running(service: S) -> Iterator[S]:
         atexit.unregister(service.stop)
 
 
+@contextmanager
+def shared_root(request: pytest.FixtureRequest, name: str) -> Iterator[Path]:
+    """A folder outside pytest's 0700 basetemp, so service users (dovecot, postfix,
+    www-data) can reach it; kept when a test failed, for its logs."""
+    root = Path(tempfile.mkdtemp(prefix=f"hostdeck-{name}-"))
+    try:
+        yield root
+    finally:
+        if request.session.testsfailed == 0:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     need(SSHD, "openssh-server (/usr/sbin/sshd)")
@@ -81,17 +93,15 @@ def dovecot(request: pytest.FixtureRequest) -> Iterator[Dovecot]:
     need(Path(DOVEADM).exists(), "dovecot-core (doveadm)")
     need(Path("/usr/lib/dovecot/imap").exists(), "dovecot-imapd")
     need_root("dovecot (vmail user, chown)")
-    # Not in pytest's 0700 basetemp: the dovecot and vmail users must reach
-    # the passwd-file and the mail homes, and socket paths must stay short.
-    root = Path(tempfile.mkdtemp(prefix="hostdeck-dovecot-"))
-    server = Dovecot(root)
-    try:
-        with running(server):
-            yield server
-    finally:
-        server.cleanup()
-        if request.session.testsfailed == 0:
-            shutil.rmtree(root, ignore_errors=True)  # else keep logs to read
+    # The dovecot and vmail users must reach the passwd-file and the mail homes,
+    # and socket paths must stay short.
+    with shared_root(request, "dovecot") as root:
+        server = Dovecot(root)
+        try:
+            with running(server):
+                yield server
+        finally:
+            server.cleanup()
 
 
 @pytest.fixture(scope="session")
@@ -105,17 +115,13 @@ def postfix(dovecot: Dovecot, request: pytest.FixtureRequest) -> Iterator[Postfi
         need(Path(binary).exists(), f"postfix ({binary})")
     need(dovecot.lmtp, "dovecot-lmtpd (Postfix delivers over LMTP)")
     need_root("postfix (own queue and data directories, chown)")
-    # Outside pytest's 0700 basetemp, like Dovecot: the postfix user reads it.
-    root = Path(tempfile.mkdtemp(prefix="hostdeck-postfix-"))
-    # The portal keeps addresses and mailboxes in two alias maps (see the Postfix backend).
-    server = Postfix(root, dovecot.lmtp_port, alias_maps=("aliases", "mailboxes"))
-    try:
+    # The postfix user reads it. The portal keeps addresses and mailboxes in two
+    # alias maps (see the Postfix backend).
+    with shared_root(request, "postfix") as root:
+        server = Postfix(root, dovecot.lmtp_port, alias_maps=("aliases", "mailboxes"))
         with running(server):
             dovecot.set_submission_host(f"{server.host}:{server.smtp_port}")
             yield server
-    finally:
-        if request.session.testsfailed == 0:
-            shutil.rmtree(root, ignore_errors=True)  # else keep the maillog to read
 
 
 @pytest.fixture(scope="session")
@@ -136,15 +142,9 @@ def phpfpm(request: pytest.FixtureRequest) -> Iterator[PhpFpm]:
     """PHP-FPM with an empty pools_dir; the app writes pools and reloads."""
     need(Path(PHP_FPM).exists(), "php8.2-fpm (php-fpm8.2)")
     need_root("php-fpm (pools run as the apps' system users)")
-    # Not in pytest's 0700 basetemp: nginx (www-data) must reach the sockets.
-    root = Path(tempfile.mkdtemp(prefix="hostdeck-phpfpm-"))
-    server = PhpFpm(root)
-    try:
-        with running(server):
-            yield server
-    finally:
-        if request.session.testsfailed == 0:
-            shutil.rmtree(root, ignore_errors=True)  # else keep the log to read
+    # nginx (www-data) must reach the sockets.
+    with shared_root(request, "phpfpm") as root, running(PhpFpm(root)) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -152,12 +152,6 @@ def nginx(request: pytest.FixtureRequest) -> Iterator[Nginx]:
     """nginx with an empty sites_dir; the app writes sites, tests, reloads."""
     need(Path(NGINX).exists(), "nginx (/usr/sbin/nginx)")
     need_root("nginx (user www-data;)")
-    # Outside pytest's 0700 basetemp: the workers (www-data) traverse it.
-    root = Path(tempfile.mkdtemp(prefix="hostdeck-nginx-"))
-    server = Nginx(root)
-    try:
-        with running(server):
-            yield server
-    finally:
-        if request.session.testsfailed == 0:
-            shutil.rmtree(root, ignore_errors=True)  # else keep the logs to read
+    # Its workers (www-data) traverse it.
+    with shared_root(request, "nginx") as root, running(Nginx(root)) as server:
+        yield server
