@@ -49,6 +49,15 @@ class Config:
     # How many reverse proxies (each adding X-Forwarded-For) stand in front of the portal.
     PROXY_HOPS = 0
     DEFAULT_TIMEZONE = "UTC"
+    # A login ends after this long without a request, and after this long in any case.
+    SESSION_IDLE_MINUTES = 60
+    SESSION_MAX_HOURS = 12
+    # Impersonation ends after this; staff must have typed an authenticator code this recently to start.
+    IMPERSONATION_MINUTES = 60
+    STEP_UP_MINUTES = 5
+    # Encrypts TOTP seeds in the database. Empty: derived from SECRET_KEY (rotating it resets 2FA).
+    TOTP_KEY = ""
+    TOTP_ISSUER = "Hostdeck"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False

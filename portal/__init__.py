@@ -55,11 +55,10 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from portal.models import User
+        from portal.security.sessions import load_user
 
-        user = db.session.get(User, int(user_id))
-        # A suspended account's users are logged out at their next request, not only refused at login.
-        return user if user is not None and user.is_active else None
+        # The server-side session row decides: logged out, expired, suspended or impersonating.
+        return load_user(user_id)
 
 
 def register_security(app: Flask) -> None:
@@ -76,10 +75,13 @@ def register_orchestration(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from portal.blueprints.account import bp as account
+    from portal.blueprints.activity import bp as activity
     from portal.blueprints.addresses import bp as addresses
     from portal.blueprints.auth import bp as auth
     from portal.blueprints.dashboard import bp as dashboard
     from portal.blueprints.domains import bp as domains
+    from portal.blueprints.impersonation import bp as impersonation
     from portal.blueprints.mailboxes import bp as mailboxes
     from portal.blueprints.reseller import bp as reseller
     from portal.blueprints.staff import bp as staff
@@ -87,7 +89,8 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.webapps import bp as webapps
     from portal.blueprints.websites import bp as websites
 
-    for bp in (auth, dashboard, reseller, domains, mailboxes, addresses, system_users, webapps, websites, staff):
+    for bp in (auth, account, impersonation, activity, dashboard, reseller, domains, mailboxes, addresses,
+               system_users, webapps, websites, staff):
         app.register_blueprint(bp)
 
 

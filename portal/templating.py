@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Flask, has_request_context, render_template
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import Forbidden
 
 from portal.models import Status
 
@@ -22,7 +23,12 @@ def localtime(value: datetime | None) -> str:
     """A UTC datetime in the viewer's timezone."""
     if value is None:
         return ""
-    name = getattr(current_user, "timezone", None) or "UTC"
+    viewer = current_user
+    if has_request_context() and current_user.is_authenticated:
+        from portal.security.scoping import current_actor
+
+        viewer = current_actor().real_user or current_user  # staff read times in their own zone
+    name = getattr(viewer, "timezone", None) or "UTC"
     try:
         zone = ZoneInfo(name)
     except ZoneInfoNotFoundError:
@@ -46,8 +52,14 @@ def init_app(app: Flask) -> None:
             return {}
         context = {"logout_form": LogoutForm()}
         if current_user.is_authenticated:
+            from portal.security import impersonation, sessions
+
             actor = current_actor()
             context.update(acting=actor.acting, is_reseller=reseller_of(actor) is not None, switch_form=SwitchForm())
+            if actor.real_user is not None:
+                row = sessions.current()
+                context.update(impersonator=actor.real_user, impersonation_reason=row.reason,
+                               impersonation_ends=impersonation.ends_at(row))
         return context
 
     def page(code: int, title: str, message: str):
@@ -55,6 +67,12 @@ def init_app(app: Flask) -> None:
             return render_template("errors/error.html", code=code, title=title, message=message), code
         return handler
 
+    def forbidden(error):
+        message = error.description if isinstance(error, Forbidden) and error.description != Forbidden.description \
+            else "You may not do this."
+        return render_template("errors/error.html", code=403, title="Not allowed", message=message), 403
+
+    app.register_error_handler(403, forbidden)
     app.register_error_handler(400, page(400, "Bad request", "The request could not be understood."))
     app.register_error_handler(CSRFError, page(400, "Form expired", "The form was out of date. Please go back, reload and try again."))
     app.register_error_handler(404, page(404, "Not found", "There is nothing here, or it is not yours to see."))

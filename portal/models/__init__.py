@@ -7,9 +7,11 @@ from portal.models.mail import Address, Domain, Mailbox, address_mailbox
 from portal.models.orchestration import BackendLog, LogState, Operation, OpState
 from portal.models.plans import LIMITS, Plan
 from portal.models.servers import Route, Server
+from portal.models.sessions import LoginSession, RecoveryCode
 from portal.models.status import Status
 
 __all__ = [
     "AuditEvent", "Account", "Address", "address_mailbox", "AccountKind", "BackendLog", "Base", "Domain", "LogState", "Mailbox",
     "Operation", "OpState", "Role", "Route", "Server", "Status", "SystemUser", "User", "utcnow", "Mount", "WebApp", "Website", "website_domain", "LIMITS", "Plan",
+    "LoginSession", "RecoveryCode",
 ]

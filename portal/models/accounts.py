@@ -43,6 +43,9 @@ class Account(Limits, Timestamped, Base):
     children: Mapped[list[Account]] = relationship(back_populates="parent")
     users: Mapped[list[User]] = relationship(back_populates="account")
 
+    def __str__(self) -> str:
+        return self.name
+
     def __repr__(self) -> str:
         return f"<Account {self.name}>"
 
@@ -58,6 +61,11 @@ class User(UserMixin, Timestamped, Base):
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-factor login: the TOTP seed, encrypted with the portal's key (security/totp.py). It is set
+    # while enrolling and counts once confirmed; the last accepted time step refuses a code's reuse.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(255))
+    totp_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     account: Mapped[Account | None] = relationship(back_populates="users")
 
@@ -68,6 +76,13 @@ class User(UserMixin, Timestamped, Base):
     @property
     def is_staff(self) -> bool:
         return self.role in (Role.STAFF, Role.ADMIN)
+
+    @property
+    def needs_two_factor(self) -> bool:
+        return self.is_staff or self.totp_enabled
+
+    def __str__(self) -> str:
+        return self.email
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"

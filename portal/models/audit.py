@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.models.accounts import Account, User
 from portal.models.base import Base, Timestamped
 
 
@@ -19,7 +20,13 @@ class AuditEvent(Timestamped, Base):
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"))
     object_type: Mapped[str] = mapped_column(sa.String(40), default="")
     object_id: Mapped[int | None] = mapped_column()
+    # What the object was called then: it may be renamed or gone when the event is read.
+    object_name: Mapped[str] = mapped_column(sa.String(255), default="", server_default="")
     action: Mapped[str] = mapped_column(sa.String(40))
     # Changed fields, never secrets.
     fields: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     ip: Mapped[str] = mapped_column(sa.String(45), default="")
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    real_actor: Mapped[User | None] = relationship(foreign_keys=[real_actor_id])
+    account: Mapped[Account | None] = relationship()

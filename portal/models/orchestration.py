@@ -75,6 +75,8 @@ class BackendLog(Timestamped, Base):
     stderr: Mapped[str] = mapped_column(sa.Text, default="")
     error: Mapped[str | None] = mapped_column(sa.Text)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who asked for the applied changes: [user id, impersonating user id or None] pairs.
+    actors: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     server: Mapped[Server] = relationship()

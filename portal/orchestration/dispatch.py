@@ -20,10 +20,13 @@ from portal.extensions import db
 
 log = logging.getLogger(__name__)
 DIRTY = "hostdeck.dirty_servers"
+ACTORS = "hostdeck.actors"
 
 
-def mark_dirty(server_id: int) -> None:
+def mark_dirty(server_id: int, actor_ids: tuple[int | None, int | None] = (None, None)) -> None:
     db.session.info.setdefault(DIRTY, set()).add(server_id)
+    if actor_ids != (None, None):
+        db.session.info.setdefault(ACTORS, set()).add(actor_ids)
 
 
 def queue(app: Flask | None = None) -> Queue | None:
@@ -41,7 +44,8 @@ def queued_key(server_id: int) -> str:
     return f"hostdeck:queued:{server_id}"
 
 
-def dispatch(server_ids: set[int] | list[int]) -> None:
+def dispatch(server_ids: set[int] | list[int], actors: set | None = None) -> None:
+    """One job per server. `actors` ([user id, impersonating user id] pairs) go in the job's meta."""
     q = queue()
     for server_id in sorted(server_ids):
         if q is None:
@@ -60,7 +64,8 @@ def dispatch(server_ids: set[int] | list[int]) -> None:
             if not q.connection.set(queued_key(server_id), 1, nx=True, ex=timeout + 60):
                 continue
             q.enqueue("portal.orchestration.jobs.apply_server", server_id, job_timeout=timeout,
-                      result_ttl=3600, failure_ttl=7 * 86400)
+                      result_ttl=3600, failure_ttl=7 * 86400, meta={"actors": sorted(map(list, actors or ()),
+                                                                                     key=str)})
         except RedisError as exc:
             log.warning("server %s: cannot enqueue (%s); the sweeper will retry", server_id, exc)
             try:
@@ -136,13 +141,14 @@ def forget_old_secrets() -> int:
 
 
 def _after_commit(session) -> None:
-    dirty = session.info.pop(DIRTY, None)
+    dirty, actors = session.info.pop(DIRTY, None), session.info.pop(ACTORS, None)
     if dirty:
-        dispatch(dirty)
+        dispatch(dirty, actors)
 
 
 def _after_rollback(session) -> None:
     session.info.pop(DIRTY, None)
+    session.info.pop(ACTORS, None)
 
 
 def init_app(app: Flask) -> None:

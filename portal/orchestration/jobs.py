@@ -132,6 +132,9 @@ def _start(server: Server, ops: list[Operation]) -> tuple[BackendLog, list[Chang
                        job_id=job.id if job else None)
     changes = fold(ops)
     entry.backends = ",".join(sorted({c.op.backend for c in changes}))
+    # Who asked: both identities when staff or a reseller acted for the customer.
+    entry.actors = sorted({(op.actor_id, op.real_actor_id) for op in ops if op.actor_id is not None},
+                          key=str)
     db.session.add(entry)
     for change in changes:
         for old in change.folded:

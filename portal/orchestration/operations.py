@@ -49,7 +49,7 @@ def _new_op(server: Server, backend, obj_type: str, obj_id: int, action: str, pa
         op.actor_id = actor.user.id
         op.real_actor_id = actor.real_user.id if actor.real_user else None
     db.session.add(op)
-    mark_dirty(server.id)
+    mark_dirty(server.id, (op.actor_id, op.real_actor_id))
     return op
 
 

@@ -1,7 +1,8 @@
 """The one place that turns "who is asking" into a query filter.
 
 Views and services load account-owned rows only through `scoped()` or
-`get_scoped_or_404()`, so a foreign id gets the same 404 as a missing one.
+`get_scoped_or_404()`, so a foreign id gets the same 404 as a missing one. The staff console
+reads across accounts through `console()`, which is empty for anyone but staff.
 """
 from __future__ import annotations
 
@@ -61,6 +62,14 @@ def scoped(model: type[M], actor: Actor) -> sa.Select:
     return stmt.where(model.account_id.in_(accounts))
 
 
+def console(model: type[M], actor: Actor) -> sa.Select:
+    """select(model) for the staff console: every row for staff (not while impersonating), else none."""
+    stmt = sa.select(model)
+    if actor.real_user is None and actor.user.is_staff:
+        return stmt
+    return stmt.where(sa.false())
+
+
 def get_scoped_or_404(model: type[M], object_id: int, actor: Actor) -> M:
     obj = db.session.scalars(scoped(model, actor).where(model.id == object_id)).first()
     if obj is None:
@@ -83,7 +92,11 @@ def current_actor() -> Actor:
     if "actor" not in g:
         if not current_user.is_authenticated:
             abort(401)
+        from portal.security.sessions import current
+
         user = current_user._get_current_object()
+        row = current()
+        real = row.user if row is not None and row.subject_id is not None else None
         acting = sub_account(user.account, session[ACTING]) if ACTING in session else None
-        g.actor = Actor(user=user, acting=acting)
+        g.actor = Actor(user=user, real_user=real, acting=acting)
     return g.actor

@@ -16,6 +16,7 @@ def audit(actor, action: str, *, obj=None, account_id: int | None = None, fields
         real_actor_id=actor.real_user.id if actor and actor.real_user else None,
         account_id=account_id if account_id is not None else getattr(obj, "account_id", None),
         object_type=type(obj).__name__ if obj is not None else "", object_id=getattr(obj, "id", None),
+        object_name=str(obj)[:255] if obj is not None else "",
         action=action, fields=clean, ip=(request.remote_addr or "") if has_request_context() else "",
     )
     db.session.add(event)

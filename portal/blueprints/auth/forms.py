@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SubmitField
+from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 
@@ -11,3 +11,16 @@ class LoginForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     submit = SubmitField("Log out")
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(), Length(max=40)],
+                       render_kw={"autocomplete": "one-time-code", "autofocus": True},
+                       description="The 6 digits your authenticator app shows, or one of your recovery codes.")
+    submit = SubmitField("Continue")
+
+
+class EnrolForm(FlaskForm):
+    code = StringField("Code from the app", validators=[DataRequired(), Length(max=10)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    submit = SubmitField("Turn on two-factor login")

@@ -1,18 +1,25 @@
+"""Login (password, then the second factor when the user has or needs one), step-up and logout."""
+import time
 from urllib.parse import urljoin, urlsplit
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
 from portal.blueprints.auth import bp
-from portal.blueprints.auth.forms import LoginForm, LogoutForm
+from portal.blueprints.auth.forms import CodeForm, EnrolForm, LoginForm, LogoutForm
 from portal.extensions import db
 from portal.models import User, utcnow
+from portal.security import impersonation, sessions, totp
+from portal.security.impersonation import not_while_impersonating
 from portal.security.passwords import check_password
 from portal.security.roles import public, user
 from portal.security.throttle import login_blocked, login_failed
 
 BAD_LOGIN = "Wrong e-mail or password."
+BAD_CODE = "That code is wrong or was already used."
+PENDING = "pending_login"
+PENDING_SECONDS = 300  # the second step must follow the first within this
 
 
 def _safe_next(target: str | None) -> str:
@@ -23,6 +30,13 @@ def _safe_next(target: str | None) -> str:
         if parts.netloc == urlsplit(request.host_url).netloc:
             return target
     return url_for("dashboard.index")
+
+
+def _finish_login(user: User, next_url: str, *, stepped_up: bool):
+    sessions.begin(user, stepped_up=stepped_up)
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return redirect(next_url)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -40,22 +54,107 @@ def login():
         if ok and user.is_active:
             if new_hash:
                 user.password_hash = new_hash
+                db.session.commit()
             next_url = _safe_next(request.args.get("next"))
-            session.clear()  # a fresh session: nothing from before login carries over
-            login_user(user)
-            user.last_login_at = utcnow()
-            db.session.commit()
-            return redirect(next_url)
+            if not user.needs_two_factor:
+                session.clear()
+                return _finish_login(user, next_url, stepped_up=False)
+            # The password was right; the login waits for the second factor.
+            session.clear()
+            session[PENDING] = {"user": user.id, "at": int(time.time()), "next": next_url}
+            return redirect(url_for(".two_factor" if user.totp_enabled else ".enrol"))
         login_failed(email, ip)
         form.password.errors.append(BAD_LOGIN)
     return render_template("auth/login.html", form=form)
+
+
+def _pending_user() -> tuple[User, str]:
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        session.pop(PENDING, None)
+        abort(redirect(url_for(".login")))
+    user = db.session.get(User, pending.get("user"))
+    if user is None or not user.is_active:
+        session.pop(PENDING, None)
+        abort(redirect(url_for(".login")))
+    return user, pending.get("next") or url_for("dashboard.index")
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+@public
+def two_factor():
+    user, next_url = _pending_user()
+    if not user.totp_enabled:
+        return redirect(url_for(".enrol"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        ip = request.remote_addr or "-"
+        if login_blocked(user.email, ip):
+            abort(429)
+        if totp.verify(user, form.code.data):
+            session.pop(PENDING, None)
+            return _finish_login(user, next_url, stepped_up=True)
+        db.session.rollback()
+        login_failed(user.email, ip)
+        form.code.errors.append(BAD_CODE)
+    return render_template("auth/two_factor.html", form=form, email=user.email)
+
+
+@bp.route("/login/two-factor/setup", methods=["GET", "POST"])
+@public
+def enrol():
+    """Staff and admins must have two-factor login: the first login sets it up."""
+    user, next_url = _pending_user()
+    if user.totp_enabled:
+        return redirect(url_for(".two_factor"))
+    seed = totp.seed_of(user)
+    if seed is None:
+        seed = totp.begin_enrolment(user)
+        db.session.commit()
+    form = EnrolForm()
+    if form.validate_on_submit():
+        codes = totp.confirm_enrolment(user, form.code.data)
+        if codes is not None:
+            session.pop(PENDING, None)
+            sessions.begin(user, stepped_up=True)
+            user.last_login_at = utcnow()
+            db.session.commit()
+            return render_template("auth/recovery_codes.html", codes=codes, next_url=next_url)
+        db.session.rollback()
+        form.code.errors.append(BAD_CODE)
+    uri = totp.provisioning_uri(user, seed)
+    return render_template("auth/enrol.html", form=form, seed=seed, qr=totp.qr_data_uri(uri), email=user.email,
+                           required=True)
+
+
+@bp.route("/step-up", methods=["GET", "POST"])
+@user
+@not_while_impersonating
+def step_up():
+    """Type the authenticator code again before a sensitive step (staff: before impersonating)."""
+    form = CodeForm()
+    next_url = _safe_next(request.args.get("next"))
+    if not current_user.totp_enabled:
+        flash("Turn on two-factor login first.", "warning")
+        return redirect(url_for("account.two_factor"))
+    if form.validate_on_submit():
+        if totp.verify(current_user, form.code.data):
+            sessions.current().stepped_up_at = utcnow()
+            db.session.commit()
+            return redirect(next_url)
+        db.session.rollback()
+        form.code.errors.append(BAD_CODE)
+    return render_template("auth/step_up.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 @user
 def logout():
     if LogoutForm().validate_on_submit():
-        logout_user()
-        session.clear()
+        row = sessions.current()
+        if impersonation.impersonating(row):
+            impersonation.stop(row, "logged out")
+        sessions.end()
+        db.session.commit()
         flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))

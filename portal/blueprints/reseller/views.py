@@ -5,6 +5,8 @@ from portal.blueprints.reseller import bp
 from portal.blueprints.reseller.forms import LimitsForm, SetPasswordForm, SubAccountForm, SwitchForm
 from portal.extensions import db
 from portal.models import LIMITS, Account
+from portal.security import sessions
+from portal.security.impersonation import not_while_impersonating
 from portal.security.passwords import hash_password
 from portal.security.roles import access, public, user
 from portal.security.scoping import ACTING, current_actor, sub_account
@@ -99,6 +101,7 @@ def _suspend(account_id: int, suspended: bool):
 @bp.route("/reseller/accounts/<int:account_id>/delete", methods=["GET", "POST"])
 @access("reseller")
 @user
+@not_while_impersonating
 def delete(account_id: int):
     account = sub_account(_reseller(), account_id)
     if account is None:
@@ -146,6 +149,7 @@ def set_password(token: str):
     form = SetPasswordForm()
     if form.validate_on_submit():
         owner.password_hash = hash_password(form.password.data)
+        sessions.end_others(owner, keep=None)
         db.session.commit()
         flash("Your password is set. Log in with it.", "success")
         return redirect(url_for("auth.login"))

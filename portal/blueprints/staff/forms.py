@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectChoice, SelectField, SubmitField
-from wtforms.validators import Optional
+from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms.validators import Length, Optional
 
 from portal.models import LogState
 
@@ -17,3 +17,14 @@ class LogFilterForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     submit = SubmitField("Go")
+
+
+class EventFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    account = IntegerField("Account id", validators=[Optional()])
+    who = StringField("Who (e-mail)", validators=[Optional(), Length(max=254)])
+    action = StringField("Action starts with", validators=[Optional(), Length(max=40)],
+                         description="e.g. mailbox, impersonation.start")
+    impersonated = BooleanField("Only steps taken while impersonating")

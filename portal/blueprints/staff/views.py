@@ -6,9 +6,9 @@ from wtforms import SelectChoice
 from portal.blueprints.staff import bp
 from portal.blueprints.staff.forms import ActionForm, LogFilterForm
 from portal.extensions import db
-from portal.models import Account, BackendLog, Operation, Server
+from portal.models import Account, BackendLog, Operation, Server, User
 from portal.security.roles import staff_required
-from portal.security.scoping import current_actor
+from portal.security.scoping import console, current_actor
 from portal.services import ServiceError
 from portal.services.orchestration import resync_server, retry_log
 from portal.services.resellers import set_suspended
@@ -20,7 +20,7 @@ def logs():
     servers = db.session.scalars(sa.select(Server).order_by(Server.name)).all()
     form = LogFilterForm(request.args)
     form.server.choices = [SelectChoice("", "Any server")] + [SelectChoice(str(s.id), s.name) for s in servers]
-    query = sa.select(BackendLog).options(selectinload(BackendLog.server)).order_by(BackendLog.id.desc())
+    query = console(BackendLog, current_actor()).options(selectinload(BackendLog.server)).order_by(BackendLog.id.desc())
     if form.validate():
         if form.server.data:
             query = query.where(BackendLog.server_id == int(form.server.data))
@@ -36,10 +36,13 @@ def logs():
 @bp.route("/logs/<int:log_id>")
 @staff_required
 def log_detail(log_id: int):
-    entry = db.get_or_404(BackendLog, log_id)
-    ops = db.session.scalars(sa.select(Operation).where(Operation.backend_log_id == entry.id)
+    actor = current_actor()
+    entry = db.first_or_404(console(BackendLog, actor).where(BackendLog.id == log_id))
+    ops = db.session.scalars(console(Operation, actor).where(Operation.backend_log_id == entry.id)
                              .order_by(Operation.id)).all()
-    return render_template("staff/log.html", entry=entry, ops=ops, action=ActionForm())
+    ids = {i for pair in entry.actors for i in pair if i is not None}
+    people = {u.id: u for u in db.session.scalars(console(User, actor).where(User.id.in_(ids)))}
+    return render_template("staff/log.html", entry=entry, ops=ops, action=ActionForm(), people=people)
 
 
 def _act(action, object_id: int, done: str):
@@ -75,13 +78,6 @@ def resync(server_id: int):
     return redirect(url_for(".servers"))
 
 
-@bp.route("/accounts")
-@staff_required
-def accounts():
-    rows = db.session.scalars(sa.select(Account).where(Account.deleting_at.is_(None)).order_by(Account.name)).all()
-    return render_template("staff/accounts.html", accounts=rows, action=ActionForm())
-
-
 @bp.route("/accounts/<int:account_id>/suspend", methods=["POST"])
 @staff_required
 def suspend(account_id: int):
@@ -95,10 +91,10 @@ def resume(account_id: int):
 
 
 def _suspend(account_id: int, suspended: bool):
-    account = db.get_or_404(Account, account_id)
+    account = db.first_or_404(console(Account, current_actor()).where(Account.id == account_id))
     if ActionForm().validate_on_submit():
         count = set_suspended(current_actor(), account, suspended)
         db.session.commit()
         flash(f"{account.name} is {'suspended' if suspended else 'active again'}; {count} service(s) follow.",
               "success")
-    return redirect(url_for(".accounts"))
+    return redirect(url_for(".account", account_id=account.id))

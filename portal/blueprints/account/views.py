@@ -1,0 +1,147 @@
+"""A user's own login: password, e-mail, timezone and two-factor login.
+
+The credentials are out of reach while someone impersonates the user.
+"""
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from portal.blueprints.account import bp
+from portal.blueprints.account.forms import CodeConfirmForm, EmailChangeForm, PasswordChangeForm, TimezoneForm
+from portal.blueprints.auth.forms import EnrolForm
+from portal.blueprints.common import fail_form
+from portal.extensions import db
+from portal.security import totp
+from portal.security.impersonation import not_while_impersonating
+from portal.security.roles import user
+from portal.security.scoping import current_actor
+from portal.services import ServiceError
+from portal.services.logins import change_email, change_password
+
+BAD_CODE = "That code is wrong or was already used."
+
+
+def _page(**forms):
+    forms.setdefault("password_form", PasswordChangeForm(formdata=None))
+    forms.setdefault("email_form", EmailChangeForm(formdata=None))
+    forms.setdefault("timezone_form", TimezoneForm(formdata=None, timezone=current_user.timezone))
+    forms.setdefault("code_form", CodeConfirmForm(formdata=None))
+    return render_template("account/index.html", codes_left=totp.recovery_codes_left(current_user), **forms)
+
+
+@bp.route("/")
+@user
+def index():
+    return _page()
+
+
+@bp.route("/password", methods=["POST"])
+@user
+@not_while_impersonating
+def password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            ended = change_password(current_actor(), form.current.data, form.password.data)
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"Your password is changed. {ended} other session(s) were logged out.", "success")
+            return redirect(url_for(".index"))
+    return _page(password_form=form)
+
+
+@bp.route("/email", methods=["POST"])
+@user
+@not_while_impersonating
+def email():
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        try:
+            change_email(current_actor(), form.current.data, form.email.data)
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash("Your login e-mail is changed.", "success")
+            return redirect(url_for(".index"))
+    return _page(email_form=form)
+
+
+@bp.route("/timezone", methods=["POST"])
+@user
+@not_while_impersonating
+def timezone():
+    form = TimezoneForm()
+    if form.validate_on_submit():
+        current_user.timezone = form.timezone.data
+        db.session.commit()
+        flash(f"Times are now shown in {form.timezone.data}.", "success")
+        return redirect(url_for(".index"))
+    return _page(timezone_form=form)
+
+
+@bp.route("/two-factor", methods=["GET", "POST"])
+@user
+@not_while_impersonating
+def two_factor():
+    """Turn on two-factor login: scan, then confirm with a code."""
+    if current_user.totp_enabled:
+        return redirect(url_for(".index"))
+    seed = totp.seed_of(current_user)
+    if seed is None:
+        seed = totp.begin_enrolment(current_user)
+        db.session.commit()
+    form = EnrolForm()
+    if form.validate_on_submit():
+        codes = totp.confirm_enrolment(current_user, form.code.data)
+        if codes is not None:
+            _audit("user.two_factor_on")
+            db.session.commit()
+            return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for(".index"))
+        db.session.rollback()
+        form.code.errors.append(BAD_CODE)
+    uri = totp.provisioning_uri(current_user, seed)
+    return render_template("auth/enrol.html", form=form, seed=seed, qr=totp.qr_data_uri(uri), email=current_user.email,
+                           required=False)
+
+
+@bp.route("/two-factor/off", methods=["POST"])
+@user
+@not_while_impersonating
+def two_factor_off():
+    form = CodeConfirmForm()
+    if current_user.is_staff:
+        flash("Staff and admins must keep two-factor login.", "danger")
+    elif form.validate_on_submit():
+        if totp.verify(current_user, form.code.data):
+            totp.disable(current_user)
+            _audit("user.two_factor_off")
+            db.session.commit()
+            flash("Two-factor login is off.", "success")
+        else:
+            db.session.rollback()
+            flash(BAD_CODE, "danger")
+    return redirect(url_for(".index"))
+
+
+@bp.route("/two-factor/recovery-codes", methods=["POST"])
+@user
+@not_while_impersonating
+def recovery_codes():
+    form = CodeConfirmForm()
+    if form.validate_on_submit() and current_user.totp_enabled:
+        if totp.verify(current_user, form.code.data):
+            codes = totp.new_recovery_codes(current_user)
+            _audit("user.recovery_codes")
+            db.session.commit()
+            return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for(".index"))
+        db.session.rollback()
+        flash(BAD_CODE, "danger")
+    return redirect(url_for(".index"))
+
+
+def _audit(action: str) -> None:
+    from portal.services.audit import audit
+
+    audit(current_actor(), action, obj=current_user._get_current_object(), account_id=current_user.account_id)

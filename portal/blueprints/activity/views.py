@@ -1,0 +1,25 @@
+"""The account's activity: every audit event of the accounts the user may see."""
+import sqlalchemy as sa
+from flask import render_template
+from sqlalchemy.orm import selectinload
+
+from portal.blueprints.activity import bp
+from portal.extensions import db
+from portal.models import AuditEvent
+from portal.security.roles import customer
+from portal.security.scoping import current_actor, scoped
+
+PER_PAGE = 50
+
+
+def with_people(query: sa.Select) -> sa.Select:
+    return query.options(selectinload(AuditEvent.actor), selectinload(AuditEvent.real_actor),
+                         selectinload(AuditEvent.account)).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+
+
+@bp.route("/activity")
+@customer
+def index():
+    actor = current_actor()
+    page = db.paginate(with_people(scoped(AuditEvent, actor)), per_page=PER_PAGE, error_out=False)
+    return render_template("activity/index.html", page=page, own_account_id=actor.account_id)

@@ -1,0 +1,58 @@
+"""Audit events in plain words, for the customer's activity page and the staff console."""
+from __future__ import annotations
+
+from portal.blueprints.activity import bp
+from portal.models import AuditEvent
+
+DONE = {
+    "save": "saved", "delete": "deleted", "create": "created", "limits": "limits changed",
+    "suspend": "suspended", "resume": "made active again", "act_inside": "entered by its reseller",
+    "password": "login password changed", "email": "login e-mail changed",
+    "two_factor_on": "two-factor login turned on", "two_factor_off": "two-factor login turned off",
+    "recovery_codes": "new recovery codes made",
+}
+KINDS = {"SystemUser": "System user", "WebApp": "Web app", "User": "Login"}
+
+
+def _support(event: AuditEvent) -> str:
+    real = event.real_actor
+    return "Support" if real is None or real.is_staff else "Your reseller"
+
+
+@bp.app_template_global()
+def describe_event(event: AuditEvent, own_account_id: int | None = None) -> str:
+    fields = event.fields or {}
+    whose = "your account" if event.account_id == own_account_id else f"account {event.account.name}" \
+        if event.account else "the account"
+    if event.action == "impersonation.start":
+        return f"{_support(event)} ({fields.get('by', '')}) accessed {whose}: {fields.get('reason', '')}"
+    if event.action == "impersonation.stop":
+        return (f"{_support(event)} ({fields.get('by', '')}) left {whose} after {fields.get('minutes', 0)} "
+                f"minute(s), {fields.get('ended', 'stopped')}. The reason was: {fields.get('reason', '')}")
+    kind, _, verb = event.action.partition(".")
+    words = f"{KINDS.get(event.object_type, event.object_type or kind.title())} {event.object_name}".strip()
+    text = f"{words} {DONE.get(verb, verb.replace('_', ' '))}"
+    if fields.get("password_changed"):
+        text += " (new password)"
+    rest = {k: v for k, v in fields.items() if k != "password_changed"}
+    if rest:
+        text += ": " + ", ".join(f"{k.replace('_', ' ')} {_value(v)}" for k, v in rest.items())
+    return text
+
+
+def _value(value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value)) or "none"
+    return str(value)
+
+
+@bp.app_template_global()
+def event_actor(event: AuditEvent) -> str:
+    """Who did it; with an impersonation, both people."""
+    actor = event.actor.email if event.actor else "Hostdeck"
+    if event.real_actor is not None:
+        role = "support" if event.real_actor.is_staff else "reseller"
+        return f"{event.real_actor.email} ({role}) as {actor}"
+    return actor

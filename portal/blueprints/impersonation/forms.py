@@ -1,0 +1,23 @@
+from flask_wtf import FlaskForm
+from wtforms import StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+def _printable(form, field):
+    if field.data and not field.data.isprintable():
+        from wtforms import ValidationError
+
+        raise ValidationError("Use plain text: no line breaks or control characters.")
+
+
+class ImpersonateForm(FlaskForm):
+    reason = StringField("Reason", validators=[DataRequired("Say why: a ticket id or a few words."),
+                                               Length(max=200), _printable],
+                         description="Shown to the customer in their activity log.")
+    code = StringField("Authenticator code", validators=[Optional(), Length(max=40)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    submit = SubmitField("Impersonate")
+
+
+class StopForm(FlaskForm):
+    submit = SubmitField("Stop impersonating")

@@ -1,0 +1,118 @@
+"""The support console: find an account, see everything about it, impersonate its users."""
+import sqlalchemy as sa
+from flask import abort, render_template, request
+from sqlalchemy.orm import selectinload
+
+from portal.blueprints.activity.views import with_people
+from portal.blueprints.impersonation.forms import ImpersonateForm
+from portal.blueprints.staff import bp
+from portal.blueprints.staff.forms import ActionForm, EventFilterForm
+from portal.extensions import db
+from portal.models import (
+    LIMITS,
+    Account,
+    Address,
+    AuditEvent,
+    Domain,
+    Mailbox,
+    Operation,
+    OpState,
+    SystemUser,
+    User,
+    WebApp,
+    Website,
+)
+from portal.security import sessions
+from portal.security.roles import staff_required
+from portal.security.scoping import console, current_actor
+from portal.services.resellers import usage
+from portal.services.validators import domain_to_ascii
+
+RESULTS = 50
+SERVICES = (("Domains", Domain), ("Mailboxes", Mailbox), ("Addresses", Address), ("System users", SystemUser),
+            ("Web apps", WebApp), ("Websites", Website))
+
+
+def _ascii(text: str) -> str:
+    try:
+        return domain_to_ascii(text)
+    except ValueError:
+        return text.lower()
+
+
+def search_accounts(text: str) -> list[tuple[Account, str]]:
+    """Accounts whose name, login e-mail, domain or mailbox matches; with what matched."""
+    actor, like = current_actor(), f"%{text.lower()}%"
+    found: dict[int, tuple[Account, str]] = {}
+
+    def add(rows, why):
+        for account, matched in rows:
+            found.setdefault(account.id, (account, f"{why}: {matched}"))
+
+    add(((a, a.name) for a in db.session.scalars(
+        console(Account, actor).where(sa.func.lower(Account.name).like(like)).limit(RESULTS))), "name")
+    add(((u.account, u.email) for u in db.session.scalars(
+        console(User, actor).where(User.email.like(like), User.account_id.is_not(None)).limit(RESULTS))), "login")
+    domain_like = f"%{_ascii(text.split('@')[-1])}%"
+    add(((d.account, d.display_name) for d in db.session.scalars(
+        console(Domain, actor).where(Domain.name.like(domain_like)).limit(RESULTS))), "domain")
+    if "@" in text:
+        local, _, domain = text.lower().partition("@")
+        boxes = console(Mailbox, actor).join(Domain, Mailbox.domain_id == Domain.id).where(
+            Mailbox.local_part == local, Domain.name == _ascii(domain))
+    else:
+        boxes = console(Mailbox, actor).where(Mailbox.local_part.like(like))
+    add(((m.account, m.address) for m in db.session.scalars(boxes.limit(RESULTS))), "mailbox")
+    return sorted(found.values(), key=lambda pair: pair[0].name.lower())[:RESULTS]
+
+
+@bp.route("/accounts")
+@staff_required
+def accounts():
+    text = request.args.get("q", "").strip()[:200]
+    if text:
+        rows = search_accounts(text)
+    else:
+        query = console(Account, current_actor()).where(Account.deleting_at.is_(None)).order_by(Account.name)
+        rows = [(a, "") for a in db.session.scalars(query.limit(200))]
+    return render_template("staff/accounts.html", rows=rows, q=text, action=ActionForm())
+
+
+@bp.route("/accounts/<int:account_id>")
+@staff_required
+def account(account_id: int):
+    actor = current_actor()
+    found = db.session.scalar(console(Account, actor).where(Account.id == account_id)
+                              .options(selectinload(Account.users), selectinload(Account.children)))
+    if found is None:
+        abort(404)
+    services = {title: db.session.scalars(console(model, actor).where(model.account_id == found.id)
+                                          .order_by(model.id).limit(100)).all() for title, model in SERVICES}
+    failed = db.session.scalars(console(Operation, actor).where(
+        Operation.account_id == found.id, Operation.state == OpState.FAILED)
+        .order_by(Operation.id.desc()).limit(20)).all()
+    events = db.session.scalars(with_people(console(AuditEvent, actor).where(AuditEvent.account_id == found.id))
+                                .limit(25)).all()
+    return render_template("staff/account.html", account=found, services=services, failed=failed, events=events,
+                           usage=usage(found), limits=LIMITS, action=ActionForm(), impersonate=ImpersonateForm(),
+                           stepped_up=sessions.stepped_up(sessions.current()))
+
+
+@bp.route("/events")
+@staff_required
+def events():
+    form = EventFilterForm(request.args)
+    query = console(AuditEvent, current_actor())
+    if form.validate():
+        if form.account.data:
+            query = query.where(AuditEvent.account_id == form.account.data)
+        if form.who.data:
+            people = sa.select(User.id).where(User.email.like(f"%{form.who.data.lower()}%"))
+            query = query.where(sa.or_(AuditEvent.actor_id.in_(people), AuditEvent.real_actor_id.in_(people)))
+        if form.action.data:
+            query = query.where(AuditEvent.action.like(f"{form.action.data}%"))
+        if form.impersonated.data:
+            query = query.where(AuditEvent.real_actor_id.is_not(None))
+    page = db.paginate(with_people(query), per_page=50, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("staff/events.html", page=page, form=form, args=args)

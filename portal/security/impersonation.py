@@ -1,0 +1,93 @@
+"""Who may act as whom, for how long, and what stays out of reach meanwhile.
+
+Staff may impersonate customers and resellers; a reseller, its sub-accounts' users. Nobody
+impersonates staff, admins, themselves or a suspended account, and there is no nesting. It ends
+after IMPERSONATION_MINUTES, or at the next request once the permission is gone.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import wraps
+
+from flask import abort, current_app, flash
+
+from portal.extensions import db
+from portal.models import AccountKind, LoginSession, User, utcnow
+from portal.security import sessions
+from portal.security.scoping import Actor
+
+NOT_FOUND = 404
+
+
+def refusal(real: User, target: User) -> tuple[int, str] | None:
+    """(HTTP status, reason) when `real` may not impersonate `target`; None when they may."""
+    if real.is_staff:
+        if target.id == real.id:
+            return 403, "You cannot impersonate yourself."
+        if target.is_staff or target.account is None:
+            return 403, "Staff and admins cannot be impersonated."
+    else:
+        reseller = real.account
+        if (reseller is None or reseller.kind != AccountKind.RESELLER or target.account is None
+                or target.account.parent_id != reseller.id):
+            return NOT_FOUND, ""  # not theirs: the same answer as a missing user
+    if not target.is_active or target.account.deleting_at is not None:
+        return 403, "Suspended accounts cannot be impersonated."
+    return None
+
+
+def impersonating(row: LoginSession | None = None) -> bool:
+    row = row if row is not None else sessions.current()
+    return row is not None and row.subject_id is not None
+
+
+def ends_at(row: LoginSession):
+    return row.impersonating_since + timedelta(minutes=current_app.config["IMPERSONATION_MINUTES"])
+
+
+def start(row: LoginSession, target: User, reason: str) -> None:
+    """Act as `target` from the next request on. The caller has checked `refusal()`; it commits."""
+    from portal.services.audit import audit
+
+    row.subject_id, row.reason, row.impersonating_since = target.id, reason, utcnow()
+    audit(Actor(user=target, real_user=row.user), "impersonation.start", obj=target,
+          account_id=target.account_id, fields={"reason": reason, "by": row.user.email})
+    sessions.rotate(row, target)
+
+
+def stop(row: LoginSession, why: str = "stopped") -> None:
+    """Back to the real user, on a new session id. The caller commits."""
+    from portal.services.audit import audit
+
+    subject = row.subject
+    minutes = int((utcnow() - row.impersonating_since).total_seconds() // 60)
+    audit(Actor(user=subject, real_user=row.user), "impersonation.stop", obj=subject,
+          account_id=subject.account_id,
+          fields={"reason": row.reason, "by": row.user.email, "ended": why, "minutes": minutes})
+    row.subject_id, row.reason, row.impersonating_since = None, "", None
+    sessions.rotate(row, row.user)
+
+
+def end_if_over(row: LoginSession) -> bool:
+    """End an impersonation that ran out or lost its permission. True if it ended."""
+    if utcnow() >= ends_at(row):
+        why = f"ended after {current_app.config['IMPERSONATION_MINUTES']} minutes"
+    elif refusal(row.user, row.subject) is not None:
+        why = "ended: the permission is gone"
+    else:
+        return False
+    stop(row, why)
+    db.session.commit()
+    flash(f"The impersonation {why}. You are yourself again.", "warning")
+    return True
+
+
+def not_while_impersonating(view):
+    """Refuse the subject's own credentials and account deletion to whoever is impersonating."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if impersonating():
+            abort(403, description="This is not available while you are impersonating someone.")
+        return view(*args, **kwargs)
+    wrapped.refused_while_impersonating = True
+    return wrapped
