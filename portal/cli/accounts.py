@@ -49,6 +49,26 @@ def create_staff(email: str, password: str) -> None:
     click.echo(f"staff {email} created")
 
 
+@users.command("reset-two-factor")
+@click.argument("email")
+def reset_two_factor(email: str) -> None:
+    """Forget a login's authenticator and recovery codes (a lost phone) and end its sessions.
+
+    Staff and admins set it up again at their next login; customers may.
+    """
+    from portal.security import sessions, totp
+    from portal.services.audit import audit
+
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no login {email}")
+    totp.disable(user)
+    ended = sessions.end_others(user, keep=None)
+    audit(None, "user.two_factor_reset", obj=user, account_id=user.account_id)
+    db.session.commit()
+    click.echo(f"two-factor login of {user.email} reset; {ended} session(s) ended")
+
+
 @accounts.command("create")
 @click.argument("name")
 @click.option("--owner", "owner_email", required=True, help="E-mail of the owner login.")

@@ -30,3 +30,9 @@ class AuditEvent(Timestamped, Base):
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     real_actor: Mapped[User | None] = relationship(foreign_keys=[real_actor_id])
     account: Mapped[Account | None] = relationship()
+
+
+@sa.event.listens_for(AuditEvent, "before_update")
+@sa.event.listens_for(AuditEvent, "before_delete")
+def _append_only(mapper, connection, target) -> None:
+    raise ValueError("audit events are append-only")
