@@ -1,24 +1,19 @@
 """Headless Chromium: a staff member logs in with TOTP, finds a customer by domain, impersonates them
 with a reason, creates a mailbox for them and stops; the customer then reads what happened."""
 import pyotp
+import pytest
 import sqlalchemy as sa
 
 from portal.cli.demo import DEMO_PASSWORD
 from portal.extensions import db
 from portal.models import User
 from portal.security import totp
-from tests.browser.test_mailbox_in_browser import ARTIFACTS, logged_in
-from tests.conftest import enrol_totp
 
 # The fixtures of the mailbox browser tests: the demo on a real Dovecot, a live server, a worker.
-from tests.browser.test_mailbox_in_browser import (  # noqa: F401
-    app_config,
-    browser,
-    demo,
-    live_server,
-    start_worker,
-)
+from tests.browser.conftest import ARTIFACTS, logged_in
+from tests.conftest import enrol_totp
 
+pytestmark = pytest.mark.browser
 REASON = "ticket #1234: customer cannot add a mailbox"
 
 
