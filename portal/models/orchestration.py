@@ -82,6 +82,9 @@ class BackendLog(Timestamped, Base):
     server: Mapped[Server] = relationship()
     operations: Mapped[list[Operation]] = relationship(back_populates="backend_log")
 
+    def __str__(self) -> str:
+        return f"#{self.id}"
+
     @property
     def duration_s(self) -> float | None:
         if self.started_at and self.finished_at:

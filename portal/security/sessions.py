@@ -13,6 +13,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request, session
 from flask_login import login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import LoginSession, User, utcnow
@@ -80,7 +81,8 @@ def current() -> LoginSession | None:
         row = None
         sid = session.get(SID)
         if isinstance(sid, str):
-            row = db.session.scalar(sa.select(LoginSession).where(LoginSession.sid_hash == _hash(sid)))
+            row = db.session.scalar(sa.select(LoginSession).where(LoginSession.sid_hash == _hash(sid))
+                                    .options(joinedload(LoginSession.user), joinedload(LoginSession.subject)))
             if row is not None and _expired(row):
                 db.session.delete(row)
                 db.session.commit()

@@ -10,6 +10,7 @@ from portal.orchestration.jobs import MODELS
 from portal.orchestration.operations import requeue
 from portal.security.scoping import Actor
 from portal.services import ServiceError
+from portal.services.audit import audit
 
 
 def retry_log(actor: Actor, log_id: int) -> int:
@@ -21,6 +22,7 @@ def retry_log(actor: Actor, log_id: int) -> int:
         raise ServiceError("This log applied nothing that could be retried.")
     for backend, object_type, object_id in sorted(targets):
         requeue(entry.server, backend, object_type, object_id, actor=actor)
+    audit(actor, "log.retry", obj=entry, fields={"objects": len(targets)})
     return len(targets)
 
 
@@ -36,4 +38,5 @@ def resync_server(actor: Actor, server_id: int) -> int:
                 count += 1
     if not count:
         raise ServiceError(f"Nothing is routed to {server.name} yet.")
+    audit(actor, "server.resync", obj=server, fields={"objects": count})
     return count

@@ -75,6 +75,7 @@ def timezone():
     form = TimezoneForm()
     if form.validate_on_submit():
         current_user.timezone = form.timezone.data
+        _audit("user.timezone", {"timezone": form.timezone.data})
         db.session.commit()
         flash(f"Times are now shown in {form.timezone.data}.", "success")
         return redirect(url_for(".index"))
@@ -141,7 +142,8 @@ def recovery_codes():
     return redirect(url_for(".index"))
 
 
-def _audit(action: str) -> None:
+def _audit(action: str, fields: dict | None = None) -> None:
     from portal.services.audit import audit
 
-    audit(current_actor(), action, obj=current_user._get_current_object(), account_id=current_user.account_id)
+    audit(current_actor(), action, obj=current_user._get_current_object(), account_id=current_user.account_id,
+          fields=fields)

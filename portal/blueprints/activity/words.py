@@ -9,9 +9,10 @@ DONE = {
     "suspend": "suspended", "resume": "made active again", "act_inside": "entered by its reseller",
     "password": "login password changed", "email": "login e-mail changed",
     "two_factor_on": "two-factor login turned on", "two_factor_off": "two-factor login turned off",
-    "recovery_codes": "new recovery codes made", "two_factor_reset": "two-factor login reset by an operator",
+    "recovery_codes": "new recovery codes made", "timezone": "time zone changed",
+    "retry": "retried with the current state", "resync": "resynced", "two_factor_reset": "two-factor login reset by an operator",
 }
-KINDS = {"SystemUser": "System user", "WebApp": "Web app", "User": "Login"}
+KINDS = {"SystemUser": "System user", "WebApp": "Web app", "User": "Login", "BackendLog": "Backend log"}
 
 
 def _support(event: AuditEvent) -> str:

@@ -150,6 +150,7 @@ def set_password(token: str):
     if form.validate_on_submit():
         owner.password_hash = hash_password(form.password.data)
         sessions.end_others(owner, keep=None)
+        audit(None, "user.password", obj=owner, account_id=owner.account_id, fields={"via": "set-password link"})
         db.session.commit()
         flash("Your password is set. Log in with it.", "success")
         return redirect(url_for("auth.login"))
