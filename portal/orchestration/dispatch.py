@@ -78,8 +78,11 @@ def sweep() -> list[int]:
     """Enqueue every server with due work, after taking back what dead workers left."""
     from portal.models import Operation, OpState, utcnow
 
+    from portal.security.sessions import purge_expired
+
     recover_orphans()
     forget_old_secrets()
+    purge_expired()
     ids = list(db.session.scalars(
         sa.select(Operation.server_id).where(
             Operation.state == OpState.PENDING,

@@ -75,6 +75,14 @@ def _expired(row: LoginSession) -> bool:
             or now - row.created_at > timedelta(hours=config["SESSION_MAX_HOURS"]))
 
 
+def purge_expired() -> int:
+    """Delete the rows of sessions nobody will come back to (the sweeper calls this)."""
+    now, config = utcnow(), current_app.config
+    return db.session.execute(sa.delete(LoginSession).where(sa.or_(
+        LoginSession.last_seen_at < now - timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+        LoginSession.created_at < now - timedelta(hours=config["SESSION_MAX_HOURS"])))).rowcount
+
+
 def current() -> LoginSession | None:
     """The request's login session, or None when there is none or it has expired."""
     if "login_session" not in g:

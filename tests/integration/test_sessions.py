@@ -105,3 +105,15 @@ def test_changing_the_login_email_needs_the_password(web, make_account):
     web.login("new@example.net")
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "user.email"))
     assert event.fields == {"from": "acme@owner.test", "to": "new@example.net"}
+
+
+def test_the_sweeper_forgets_expired_sessions(app, web, make_account):
+    from portal.orchestration.dispatch import sweep
+
+    make_account("Acme")
+    web.login("acme@owner.test")
+    sweep()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginSession)) == 1
+    with freeze_time(utcnow() + timedelta(minutes=31)):
+        sweep()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginSession)) == 0
