@@ -77,7 +77,6 @@ def dispatch(server_ids: set[int] | list[int], actors: set | None = None) -> Non
 def sweep() -> list[int]:
     """Enqueue every server with due work, after taking back what dead workers left."""
     from portal.models import Operation, OpState, utcnow
-
     from portal.security.sessions import purge_expired
 
     recover_orphans()
