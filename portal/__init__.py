@@ -80,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.addresses import bp as addresses
     from portal.blueprints.auth import bp as auth
     from portal.blueprints.dashboard import bp as dashboard
+    from portal.blueprints.databases import bp as databases
     from portal.blueprints.domains import bp as domains
     from portal.blueprints.impersonation import bp as impersonation
     from portal.blueprints.mailboxes import bp as mailboxes
@@ -90,7 +91,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.websites import bp as websites
 
     for bp in (auth, account, impersonation, activity, dashboard, reseller, domains, mailboxes, addresses,
-               system_users, webapps, websites, staff):
+               system_users, webapps, websites, databases, staff):
         app.register_blueprint(bp)
 
 

@@ -12,6 +12,9 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v /usr/sbin/nginx >/dev/null || need+=(nginx)
 command -v /usr/sbin/php-fpm8.2 >/dev/null || need+=(php8.2-fpm)
 command -v chromium >/dev/null || need+=(chromium)
+command -v mariadb >/dev/null || need+=(mariadb-client)
+command -v psql >/dev/null || need+=(postgresql-client)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "Missing for the tests: ${need[*]} (run as root to install them)" >&2

@@ -2,6 +2,7 @@
 from portal.models.accounts import Account, AccountKind, Role, User
 from portal.models.audit import AuditEvent
 from portal.models.base import Base, utcnow
+from portal.models.databases import Database, DatabaseUser, Engine, database_grant
 from portal.models.hosting import Mount, SystemUser, WebApp, Website, website_domain
 from portal.models.mail import Address, Domain, Mailbox, address_mailbox
 from portal.models.orchestration import BackendLog, LogState, Operation, OpState
@@ -13,5 +14,5 @@ from portal.models.status import Status
 __all__ = [
     "AuditEvent", "Account", "Address", "address_mailbox", "AccountKind", "BackendLog", "Base", "Domain", "LogState", "Mailbox",
     "Operation", "OpState", "Role", "Route", "Server", "Status", "SystemUser", "User", "utcnow", "Mount", "WebApp", "Website", "website_domain", "LIMITS", "Plan",
-    "LoginSession", "RecoveryCode",
+    "LoginSession", "RecoveryCode", "Database", "DatabaseUser", "Engine", "database_grant",
 ]

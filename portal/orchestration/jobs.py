@@ -14,6 +14,8 @@ from portal.extensions import db
 from portal.models import (
     Address,
     BackendLog,
+    Database,
+    DatabaseUser,
     Domain,
     LogState,
     Mailbox,
@@ -33,10 +35,12 @@ from portal.orchestration.transports import ExecTimeout, TransportError, exec_ti
 
 log = logging.getLogger(__name__)
 MODELS = {"Mailbox": Mailbox, "Domain": Domain, "Address": Address, "SystemUser": SystemUser,
-          "WebApp": WebApp, "Website": Website}
+          "WebApp": WebApp, "Website": Website, "Database": Database, "DatabaseUser": DatabaseUser}
 OUTPUT_LIMIT = 256 * 1024  # per stream kept in a BackendLog
 # A backend that refuses one change but applies the others says so on stdout.
 REFUSED = re.compile(r"^hostdeck-refused (\d+) (.*)$", re.M)
+# A database backend reports the size of a database it applied.
+SIZE = re.compile(r"^hostdeck-size (\d+) (\d+)$", re.M)
 
 
 @dataclass
@@ -120,6 +124,14 @@ def apply_server(server_id: int) -> dict:
         return _apply(server, guard)
 
 
+def _record_sizes(changes: list[Change], objects: dict, sizes: dict[str, str]) -> None:
+    for change in changes:
+        size = sizes.get(str(change.op.id))
+        obj = objects.get((change.op.object_type, change.op.object_id))
+        if size is not None and isinstance(obj, Database):
+            obj.size_bytes, obj.size_at = int(size), utcnow()
+
+
 def _clip(text: str) -> str:
     if len(text) <= OUTPUT_LIMIT:
         return text
@@ -157,9 +169,10 @@ def _apply(server: Server, guard) -> dict:
         return {"server": server.id, "log": None}
     entry, changes = _start(server, ops)
     script = Script()
-    result, retryable = None, True
+    result, retryable, objects = None, True, {}
     try:
-        build(script, server, changes, load_objects(changes))
+        objects = load_objects(changes)
+        build(script, server, changes, objects)
         entry.script = script.redacted()
         result = transport_for(server, current_app.config).run(script.text, exec_timeout(server, current_app.config))
     except UnsafeValue as exc:
@@ -176,6 +189,7 @@ def _apply(server: Server, guard) -> dict:
         entry.exit_code = result.exit_code
         entry.stdout, entry.stderr = _clip(script.redact(result.stdout)), _clip(script.redact(result.stderr))
         refused = {int(ref): script.redact(why) for ref, why in REFUSED.findall(result.stdout)}
+        _record_sizes(changes, objects, dict(SIZE.findall(result.stdout)))
         if result.exit_code != 0:  # None too: killed without an exit status
             entry.state = LogState.FAILURE
         else:

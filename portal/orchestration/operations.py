@@ -61,7 +61,7 @@ def record(obj: Any, action: str, *, actor=None, password: str | None = None) ->
     assert action in ("save", "delete")
     object_type = type(obj).__name__
     ops: list[Operation] = []
-    for backend in backends_for(object_type):
+    for backend in backends_for(object_type, obj):
         servers = db.session.scalars(
             sa.select(Server).join(Route).where(Route.backend == backend.name).order_by(Server.id)
         ).all()

@@ -14,7 +14,7 @@ from portal.orchestration import alerts
 OK_STATES = (LogState.SUCCESS, LogState.WARNING)
 RETRIED_STATES = (LogState.ERROR, LogState.TIMEOUT)
 BUSY = (OpState.PENDING, OpState.RUNNING)
-DELETE_ORDER = ["Website", "WebApp", "SystemUser", "Address", "Mailbox", "Domain"]
+DELETE_ORDER = ["Website", "WebApp", "SystemUser", "DatabaseUser", "Database", "Address", "Mailbox", "Domain"]
 
 
 def reason(server: Server, entry: BackendLog) -> str:

@@ -5,7 +5,14 @@ every login pays them.
 """
 from __future__ import annotations
 
-from passlib.hash import argon2, sha512_crypt
+import base64
+import hashlib
+import hmac
+import secrets
+
+from nacl import bindings as nacl_bindings
+from passlib.hash import argon2, mysql41, sha512_crypt
+from passlib.utils import saslprep
 
 DOVECOT_SCHEMES = ("SHA512-CRYPT", "ARGON2ID")
 
@@ -25,3 +32,40 @@ def dovecot(scheme: str, plaintext: str) -> str:
     if scheme == "ARGON2ID":
         return "{ARGON2ID}" + _argon2id.hash(plaintext)
     raise ValueError(f"unknown Dovecot password scheme {scheme!r}")
+
+
+MARIADB_AUTH = ("mysql_native_password", "ed25519")
+
+
+def mariadb(auth: str, plaintext: str) -> str:
+    """What `ALTER USER … IDENTIFIED VIA <auth> USING '<verifier>'` takes."""
+    if auth == "mysql_native_password":
+        return mysql41.hash(plaintext)  # *<SHA1(SHA1(password))>, as PASSWORD() makes it
+    if auth == "ed25519":
+        # MariaDB's auth_ed25519: the Ed25519 public key of the clamped SHA-512 of the password,
+        # base64 without padding, as ed25519_password() makes it.
+        digest = bytearray(hashlib.sha512(plaintext.encode()).digest()[:32])
+        digest[0] &= 248
+        digest[31] &= 63
+        digest[31] |= 64
+        public = nacl_bindings.crypto_scalarmult_ed25519_base_noclamp(bytes(digest))
+        return base64.b64encode(public).decode().rstrip("=")
+    raise ValueError(f"unknown MariaDB authentication {auth!r}")
+
+
+SCRAM_ITERATIONS = 4096  # PostgreSQL's own default (scram_iterations)
+
+
+def scram_sha256(plaintext: str, salt: bytes | None = None) -> str:
+    """PostgreSQL's SCRAM-SHA-256 verifier (RFC 5802/7677), as `ALTER ROLE … PASSWORD` stores it."""
+    salt = salt if salt is not None else secrets.token_bytes(16)
+    try:
+        prepared = saslprep(plaintext)
+    except ValueError:
+        prepared = plaintext  # PostgreSQL, too, uses the raw bytes when SASLprep refuses
+    salted = hashlib.pbkdf2_hmac("sha256", prepared.encode(), salt, SCRAM_ITERATIONS)
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+    b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
+    return f"SCRAM-SHA-256${SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"

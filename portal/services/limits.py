@@ -8,11 +8,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import LIMITS, Account, Address, Domain, Mailbox, SystemUser, WebApp
+from portal.models import LIMITS, Account, Address, Database, Domain, Mailbox, SystemUser, WebApp
 from portal.services import ServiceError
 
 COUNTED = {"mailboxes": Mailbox, "addresses": Address, "domains": Domain, "web_apps": WebApp,
-           "system_users": SystemUser}
+           "system_users": SystemUser, "databases": Database}
 
 
 def _used(kind: str, account_ids: sa.Select | list[int]) -> int:

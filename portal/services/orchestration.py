@@ -33,9 +33,11 @@ def resync_server(actor: Actor, server_id: int) -> int:
     for backend_name in db.session.scalars(sa.select(Route.backend).where(Route.server_id == server.id)):
         for object_type in get_backend(backend_name).handles:
             model = MODELS[object_type]
-            for object_id in db.session.scalars(sa.select(model.id).order_by(model.id)):
-                requeue(server, backend_name, object_type, object_id, actor=actor)
-                count += 1
+            backend = get_backend(backend_name)
+            for obj in db.session.scalars(sa.select(model).order_by(model.id)):
+                if backend.wants(obj):
+                    requeue(server, backend_name, object_type, obj.id, actor=actor)
+                    count += 1
     if not count:
         raise ServiceError(f"Nothing is routed to {server.name} yet.")
     audit(actor, "server.resync", obj=server, fields={"objects": count})

@@ -90,19 +90,19 @@ def set_limits(actor: Actor, account_id: int, values: dict[str, int | None]) -> 
 
 def usage(account: Account) -> dict[str, tuple[int, int | None]]:
     """kind -> (used, limit) for one account."""
-    return {kind: (_used(kind, [account.id]) if kind != "databases" else 0, account.limit(kind)) for kind in LIMITS}
+    return {kind: (_used(kind, [account.id]), account.limit(kind)) for kind in LIMITS}
 
 
 def set_suspended(actor: Actor, account: Account, suspended: bool) -> int:
     """Suspend (or resume) an account: portal logins stop, and every service is re-applied in its
     suspended (or normal) form. Returns how many services are being re-applied."""
-    from portal.models import Mailbox, Status, SystemUser, Website
+    from portal.models import DatabaseUser, Mailbox, Status, SystemUser, Website
     from portal.orchestration.operations import NoServer, record
 
     account.active = not suspended
     audit(actor, "account.suspend" if suspended else "account.resume", obj=account, account_id=account.id)
     count = 0
-    for model in (SystemUser, Mailbox, Website):
+    for model in (SystemUser, Mailbox, Website, DatabaseUser):
         for obj in db.session.scalars(sa.select(model).where(model.account_id == account.id,
                                                               model.status != Status.DELETING)):
             obj.status, obj.last_error = Status.PENDING, None
@@ -123,7 +123,7 @@ def suspend_sub_account(actor: Actor, account_id: int, suspended: bool) -> tuple
     return account, set_suspended(actor, account, suspended)
 
 
-DELETION_ORDER = ("Website", "WebApp", "SystemUser", "Address", "Mailbox", "Domain")
+DELETION_ORDER = ("Website", "WebApp", "SystemUser", "DatabaseUser", "Database", "Address", "Mailbox", "Domain")
 
 
 def remaining_services(account: Account) -> dict[str, int]:

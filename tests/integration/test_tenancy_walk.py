@@ -12,6 +12,8 @@ from portal.models import (
     AccountKind,
     Address,
     BackendLog,
+    Database,
+    DatabaseUser,
     Domain,
     LogState,
     Mailbox,
@@ -30,7 +32,7 @@ from tests.conftest import PASSWORD, page_text
 
 MODELS = {"mailbox_id": Mailbox, "domain_id": Domain, "address_id": Address, "user_id": SystemUser,
           "app_id": WebApp, "website_id": Website, "log_id": BackendLog, "server_id": Server,
-          "account_id": Account, "subject_id": User}
+          "account_id": Account, "subject_id": User, "database_id": Database, "db_user_id": DatabaseUser}
 NOT_IDS = {"token"}  # a signed token, checked on its own (test_resellers.py)
 MISSING = 987654321
 UNGUARDED = {"static", "bootstrap.static"}
@@ -49,9 +51,12 @@ def objects_for(account: Account, tag: str) -> dict[str, object]:
     user = SystemUser(account=account, name=f"{tag}1_web", status=Status.APPLIED)
     app = WebApp(account=account, system_user=user, name="site", kind="static", options={}, status=Status.APPLIED)
     website = Website(account=account, name=f"{tag} site", domains=[domain], status=Status.APPLIED)
-    db.session.add_all([domain, mailbox, address, user, app, website])
+    database = Database(account=account, engine="mariadb", name=f"{tag}1_db", status=Status.APPLIED)
+    db_user = DatabaseUser(account=account, engine="mariadb", name=f"{tag}1_u", status=Status.APPLIED,
+                           databases=[database])
+    db.session.add_all([domain, mailbox, address, user, app, website, database, db_user])
     return {"domain_id": domain, "mailbox_id": mailbox, "address_id": address, "user_id": user, "app_id": app,
-            "website_id": website}
+            "website_id": website, "database_id": database, "db_user_id": db_user}
 
 
 @pytest.fixture

@@ -155,3 +155,29 @@ def nginx(request: pytest.FixtureRequest) -> Iterator[Nginx]:
     # Its workers (www-data) traverse it.
     with shared_root(request, "nginx") as root, running(Nginx(root)) as server:
         yield server
+
+
+# Databases (appended like the web stack).
+from .mariadb import MariaDb  # noqa: E402
+from .postgres import PgCluster, pg_bin  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[MariaDb]:
+    """The machine's MariaDB, as the tests find it; what they made is dropped at the end."""
+    server = MariaDb()
+    need(server.reachable(), "MariaDB on 127.0.0.1:3306 (root, no password)")
+    need("mariadb", "mariadb-client (the backend runs the `mariadb` client)")
+    server.ensure_ed25519()
+    server.forget()
+    yield server
+    server.forget()
+
+
+@pytest.fixture(scope="session")
+def postgres(request: pytest.FixtureRequest) -> Iterator[PgCluster]:
+    need(pg_bin("initdb"), "postgresql (initdb)")
+    need("psql", "postgresql-client (psql)")
+    need_root("postgres (runs as the postgres user)")
+    with shared_root(request, "postgres") as root, running(PgCluster(root)) as server:
+        yield server

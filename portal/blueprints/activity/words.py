@@ -12,7 +12,8 @@ DONE = {
     "recovery_codes": "new recovery codes made", "timezone": "time zone changed",
     "retry": "retried with the current state", "resync": "resynced", "two_factor_reset": "two-factor login reset by an operator",
 }
-KINDS = {"SystemUser": "System user", "WebApp": "Web app", "User": "Login", "BackendLog": "Backend log"}
+KINDS = {"SystemUser": "System user", "WebApp": "Web app", "User": "Login", "BackendLog": "Backend log",
+         "DatabaseUser": "Database user"}
 
 
 def _support(event: AuditEvent) -> str:

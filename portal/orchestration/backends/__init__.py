@@ -3,18 +3,21 @@ from __future__ import annotations
 
 from portal.orchestration.backends.base import Backend
 from portal.orchestration.backends.dovecot import DovecotBackend
+from portal.orchestration.backends.mariadb import MariaDbBackend
 from portal.orchestration.backends.nginx import NginxBackend
 from portal.orchestration.backends.phpfpm import PhpFpmBackend
 from portal.orchestration.backends.postfix import PostfixBackend
+from portal.orchestration.backends.postgresql import PostgreSqlBackend
 from portal.orchestration.backends.unix import UnixBackend
 
 # In the order their fragments run in one script: users before the apps they own, apps before sites.
 BACKENDS: dict[str, Backend] = {b.name: b for b in (
-    DovecotBackend(), PostfixBackend(), UnixBackend(), PhpFpmBackend(), NginxBackend())}
+    DovecotBackend(), PostfixBackend(), UnixBackend(), PhpFpmBackend(), NginxBackend(), MariaDbBackend(),
+    PostgreSqlBackend())}
 
 
-def backends_for(object_type: str) -> list[Backend]:
-    return [b for b in BACKENDS.values() if object_type in b.handles]
+def backends_for(object_type: str, obj=None) -> list[Backend]:
+    return [b for b in BACKENDS.values() if object_type in b.handles and (obj is None or b.wants(obj))]
 
 
 def get_backend(name: str) -> Backend:

@@ -16,6 +16,10 @@ class Backend:
     name: str = ""
     handles: tuple[str, ...] = ()
 
+    def wants(self, obj: Any) -> bool:
+        """Does this backend run this object? (A PostgreSQL database is not MariaDB's.)"""
+        return True
+
     def verifier(self, server: Server, plaintext: str) -> str | None:
         """The password as this service stores it; None for a service without passwords."""
         return None

@@ -1,0 +1,185 @@
+from flask import flash, redirect, render_template, url_for
+
+from portal.blueprints.common import confirm_delete, fail_form, status_response
+from portal.blueprints.databases import bp
+from portal.blueprints.databases.forms import (
+    DatabaseForm,
+    DatabasePasswordForm,
+    DatabaseUserForm,
+    GrantsForm,
+    SizesForm,
+)
+from portal.extensions import db
+from portal.models import Database, DatabaseUser, Status
+from portal.security.roles import customer
+from portal.security.scoping import current_actor, get_scoped_or_404, scoped
+from portal.services import ServiceError
+from portal.services.databases import (
+    change_password,
+    create_database,
+    create_user,
+    delete_database,
+    delete_user,
+    refresh_sizes,
+    set_grants,
+    users_going_with,
+)
+from portal.services.system_users import prefix
+
+
+def _databases(engine=None) -> list[Database]:
+    query = scoped(Database, current_actor()).where(Database.status != Status.DELETING).order_by(Database.name)
+    if engine is not None:
+        query = query.where(Database.engine == engine)
+    return list(db.session.scalars(query))
+
+
+def _choices(databases: list[Database], with_engine: bool = False) -> list[tuple[int, str]]:
+    return [(d.id, f"{d.name} ({d.engine.label})" if with_engine else d.name) for d in databases]
+
+
+def _index(form: DatabaseForm | None = None, status: int = 200):
+    actor = current_actor()
+    databases = db.session.scalars(scoped(Database, actor).order_by(Database.engine, Database.name)).all()
+    users = db.session.scalars(scoped(DatabaseUser, actor).order_by(DatabaseUser.engine, DatabaseUser.name)).all()
+    return render_template("databases/index.html", databases=databases, users=users, form=form or DatabaseForm(),
+                           sizes=SizesForm(), prefix=prefix(actor.account) if actor.account else ""), status
+
+
+@bp.route("/")
+@customer
+def index():
+    return _index()
+
+
+@bp.route("/new", methods=["POST"])
+@customer
+def create():
+    form = DatabaseForm()
+    if form.validate_on_submit():
+        try:
+            database = create_database(current_actor(), engine=form.engine.data, name=form.name.data)
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"{database.name} is being created.", "success")
+            return redirect(url_for(".index"))
+    return _index(form, status=400)
+
+
+@bp.route("/sizes", methods=["POST"])
+@customer
+def sizes():
+    if SizesForm().validate_on_submit():
+        try:
+            count = refresh_sizes(current_actor())
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            flash(f"The sizes of {count} database(s) are being read again.", "info")
+    return redirect(url_for(".index"))
+
+
+@bp.route("/<int:database_id>/delete", methods=["GET", "POST"])
+@customer
+def delete(database_id: int):
+    def extra(database):
+        going, staying = users_going_with(database)
+        return {"going": going, "staying": staying}
+    return confirm_delete(Database, database_id, delete_database, template="databases/delete.html",
+                          name="database", done="{obj.name} is being deleted, with all its data.", extra=extra)
+
+
+@bp.route("/status")
+@customer
+def status():
+    return status_response(Database)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@customer
+def create_user_page():
+    form = DatabaseUserForm()
+    form.databases.choices = _choices(_databases(), with_engine=True)
+    form.databases.pre_validate = lambda form: None  # the service answers a foreign id with 404
+    if form.validate_on_submit():
+        try:
+            user = create_user(current_actor(), engine=form.engine.data, name=form.name.data,
+                               password=form.password.data, database_ids=form.databases.data or [])
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"{user.name} is being created.", "success")
+            return redirect(url_for(".user", db_user_id=user.id))
+    actor = current_actor()
+    return render_template("databases/new_user.html", form=form, prefix=prefix(actor.account) if actor.account else
+                           ""), 400 if form.is_submitted() else 200
+
+
+def _user_page(user: DatabaseUser, grants: GrantsForm | None = None, password: DatabasePasswordForm | None = None,
+               status: int = 200):
+    if grants is None:
+        grants = GrantsForm(data={"databases": [d.id for d in user.databases]})
+    grants.databases.choices = _choices(_databases(user.engine))
+    return render_template("databases/user.html", user=user, grants=grants,
+                           form=password or DatabasePasswordForm()), status
+
+
+@bp.route("/users/<int:db_user_id>")
+@customer
+def user(db_user_id: int):
+    return _user_page(get_scoped_or_404(DatabaseUser, db_user_id, current_actor()))
+
+
+@bp.route("/users/<int:db_user_id>/grants", methods=["POST"])
+@customer
+def grants(db_user_id: int):
+    actor = current_actor()
+    found = get_scoped_or_404(DatabaseUser, db_user_id, actor)
+    form = GrantsForm()
+    form.databases.pre_validate = lambda form: None  # the service answers a foreign id with 404
+    if form.validate_on_submit():
+        try:
+            set_grants(actor, found.id, form.databases.data or [])
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"The access of {found.name} is being updated.", "success")
+            return redirect(url_for(".user", db_user_id=found.id))
+    return _user_page(found, grants=form, status=400)
+
+
+@bp.route("/users/<int:db_user_id>/password", methods=["POST"])
+@customer
+def password(db_user_id: int):
+    actor = current_actor()
+    found = get_scoped_or_404(DatabaseUser, db_user_id, actor)
+    form = DatabasePasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(actor, found.id, form.password.data)
+            db.session.commit()
+        except ServiceError as error:
+            fail_form(form, error)
+        else:
+            flash(f"The new password for {found.name} is being applied.", "success")
+            return redirect(url_for(".user", db_user_id=found.id))
+    return _user_page(found, password=form, status=400)
+
+
+@bp.route("/users/<int:db_user_id>/delete", methods=["GET", "POST"])
+@customer
+def delete_user_page(db_user_id: int):
+    return confirm_delete(DatabaseUser, db_user_id, delete_user, template="databases/delete_user.html", name="user",
+                          done="{obj.name} is being deleted.")
+
+
+@bp.route("/users/status")
+@customer
+def user_status():
+    return status_response(DatabaseUser)

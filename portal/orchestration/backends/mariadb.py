@@ -1,0 +1,85 @@
+"""MariaDB: databases, users and their grants, through the `mariadb` client on the server.
+
+Server settings:
+  mariadb_client         the client (default "mariadb"); it runs as the SSH user
+  mariadb_defaults_file  an option file with the admin login ([client] user=, password=), if the
+                         SSH user is not the server's root over the socket
+  mariadb_host, mariadb_port, mariadb_admin   where and as whom to connect, if not the socket
+  mariadb_user_host      the host part of created users (default "localhost"; "%" or an address
+                         when the web servers are elsewhere)
+  mariadb_auth           mysql_native_password (default) or ed25519 (needs INSTALL SONAME
+                         'auth_ed25519'; PHP's mysqlnd cannot log in with it)
+"""
+from __future__ import annotations
+
+from portal.models import Database, DatabaseUser, Engine, Server
+from portal.orchestration import verifiers
+from portal.orchestration.backends.sql import SqlBackend, account_databases, active, granted, name
+from portal.orchestration.script import q
+from portal.orchestration.sql import mariadb_grant_name, mariadb_name, mariadb_string
+
+# Re-saving a user without its password must not create one without a password.
+MISSING = """DELIMITER //
+BEGIN NOT ATOMIC
+  IF NOT EXISTS (SELECT 1 FROM mysql.user WHERE User = {user} AND Host = {host}) THEN
+    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'the user is missing on the server: set its password again';
+  END IF;
+END//
+DELIMITER ;"""
+
+
+class MariaDbBackend(SqlBackend):
+    name = "mariadb"
+    engine = Engine.MARIADB
+
+    def verifier(self, server: Server, plaintext: str) -> str:
+        return verifiers.mariadb(self.auth(server), plaintext)
+
+    @staticmethod
+    def auth(server: Server) -> str:
+        auth = server.setting("mariadb_auth", "mysql_native_password")
+        if auth not in verifiers.MARIADB_AUTH:
+            raise ValueError(f"mariadb_auth must be one of {verifiers.MARIADB_AUTH}")
+        return auth
+
+    def client(self, server: Server) -> str:
+        words = [q(server.setting("mariadb_client", "mariadb"))]
+        if server.setting("mariadb_defaults_file"):  # the client wants this one first
+            words.append(q(f"--defaults-extra-file={server.setting('mariadb_defaults_file')}"))
+        words += ["--batch", "--skip-column-names"]
+        for option, key in (("--host", "mariadb_host"), ("--port", "mariadb_port"), ("--user", "mariadb_admin")):
+            if server.setting(key):
+                words.append(q(f"{option}={server.setting(key)}"))
+        return " ".join(words)
+
+    def _account(self, server: Server, user_name: str) -> str:
+        return f"{mariadb_string(name(user_name))}@{mariadb_string(server.setting('mariadb_user_host', 'localhost'))}"
+
+    def save_database(self, server: Server, db: Database, ref: int) -> list[str]:
+        return [f"CREATE DATABASE IF NOT EXISTS {mariadb_name(name(db.name))} "
+                "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;",
+                f"SELECT CONCAT('hostdeck-size {int(ref)} ', COALESCE(SUM(data_length + index_length), 0)) "
+                f"FROM information_schema.tables WHERE table_schema = {mariadb_string(db.name)};"]
+
+    def save_user(self, server: Server, user: DatabaseUser, secret: str | None) -> list[str]:
+        account = self._account(server, user.name)
+        if secret is not None:
+            how = f"IDENTIFIED WITH {self.auth(server)} AS {mariadb_string(secret)}"
+            statements = [f"CREATE USER IF NOT EXISTS {account} {how};", f"ALTER USER {account} {how};"]
+        else:
+            statements = [MISSING.format(user=mariadb_string(user.name),
+                                         host=mariadb_string(server.setting("mariadb_user_host", "localhost")))]
+        # The grants are exactly the granted databases: all off, then each on again.
+        statements.append(f"REVOKE ALL PRIVILEGES, GRANT OPTION FROM {account};")
+        wanted = granted(user)
+        for database in account_databases(user, self.engine):
+            if database.name in wanted:
+                statements.append(f"GRANT ALL PRIVILEGES ON {mariadb_grant_name(name(database.name))}.* TO {account};")
+        statements.append(f"ALTER USER {account} ACCOUNT {'UNLOCK' if active(user) else 'LOCK'};")
+        return statements
+
+    def delete_database(self, server: Server, payload: dict) -> list[str]:
+        return [f"DROP DATABASE IF EXISTS {mariadb_name(name(payload['name']))};"]
+
+    def delete_user(self, server: Server, payload: dict) -> list[str]:
+        return [f"DROP USER IF EXISTS {self._account(server, payload['name'])};"]

@@ -1,0 +1,170 @@
+"""Databases and database users on MariaDB or PostgreSQL.
+
+Names carry the account's prefix (acme12_blog) and are checked here before any server sees
+them. Grants join a user and a database of the same account and engine. Deleting a database
+drops the users no other database uses; the others lose only that grant.
+"""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Database, DatabaseUser, Engine, Status
+from portal.orchestration.operations import NoServer, record
+from portal.security.scoping import Actor, get_scoped_or_404, scoped
+from portal.services import ServiceError
+from portal.services.limits import reserve
+from portal.services.system_users import prefix
+
+BASE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+
+
+def engine_of(value: str) -> Engine:
+    try:
+        return Engine(value)
+    except ValueError as exc:
+        raise ServiceError("Choose MariaDB or PostgreSQL.", field="engine") from exc
+
+
+def full_name(actor: Actor, base: str, engine: Engine) -> str:
+    """The account prefix, _, and the part the customer chose; refused in plain words."""
+    if not base:
+        raise ServiceError("Give it a name.", field="name")
+    if not BASE.match(base):
+        raise ServiceError("Use lowercase letters a-z, digits and _ only: no capitals, spaces, quotes, "
+                           "backticks, ; or %.", field="name")
+    full = f"{prefix(actor.account)}_{base}"
+    if len(full) > engine.max_name:
+        raise ServiceError(f"{engine.label} allows names of at most {engine.max_name} characters, "
+                           f"prefix included; {full} has {len(full)}.", field="name")
+    return full
+
+
+def _taken(model, engine: Engine, full: str) -> bool:
+    # On PostgreSQL each database has an owner role of its own name, and roles share one namespace.
+    models = {Database, DatabaseUser} if engine == Engine.POSTGRESQL else {model}
+    return any(db.session.scalar(sa.select(sa.func.count()).select_from(m).where(m.engine == engine, m.name == full))
+               for m in models)
+
+
+def _record(obj, action: str, actor: Actor, password: str | None = None) -> None:
+    try:
+        record(obj, action, actor=actor, password=password)
+    except NoServer as exc:
+        raise ServiceError(f"No {obj.engine.label} server is set up yet. Please contact support.") from exc
+
+
+def _account(actor: Actor):
+    if actor.account is None:
+        raise ServiceError("Databases belong to a customer account.")
+    return actor.account
+
+
+def _grantable(actor: Actor, engine: Engine, database_ids: list[int]) -> list[Database]:
+    """The databases a user may be granted: the actor's own (anyone else's is 404), same engine."""
+    found = []
+    for database_id in sorted(set(database_ids)):
+        database = get_scoped_or_404(Database, database_id, actor)
+        if database.engine != engine:
+            raise ServiceError(f"{database.name} is a {database.engine.label} database; grants stay within "
+                               "one engine.", field="databases")
+        if database.account_id != actor.account_id:
+            raise ServiceError("Grants stay within one account.", field="databases")
+        if database.status == Status.DELETING:
+            raise ServiceError(f"{database.name} is being deleted.", field="databases")
+        found.append(database)
+    return found
+
+
+def create_database(actor: Actor, *, engine: str, name: str) -> Database:
+    account, kind = _account(actor), engine_of(engine)
+    full = full_name(actor, name, kind)
+    if _taken(Database, kind, full):
+        raise ServiceError(f"{full} is already taken.", field="name")
+    reserve(account.id, "databases")
+    database = Database(account_id=account.id, engine=kind, name=full, status=Status.PENDING)
+    db.session.add(database)
+    db.session.flush()
+    _record(database, "save", actor)
+    return database
+
+
+def create_user(actor: Actor, *, engine: str, name: str, password: str, database_ids: list[int]) -> DatabaseUser:
+    account, kind = _account(actor), engine_of(engine)
+    full = full_name(actor, name, kind)
+    if _taken(DatabaseUser, kind, full):
+        raise ServiceError(f"{full} is already taken.", field="name")
+    user = DatabaseUser(account_id=account.id, engine=kind, name=full, status=Status.PENDING,
+                        databases=_grantable(actor, kind, database_ids))
+    db.session.add(user)
+    db.session.flush()
+    _record(user, "save", actor, password)
+    return user
+
+
+def _live_user(actor: Actor, user_id: int) -> DatabaseUser:
+    user = get_scoped_or_404(DatabaseUser, user_id, actor)
+    if user.status == Status.DELETING:
+        raise ServiceError("This user is being deleted.")
+    user.status, user.last_error = Status.PENDING, None
+    return user
+
+
+def set_grants(actor: Actor, user_id: int, database_ids: list[int]) -> DatabaseUser:
+    user = _live_user(actor, user_id)
+    user.databases = _grantable(actor, user.engine, database_ids)
+    db.session.flush()
+    _record(user, "save", actor)
+    return user
+
+
+def change_password(actor: Actor, user_id: int, password: str) -> DatabaseUser:
+    user = _live_user(actor, user_id)
+    _record(user, "save", actor, password)
+    return user
+
+
+def delete_user(actor: Actor, user_id: int) -> DatabaseUser:
+    user = get_scoped_or_404(DatabaseUser, user_id, actor)
+    user.status, user.last_error = Status.DELETING, None
+    _record(user, "delete", actor)
+    return user
+
+
+def users_going_with(database: Database) -> tuple[list[DatabaseUser], list[DatabaseUser]]:
+    """(users dropped with the database, users that stay because another database uses them)."""
+    going, staying = [], []
+    for user in database.users:
+        others = [d for d in user.databases if d.id != database.id and d.status != Status.DELETING]
+        (staying if others else going).append(user)
+    return going, staying
+
+
+def delete_database(actor: Actor, database_id: int) -> Database:
+    database = get_scoped_or_404(Database, database_id, actor)
+    going, staying = users_going_with(database)
+    database.users = []
+    db.session.flush()
+    for user in staying:  # re-applied without this grant
+        if user.status != Status.DELETING:
+            user.status, user.last_error = Status.PENDING, None
+            _record(user, "save", actor)
+    for user in going:
+        if user.status != Status.DELETING:
+            delete_user(actor, user.id)
+    database.status, database.last_error = Status.DELETING, None
+    _record(database, "delete", actor)
+    return database
+
+
+def refresh_sizes(actor: Actor) -> int:
+    """Apply each database again; the server reports its size on the way."""
+    count = 0
+    for database in db.session.scalars(scoped(Database, actor)):
+        if database.status == Status.APPLIED:
+            database.status = Status.PENDING
+            _record(database, "save", actor)
+            count += 1
+    return count

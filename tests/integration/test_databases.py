@@ -1,0 +1,277 @@
+"""Databases and their users on the machine's MariaDB and a real PostgreSQL, through the forms and
+a real worker over SSH: logins with the password, grants, deletion, names, logs, tenancy."""
+import secrets
+
+import psycopg
+import pymysql
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Account, Database, DatabaseUser, Operation, Route, Server, Status
+from tests.conftest import page_text
+
+RUN = "t" + secrets.token_hex(3)  # names on the shared MariaDB are this run's own
+P1, P2 = "first-Pässwörd-1", "second password 2"
+ENGINES = ["mariadb", "postgresql"]
+
+
+@pytest.fixture
+def db_server(app, sshd, mariadb, postgres):
+    """db1: MariaDB and PostgreSQL behind the test sshd, reached with a pinned host key."""
+    server = Server(name="db1", host=sshd.host, port=sshd.port, ssh_user=sshd.user, host_key=sshd.host_key_line,
+                    transport="ssh", settings={"mariadb_host": mariadb.host, "mariadb_port": mariadb.port,
+                                               "mariadb_admin": "root", "mariadb_user_host": "127.0.0.1",
+                                               **postgres.settings()})
+    db.session.add_all([server, Route(backend="mariadb", server=server), Route(backend="postgresql", server=server)])
+    db.session.commit()
+    return server
+
+
+@pytest.fixture
+def customer(make_account, web, db_server) -> Account:
+    account = make_account(RUN)
+    web.login(f"{RUN}@owner.test")
+    return account
+
+
+def prefix(account: Account) -> str:
+    return f"{RUN}{account.id}"
+
+
+def login(engine: str, mariadb, postgres, user: str, password: str, database: str) -> str | None:
+    """None if the user gets in, else the server's refusal."""
+    try:
+        if engine == "mariadb":
+            mariadb.connect(user=user, password=password, database=database).close()
+        else:
+            psycopg.connect(host=postgres.host, port=postgres.port, user=user, password=password, dbname=database,
+                            connect_timeout=5).close()
+    except (pymysql.MySQLError, psycopg.Error) as exc:
+        return str(exc)
+    return None
+
+
+def create_table(engine: str, mariadb, postgres, user: str, password: str, database: str) -> None:
+    if engine == "mariadb":
+        with mariadb.connect(user=user, password=password, database=database) as conn, conn.cursor() as cur:
+            cur.execute("CREATE TABLE posts (id INT PRIMARY KEY, title VARCHAR(100))")
+            cur.execute("INSERT INTO posts VALUES (1, 'hello')")
+    else:
+        with psycopg.connect(host=postgres.host, port=postgres.port, user=user, password=password,
+                             dbname=database, autocommit=True) as conn:
+            conn.execute("CREATE TABLE posts (id INT PRIMARY KEY, title TEXT)")
+            conn.execute("INSERT INTO posts VALUES (1, 'hello')")
+
+
+def new_database(web, engine: str, name: str):
+    return web.submit("/databases/", {"engine": engine, "name": name}, post_url="/databases/new")
+
+
+def new_user(web, engine: str, name: str, password: str = P1, databases=()):
+    return web.submit("/databases/users/new", {"engine": engine, "name": name, "password": password,
+                                               "confirm": password, "databases": [str(i) for i in databases]})
+
+
+def one(model, name: str):
+    return db.session.scalar(sa.select(model).where(model.name == name))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_create_connect_and_change_the_password(engine, web, customer, mariadb, postgres, work):
+    p = prefix(customer)
+    assert new_database(web, engine, "blog").status_code == 302
+    database = one(Database, f"{p}_blog")
+    assert new_user(web, engine, "app", databases=[database.id]).status_code == 302
+    user = one(DatabaseUser, f"{p}_app")
+    assert work() == 1
+    db.session.refresh(database)
+    db.session.refresh(user)
+    assert (database.status, user.status) == (Status.APPLIED, Status.APPLIED), (database.last_error, user.last_error)
+    assert database.size_bytes is not None and database.size_at is not None
+
+    create_table(engine, mariadb, postgres, f"{p}_app", P1, f"{p}_blog")
+
+    changed = web.submit(f"/databases/users/{user.id}", {"password": P2, "confirm": P2},
+                         post_url=f"/databases/users/{user.id}/password")
+    assert changed.status_code == 302
+    work()
+    assert login(engine, mariadb, postgres, f"{p}_app", P2, f"{p}_blog") is None
+    assert login(engine, mariadb, postgres, f"{p}_app", P1, f"{p}_blog") is not None
+    # Every verifier was wiped once applied.
+    assert db.session.scalar(sa.select(sa.func.count()).where(Operation.secret.is_not(None))) == 0
+
+    page = web.get("/databases/").get_data(as_text=True)
+    assert f"{p}_blog" in page and f"{p}_app" in page and "Applied" in page
+    assert web.submit("/databases/", {}, post_url="/databases/sizes").status_code == 302
+    work()
+    db.session.refresh(database)
+    assert database.size_bytes > 0 and database.status == Status.APPLIED
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_user_reaches_only_the_databases_it_is_granted(engine, web, customer, mariadb, postgres, work):
+    p = prefix(customer)
+    new_database(web, engine, "shop")
+    new_database(web, engine, "wiki")
+    shop, wiki = one(Database, f"{p}_shop"), one(Database, f"{p}_wiki")
+    new_user(web, engine, "shopapp", databases=[shop.id])
+    user = one(DatabaseUser, f"{p}_shopapp")
+    work()
+    assert login(engine, mariadb, postgres, user.name, P1, shop.name) is None
+    assert login(engine, mariadb, postgres, user.name, P1, wiki.name) is not None
+
+    web.submit(f"/databases/users/{user.id}", {"databases": [str(wiki.id)]},
+               post_url=f"/databases/users/{user.id}/grants")
+    work()
+    assert login(engine, mariadb, postgres, user.name, P1, wiki.name) is None
+    assert login(engine, mariadb, postgres, user.name, P1, shop.name) is not None
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_deleting_a_database_drops_it_and_only_the_users_nothing_else_needs(engine, web, customer, mariadb,
+                                                                              postgres, work):
+    p = prefix(customer)
+    new_database(web, engine, "old")
+    new_database(web, engine, "keep")
+    old, keep = one(Database, f"{p}_old"), one(Database, f"{p}_keep")
+    new_user(web, engine, "only", databases=[old.id])
+    new_user(web, engine, "both", databases=[old.id, keep.id])
+    work()
+    create_table(engine, mariadb, postgres, f"{p}_both", P1, old.name)
+
+    page = web.get(f"/databases/{old.id}/delete").get_data(as_text=True)
+    assert f"{p}_only" in page.split('id="users-going"')[1].split("</p>")[0]
+    assert f"{p}_both" in page.split('id="users-staying"')[1].split("</p>")[0]
+    assert web.submit(f"/databases/{old.id}/delete", {}).status_code == 302
+    work()
+    assert one(Database, f"{p}_old") is None and one(DatabaseUser, f"{p}_only") is None
+    assert one(DatabaseUser, f"{p}_both").status == Status.APPLIED
+    assert login(engine, mariadb, postgres, f"{p}_both", P1, f"{p}_old") is not None
+    assert login(engine, mariadb, postgres, f"{p}_both", P1, keep.name) is None
+    assert login(engine, mariadb, postgres, f"{p}_only", P1, keep.name) is not None
+    if engine == "mariadb":
+        assert not mariadb.query("SHOW DATABASES LIKE %s", f"{p}\\_old")
+        assert not mariadb.query("SELECT 1 FROM mysql.user WHERE User = %s", f"{p}_only")
+        assert not mariadb.query("SELECT 1 FROM mysql.db WHERE Db LIKE %s", f"{p}%old")  # no grant left behind
+    else:
+        assert postgres.psql(f"SELECT count(*) FROM pg_database WHERE datname = '{p}_old'").stdout.strip() == "0"
+        assert postgres.psql(f"SELECT count(*) FROM pg_roles WHERE rolname IN ('{p}_only', '{p}_old')"
+                             ).stdout.strip() == "0"
+
+
+BAD = ["bl'og", "bl`og", "blog;drop", "bl%og", "my blog", "Blog", 'bl"og', "blog\\", "bl-og", "_blog", ""]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_bad_names_are_refused(engine, web, customer):
+    p = prefix(customer)
+    longest = {"mariadb": 64, "postgresql": 63}[engine] - len(p) - 1
+    for name in BAD + ["x" * (longest + 1)]:
+        for response in (new_database(web, engine, name), new_user(web, engine, name)):
+            assert response.status_code == 400, name
+            text = response.get_data(as_text=True)
+            assert "is-invalid" in text or "alert-danger" in text, name
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Database)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(DatabaseUser)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Operation)) == 0
+    # The longest allowed name is fine.
+    assert new_database(web, engine, "x" * longest).status_code == 302
+
+
+def test_names_are_unique_per_engine_and_grants_stay_within_one(web, customer, work):
+    p = prefix(customer)
+    new_database(web, "mariadb", "app")
+    new_database(web, "postgresql", "app")  # another engine, another server: fine
+    assert "already taken" in page_text(new_database(web, "mariadb", "app"))
+    # On PostgreSQL a database's owner role has its name, so no user may take it.
+    assert "already taken" in page_text(new_user(web, "postgresql", "app"))
+    maria = db.session.scalar(sa.select(Database).where(Database.name == f"{p}_app", Database.engine == "mariadb"))
+    refused = new_user(web, "postgresql", "pgapp", databases=[maria.id])
+    assert refused.status_code == 400 and "one engine" in page_text(refused)
+    assert one(DatabaseUser, f"{p}_pgapp") is None
+
+
+def test_no_plaintext_password_in_any_server_log(web, customer, mariadb, postgres, work):
+    p = prefix(customer)
+    secrets_used = ["plain-Text-Secret-1", "plain-Text-Secret-2", "plain-Text-Secret-3", "plain-Text-Secret-4"]
+    pg_log_start = postgres.log_path.stat().st_size
+    with mariadb.general_log() as general_log:
+        for engine, (first, second) in zip(ENGINES, (secrets_used[:2], secrets_used[2:]), strict=True):
+            new_database(web, engine, "logged")
+            database = db.session.scalar(sa.select(Database).where(Database.engine == engine))
+            new_user(web, engine, "logger", password=first, databases=[database.id])
+            work()
+            user = db.session.scalar(sa.select(DatabaseUser).where(DatabaseUser.engine == engine))
+            web.submit(f"/databases/users/{user.id}", {"password": second, "confirm": second},
+                       post_url=f"/databases/users/{user.id}/password")
+            work()
+            assert login(engine, mariadb, postgres, user.name, second, database.name) is None
+        maria_log = general_log()
+    pg_log = postgres.log_path.read_bytes()[pg_log_start:].decode(errors="replace")
+    assert f"{p}_logger" in maria_log and "IDENTIFIED WITH" in maria_log  # the log was on
+    assert "ALTER ROLE" in pg_log and "SCRAM-SHA-256$" in pg_log
+    for secret in secrets_used:
+        assert secret not in maria_log and secret not in pg_log
+
+
+def test_ed25519_when_the_server_is_set_to_it(web, customer, db_server, mariadb, postgres, work):
+    db_server.settings = {**db_server.settings, "mariadb_auth": "ed25519"}
+    db.session.commit()
+    p = prefix(customer)
+    new_database(web, "mariadb", "edb")
+    new_user(web, "mariadb", "eduser", databases=[one(Database, f"{p}_edb").id])
+    work()
+    plugin = mariadb.query("SELECT plugin FROM mysql.user WHERE User = %s", f"{p}_eduser")
+    assert plugin == [("ed25519",)]
+    assert login("mariadb", mariadb, postgres, f"{p}_eduser", P1, f"{p}_edb") is None
+    assert login("mariadb", mariadb, postgres, f"{p}_eduser", P2, f"{p}_edb") is not None
+
+
+def test_suspension_locks_database_users(app, web, customer, make_staff, mariadb, postgres, work):
+    p = prefix(customer)
+    for engine in ENGINES:
+        new_database(web, engine, "susp")
+        database = db.session.scalar(sa.select(Database).where(Database.engine == engine))
+        new_user(web, engine, f"s{engine[:2]}", databases=[database.id])
+    work()
+    make_staff()
+    staff = app.test_client()
+    from tests.conftest import Web
+
+    staff_web = Web(staff)
+    staff_web.login("staff@hostdeck.test")
+    staff_web.submit(f"/staff/accounts/{customer.id}", {}, post_url=f"/staff/accounts/{customer.id}/suspend")
+    work()
+    assert "locked" in login("mariadb", mariadb, postgres, f"{p}_sma", P1, f"{p}_susp").lower()
+    assert "not permitted to log in" in login("postgresql", mariadb, postgres, f"{p}_spo", P1, f"{p}_susp")
+    staff_web.submit(f"/staff/accounts/{customer.id}", {}, post_url=f"/staff/accounts/{customer.id}/resume")
+    work()
+    assert login("mariadb", mariadb, postgres, f"{p}_sma", P1, f"{p}_susp") is None
+    assert login("postgresql", mariadb, postgres, f"{p}_spo", P1, f"{p}_susp") is None
+
+
+def test_another_accounts_databases_and_users_are_404(web, customer, make_account, work):
+    other = make_account("Other")
+    theirs = Database(account=other, engine="mariadb", name=f"other{other.id}_db", status=Status.APPLIED)
+    their_user = DatabaseUser(account=other, engine="mariadb", name=f"other{other.id}_u", status=Status.APPLIED,
+                              databases=[theirs])
+    db.session.add_all([theirs, their_user])
+    db.session.commit()
+    new_database(web, "mariadb", "mine")
+    mine = one(Database, f"{prefix(customer)}_mine")
+    new_user(web, "mariadb", "me", databases=[mine.id])
+    me = one(DatabaseUser, f"{prefix(customer)}_me")
+
+    for url in (f"/databases/users/{their_user.id}", f"/databases/{theirs.id}/delete",
+                f"/databases/users/{their_user.id}/delete"):
+        assert web.get(url).status_code == 404, url
+    # Granting someone else's database: 404, on create and on edit, and nothing changes.
+    assert new_user(web, "mariadb", "thief", databases=[theirs.id]).status_code == 404
+    grab = web.submit(f"/databases/users/{me.id}", {"databases": [str(mine.id), str(theirs.id)]},
+                      post_url=f"/databases/users/{me.id}/grants")
+    assert grab.status_code == 404
+    db.session.refresh(me)
+    assert [d.id for d in me.databases] == [mine.id]
+    assert one(DatabaseUser, f"{prefix(customer)}_thief") is None
+    assert f"other{other.id}_db" not in web.get("/databases/").get_data(as_text=True)
