@@ -13,6 +13,8 @@ from portal.models import (
     Account,
     Address,
     AuditEvent,
+    Database,
+    DatabaseUser,
     Domain,
     Mailbox,
     Operation,
@@ -30,7 +32,7 @@ from portal.services.validators import domain_to_ascii
 
 RESULTS = 50
 SERVICES = (("Domains", Domain), ("Mailboxes", Mailbox), ("Addresses", Address), ("System users", SystemUser),
-            ("Web apps", WebApp), ("Websites", Website))
+            ("Web apps", WebApp), ("Websites", Website), ("Databases", Database), ("Database users", DatabaseUser))
 
 
 def _ascii(text: str) -> str:
