@@ -45,7 +45,7 @@ class Config:
     LOGIN_ATTEMPTS_PER_MINUTE = 10
     # Defaults to REDIS_URL when set, else memory:// (one process only).
     RATELIMIT_STORAGE_URI = ""
-    MAILBOXES_PER_PAGE = 25
+    PER_PAGE = 50
     # How many reverse proxies (each adding X-Forwarded-For) stand in front of the portal.
     PROXY_HOPS = 0
     DEFAULT_TIMEZONE = "UTC"

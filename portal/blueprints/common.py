@@ -1,7 +1,7 @@
 """Small pieces every customer blueprint uses."""
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
@@ -22,6 +22,12 @@ def fail_form(form, error: ServiceError) -> None:
         field.errors = list(field.errors) + [error.message]
     else:
         flash(error.message, "danger")
+
+
+def paginated(query, arg: str = "page"):
+    """One page of a list (PER_PAGE rows), the page number read from ?<arg>=."""
+    return db.paginate(query, page=request.args.get(arg, 1, type=int), per_page=current_app.config["PER_PAGE"],
+                       error_out=False)
 
 
 def status_response(model):

@@ -90,7 +90,8 @@ def current() -> LoginSession | None:
         sid = session.get(SID)
         if isinstance(sid, str):
             row = db.session.scalar(sa.select(LoginSession).where(LoginSession.sid_hash == _hash(sid))
-                                    .options(joinedload(LoginSession.user), joinedload(LoginSession.subject)))
+                                    .options(joinedload(LoginSession.user).joinedload(User.account),
+                                             joinedload(LoginSession.subject).joinedload(User.account)))
             if row is not None and _expired(row):
                 db.session.delete(row)
                 db.session.commit()

@@ -23,6 +23,22 @@ def _used(kind: str, account_ids: sa.Select | list[int]) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(model.account_id.in_(account_ids)))
 
 
+def used_by(account_ids: list[int]) -> dict[int, dict[str, int]]:
+    """What each account uses, kind by kind, in one query (a list page must not count per row)."""
+    if not account_ids:
+        return {}
+    columns = []
+    for kind in LIMITS:
+        if kind == "quota_mb":
+            sub = sa.select(sa.func.coalesce(sa.func.sum(Mailbox.quota_mb), 0)).where(Mailbox.account_id == Account.id)
+        else:
+            model = COUNTED[kind]
+            sub = sa.select(sa.func.count()).select_from(model).where(model.account_id == Account.id)
+        columns.append(sub.scalar_subquery().label(kind))
+    rows = db.session.execute(sa.select(Account.id, *columns).where(Account.id.in_(account_ids)))
+    return {row.id: {kind: getattr(row, kind) for kind in LIMITS} for row in rows}
+
+
 def reserve(account_id: int, kind: str, amount: int = 1) -> None:
     """Refuse, in plain words, what would take the account or its reseller over a limit."""
     account = db.session.get(Account, account_id)

@@ -14,7 +14,7 @@ from portal.security.passwords import hash_password
 from portal.security.scoping import Actor, sub_account
 from portal.services import ServiceError
 from portal.services.audit import audit
-from portal.services.limits import _used
+from portal.services.limits import used_by
 
 LINK_DAYS = 7
 
@@ -88,9 +88,10 @@ def set_limits(actor: Actor, account_id: int, values: dict[str, int | None]) -> 
     return account
 
 
-def usage(account: Account) -> dict[str, tuple[int, int | None]]:
-    """kind -> (used, limit) for one account."""
-    return {kind: (_used(kind, [account.id]), account.limit(kind)) for kind in LIMITS}
+def usage(accounts: list[Account]) -> dict[int, dict[str, tuple[int, int | None]]]:
+    """account id -> kind -> (used, limit), in one query for all of them."""
+    used = used_by([a.id for a in accounts])
+    return {a.id: {kind: (used[a.id][kind], a.limit(kind)) for kind in LIMITS} for a in accounts}
 
 
 def set_suspended(actor: Actor, account: Account, suspended: bool) -> int:

@@ -1,7 +1,7 @@
 """The account's activity: every audit event of the accounts the user may see."""
 import sqlalchemy as sa
 from flask import render_template
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from portal.blueprints.activity import bp
 from portal.extensions import db
@@ -13,8 +13,9 @@ PER_PAGE = 50
 
 
 def with_people(query: sa.Select) -> sa.Select:
-    return query.options(selectinload(AuditEvent.actor), selectinload(AuditEvent.real_actor),
-                         selectinload(AuditEvent.account)).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    # Each is one row per event: joined into the page's own query, not fetched apart.
+    return query.options(joinedload(AuditEvent.actor), joinedload(AuditEvent.real_actor),
+                         joinedload(AuditEvent.account)).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
 
 
 @bp.route("/activity")

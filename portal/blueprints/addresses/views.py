@@ -1,10 +1,10 @@
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from sqlalchemy.orm import contains_eager, selectinload
 from wtforms import SelectChoice
 
 from portal.blueprints.addresses import bp
 from portal.blueprints.addresses.forms import AddressForm, EditAddressForm
-from portal.blueprints.common import confirm_delete, fail_form, status_response
+from portal.blueprints.common import confirm_delete, fail_form, paginated, status_response
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status
 from portal.security.roles import customer
@@ -27,7 +27,7 @@ def index():
     query = (scoped(Address, current_actor()).join(Address.domain).options(
         contains_eager(Address.domain), selectinload(Address.mailboxes).joinedload(Mailbox.domain))
         .order_by(Domain.name, Address.local_part))
-    page = db.paginate(query, per_page=current_app.config["MAILBOXES_PER_PAGE"], error_out=False)
+    page = paginated(query)
     return render_template("addresses/index.html", page=page)
 
 

@@ -1,6 +1,7 @@
 from flask import flash, redirect, render_template, url_for
+from sqlalchemy.orm import selectinload
 
-from portal.blueprints.common import confirm_delete, fail_form, status_response
+from portal.blueprints.common import confirm_delete, fail_form, paginated, status_response
 from portal.blueprints.databases import bp
 from portal.blueprints.databases.forms import (
     DatabaseForm,
@@ -40,9 +41,12 @@ def _choices(databases: list[Database], with_engine: bool = False) -> list[tuple
 
 def _index(form: DatabaseForm | None = None, status: int = 200):
     actor = current_actor()
-    databases = db.session.scalars(scoped(Database, actor).order_by(Database.engine, Database.name)).all()
-    users = db.session.scalars(scoped(DatabaseUser, actor).order_by(DatabaseUser.engine, DatabaseUser.name)).all()
-    return render_template("databases/index.html", databases=databases, users=users, form=form or DatabaseForm(),
+    databases = paginated(scoped(Database, actor).order_by(Database.engine, Database.name)
+                          .options(selectinload(Database.users)))
+    users = paginated(scoped(DatabaseUser, actor).order_by(DatabaseUser.engine, DatabaseUser.name)
+                      .options(selectinload(DatabaseUser.databases)), arg="users_page")
+    return render_template("databases/index.html", databases=databases.items, users=users.items, pages=databases,
+                           user_pages=users, form=form or DatabaseForm(),
                            sizes=SizesForm(), prefix=prefix(actor.account) if actor.account else ""), status
 
 

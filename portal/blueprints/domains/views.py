@@ -1,7 +1,7 @@
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 
-from portal.blueprints.common import confirm_delete, fail_form, status_response
+from portal.blueprints.common import confirm_delete, fail_form, paginated, status_response
 from portal.blueprints.domains import bp
 from portal.blueprints.domains.forms import DomainForm
 from portal.extensions import db
@@ -31,9 +31,9 @@ def index():
         else:
             flash(f"{domain.display_name} is being set up.", "success")
             return redirect(url_for(".index"))
-    domains = db.session.scalars(scoped(Domain, actor).order_by(Domain.name)).all()
-    ids = [d.id for d in domains]
-    return render_template("domains/index.html", form=form, domains=domains,
+    page = paginated(scoped(Domain, actor).order_by(Domain.name))
+    ids = [d.id for d in page.items]
+    return render_template("domains/index.html", form=form, domains=page.items, page=page,
                            mailboxes=_counts(Mailbox, ids), addresses=_counts(Address, ids))
 
 

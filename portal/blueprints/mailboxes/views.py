@@ -1,5 +1,4 @@
 from flask import (
-    current_app,
     flash,
     redirect,
     render_template,
@@ -8,7 +7,7 @@ from flask import (
 from sqlalchemy.orm import contains_eager
 from wtforms import SelectChoice
 
-from portal.blueprints.common import confirm_delete, fail_form, status_response
+from portal.blueprints.common import confirm_delete, fail_form, paginated, status_response
 from portal.blueprints.mailboxes import bp
 from portal.blueprints.mailboxes.forms import (
     AutoreplyForm,
@@ -34,7 +33,7 @@ from portal.services.mailboxes import (
 def index():
     query = (scoped(Mailbox, current_actor()).join(Mailbox.domain).options(contains_eager(Mailbox.domain))
              .order_by(Domain.name, Mailbox.local_part))
-    page = db.paginate(query, per_page=current_app.config["MAILBOXES_PER_PAGE"], error_out=False)
+    page = paginated(query)
     return render_template("mailboxes/index.html", page=page)
 
 

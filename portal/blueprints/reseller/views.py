@@ -51,7 +51,7 @@ def accounts():
             form = SubAccountForm(formdata=None)
     children = sorted((a for a in reseller.children if a.deleting_at is None), key=lambda a: a.name)
     return render_template("reseller/accounts.html", form=form, children=children, link=link,
-                           usage={a.id: usage(a) for a in children}, limits=LIMITS, switch=SwitchForm())
+                           usage=usage(children), limits=LIMITS, switch=SwitchForm())
 
 
 @bp.route("/reseller/accounts/<int:account_id>/limits", methods=["GET", "POST"])

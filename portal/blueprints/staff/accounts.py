@@ -96,7 +96,7 @@ def account(account_id: int):
     events = db.session.scalars(with_people(console(AuditEvent, actor).where(AuditEvent.account_id == found.id))
                                 .limit(25)).all()
     return render_template("staff/account.html", account=found, services=services, failed=failed, events=events,
-                           usage=usage(found), limits=LIMITS, action=ActionForm(), impersonate=ImpersonateForm(),
+                           usage=usage([found])[found.id], limits=LIMITS, action=ActionForm(), impersonate=ImpersonateForm(),
                            stepped_up=sessions.stepped_up(sessions.current()))
 
 

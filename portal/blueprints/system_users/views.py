@@ -1,6 +1,6 @@
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 
-from portal.blueprints.common import confirm_delete, fail_form, status_response
+from portal.blueprints.common import confirm_delete, fail_form, paginated, status_response
 from portal.blueprints.system_users import bp
 from portal.blueprints.system_users.forms import SystemUserForm, UserPasswordForm, UserSettingsForm
 from portal.extensions import db
@@ -21,7 +21,7 @@ from portal.services.system_users import (
 @customer
 def index():
     query = scoped(SystemUser, current_actor()).order_by(SystemUser.name)
-    page = db.paginate(query, per_page=current_app.config["MAILBOXES_PER_PAGE"], error_out=False)
+    page = paginated(query)
     return render_template("system_users/index.html", page=page)
 
 

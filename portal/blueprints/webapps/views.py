@@ -1,7 +1,7 @@
 from flask import flash, redirect, render_template, url_for
 from wtforms import SelectChoice
 
-from portal.blueprints.common import confirm_delete, fail_form, status_response
+from portal.blueprints.common import confirm_delete, fail_form, paginated, status_response
 from portal.blueprints.webapps import bp
 from portal.blueprints.webapps.forms import WebAppForm, WebAppOptionsForm
 from portal.extensions import db
@@ -15,8 +15,8 @@ from portal.services.webapps import create_web_app, delete_web_app, php_versions
 @bp.route("/")
 @customer
 def index():
-    apps = db.session.scalars(scoped(WebApp, current_actor()).order_by(WebApp.name)).all()
-    return render_template("webapps/index.html", apps=apps)
+    page = paginated(scoped(WebApp, current_actor()).order_by(WebApp.name, WebApp.id))
+    return render_template("webapps/index.html", apps=page.items, page=page)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -1,7 +1,8 @@
 from flask import flash, redirect, render_template, url_for
+from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from portal.blueprints.common import confirm_delete, fail_form, status_response
+from portal.blueprints.common import confirm_delete, fail_form, paginated, status_response
 from portal.blueprints.websites import bp
 from portal.blueprints.websites.forms import WebsiteForm
 from portal.extensions import db
@@ -15,8 +16,9 @@ from portal.services.webapps import create_website, delete_website, update_websi
 @bp.route("/")
 @customer
 def index():
-    sites = db.session.scalars(scoped(Website, current_actor()).order_by(Website.name)).all()
-    return render_template("websites/index.html", sites=sites)
+    page = paginated(scoped(Website, current_actor()).order_by(Website.name, Website.id).options(
+        selectinload(Website.domains), selectinload(Website.mounts)))
+    return render_template("websites/index.html", sites=page.items, page=page)
 
 
 def _mounts(form, apps: dict[str, int]) -> list[tuple[str, int]]:
