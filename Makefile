@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
+# make bench drops and refills this database.
+BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/hostdeck_bench
 export FLASK_APP := wsgi
 
 .PHONY: run worker test test-deps lint bench clean
@@ -37,6 +39,8 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev test-deps
 	$(BIN)/python -m bench.orchestration
+	$(BIN)/python -m bench.seed $(BENCH_DATABASE_URL)
+	$(BIN)/python -m bench.pages $(BENCH_DATABASE_URL)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
@@ -45,6 +45,13 @@ def register_extensions(app: Flask) -> None:
     from portal.extensions import bootstrap, csrf, db, login_manager, migrate
 
     db.init_app(app)
+
+    @app.before_request
+    def reads_without_a_transaction():
+        # A GET only reads (and at most notes when the session was last seen, committed at once):
+        # in autocommit it spends no round trips on BEGIN and ROLLBACK.
+        if request.method in ("GET", "HEAD") and request.endpoint not in (None, "static", "bootstrap.static"):
+            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(app.root_path, "..", "migrations"))
     csrf.init_app(app)
     bootstrap.init_app(app)

@@ -4,11 +4,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, has_request_context, render_template
+from flask import Flask, g, has_request_context, render_template
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Forbidden
 
+from portal.extensions import db
 from portal.models import Status
 
 STATUS_LOOK = {
@@ -19,20 +21,28 @@ STATUS_LOOK = {
 }
 
 
+def _viewer_zone() -> ZoneInfo:
+    viewer = current_user
+    if current_user.is_authenticated:
+        from portal.security.scoping import current_actor
+
+        viewer = current_actor().real_user or current_user  # staff read times in their own zone
+    try:
+        return ZoneInfo(getattr(viewer, "timezone", None) or "UTC")
+    except ZoneInfoNotFoundError:
+        return ZoneInfo("UTC")
+
+
 def localtime(value: datetime | None) -> str:
     """A UTC datetime in the viewer's timezone."""
     if value is None:
         return ""
-    viewer = current_user
-    if has_request_context() and current_user.is_authenticated:
-        from portal.security.scoping import current_actor
-
-        viewer = current_actor().real_user or current_user  # staff read times in their own zone
-    name = getattr(viewer, "timezone", None) or "UTC"
-    try:
-        zone = ZoneInfo(name)
-    except ZoneInfoNotFoundError:
+    if not has_request_context():
         zone = ZoneInfo("UTC")
+    elif "viewer_zone" in g:  # a list page formats many dates: look the viewer up once
+        zone = g.viewer_zone
+    else:
+        zone = g.viewer_zone = _viewer_zone()
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
@@ -64,8 +74,18 @@ def init_app(app: Flask) -> None:
 
     def page(code: int, title: str, message: str):
         def handler(error):
+            if code >= 500:
+                db.session.rollback()  # a failed flush must not break the error page too
             return render_template("errors/error.html", code=code, title=title, message=message), code
         return handler
+
+    @app.errorhandler(IntegrityError)
+    def conflict(error):
+        # Two requests made the same name at once; the database kept one. Nothing of this one stays.
+        db.session.rollback()
+        return render_template("errors/error.html", code=409, title="Changed at the same time",
+                               message="Someone made the same change a moment ago, so nothing was saved. "
+                                       "Please go back, reload and try again."), 409
 
     def forbidden(error):
         message = error.description if isinstance(error, Forbidden) and error.description != Forbidden.description \

@@ -41,7 +41,11 @@ class Domain(Provisioned, Timestamped, Base):
 
 class Mailbox(Provisioned, Timestamped, Base):
     __tablename__ = "mailbox"
-    __table_args__ = (sa.UniqueConstraint("domain_id", "local_part", name="uq_mailbox_address"),)
+    __table_args__ = (sa.UniqueConstraint("domain_id", "local_part", name="uq_mailbox_address"),
+                      # The list's order: a page is read straight from the index.
+                      sa.Index("ix_mailbox_account_name", "account_id", "local_part", "domain_id"),
+                      # The dashboard counts an account's mailboxes by status from this index alone.
+                      sa.Index("ix_mailbox_account_status", "account_id", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
@@ -75,7 +79,8 @@ class Mailbox(Provisioned, Timestamped, Base):
 
 class Address(Provisioned, Timestamped, Base):
     __tablename__ = "address"
-    __table_args__ = (sa.UniqueConstraint("domain_id", "local_part", name="uq_address_name"),)
+    __table_args__ = (sa.UniqueConstraint("domain_id", "local_part", name="uq_address_name"),
+                      sa.Index("ix_address_account_name", "account_id", "local_part", "domain_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)

@@ -143,12 +143,14 @@ def forget_old_secrets() -> int:
 
 
 def _after_commit(session) -> None:
+    session.info.pop("hostdeck.routes", None)  # operations.routed_servers() looks again next time
     dirty, actors = session.info.pop(DIRTY, None), session.info.pop(ACTORS, None)
     if dirty:
         dispatch(dirty, actors)
 
 
 def _after_rollback(session) -> None:
+    session.info.pop("hostdeck.routes", None)
     session.info.pop(DIRTY, None)
     session.info.pop(ACTORS, None)
 

@@ -53,6 +53,18 @@ def _new_op(server: Server, backend, obj_type: str, obj_id: int, action: str, pa
     return op
 
 
+ROUTES = "hostdeck.routes"
+
+
+def routed_servers(backend: str) -> list[Server]:
+    """The servers that run a backend; looked up once per transaction (a request records several)."""
+    cache = db.session.info.setdefault(ROUTES, {})
+    if backend not in cache:
+        cache[backend] = db.session.scalars(
+            sa.select(Server).join(Route).where(Route.backend == backend).order_by(Server.id)).all()
+    return cache[backend]
+
+
 def record(obj: Any, action: str, *, actor=None, password: str | None = None) -> list[Operation]:
     """One Operation per backend and routed server. A password becomes each server's verifier here.
 
@@ -62,10 +74,7 @@ def record(obj: Any, action: str, *, actor=None, password: str | None = None) ->
     object_type = type(obj).__name__
     ops: list[Operation] = []
     for backend in backends_for(object_type, obj):
-        servers = db.session.scalars(
-            sa.select(Server).join(Route).where(Route.backend == backend.name).order_by(Server.id)
-        ).all()
-        for server in servers:
+        for server in routed_servers(backend.name):
             owed = take_over(server.id, backend.name, object_type, obj.id, (OpState.FAILED,))
             verifier = backend.verifier(server, password) if password is not None else None
             secret = verifier if verifier is not None else owed

@@ -89,9 +89,10 @@ def current() -> LoginSession | None:
         row = None
         sid = session.get(SID)
         if isinstance(sid, str):
+            # The person and their account come in the same query; the subject of an impersonation,
+            # rarer, loads when asked for (never when subject_id is empty).
             row = db.session.scalar(sa.select(LoginSession).where(LoginSession.sid_hash == _hash(sid))
-                                    .options(joinedload(LoginSession.user).joinedload(User.account),
-                                             joinedload(LoginSession.subject).joinedload(User.account)))
+                                    .options(joinedload(LoginSession.user, innerjoin=True).joinedload(User.account)))
             if row is not None and _expired(row):
                 db.session.delete(row)
                 db.session.commit()

@@ -15,12 +15,18 @@ COUNTED = {"mailboxes": Mailbox, "addresses": Address, "domains": Domain, "web_a
            "system_users": SystemUser, "databases": Database}
 
 
-def _used(kind: str, account_ids: sa.Select | list[int]) -> int:
+def _count(kind: str, account_ids) -> sa.ScalarSelect:
     if kind == "quota_mb":
-        return db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Mailbox.quota_mb), 0))
-                                 .where(Mailbox.account_id.in_(account_ids)))
+        return sa.select(sa.func.coalesce(sa.func.sum(Mailbox.quota_mb), 0)).where(
+            Mailbox.account_id.in_(account_ids)).scalar_subquery()
     model = COUNTED[kind]
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(model.account_id.in_(account_ids)))
+    return sa.select(sa.func.count()).select_from(model).where(model.account_id.in_(account_ids)).scalar_subquery()
+
+
+def _used(kinds: list[str], account_ids: sa.Select | list[int]) -> dict[str, int]:
+    """What the accounts use, for each kind, in one query."""
+    row = db.session.execute(sa.select(*[_count(kind, account_ids).label(kind) for kind in kinds])).one()
+    return dict(zip(kinds, row, strict=True))
 
 
 def used_by(account_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -39,23 +45,30 @@ def used_by(account_ids: list[int]) -> dict[int, dict[str, int]]:
     return {row.id: {kind: getattr(row, kind) for kind in LIMITS} for row in rows}
 
 
-def reserve(account_id: int, kind: str, amount: int = 1) -> None:
-    """Refuse, in plain words, what would take the account or its reseller over a limit."""
+def reserve(account_id: int, kinds: str | dict[str, int], amount: int = 1) -> None:
+    """Refuse, in plain words, what would take the account or its reseller over a limit.
+
+    `kinds` is one kind (with `amount`) or {kind: amount}: one lock and one count for all of them.
+    """
+    wanted = {kinds: amount} if isinstance(kinds, str) else {k: n for k, n in kinds.items() if n}
     account = db.session.get(Account, account_id)
     chain = [account] + ([account.parent] if account.parent_id else [])
-    # Lock in a fixed order (the reseller's id is not always lower), so two requests never deadlock.
-    db.session.execute(sa.select(Account.id).where(Account.id.in_([a.id for a in chain]))
-                       .order_by(Account.id).with_for_update())
+    if not any(holder.limit(kind) is not None for holder in chain for kind in wanted):
+        return  # nothing here is limited: nothing to count
+    # Lock in a fixed order (the reseller's id is not always lower), so two requests never deadlock;
+    # the same query reloads the limits as they are now.
+    db.session.scalars(sa.select(Account).where(Account.id.in_([a.id for a in chain])).order_by(Account.id)
+                       .with_for_update().execution_options(populate_existing=True)).all()
     for holder in chain:
-        db.session.refresh(holder)
-        limit = holder.limit(kind)
-        if limit is None:
+        limited = {kind: holder.limit(kind) for kind in wanted if holder.limit(kind) is not None}
+        if not limited:
             continue
         scope = [holder.id] if holder is account else \
             sa.select(Account.id).where(sa.or_(Account.id == holder.id, Account.parent_id == holder.id))
-        used = _used(kind, scope)
-        if used + amount > limit:
-            whose = "Your plan" if holder is account else "Your reseller's plan"
-            ask = "ask your reseller for a bigger plan" if account.parent_id else "ask us for a bigger plan"
-            raise ServiceError(f"{whose} allows {limit} {LIMITS[kind]} and {used} are in use. "
-                               f"Delete something you no longer need, or {ask}.")
+        used = _used(list(limited), scope)
+        for kind, limit in limited.items():
+            if used[kind] + wanted[kind] > limit:
+                whose = "Your plan" if holder is account else "Your reseller's plan"
+                ask = "ask your reseller for a bigger plan" if account.parent_id else "ask us for a bigger plan"
+                raise ServiceError(f"{whose} allows {limit} {LIMITS[kind]} and {used[kind]} are in use. "
+                                   f"Delete something you no longer need, or {ask}.")

@@ -34,23 +34,25 @@ def create_mailbox(actor: Actor, *, local_part: str, domain_id: int, password: s
     )
     if taken:
         raise ServiceError(f"{local_part}@{domain.name} already exists.", field="local_part")
-    reserve(domain.account_id, "mailboxes")
-    reserve(domain.account_id, "quota_mb", quota_mb)
+    address = None
+    if with_address:
+        address = db.session.scalars(sa.select(Address).where(
+            Address.domain_id == domain.id, Address.local_part == local_part)).first()
+    reserve(domain.account_id, {"mailboxes": 1, "quota_mb": quota_mb,
+                                "addresses": 1 if with_address and address is None else 0})
     mailbox = Mailbox(account_id=domain.account_id, domain=domain, local_part=local_part,
                       quota_mb=quota_mb, status=Status.PENDING)
     db.session.add(mailbox)
     db.session.flush()
     if with_address:
-        _own_address(actor, mailbox)
+        _own_address(actor, mailbox, address)
     _record(mailbox, "save", actor, password)
     return mailbox
 
 
-def _own_address(actor: Actor, mailbox: Mailbox) -> None:
-    address = db.session.scalars(sa.select(Address).where(
-        Address.domain_id == mailbox.domain_id, Address.local_part == mailbox.local_part)).first()
+def _own_address(actor: Actor, mailbox: Mailbox, address: Address | None) -> None:
+    """The address of the mailbox's own name: made (its limit already reserved), or extended."""
     if address is None:
-        reserve(mailbox.account_id, "addresses")
         address = Address(account_id=mailbox.account_id, domain=mailbox.domain, local_part=mailbox.local_part,
                           forwards=[], status=Status.PENDING)
         db.session.add(address)

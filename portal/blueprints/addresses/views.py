@@ -1,5 +1,5 @@
 from flask import flash, redirect, render_template, url_for
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from portal.blueprints.addresses import bp
@@ -24,9 +24,8 @@ def _mailbox_choices(form, actor, account_id: int | None = None) -> None:
 @bp.route("/")
 @customer
 def index():
-    query = (scoped(Address, current_actor()).join(Address.domain).options(
-        contains_eager(Address.domain), selectinload(Address.mailboxes).joinedload(Mailbox.domain))
-        .order_by(Domain.name, Address.local_part))
+    query = (scoped(Address, current_actor()).options(selectinload(Address.mailboxes))
+             .order_by(Address.local_part, Address.domain_id))  # see mailboxes.index
     page = paginated(query)
     return render_template("addresses/index.html", page=page)
 

@@ -4,7 +4,6 @@ from flask import (
     render_template,
     url_for,
 )
-from sqlalchemy.orm import contains_eager
 from wtforms import SelectChoice
 
 from portal.blueprints.common import confirm_delete, fail_form, paginated, status_response
@@ -31,8 +30,9 @@ from portal.services.mailboxes import (
 @bp.route("/")
 @customer
 def index():
-    query = (scoped(Mailbox, current_actor()).join(Mailbox.domain).options(contains_eager(Mailbox.domain))
-             .order_by(Domain.name, Mailbox.local_part))
+    # In name order straight from the (account_id, local_part, domain_id) index: a page of a
+    # 5,000-mailbox account reads its 50 rows, not all of them.
+    query = scoped(Mailbox, current_actor()).order_by(Mailbox.local_part, Mailbox.domain_id)
     page = paginated(query)
     return render_template("mailboxes/index.html", page=page)
 

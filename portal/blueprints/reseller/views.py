@@ -1,6 +1,7 @@
+import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, session, url_for
 
-from portal.blueprints.common import fail_form
+from portal.blueprints.common import fail_form, paginated
 from portal.blueprints.reseller import bp
 from portal.blueprints.reseller.forms import LimitsForm, SetPasswordForm, SubAccountForm, SwitchForm
 from portal.extensions import db
@@ -49,9 +50,10 @@ def accounts():
             link = url_for("reseller.set_password", token=token, _external=True)
             flash(f"{account.name} is ready. Hand this link to its owner; it is shown only once.", "success")
             form = SubAccountForm(formdata=None)
-    children = sorted((a for a in reseller.children if a.deleting_at is None), key=lambda a: a.name)
-    return render_template("reseller/accounts.html", form=form, children=children, link=link,
-                           usage=usage(children), limits=LIMITS, switch=SwitchForm())
+    page = paginated(sa.select(Account).where(Account.parent_id == reseller.id, Account.deleting_at.is_(None))
+                     .order_by(Account.name, Account.id))
+    return render_template("reseller/accounts.html", form=form, children=page.items, page=page, link=link,
+                           usage=usage(page.items), limits=LIMITS, switch=SwitchForm())
 
 
 @bp.route("/reseller/accounts/<int:account_id>/limits", methods=["GET", "POST"])
