@@ -70,6 +70,8 @@ def test_no_impersonating_while_impersonating(web, people):
 
 def test_a_reseller_impersonates_only_its_own_sub_accounts(web, people):
     web.login("resell@owner.test")
+    # The sub-accounts page offers it for its owners' logins.
+    assert f'action="/impersonate/{people["customer"].id}"' in web.get("/reseller/accounts").get_data(as_text=True)
     assert start(web, people["other"]).status_code == 404
     assert start(web, people["reseller"]).status_code == 404  # itself
     assert start(web, people["staff"]).status_code == 404

@@ -1,5 +1,6 @@
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, session, url_for
+from sqlalchemy.orm import selectinload
 
 from portal.blueprints.common import fail_form, paginated
 from portal.blueprints.reseller import bp
@@ -51,7 +52,7 @@ def accounts():
             flash(f"{account.name} is ready. Hand this link to its owner; it is shown only once.", "success")
             form = SubAccountForm(formdata=None)
     page = paginated(sa.select(Account).where(Account.parent_id == reseller.id, Account.deleting_at.is_(None))
-                     .order_by(Account.name, Account.id))
+                     .order_by(Account.name, Account.id).options(selectinload(Account.users)))
     return render_template("reseller/accounts.html", form=form, children=page.items, page=page, link=link,
                            usage=usage(page.items), limits=LIMITS, switch=SwitchForm())
 
