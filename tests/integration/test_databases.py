@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Account, Database, DatabaseUser, Operation, Route, Server, Status
+from portal.models import Account, BackendLog, Database, DatabaseUser, Operation, Route, Server, Status
+from portal.orchestration import verifiers
 from tests.conftest import page_text
 
 RUN = "t" + secrets.token_hex(3)  # names on the shared MariaDB are this run's own
@@ -98,8 +99,12 @@ def test_create_connect_and_change_the_password(engine, web, customer, mariadb, 
     work()
     assert login(engine, mariadb, postgres, f"{p}_app", P2, f"{p}_blog") is None
     assert login(engine, mariadb, postgres, f"{p}_app", P1, f"{p}_blog") is not None
-    # Every verifier was wiped once applied.
+    # Every verifier was wiped once applied, and no log kept one.
     assert db.session.scalar(sa.select(sa.func.count()).where(Operation.secret.is_not(None))) == 0
+    logs = " ".join(f"{e.script} {e.stdout} {e.stderr}" for e in db.session.scalars(sa.select(BackendLog)))
+    assert "[redacted]" in logs
+    assert verifiers.mariadb("mysql_native_password", P1) not in logs and "SCRAM-SHA-256$" not in logs
+    assert P1 not in logs and P2 not in logs
 
     page = web.get("/databases/").get_data(as_text=True)
     assert f"{p}_blog" in page and f"{p}_app" in page and "Applied" in page
