@@ -29,6 +29,8 @@ from tests.testbed.ports import free_port, wait_for_port
 from tests.testbed.redis_server import RedisServer
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+# Threads per gunicorn worker (both apps get the same): a thread waiting on PostgreSQL lets another run.
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 CONNECTIONS = 8
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -67,7 +69,8 @@ def env(redis_url: str, url: str) -> dict[str, str]:
 @contextmanager
 def gunicorn(app: str, environ: dict[str, str]):
     port = free_port()
-    proc = subprocess.Popen([GUNICORN, "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
+    proc = subprocess.Popen([GUNICORN, "-w", "2", "--threads", str(THREADS), "-b", f"127.0.0.1:{port}",
+                             "--log-level", "warning", app],
                             env=environ, cwd=Path(__file__).resolve().parent.parent)
     try:
         wait_for_port(port, 30)
@@ -198,7 +201,7 @@ def run(url: str = URL) -> dict:
         "create_post_p50_under_50ms": post["p50_ms"] < 50,
         "no_errors": all(v["errors"] == 0 for v in results.values()),
     }
-    return {"seconds_per_run": SECONDS, "connections": CONNECTIONS, "gunicorn_workers": 2,
+    return {"seconds_per_run": SECONDS, "connections": CONNECTIONS, "gunicorn_workers": 2, "threads": THREADS,
             "minimal": minimal, "pages": results, "targets": targets}
 
 

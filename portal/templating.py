@@ -61,21 +61,21 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["STATUS_LOOK"] = {str(k): v for k, v in STATUS_LOOK.items()}
 
     @app.context_processor
-    def forms():
-        from portal.blueprints.auth.forms import LogoutForm
-        from portal.blueprints.reseller.forms import SwitchForm
+    def who():
+        """What every page's frame shows: the acting account, reseller links, the impersonation banner.
+        (Its forms carry csrf_input(); no form objects are built for them.)"""
         from portal.security.scoping import current_actor
         from portal.services.resellers import reseller_of
 
         # E-mails are rendered by jobs, outside any request.
         if not has_request_context():
             return {}
-        context = {"logout_form": LogoutForm()}
+        context = {}
         if current_user.is_authenticated:
             from portal.security import impersonation, sessions
 
             actor = current_actor()
-            context.update(acting=actor.acting, is_reseller=reseller_of(actor) is not None, switch_form=SwitchForm())
+            context.update(acting=actor.acting, is_reseller=reseller_of(actor) is not None)
             if actor.real_user is not None:
                 row = sessions.current()
                 context.update(impersonator=actor.real_user, impersonation_reason=row.reason,

@@ -47,7 +47,7 @@ def _index(form: DatabaseForm | None = None, status: int = 200):
                       .options(selectinload(DatabaseUser.databases)), arg="users_page")
     return render_template("databases/index.html", databases=databases.items, users=users.items, pages=databases,
                            user_pages=users, form=form or DatabaseForm(),
-                           sizes=SizesForm(), prefix=prefix(actor.account) if actor.account else ""), status
+                           prefix=prefix(actor.account) if actor.account else ""), status
 
 
 @bp.route("/")

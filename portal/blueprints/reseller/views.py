@@ -53,8 +53,12 @@ def accounts():
             form = SubAccountForm(formdata=None)
     page = paginated(sa.select(Account).where(Account.parent_id == reseller.id, Account.deleting_at.is_(None))
                      .order_by(Account.name, Account.id).options(selectinload(Account.users)))
+    # One line of text per account: a page of 50 accounts would otherwise render 350 template cells.
+    summary = {account_id: "; ".join(f"{LIMITS[kind]}: {used} / {'∞' if limit is None else limit}"
+                                     for kind, (used, limit) in kinds.items())
+               for account_id, kinds in usage(page.items).items()}
     return render_template("reseller/accounts.html", form=form, children=page.items, page=page, link=link,
-                           usage=usage(page.items), limits=LIMITS, switch=SwitchForm())
+                           usage=summary)
 
 
 @bp.route("/reseller/accounts/<int:account_id>/limits", methods=["GET", "POST"])

@@ -4,9 +4,8 @@ from flask import abort, render_template, request
 from sqlalchemy.orm import selectinload
 
 from portal.blueprints.activity.views import with_people
-from portal.blueprints.impersonation.forms import ImpersonateForm
 from portal.blueprints.staff import bp
-from portal.blueprints.staff.forms import ActionForm, EventFilterForm
+from portal.blueprints.staff.forms import EventFilterForm
 from portal.extensions import db
 from portal.models import (
     LIMITS,
@@ -77,7 +76,7 @@ def accounts():
     else:
         query = console(Account, current_actor()).where(Account.deleting_at.is_(None)).order_by(Account.name)
         rows = [(a, "") for a in db.session.scalars(query.limit(200))]
-    return render_template("staff/accounts.html", rows=rows, q=text, action=ActionForm())
+    return render_template("staff/accounts.html", rows=rows, q=text)
 
 
 @bp.route("/accounts/<int:account_id>")
@@ -96,7 +95,7 @@ def account(account_id: int):
     events = db.session.scalars(with_people(console(AuditEvent, actor).where(AuditEvent.account_id == found.id))
                                 .limit(25)).all()
     return render_template("staff/account.html", account=found, services=services, failed=failed, events=events,
-                           usage=usage([found])[found.id], limits=LIMITS, action=ActionForm(), impersonate=ImpersonateForm(),
+                           usage=usage([found])[found.id], limits=LIMITS,
                            stepped_up=sessions.stepped_up(sessions.current()))
 
 

@@ -30,7 +30,7 @@ def logs():
             query = query.where(BackendLog.id.in_(
                 sa.select(Operation.backend_log_id).where(Operation.account_id == form.account.data)))
     page = db.paginate(query, per_page=50, error_out=False)
-    return render_template("staff/logs.html", page=page, form=form, servers=servers, action=ActionForm())
+    return render_template("staff/logs.html", page=page, form=form, servers=servers)
 
 
 @bp.route("/logs/<int:log_id>")
@@ -42,7 +42,7 @@ def log_detail(log_id: int):
                              .order_by(Operation.id)).all()
     ids = {i for pair in entry.actors for i in pair if i is not None}
     people = {u.id: u for u in db.session.scalars(console(User, actor).where(User.id.in_(ids)))}
-    return render_template("staff/log.html", entry=entry, ops=ops, action=ActionForm(), people=people)
+    return render_template("staff/log.html", entry=entry, ops=ops, people=people)
 
 
 def _act(action, object_id: int, done: str):
@@ -68,7 +68,7 @@ def retry(log_id: int):
 @staff_required
 def servers():
     rows = db.session.scalars(sa.select(Server).order_by(Server.name)).all()
-    return render_template("staff/servers.html", servers=rows, action=ActionForm())
+    return render_template("staff/servers.html", servers=rows)
 
 
 @bp.route("/servers/<int:server_id>/resync", methods=["POST"])
