@@ -21,6 +21,7 @@ from portal.extensions import db
 log = logging.getLogger(__name__)
 DIRTY = "hostdeck.dirty_servers"
 ACTORS = "hostdeck.actors"
+ROUTES = "hostdeck.routes"  # operations.routed_servers() caches here until the transaction ends
 
 
 def mark_dirty(server_id: int, actor_ids: tuple[int | None, int | None] = (None, None)) -> None:
@@ -143,14 +144,14 @@ def forget_old_secrets() -> int:
 
 
 def _after_commit(session) -> None:
-    session.info.pop("hostdeck.routes", None)  # operations.routed_servers() looks again next time
+    session.info.pop(ROUTES, None)
     dirty, actors = session.info.pop(DIRTY, None), session.info.pop(ACTORS, None)
     if dirty:
         dispatch(dirty, actors)
 
 
 def _after_rollback(session) -> None:
-    session.info.pop("hostdeck.routes", None)
+    session.info.pop(ROUTES, None)
     session.info.pop(DIRTY, None)
     session.info.pop(ACTORS, None)
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Operation, OpState, Route, Server, Status
 from portal.orchestration.backends import backends_for, get_backend
-from portal.orchestration.dispatch import mark_dirty
+from portal.orchestration.dispatch import ROUTES, mark_dirty
 
 
 class NoServer(Exception):
@@ -51,9 +51,6 @@ def _new_op(server: Server, backend, obj_type: str, obj_id: int, action: str, pa
     db.session.add(op)
     mark_dirty(server.id, (op.actor_id, op.real_actor_id))
     return op
-
-
-ROUTES = "hostdeck.routes"
 
 
 def routed_servers(backend: str) -> list[Server]:

@@ -69,18 +69,23 @@ def end_others(user: User, keep: LoginSession | None) -> int:
     return db.session.execute(query).rowcount
 
 
-def _expired(row: LoginSession) -> bool:
+def _cutoffs() -> tuple:
+    """(last seen before, created before): a session older on either count has expired."""
     now, config = utcnow(), current_app.config
-    return (now - row.last_seen_at > timedelta(minutes=config["SESSION_IDLE_MINUTES"])
-            or now - row.created_at > timedelta(hours=config["SESSION_MAX_HOURS"]))
+    return (now - timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+            now - timedelta(hours=config["SESSION_MAX_HOURS"]))
+
+
+def _expired(row: LoginSession) -> bool:
+    idle, age = _cutoffs()
+    return row.last_seen_at < idle or row.created_at < age
 
 
 def purge_expired() -> int:
     """Delete the rows of sessions nobody will come back to (the sweeper calls this)."""
-    now, config = utcnow(), current_app.config
+    idle, age = _cutoffs()
     return db.session.execute(sa.delete(LoginSession).where(sa.or_(
-        LoginSession.last_seen_at < now - timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
-        LoginSession.created_at < now - timedelta(hours=config["SESSION_MAX_HOURS"])))).rowcount
+        LoginSession.last_seen_at < idle, LoginSession.created_at < age))).rowcount
 
 
 def current() -> LoginSession | None:

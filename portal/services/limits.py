@@ -15,29 +15,25 @@ COUNTED = {"mailboxes": Mailbox, "addresses": Address, "domains": Domain, "web_a
            "system_users": SystemUser, "databases": Database}
 
 
-def _count(kind: str, account_ids) -> sa.ScalarSelect:
+def _count(kind: str, whose) -> sa.ScalarSelect:
+    """What is used of one kind, by the accounts `whose(account_id column)` picks."""
     if kind == "quota_mb":
         return sa.select(sa.func.coalesce(sa.func.sum(Mailbox.quota_mb), 0)).where(
-            Mailbox.account_id.in_(account_ids)).scalar_subquery()
+            whose(Mailbox.account_id)).scalar_subquery()
     model = COUNTED[kind]
-    return sa.select(sa.func.count()).select_from(model).where(model.account_id.in_(account_ids)).scalar_subquery()
+    return sa.select(sa.func.count()).select_from(model).where(whose(model.account_id)).scalar_subquery()
 
 
 def _used(kinds: list[str], account_ids: sa.Select | list[int]) -> dict[str, int]:
     """What the accounts use, for each kind, in one query."""
-    row = db.session.execute(sa.select(*[_count(kind, account_ids).label(kind) for kind in kinds])).one()
+    row = db.session.execute(sa.select(*[_count(kind, lambda column: column.in_(account_ids)).label(kind)
+                                         for kind in kinds])).one()
     return dict(zip(kinds, row, strict=True))
 
 
 def _usage_statement() -> sa.Select:
-    columns = []
-    for kind in LIMITS:
-        if kind == "quota_mb":
-            sub = sa.select(sa.func.coalesce(sa.func.sum(Mailbox.quota_mb), 0)).where(Mailbox.account_id == Account.id)
-        else:
-            model = COUNTED[kind]
-            sub = sa.select(sa.func.count()).select_from(model).where(model.account_id == Account.id)
-        columns.append(sub.scalar_subquery().label(kind))
+    """Per account, every kind: one row each, counted by correlated subqueries."""
+    columns = [_count(kind, lambda column: column == Account.id).label(kind) for kind in LIMITS]
     return sa.select(Account.id, *columns).where(Account.id.in_(sa.bindparam("ids", expanding=True)))
 
 

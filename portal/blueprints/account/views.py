@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from portal.blueprints.account import bp
 from portal.blueprints.account.forms import CodeConfirmForm, EmailChangeForm, PasswordChangeForm, TimezoneForm
-from portal.blueprints.auth.forms import EnrolForm
+from portal.blueprints.auth.views import BAD_CODE, enrol_page
 from portal.blueprints.common import fail_form
 from portal.extensions import db
 from portal.security import totp
@@ -16,8 +16,6 @@ from portal.security.roles import user
 from portal.security.scoping import current_actor
 from portal.services import ServiceError
 from portal.services.logins import change_email, change_password
-
-BAD_CODE = "That code is wrong or was already used."
 
 
 def _page(**forms):
@@ -89,22 +87,12 @@ def two_factor():
     """Turn on two-factor login: scan, then confirm with a code."""
     if current_user.totp_enabled:
         return redirect(url_for(".index"))
-    seed = totp.seed_of(current_user)
-    if seed is None:
-        seed = totp.begin_enrolment(current_user)
+
+    def confirmed(codes):
+        _audit("user.two_factor_on")
         db.session.commit()
-    form = EnrolForm()
-    if form.validate_on_submit():
-        codes = totp.confirm_enrolment(current_user, form.code.data)
-        if codes is not None:
-            _audit("user.two_factor_on")
-            db.session.commit()
-            return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for(".index"))
-        db.session.rollback()
-        form.code.errors.append(BAD_CODE)
-    uri = totp.provisioning_uri(current_user, seed)
-    return render_template("auth/enrol.html", form=form, seed=seed, qr=totp.qr_data_uri(uri), email=current_user.email,
-                           required=False)
+        return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for(".index"))
+    return enrol_page(current_user._get_current_object(), confirmed, required=False)
 
 
 @bp.route("/two-factor/off", methods=["POST"])

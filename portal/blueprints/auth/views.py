@@ -32,11 +32,34 @@ def _safe_next(target: str | None) -> str:
     return url_for("dashboard.index")
 
 
-def _finish_login(user: User, next_url: str, *, stepped_up: bool):
+def _log_in(user: User, *, stepped_up: bool) -> None:
     sessions.begin(user, stepped_up=stepped_up)
     user.last_login_at = utcnow()
     db.session.commit()
+
+
+def _finish_login(user: User, next_url: str, *, stepped_up: bool):
+    _log_in(user, stepped_up=stepped_up)
     return redirect(next_url)
+
+
+def enrol_page(user: User, confirmed, *, required: bool):
+    """Setting up two-factor login: the pending seed (made on first view) as a QR code, and the
+    code that confirms it. `confirmed(codes)` answers once a code matched."""
+    seed = totp.seed_of(user)
+    if seed is None:
+        seed = totp.begin_enrolment(user)
+        db.session.commit()
+    form = EnrolForm()
+    if form.validate_on_submit():
+        codes = totp.confirm_enrolment(user, form.code.data)
+        if codes is not None:
+            return confirmed(codes)
+        db.session.rollback()
+        form.code.errors.append(BAD_CODE)
+    uri = totp.provisioning_uri(user, seed)
+    return render_template("auth/enrol.html", form=form, seed=seed, qr=totp.qr_data_uri(uri), email=user.email,
+                           required=required)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -107,24 +130,12 @@ def enrol():
     user, next_url = _pending_user()
     if user.totp_enabled:
         return redirect(url_for(".two_factor"))
-    seed = totp.seed_of(user)
-    if seed is None:
-        seed = totp.begin_enrolment(user)
-        db.session.commit()
-    form = EnrolForm()
-    if form.validate_on_submit():
-        codes = totp.confirm_enrolment(user, form.code.data)
-        if codes is not None:
-            session.pop(PENDING, None)
-            sessions.begin(user, stepped_up=True)
-            user.last_login_at = utcnow()
-            db.session.commit()
-            return render_template("auth/recovery_codes.html", codes=codes, next_url=next_url)
-        db.session.rollback()
-        form.code.errors.append(BAD_CODE)
-    uri = totp.provisioning_uri(user, seed)
-    return render_template("auth/enrol.html", form=form, seed=seed, qr=totp.qr_data_uri(uri), email=user.email,
-                           required=True)
+
+    def confirmed(codes):
+        session.pop(PENDING, None)
+        _log_in(user, stepped_up=True)
+        return render_template("auth/recovery_codes.html", codes=codes, next_url=next_url)
+    return enrol_page(user, confirmed, required=True)
 
 
 @bp.route("/step-up", methods=["GET", "POST"])
