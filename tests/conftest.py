@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import uuid
+from contextlib import contextmanager
 
 import pyotp
 import pytest
@@ -152,6 +153,21 @@ def make_account():
         db.session.commit()
         return account
     return make
+
+
+@contextmanager
+def postfix_on(server: Server, postfix):
+    """The server also runs the test Postfix (its maps and config folder); the maps are emptied after."""
+    server.settings = {**server.settings, "postfix_maps_dir": str(postfix.maps_dir),
+                       "postfix_config_dir": str(postfix.config_dir)}
+    db.session.add(Route(backend="postfix", server=server))
+    db.session.commit()
+    try:
+        yield postfix
+    finally:
+        for name in ("domains", "aliases", "mailboxes", "private"):
+            postfix.write_map(name, [])
+        postfix.reload()
 
 
 def totp_now(user: User) -> str:

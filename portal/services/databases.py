@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models import Database, DatabaseUser, Engine, Status
 from portal.orchestration.operations import NoServer, record
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
-from portal.services import ServiceError
+from portal.services import ServiceError, to_change
 from portal.services.limits import reserve
 from portal.services.system_users import prefix
 
@@ -105,11 +105,7 @@ def create_user(actor: Actor, *, engine: str, name: str, password: str, database
 
 
 def _live_user(actor: Actor, user_id: int) -> DatabaseUser:
-    user = get_scoped_or_404(DatabaseUser, user_id, actor)
-    if user.status == Status.DELETING:
-        raise ServiceError("This user is being deleted.")
-    user.status, user.last_error = Status.PENDING, None
-    return user
+    return to_change(DatabaseUser, user_id, actor, "user")
 
 
 def set_grants(actor: Actor, user_id: int, database_ids: list[int]) -> DatabaseUser:

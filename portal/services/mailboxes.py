@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status
 from portal.orchestration.operations import NoServer, record
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
-from portal.services import ServiceError
+from portal.services import ServiceError, to_change
 from portal.services.limits import reserve
 from portal.services.validators import control_problem, local_part_problem
 
@@ -65,10 +65,7 @@ def _own_address(actor: Actor, mailbox: Mailbox, address: Address | None) -> Non
 
 
 def change_mailbox_password(actor: Actor, mailbox_id: int, password: str) -> Mailbox:
-    mailbox = get_scoped_or_404(Mailbox, mailbox_id, actor)
-    if mailbox.status == Status.DELETING:
-        raise ServiceError("This mailbox is being deleted.")
-    mailbox.status, mailbox.last_error = Status.PENDING, None
+    mailbox = to_change(Mailbox, mailbox_id, actor, "mailbox")
     _record(mailbox, "save", actor, password)
     return mailbox
 

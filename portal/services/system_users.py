@@ -10,7 +10,7 @@ from portal.models import Account, Status, SystemUser
 from portal.orchestration.operations import NoServer, record
 from portal.orchestration.ssh import parse_host_key
 from portal.security.scoping import Actor, get_scoped_or_404
-from portal.services import ServiceError
+from portal.services import ServiceError, to_change
 from portal.services.limits import reserve
 
 BASE_NAME = re.compile(r"^[a-z][a-z0-9]{0,15}$")
@@ -95,11 +95,7 @@ def delete_system_user(actor: Actor, user_id: int) -> SystemUser:
 
 
 def _live(actor: Actor, user_id: int) -> SystemUser:
-    user = get_scoped_or_404(SystemUser, user_id, actor)
-    if user.status == Status.DELETING:
-        raise ServiceError("This user is being deleted.")
-    user.status, user.last_error = Status.PENDING, None
-    return user
+    return to_change(SystemUser, user_id, actor, "user")
 
 
 def _record(obj, action: str, actor: Actor, password: str | None = None) -> None:

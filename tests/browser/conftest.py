@@ -10,6 +10,7 @@ from werkzeug.serving import make_server
 from portal.cli.demo import DEMO_PASSWORD, seed_demo
 from portal.extensions import db
 from portal.models import Route, Server
+from tests.conftest import postfix_on
 from tests.testbed.plugin import need
 from tests.testbed.ports import free_port
 
@@ -41,15 +42,8 @@ def demo(app, tmp_path, sshd, dovecot):
 @pytest.fixture
 def with_postfix(demo, postfix):
     """The demo's mail server also runs the test Postfix."""
-    mail = db.session.scalar(sa.select(Server).where(Server.name == "mail1"))
-    mail.settings = {**mail.settings, "postfix_maps_dir": str(postfix.maps_dir),
-                     "postfix_config_dir": str(postfix.config_dir)}
-    db.session.add(Route(backend="postfix", server=mail))
-    db.session.commit()
-    yield postfix
-    for name in ("domains", "aliases", "mailboxes", "private"):
-        postfix.write_map(name, [])
-    postfix.reload()
+    with postfix_on(db.session.scalar(sa.select(Server).where(Server.name == "mail1")), postfix):
+        yield postfix
 
 
 @pytest.fixture

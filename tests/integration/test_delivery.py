@@ -7,7 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Address, Route, Status
+from portal.models import Address, Status
+from tests.conftest import postfix_on
 from tests.integration.conftest import domain_id, mailbox
 
 PW = "mail-password-1"
@@ -16,14 +17,8 @@ PW = "mail-password-1"
 @pytest.fixture
 def mx(app, mail_server, postfix, dovecot):
     """mail1 also runs Postfix: its maps and config folder are the test Postfix's."""
-    mail_server.settings = {**mail_server.settings, "postfix_maps_dir": str(postfix.maps_dir),
-                            "postfix_config_dir": str(postfix.config_dir)}
-    db.session.add(Route(backend="postfix", server=mail_server))
-    db.session.commit()
-    yield postfix
-    for name in ("domains", "aliases", "mailboxes", "private"):
-        postfix.write_map(name, [])
-    postfix.reload()
+    with postfix_on(mail_server, postfix):
+        yield postfix
 
 
 @pytest.fixture
