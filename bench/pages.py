@@ -22,7 +22,7 @@ from pathlib import Path
 import pyotp
 import sqlalchemy as sa
 
-from bench.seed import PASSWORD, SECRET_KEY, STAFF_TOTP, URL, bench_app
+from bench.seed import PASSWORD, SECRET_KEY, STAFF_TOTP, URL, bench_app, vacuum
 from portal.extensions import db
 from portal.models import Domain
 from tests.testbed.ports import free_port, wait_for_port
@@ -174,6 +174,7 @@ def run(url: str = URL) -> dict:
         app = bench_app(url)
         with app.app_context():
             domain_id = db.session.scalar(sa.select(Domain.id).where(Domain.name == "big.example"))
+            vacuum()  # an earlier run's POSTs left rows autovacuum has not seen yet
             db.engine.dispose()
         results: dict[str, dict] = {}
         with gunicorn("bench.minimal:app", env(redis.url, url)) as base:
@@ -195,8 +196,8 @@ def run(url: str = URL) -> dict:
     post = results["create_mailbox_post_1_connection"]
     targets = {
         "get_pages_at_least_25pct_of_minimal_rps": all(v["ratio_to_minimal"] >= 0.25 for v in gets.values()),
-        "p99_under_100ms_at_8_connections": all(v["p99_ms"] < 100 for v in results.values()
-                                                if "1_connection" not in str(v)),
+        "p99_under_100ms_at_8_connections": all(v["p99_ms"] < 100 for k, v in results.items()
+                                                if not k.endswith("1_connection")),
         "at_most_8_queries_per_page": all(v["queries"] <= 8 for v in results.values()),
         "create_post_p50_under_50ms": post["p50_ms"] < 50,
         "no_errors": all(v["errors"] == 0 for v in results.values()),

@@ -43,6 +43,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     from portal.extensions import bootstrap, csrf, db, login_manager, migrate
+    from portal.services import usage  # noqa: F401 (its flush listeners keep the usage counters)
 
     db.init_app(app)
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Flask, g, has_request_context, render_template
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Forbidden
 
@@ -47,6 +47,19 @@ def localtime(value: datetime | None) -> str:
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
+# Python, not Jinja macros: a list page renders these once per row.
+def status_badge(obj, url: str) -> Markup:
+    """A status badge that static/js/status.js keeps up to date."""
+    label, css = STATUS_LOOK[obj.status]
+    return Markup(f'<span class="badge {css}" data-status-id="{obj.id:d}" data-status-url="{escape(url)}" '
+                  f'data-status="{obj.status}">{label}</span>')
+
+
+def status_error(obj) -> Markup:
+    """Where the reason of a failure shows (static/js/status.js fills it in when one comes)."""
+    return Markup(f'<div class="text-danger small" data-error-for="{obj.id:d}">{escape(obj.last_error or "")}</div>')
+
+
 def csrf_input() -> Markup:
     """The CSRF field for hand-written forms. A page of rows with a form each renders it once:
     the token is the same for every form of the session."""
@@ -59,6 +72,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals["csrf_input"] = csrf_input
     app.jinja_env.globals["STATUS_LOOK"] = {str(k): v for k, v in STATUS_LOOK.items()}
+    app.jinja_env.globals.update(status_badge=status_badge, status_error=status_error)
 
     @app.context_processor
     def who():

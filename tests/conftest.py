@@ -19,6 +19,7 @@ from portal.extensions import db
 from portal.models import Account, AccountKind, Base, Domain, Role, Route, Server, User
 from portal.security import totp
 from portal.security.passwords import hash_password
+from portal.services import usage
 from tests.testbed.ports import free_port
 
 pytest_plugins = ["tests.testbed.plugin"]
@@ -86,8 +87,12 @@ def app(migrated, app_config):
     with app.app_context():
         yield app
         db.session.remove()
+        drifted = usage.drift(db.session)
+        db.session.remove()
         _empty_tables()
         db.engine.dispose()
+        # Whatever the test did, the usage counters followed the rows.
+        assert drifted == [], f"usage counters drifted from the rows: {drifted}"
 
 
 def _empty_tables() -> None:

@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, Timestamped, UTCDateTime, enum_column
-from portal.models.plans import Limits
+from portal.models.plans import Limits, Usage
 
 
 class AccountKind(enum.StrEnum):
@@ -23,7 +23,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
-class Account(Limits, Timestamped, Base):
+class Account(Limits, Usage, Timestamped, Base):
     __tablename__ = "account"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -30,6 +30,8 @@ class Domain(Provisioned, Timestamped, Base):
     @property
     def display_name(self) -> str:
         """The name in Unicode, as people write it."""
+        if "xn--" not in self.name:  # nothing to decode, and lists ask this once per row
+            return self.name
         try:
             return self.name.encode("ascii").decode("idna")
         except UnicodeError:

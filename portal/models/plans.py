@@ -28,6 +28,25 @@ class Limits:
         return getattr(self, f"max_{kind}")
 
 
+class Usage:
+    """What an account has of each limited kind; a reseller's figures include its sub-accounts'.
+
+    services/usage.py keeps them in step on every flush, so that limit checks, usage columns and
+    list totals read a row instead of counting thousands.
+    """
+
+    used_mailboxes: Mapped[int] = mapped_column(default=0, server_default="0")
+    used_addresses: Mapped[int] = mapped_column(default=0, server_default="0")
+    used_domains: Mapped[int] = mapped_column(default=0, server_default="0")
+    used_web_apps: Mapped[int] = mapped_column(default=0, server_default="0")
+    used_system_users: Mapped[int] = mapped_column(default=0, server_default="0")
+    used_databases: Mapped[int] = mapped_column(default=0, server_default="0")
+    used_quota_mb: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    def used(self, kind: str) -> int:
+        return getattr(self, f"used_{kind}")
+
+
 class Plan(Limits, Timestamped, Base):
     __tablename__ = "plan"
 

@@ -10,6 +10,7 @@ from flask import current_app
 from portal.extensions import db
 from portal.models import BackendLog, LogState, Operation, OpState, Server, Status, utcnow
 from portal.orchestration import alerts
+from portal.services import usage
 
 OK_STATES = (LogState.SUCCESS, LogState.WARNING)
 RETRIED_STATES = (LogState.ERROR, LogState.TIMEOUT)
@@ -108,7 +109,10 @@ def update_objects(keys: set[tuple[str, int]], errors: dict[tuple[str, int], str
             db.session.execute(sa.update(model).where(model.id.in_(object_ids)).values(
                 last_error=error, updated_at=utcnow()))
         if gone:
-            db.session.execute(sa.delete(model).where(model.id.in_(gone)))
+            if model in usage.COUNTED:
+                usage.delete_rows(db.session, model, gone)
+            else:
+                db.session.execute(sa.delete(model).where(model.id.in_(gone)))
 
 
 def latest_per_server(object_type: str, ids: list[int]) -> dict[int, list[tuple[int, OpState, str]]]:

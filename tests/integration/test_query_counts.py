@@ -8,6 +8,7 @@ from bench import data
 from portal.extensions import db
 from portal.models import Account, AccountKind, Role, User
 from portal.security.passwords import hash_password
+from portal.services import usage
 from tests.conftest import PASSWORD
 
 CUSTOMER_PAGES = ["/", "/mailboxes/", "/addresses/", "/domains/", "/system-users/", "/webapps/", "/websites/",
@@ -41,6 +42,7 @@ def add_rows(reseller_id: int, n: int, start: int) -> None:
     for child in children[:3]:
         data.mail(child, f"c{child}.example", 2, 2)
     data.events([reseller_id] + children, n)
+    usage.recount(db.session)  # bulk inserts skip the flush that keeps the counters
     db.session.commit()
 
 
