@@ -39,6 +39,12 @@ class Actor:
     def account_id(self) -> int | None:
         return self.account.id if self.account else None
 
+    def total(self, kind: str) -> int:
+        """How many rows of a counted kind (services/usage.py) scoped() shows the actor: its
+        account's usage counter, which for a reseller includes its sub-accounts, as its scope does."""
+        account = self.account
+        return account.used(kind) if account is not None and account.active else 0
+
 
 def visible_accounts(actor: Actor) -> sa.Select | None:
     account = actor.account

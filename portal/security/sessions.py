@@ -20,6 +20,9 @@ from portal.models import LoginSession, User, utcnow
 
 SID = "sid"
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
+# Every request runs it: built once, so SQLAlchemy works out its cache key once, not per request.
+BY_SID = (sa.select(LoginSession).where(LoginSession.sid_hash == sa.bindparam("sid_hash"))
+          .options(joinedload(LoginSession.user, innerjoin=True).joinedload(User.account)))
 
 
 def _hash(sid: str) -> str:
@@ -96,8 +99,7 @@ def current() -> LoginSession | None:
         if isinstance(sid, str):
             # The person and their account come in the same query; the subject of an impersonation,
             # rarer, loads when asked for (never when subject_id is empty).
-            row = db.session.scalar(sa.select(LoginSession).where(LoginSession.sid_hash == _hash(sid))
-                                    .options(joinedload(LoginSession.user, innerjoin=True).joinedload(User.account)))
+            row = db.session.scalar(BY_SID, {"sid_hash": _hash(sid)})
             if row is not None and _expired(row):
                 db.session.delete(row)
                 db.session.commit()

@@ -24,9 +24,10 @@ def _mailbox_choices(form, actor, account_id: int | None = None) -> None:
 @bp.route("/")
 @customer
 def index():
-    query = (scoped(Address, current_actor()).options(selectinload(Address.mailboxes))
+    actor = current_actor()
+    query = (scoped(Address, actor).options(selectinload(Address.mailboxes))
              .order_by(Address.local_part, Address.domain_id))  # see mailboxes.index
-    page = paginated(query)
+    page = paginated(query, total=actor.total("addresses"))
     return render_template("addresses/index.html", page=page)
 
 

@@ -42,7 +42,7 @@ def _choices(databases: list[Database], with_engine: bool = False) -> list[tuple
 def _index(form: DatabaseForm | None = None, status: int = 200):
     actor = current_actor()
     databases = paginated(scoped(Database, actor).order_by(Database.engine, Database.name)
-                          .options(selectinload(Database.users)))
+                          .options(selectinload(Database.users)), total=actor.total("databases"))
     users = paginated(scoped(DatabaseUser, actor).order_by(DatabaseUser.engine, DatabaseUser.name)
                       .options(selectinload(DatabaseUser.databases)), arg="users_page")
     return render_template("databases/index.html", databases=databases.items, users=users.items, pages=databases,

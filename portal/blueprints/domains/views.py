@@ -31,7 +31,7 @@ def index():
         else:
             flash(f"{domain.display_name} is being set up.", "success")
             return redirect(url_for(".index"))
-    page = paginated(scoped(Domain, actor).order_by(Domain.name))
+    page = paginated(scoped(Domain, actor).order_by(Domain.name), total=actor.total("domains"))
     ids = [d.id for d in page.items]
     return render_template("domains/index.html", form=form, domains=page.items, page=page,
                            mailboxes=_counts(Mailbox, ids), addresses=_counts(Address, ids))

@@ -32,8 +32,9 @@ from portal.services.mailboxes import (
 def index():
     # In name order straight from the (account_id, local_part, domain_id) index: a page of a
     # 5,000-mailbox account reads its 50 rows, not all of them.
-    query = scoped(Mailbox, current_actor()).order_by(Mailbox.local_part, Mailbox.domain_id)
-    page = paginated(query)
+    actor = current_actor()
+    query = scoped(Mailbox, actor).order_by(Mailbox.local_part, Mailbox.domain_id)
+    page = paginated(query, total=actor.total("mailboxes"))
     return render_template("mailboxes/index.html", page=page)
 
 

@@ -20,8 +20,8 @@ from portal.services.system_users import (
 @bp.route("/")
 @customer
 def index():
-    query = scoped(SystemUser, current_actor()).order_by(SystemUser.name)
-    page = paginated(query)
+    actor = current_actor()
+    page = paginated(scoped(SystemUser, actor).order_by(SystemUser.name), total=actor.total("system_users"))
     return render_template("system_users/index.html", page=page)
 
 

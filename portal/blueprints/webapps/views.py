@@ -15,7 +15,8 @@ from portal.services.webapps import create_web_app, delete_web_app, php_versions
 @bp.route("/")
 @customer
 def index():
-    page = paginated(scoped(WebApp, current_actor()).order_by(WebApp.name, WebApp.id))
+    actor = current_actor()
+    page = paginated(scoped(WebApp, actor).order_by(WebApp.name, WebApp.id), total=actor.total("web_apps"))
     return render_template("webapps/index.html", apps=page.items, page=page)
 
 
