@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 DIRTY = "hostdeck.dirty_servers"
 ACTORS = "hostdeck.actors"
 ROUTES = "hostdeck.routes"  # operations.routed_servers() caches here until the transaction ends
+INSERTED = "hostdeck.inserted"  # (type name, id) of what this transaction inserted: no operations yet
 
 
 def mark_dirty(server_id: int, actor_ids: tuple[int | None, int | None] = (None, None)) -> None:
@@ -143,8 +144,13 @@ def forget_old_secrets() -> int:
     return result.rowcount
 
 
+def _after_flush(session, context) -> None:
+    session.info.setdefault(INSERTED, set()).update((type(obj).__name__, obj.id) for obj in session.new)
+
+
 def _after_commit(session) -> None:
     session.info.pop(ROUTES, None)
+    session.info.pop(INSERTED, None)
     dirty, actors = session.info.pop(DIRTY, None), session.info.pop(ACTORS, None)
     if dirty:
         dispatch(dirty, actors)
@@ -152,6 +158,7 @@ def _after_commit(session) -> None:
 
 def _after_rollback(session) -> None:
     session.info.pop(ROUTES, None)
+    session.info.pop(INSERTED, None)
     session.info.pop(DIRTY, None)
     session.info.pop(ACTORS, None)
 
@@ -162,3 +169,4 @@ def init_app(app: Flask) -> None:
     if not sa.event.contains(factory, "after_commit", _after_commit):
         sa.event.listen(factory, "after_commit", _after_commit)
         sa.event.listen(factory, "after_rollback", _after_rollback)
+        sa.event.listen(factory, "after_flush", _after_flush)

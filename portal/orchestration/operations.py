@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Operation, OpState, Route, Server, Status
 from portal.orchestration.backends import backends_for, get_backend
-from portal.orchestration.dispatch import ROUTES, mark_dirty
+from portal.orchestration.dispatch import INSERTED, ROUTES, mark_dirty
 
 
 class NoServer(Exception):
@@ -17,7 +17,7 @@ class NoServer(Exception):
 
 def is_routed(backend: str) -> bool:
     """Does any server run this backend? (Addresses mean nothing without Postfix, say.)"""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Route).where(Route.backend == backend)) > 0
+    return bool(routed_servers(backend))
 
 
 def take_over(server_id: int, backend: str, object_type: str, object_id: int, states: tuple[OpState, ...]) -> str | None:
@@ -54,12 +54,15 @@ def _new_op(server: Server, backend, obj_type: str, obj_id: int, action: str, pa
 
 
 def routed_servers(backend: str) -> list[Server]:
-    """The servers that run a backend; looked up once per transaction (a request records several)."""
-    cache = db.session.info.setdefault(ROUTES, {})
-    if backend not in cache:
-        cache[backend] = db.session.scalars(
-            sa.select(Server).join(Route).where(Route.backend == backend).order_by(Server.id)).all()
-    return cache[backend]
+    """The servers that run a backend. Every route is read at once, once per transaction: a request
+    records for several backends (a mailbox: Dovecot and Postfix; its address: Postfix)."""
+    if ROUTES not in db.session.info:
+        routes: dict[str, list[Server]] = {}
+        for name, server in db.session.execute(sa.select(Route.backend, Server).join(Route.server)
+                                               .order_by(Route.backend, Server.id)):
+            routes.setdefault(name, []).append(server)
+        db.session.info[ROUTES] = routes
+    return db.session.info[ROUTES].get(backend, [])
 
 
 def record(obj: Any, action: str, *, actor=None, password: str | None = None) -> list[Operation]:
@@ -69,10 +72,12 @@ def record(obj: Any, action: str, *, actor=None, password: str | None = None) ->
     """
     assert action in ("save", "delete")
     object_type = type(obj).__name__
+    # An object this transaction inserted has no operations to take over: that saves a query each.
+    fresh = (object_type, obj.id) in db.session.info.get(INSERTED, ())
     ops: list[Operation] = []
     for backend in backends_for(object_type, obj):
         for server in routed_servers(backend.name):
-            owed = take_over(server.id, backend.name, object_type, obj.id, (OpState.FAILED,))
+            owed = None if fresh else take_over(server.id, backend.name, object_type, obj.id, (OpState.FAILED,))
             verifier = backend.verifier(server, password) if password is not None else None
             secret = verifier if verifier is not None else owed
             ops.append(_new_op(server, backend, object_type, obj.id, action, backend.payload(obj, server),

@@ -44,8 +44,10 @@ def add(connection: sa.Connection, account_id: int, delta: Counter) -> None:
     if not delta:
         return
     parent = sa.select(Account.parent_id).where(Account.id == account_id).scalar_subquery()
+    # updated_at stays: the account itself was not edited.
     connection.execute(sa.update(Account).where(sa.or_(Account.id == account_id, Account.id == parent)).values(
-        {f"used_{kind}": getattr(Account, f"used_{kind}") + n for kind, n in delta.items()}))
+        {**{f"used_{kind}": getattr(Account, f"used_{kind}") + n for kind, n in delta.items()},
+         "updated_at": Account.updated_at}))
 
 
 @sa.event.listens_for(Session, "after_flush")

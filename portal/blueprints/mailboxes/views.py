@@ -53,12 +53,14 @@ def create():
             mailbox = create_mailbox(actor, local_part=form.local_part.data, domain_id=form.domain_id.data,
                                      password=form.password.data, quota_mb=form.quota_mb.data,
                                      with_address=has_postfix and form.with_address.data)
+            # Worded before the commit, which expires the mailbox: no query to read it back.
+            done, target = f"{mailbox.address} is being set up.", url_for(".show", mailbox_id=mailbox.id)
             db.session.commit()
         except ServiceError as error:
             fail_form(form, error)
         else:
-            flash(f"{mailbox.address} is being set up.", "success")
-            return redirect(url_for(".show", mailbox_id=mailbox.id))
+            flash(done, "success")
+            return redirect(target)
     return render_template("mailboxes/new.html", form=form)
 
 
