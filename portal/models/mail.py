@@ -17,6 +17,16 @@ address_mailbox = sa.Table(
 )
 
 
+def unicode_name(name: str) -> str:
+    """A domain name in Unicode, as people write it."""
+    if "xn--" not in name:  # nothing to decode, and lists ask this once per row
+        return name
+    try:
+        return name.encode("ascii").decode("idna")
+    except UnicodeError:
+        return name
+
+
 class Domain(Provisioned, Timestamped, Base):
     __tablename__ = "domain"
 
@@ -29,13 +39,7 @@ class Domain(Provisioned, Timestamped, Base):
 
     @property
     def display_name(self) -> str:
-        """The name in Unicode, as people write it."""
-        if "xn--" not in self.name:  # nothing to decode, and lists ask this once per row
-            return self.name
-        try:
-            return self.name.encode("ascii").decode("idna")
-        except UnicodeError:
-            return self.name
+        return unicode_name(self.name)
 
     def __str__(self) -> str:
         return self.display_name
@@ -114,10 +118,6 @@ class Address(Provisioned, Timestamped, Base):
     def destinations(self) -> list[str]:
         """Where Postfix delivers it (IDNA)."""
         return [m.address for m in self.mailboxes] + list(self.forwards or [])
-
-    @property
-    def display_destinations(self) -> list[str]:
-        return [m.display for m in self.mailboxes] + list(self.forwards or [])
 
     def __str__(self) -> str:
         return self.display
