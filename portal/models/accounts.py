@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, Timestamped, UTCDateTime, enum_column
+from portal.models.base import Base, Timestamped, UTCDateTime, enum_column, search_index
 from portal.models.plans import Limits, Usage
 
 
@@ -52,6 +52,7 @@ class Account(Limits, Usage, Timestamped, Base):
 
 class User(UserMixin, Timestamped, Base):
     __tablename__ = "user"
+    __table_args__ = (search_index("user", "email"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)

@@ -53,3 +53,10 @@ class Base(DeclarativeBase):
 class Timestamped:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+def search_index(table: str, column: str) -> sa.Index:
+    """For the support search's "contains" (LIKE '%x%'): a trigram index on PostgreSQL (pg_trgm), a
+    plain one elsewhere."""
+    return sa.Index(f"ix_{table}_{column}_trgm", column, postgresql_using="gin",
+                    postgresql_ops={column: "gin_trgm_ops"})

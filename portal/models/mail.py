@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.accounts import Account
-from portal.models.base import Base, Timestamped
+from portal.models.base import Base, Timestamped, search_index
 from portal.models.status import Provisioned
 
 address_mailbox = sa.Table(
@@ -29,6 +29,7 @@ def unicode_name(name: str) -> str:
 
 class Domain(Provisioned, Timestamped, Base):
     __tablename__ = "domain"
+    __table_args__ = (search_index("domain", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
@@ -50,8 +51,9 @@ class Mailbox(Provisioned, Timestamped, Base):
     __table_args__ = (sa.UniqueConstraint("domain_id", "local_part", name="uq_mailbox_address"),
                       # The list's order: a page is read straight from the index.
                       sa.Index("ix_mailbox_account_name", "account_id", "local_part", "domain_id"),
-                      # The dashboard counts an account's mailboxes by status from this index alone.
-                      sa.Index("ix_mailbox_account_status", "account_id", "status"))
+                      # The dashboard counts the mailboxes not yet applied from this index alone.
+                      sa.Index("ix_mailbox_account_status", "account_id", "status"),
+                      search_index("mailbox", "local_part"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
