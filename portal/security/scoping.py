@@ -39,17 +39,23 @@ class Actor:
     def account_id(self) -> int | None:
         return self.account.id if self.account else None
 
+    @property
+    def scope(self) -> Account | None:
+        """The account whose rows the actor sees (a reseller's, with its sub-accounts'), or None:
+        staff and admins see customer data only while impersonating; a suspended account, none."""
+        account = self.account
+        return account if account is not None and account.active else None
+
     def total(self, kind: str) -> int:
         """How many rows of a counted kind (services/usage.py) scoped() shows the actor: its
         account's usage counter, which for a reseller includes its sub-accounts, as its scope does."""
-        account = self.account
-        return account.used(kind) if account is not None and account.active else 0
+        return self.scope.used(kind) if self.scope is not None else 0
 
 
 def visible_accounts(actor: Actor) -> sa.Select | None:
-    account = actor.account
-    if account is None or not account.active:
-        return None  # staff and admins see customer data only while impersonating
+    account = actor.scope
+    if account is None:
+        return None
     if actor.acting is not None:
         return sa.select(Account.id).where(Account.id == account.id)
     if account.kind == AccountKind.RESELLER:
@@ -61,15 +67,14 @@ def visible_accounts(actor: Actor) -> sa.Select | None:
 
 def scoped(model: type[M], actor: Actor) -> sa.Select:
     """select(model) limited to the rows the actor may see."""
-    accounts = visible_accounts(actor)
     stmt = sa.select(model)
-    if accounts is None:
+    account = actor.scope
+    if account is None:
         return stmt.where(sa.false())
-    account = actor.account
     if actor.acting is not None or account.kind != AccountKind.RESELLER:
         # One account: a plain equality lets the planner use the (account_id, …) indexes.
         return stmt.where(model.account_id == account.id)
-    return stmt.where(model.account_id.in_(accounts))
+    return stmt.where(model.account_id.in_(visible_accounts(actor)))
 
 
 def console(model: type[M], actor: Actor) -> sa.Select:
