@@ -30,7 +30,7 @@ def upgrade():
         batch_op.add_column(sa.Column('used_quota_mb', sa.Integer(), server_default='0', nullable=False))
 
     # ### end Alembic commands ###
-    # Each account's own rows, then a reseller's sub-accounts added to its own.
+    # Each account's own rows (a reseller's sub-accounts are added when read).
     own = {"mailboxes": "count(*) FROM mailbox", "addresses": "count(*) FROM address",
            "domains": "count(*) FROM domain", "web_apps": "count(*) FROM web_app",
            "system_users": "count(*) FROM system_user", "databases": "count(*) FROM database",
@@ -38,8 +38,6 @@ def upgrade():
     for kind, count in own.items():
         table = count.rsplit(" ", 1)[1]
         op.execute(f"UPDATE account SET used_{kind} = (SELECT {count} WHERE {table}.account_id = account.id)")
-        op.execute(f"UPDATE account SET used_{kind} = used_{kind} + (SELECT coalesce(sum(child.used_{kind}), 0) "
-                   f"FROM account AS child WHERE child.parent_id = account.id)")
 
 
 def downgrade():

@@ -6,6 +6,7 @@ from portal.extensions import db
 from portal.models import Account, AccountKind, Domain, Role, Status, User
 from portal.orchestration.operations import is_routed, record
 from portal.security.passwords import hash_password
+from portal.services import usage
 from portal.services.validators import domain_to_ascii
 
 users = AppGroup("users", help="Portal logins.")
@@ -85,6 +86,14 @@ def create_account(name: str, owner_email: str, reseller_name: str | None, kind:
     _add_user(owner_email, password, Role.OWNER, account)
     db.session.commit()
     click.echo(f"{kind} {name} created, owner {owner_email}")
+
+
+@accounts.command("recount-usage")
+def recount_usage() -> None:
+    """Set every account's usage counters from its rows (after restoring a backup, say)."""
+    wrong = usage.recount(db.session)
+    db.session.commit()
+    click.echo(f"{wrong} account(s) corrected" if wrong else "every account's usage was right")
 
 
 @domains.command("add")

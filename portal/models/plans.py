@@ -29,11 +29,9 @@ class Limits:
 
 
 class Usage:
-    """What an account has of each limited kind; a reseller's figures include its sub-accounts'.
-
-    services/usage.py keeps them in step on every flush, so that limit checks, usage columns and
-    list totals read a row instead of counting thousands.
-    """
+    """What an account has of each limited kind: its own rows (services/usage.py adds a reseller's
+    sub-accounts when reading, and keeps these in step on every flush), so that limit checks, usage
+    columns and list totals read a row instead of counting thousands."""
 
     used_mailboxes: Mapped[int] = mapped_column(default=0, server_default="0")
     used_addresses: Mapped[int] = mapped_column(default=0, server_default="0")

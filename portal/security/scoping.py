@@ -49,7 +49,13 @@ class Actor:
     def total(self, kind: str) -> int:
         """How many rows of a counted kind (services/usage.py) scoped() shows the actor: its
         account's usage counter, which for a reseller includes its sub-accounts, as its scope does."""
-        return self.scope.used(kind) if self.scope is not None else 0
+        if self.scope is None:
+            return 0
+        if self.acting is None and self.scope.kind == AccountKind.RESELLER:
+            from portal.services.usage import totals
+
+            return totals(db.session, [self.scope])[self.scope.id][kind]
+        return self.scope.used(kind)
 
 
 def visible_accounts(actor: Actor) -> sa.Select | None:

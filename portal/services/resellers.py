@@ -14,6 +14,7 @@ from portal.security.passwords import hash_password
 from portal.security.scoping import Actor, sub_account
 from portal.services import ServiceError
 from portal.services.audit import audit
+from portal.services.usage import COUNTED, delete_rows, totals
 
 LINK_DAYS = 7
 
@@ -88,8 +89,9 @@ def set_limits(actor: Actor, account_id: int, values: dict[str, int | None]) -> 
 
 
 def usage(accounts: list[Account]) -> dict[int, dict[str, tuple[int, int | None]]]:
-    """account id -> kind -> (used, limit), from the accounts' usage counters: no query."""
-    return {a.id: {kind: (a.used(kind), a.limit(kind)) for kind in LIMITS} for a in accounts}
+    """account id -> kind -> (used, limit), from the usage counters (a query only for resellers)."""
+    used = totals(db.session, accounts)
+    return {a.id: {kind: (used[a.id][kind], a.limit(kind)) for kind in LIMITS} for a in accounts}
 
 
 def set_suspended(actor: Actor, account: Account, suspended: bool) -> int:
@@ -161,10 +163,20 @@ def delete_sub_account(actor: Actor, account_id: int) -> Account:
                 record(obj, "delete", actor=actor)
             except NoServer:  # on no server: only the row goes, once nothing points at it
                 if name != "Domain":
-                    db.session.delete(obj)
+                    _delete(obj)
     db.session.flush()
     purge_unrouted_domains()
     return account
+
+
+def _delete(obj) -> None:
+    """Delete a row now. Counted ones go by usage.delete_rows(): two transactions deleting the
+    same row (a purge run by two workers) take it off the usage counters once."""
+    db.session.flush()
+    if type(obj) in COUNTED:
+        delete_rows(db.session, type(obj), [obj.id])
+    else:
+        db.session.delete(obj)
 
 
 def purge_unrouted_domains() -> None:
@@ -177,4 +189,4 @@ def purge_unrouted_domains() -> None:
         used = any(db.session.scalar(sa.select(sa.func.count()).select_from(m).where(m.domain_id == domain.id))
                    for m in (Mailbox, Address))
         if not held and not used:
-            db.session.delete(domain)
+            _delete(domain)

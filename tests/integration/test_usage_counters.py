@@ -1,13 +1,16 @@
 """Usage counters: they follow creates and applied deletes for the account and its reseller, and the
 dashboard, the list pages and the reseller's usage column read them instead of counting rows.
 (Every test's teardown also checks them against the rows: tests/conftest.py.)"""
+import os
 import re
+import threading
+import time
 
 import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Account, Mailbox, Status
+from portal.models import Account, Domain, Mailbox, Status
 from portal.services import usage
 from tests.integration.conftest import domain_id
 
@@ -39,7 +42,10 @@ def test_counters_follow_creates_and_applied_deletes(web, make_account, local_se
     create(web, "one", quota=30)
     create(web, "two", quota=20)
     assert used("Acme") == {"mailboxes": 2, "quota_mb": 50, "domains": 1}
-    assert used("Resell") == used("Acme")  # a reseller's figures include its sub-accounts'
+    # The reseller's row keeps its own (none): its sub-accounts' are added when read.
+    assert used("Resell") == {"mailboxes": 0, "quota_mb": 0, "domains": 0}
+    resell = db.session.scalar(sa.select(Account).where(Account.name == "Resell"))
+    assert usage.totals(db.session, [resell])[resell.id]["mailboxes"] == 2
 
     box_id = db.session.scalar(sa.select(Mailbox.id).where(Mailbox.local_part == "one"))
     assert web.submit(f"/mailboxes/{box_id}/delete", {}).status_code == 302
@@ -47,7 +53,29 @@ def test_counters_follow_creates_and_applied_deletes(web, make_account, local_se
     db.session.expire_all()
     assert db.session.get(Mailbox, box_id) is None
     assert used("Acme")["mailboxes"] == 1 and used("Acme")["quota_mb"] == 20
-    assert used("Resell")["mailboxes"] == 1
+    resell = db.session.scalar(sa.select(Account).where(Account.name == "Resell"))
+    assert usage.totals(db.session, [resell])[resell.id]["quota_mb"] == 20
+
+
+def test_a_row_deleted_twice_is_taken_off_once(make_account, app):
+    """Two workers settling (or purging) the same row: the second delete finds nothing to take off."""
+    make_account("Acme", domains=("acme.test", "other.test"))
+    other = domain_id("other.test")
+    usage.delete_rows(db.session, Domain, [other])
+    usage.delete_rows(db.session, Domain, [other])
+    db.session.commit()
+    assert used("Acme")["domains"] == 1
+
+
+def test_recount_usage_command_mends_drift(make_account, app):
+    make_account("Acme", domains=("acme.test",))
+    db.session.execute(sa.update(Account).where(Account.name == "Acme").values(used_domains=7))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["accounts", "recount-usage"])
+    assert result.exit_code == 0 and "1 account(s) corrected" in result.output, result.output
+    assert used("Acme")["domains"] == 1
+    result = app.test_cli_runner().invoke(args=["accounts", "recount-usage"])
+    assert "every account's usage was right" in result.output
 
 
 def test_a_refused_create_moves_no_counter(web, make_account, local_server, app):
@@ -93,3 +121,70 @@ def test_reseller_usage_column_reads_the_counters(web, make_account, local_serve
     web.login("resell@owner.test")
     page = web.get("/reseller/accounts").get_data(as_text=True)
     assert "mailboxes: 1 / ∞" in page and "MB of mail quota: 25 / ∞" in page
+
+
+def test_a_worker_settling_a_delete_locks_the_account_before_any_other_row(app, make_account, local_server,
+                                                                             database_url):
+    """The lock order that keeps workers and requests from deadlocking: account rows first.
+
+    A request that reserved a limit holds the account row and may then need the mailbox or its
+    operation; so a worker settling a delete must wait on the account before it locks them."""
+    if not database_url.startswith("postgresql"):
+        from tests.testbed.plugin import need
+
+        need(os.environ.get("TEST_DATABASE_URL"), "PostgreSQL (TEST_DATABASE_URL) for row locks")
+    from portal.models import BackendLog, LogState, Operation
+    from portal.orchestration.jobs import Change
+    from portal.orchestration.outcome import settle
+
+    make_account("Acme", domains=("acme.test",))
+    acme = db.session.scalar(sa.select(Account).where(Account.name == "Acme"))
+    box = Mailbox(account_id=acme.id, domain_id=domain_id("acme.test"), local_part="gone", quota_mb=10,
+                  status=Status.DELETING)
+    db.session.add(box)
+    db.session.flush()
+    op = Operation(server_id=local_server.id, backend="dovecot", object_type="Mailbox", object_id=box.id,
+                   action="delete", payload={}, account_id=acme.id, state="running")
+    db.session.add(op)
+    db.session.commit()
+    ids = {"account": acme.id, "box": box.id, "op": op.id, "server": local_server.id}
+
+    request = db.engine.connect()  # a request that reserved a limit: it holds the account row
+    request.execute(sa.text("SELECT id FROM account WHERE id = :id FOR UPDATE"), {"id": ids["account"]})
+    done = []
+
+    def worker():
+        with app.app_context():
+            try:
+                server = db.session.get(type(local_server), ids["server"])
+                entry = BackendLog(server_id=server.id, state=LogState.SUCCESS)
+                db.session.add(entry)
+                settle(server, entry, [Change(op=db.session.get(Operation, ids["op"]))], {})
+                done.append(True)
+            except Exception as exc:
+                done.append(exc)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                          "AND datname = current_database()")
+        for _ in range(100):  # until the worker waits on a lock
+            request.execute(sa.text("SELECT pg_stat_clear_snapshot()"))  # else one snapshot per transaction
+            if request.execute(waiting).scalar() or done:
+                break
+            time.sleep(0.05)
+        assert not done, done  # it is still waiting, on the account row
+        # It waits on the account, holding nothing the request may need next.
+        for table, key in (("mailbox", "box"), ("operation", "op")):
+            request.execute(sa.text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE NOWAIT"),  # noqa: S608
+                            {"id": ids[key]})
+    finally:
+        request.rollback()
+        request.close()
+        thread.join(30)
+    assert done == [True]
+    db.session.expire_all()
+    assert db.session.get(Mailbox, ids["box"]) is None and used("Acme")["mailboxes"] == 0

@@ -35,7 +35,9 @@ def index():
     for address_id, local_part, domain in db.session.execute(
             sa.select(address_mailbox.c.address_id, Mailbox.local_part, Domain.name)
             .join(Mailbox, Mailbox.id == address_mailbox.c.mailbox_id).join(Domain, Domain.id == Mailbox.domain_id)
-            .where(address_mailbox.c.address_id.in_([a.id for a in page.items])).order_by(Mailbox.local_part)):
+            .where(address_mailbox.c.address_id.in_([a.id for a in page.items]),
+                   Mailbox.account_id.in_({a.account_id for a in page.items}))  # never another's, even if linked
+            .order_by(Mailbox.local_part)):
         delivers[address_id].append(f"{local_part}@{unicode_name(domain)}")
     return render_template("addresses/index.html", page=page, delivers=delivers)
 
