@@ -35,8 +35,8 @@ def retry_delays() -> list[int]:
 
 def settle(server: Server, entry: BackendLog, changes, refused: dict[int, str], *, retryable: bool = True) -> None:
     """Record the outcome, commit, then tell staff if this opened an incident."""
-    # Deleted rows move their accounts' usage counters: those account rows are locked first, in id
-    # order, as requests lock them, before any operation or service row (usage.py: lock order).
+    # Deleted rows move their accounts' usage counters: those account rows are locked first, in the
+    # order requests lock them, before any operation or service row (usage.lock).
     usage.lock(db.session, {c.op.account_id for c in changes if c.op.action == "delete" and c.op.account_id})
     ok = entry.state in OK_STATES
     why = None if ok else reason(server, entry)

@@ -9,14 +9,14 @@ Deletes that may race (a worker settling, a purge) go through `delete_rows()`, w
 rows really deleted. Bulk inserts (the benchmark's) end with `recount()`. `drift()` compares the
 counters with real counts: the test suite checks it after every test.
 
-Lock order, everywhere: account rows (by id), then the rows of services.
+Lock order, everywhere: account rows first (see `lock()`), then the rows of services.
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, attributes
+from sqlalchemy.orm import Session, attributes, joinedload
 
 from portal.models import LIMITS, Account, AccountKind, Address, Database, Domain, Mailbox, SystemUser, WebApp
 
@@ -51,14 +51,23 @@ def _deltas(session: Session) -> dict[int, Counter]:
     return {account_id: delta for account_id, delta in deltas.items() if any(delta.values())}
 
 
-def lock(session: Session, account_ids) -> None:
-    """Lock account rows in id order (once per transaction): every writer takes them in this order,
-    before any service row, so two transactions never wait on each other in a circle."""
+def lock(session: Session, account_ids, *, load: bool = False) -> list[Account]:
+    """Lock account rows, once per transaction, in the one order every writer keeps: before any
+    service or operation row; customers and sub-accounts by id, then resellers by id. (A create
+    locks its account, then its reseller if that one limits it.) So two transactions never wait on
+    each other in a circle. `load`: return them, reloaded as they are now."""
     held = session.info.setdefault(LOCKED, set())
-    wanted = sorted(set(account_ids) - held)
-    if wanted:
-        session.execute(sa.select(Account.id).where(Account.id.in_(wanted)).order_by(Account.id).with_for_update())
-        held.update(wanted)
+    ids = set(account_ids)
+    wanted = sorted(ids if load else ids - held)
+    if not wanted:
+        return []
+    query = (sa.select(Account if load else Account.id).where(Account.id.in_(wanted))
+             .order_by(Account.kind == AccountKind.RESELLER, Account.id).with_for_update(of=Account))
+    if load:  # with the reseller's limits, read (not locked) in the same query
+        query = query.options(joinedload(Account.parent)).execution_options(populate_existing=True)
+    rows = session.scalars(query).all()
+    held.update(wanted)
+    return rows if load else []
 
 
 def _move(session: Session, deltas: dict[int, Counter]) -> None:

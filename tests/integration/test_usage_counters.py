@@ -188,3 +188,29 @@ def test_a_worker_settling_a_delete_locks_the_account_before_any_other_row(app, 
     assert done == [True]
     db.session.expire_all()
     assert db.session.get(Mailbox, ids["box"]) is None and used("Acme")["mailboxes"] == 0
+
+
+def test_a_create_locks_its_account_before_writing_anything(web, make_account, local_server, database_url):
+    """The other half of the lock order: a request takes its account's row first, then writes."""
+    if not database_url.startswith("postgresql"):
+        from tests.testbed.plugin import need
+
+        need(os.environ.get("TEST_DATABASE_URL"), "PostgreSQL (TEST_DATABASE_URL) for row locks")
+    reseller = make_account("Resell", kind="reseller")
+    make_account("Acme", parent=reseller, domains=("acme.test",))
+    web.login("acme@owner.test")
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()))
+    sa.event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        create(web, "one")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", note)
+    locks = [i for i, s in enumerate(seen) if s.startswith("SELECT") and "FOR UPDATE OF account" in s]
+    writes = [i for i, s in enumerate(seen)  # (a login's last-seen time is not the create's)
+              if s.startswith(("INSERT", "UPDATE", "DELETE")) and "login_session" not in s]
+    assert locks and writes and locks[0] < writes[0], seen
+    # The reseller sets no limit here: its row is read for its limits, never locked.
+    assert len(locks) == 1
