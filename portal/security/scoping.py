@@ -47,8 +47,8 @@ class Actor:
         return account if account is not None and account.active else None
 
     def total(self, kind: str) -> int:
-        """How many rows of a counted kind (services/usage.py) scoped() shows the actor: its
-        account's usage counter, which for a reseller includes its sub-accounts, as its scope does."""
+        """How many rows of a counted kind (services/usage.py) scoped() shows the actor: its account's
+        usage counter, with a reseller's sub-accounts' added, as its scope includes their rows."""
         if self.scope is None:
             return 0
         if self.acting is None and self.scope.kind == AccountKind.RESELLER:
@@ -56,19 +56,6 @@ class Actor:
 
             return totals(db.session, [self.scope])[self.scope.id][kind]
         return self.scope.used(kind)
-
-
-def visible_accounts(actor: Actor) -> sa.Select | None:
-    account = actor.scope
-    if account is None:
-        return None
-    if actor.acting is not None:
-        return sa.select(Account.id).where(Account.id == account.id)
-    if account.kind == AccountKind.RESELLER:
-        return sa.select(Account.id).where(
-            sa.or_(Account.id == account.id, Account.parent_id == account.id)
-        )
-    return sa.select(Account.id).where(Account.id == account.id)
 
 
 def scoped(model: type[M], actor: Actor) -> sa.Select:
@@ -80,7 +67,9 @@ def scoped(model: type[M], actor: Actor) -> sa.Select:
     if actor.acting is not None or account.kind != AccountKind.RESELLER:
         # One account: a plain equality lets the planner use the (account_id, …) indexes.
         return stmt.where(model.account_id == account.id)
-    return stmt.where(model.account_id.in_(visible_accounts(actor)))
+    # A reseller sees its own rows and its sub-accounts'.
+    return stmt.where(model.account_id.in_(
+        sa.select(Account.id).where(sa.or_(Account.id == account.id, Account.parent_id == account.id))))
 
 
 def console(model: type[M], actor: Actor) -> sa.Select:

@@ -119,7 +119,7 @@ def delete_rows(session: Session, model, ids: list[int]) -> None:
         deltas[account_id][kind] -= 1
         deltas[account_id]["quota_mb"] -= quota_mb
     if deltas:
-        _move(session, {account_id: delta for account_id, delta in deltas.items()})
+        _move(session, deltas)
 
 
 def totals(session: Session, accounts: list[Account]) -> dict[int, dict[str, int]]:

@@ -41,6 +41,11 @@ def _ascii(text: str) -> str:
         return text.lower()
 
 
+def _with_account(model):
+    """A match brings its account, and that account's reseller, in the same query."""
+    return joinedload(model.account).joinedload(Account.parent)
+
+
 def search_accounts(text: str) -> list[tuple[Account, str]]:
     """Accounts whose name, login e-mail, domain or mailbox matches; with what matched."""
     actor, like = current_actor(), f"%{text.lower()}%"
@@ -53,13 +58,13 @@ def search_accounts(text: str) -> list[tuple[Account, str]]:
     add(((a, a.name) for a in db.session.scalars(
         console(Account, actor).where(sa.func.lower(Account.name).like(like)).options(joinedload(Account.parent))
         .limit(RESULTS))), "name")
-    # Each match brings its account (and reseller) in the same query; the LIKEs use trigram indexes (migration 0015).
+    # The LIKEs use trigram indexes (migration 0015).
     add(((u.account, u.email) for u in db.session.scalars(
         console(User, actor).where(User.email.like(like), User.account_id.is_not(None))
-        .options(joinedload(User.account).joinedload(Account.parent)).limit(RESULTS))), "login")
+        .options(_with_account(User)).limit(RESULTS))), "login")
     domain_like = f"%{_ascii(text.split('@')[-1])}%"
     add(((d.account, d.display_name) for d in db.session.scalars(
-        console(Domain, actor).where(Domain.name.like(domain_like)).options(joinedload(Domain.account).joinedload(Account.parent))
+        console(Domain, actor).where(Domain.name.like(domain_like)).options(_with_account(Domain))
         .limit(RESULTS))), "domain")
     if "@" in text:
         local, _, domain = text.lower().partition("@")
@@ -67,8 +72,8 @@ def search_accounts(text: str) -> list[tuple[Account, str]]:
             Mailbox.local_part == local, Domain.name == _ascii(domain))
     else:
         boxes = console(Mailbox, actor).where(Mailbox.local_part.like(like))
-    add(((m.account, m.address) for m in db.session.scalars(boxes.options(joinedload(Mailbox.account).joinedload(Account.parent))
-                                                              .limit(RESULTS))), "mailbox")
+    add(((m.account, m.address) for m in db.session.scalars(boxes.options(_with_account(Mailbox)).limit(RESULTS))),
+        "mailbox")
     return sorted(found.values(), key=lambda pair: pair[0].name.lower())[:RESULTS]
 
 
