@@ -1,4 +1,5 @@
 """The yardstick: a bare Flask page rendering a 50-row table, served like the portal."""
+
 from flask import Flask, render_template
 
 app = Flask(__name__)

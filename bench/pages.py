@@ -4,6 +4,7 @@
 at 8 connections, beside a bare Flask page (bench/minimal.py) under the same gunicorn settings.
 Jobs are excluded: a throwaway Redis takes them and nothing works them. Prints one JSON object.
 """
+
 from __future__ import annotations
 
 import http.cookiejar
@@ -65,16 +66,25 @@ end
 
 
 def env(redis_url: str, url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "REDIS_URL": redis_url,
-            "RQ_QUEUE": "hostdeck-bench", "LOG_LEVEL": "WARNING", "PER_PAGE": "50"}
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET_KEY,
+        "REDIS_URL": redis_url,
+        "RQ_QUEUE": "hostdeck-bench",
+        "LOG_LEVEL": "WARNING",
+        "PER_PAGE": "50",
+    }
 
 
 @contextmanager
 def gunicorn(app: str, environ: dict[str, str]):
     port = free_port()
-    proc = subprocess.Popen([GUNICORN, "-w", "2", "--threads", str(THREADS), "-b", f"127.0.0.1:{port}",
-                             "--log-level", "warning", app],
-                            env=environ, cwd=Path(__file__).resolve().parent.parent)
+    proc = subprocess.Popen(
+        [GUNICORN, "-w", "2", "--threads", str(THREADS), "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
+        env=environ,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     try:
         wait_for_port(port, 30)
         yield f"http://127.0.0.1:{port}"
@@ -92,6 +102,7 @@ def login(base: str, email: str) -> str:
         token = CSRF.search(opener.open(base + path).read().decode()).group(1)
         with opener.open(base + path, urllib.parse.urlencode({**fields, "csrf_token": token}).encode()) as reply:
             return reply.geturl()
+
     where = submit("/login", {"email": email, "password": PASSWORD})
     if where.endswith("/login/two-factor"):
         submit("/login/two-factor", {"code": pyotp.TOTP(STAFF_TOTP).now()})
@@ -110,9 +121,13 @@ def wrk(url: str, cookie: str | None = None, script: str | None = None, connecti
         out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
     latency = {p: _ms(v, unit) for p, v, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50_ms": latency["50"], "p99_ms": latency["99"],
-            "requests": int(re.search(r"(\d+) requests in", out).group(1)), "errors": int(bad.group(1)) if bad else 0}
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": latency["50"],
+        "p99_ms": latency["99"],
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "errors": int(bad.group(1)) if bad else 0,
+    }
 
 
 def _ms(value: str, unit: str) -> float:
@@ -141,9 +156,18 @@ def query_counts(url: str, redis_url: str) -> dict[str, int]:
         _client_login(client, "big@bench.example")
         token = CSRF.search(client.get("/mailboxes/new").get_data(as_text=True)).group(1)
         seen.clear()
-        reply = client.post("/mailboxes/new", data={"csrf_token": token, "local_part": f"count{time.time_ns()}",
-                                                   "domain_id": domain_id, "password": "bench-pass-123",
-                                                   "confirm": "bench-pass-123", "quota_mb": 10, "with_address": "y"})
+        reply = client.post(
+            "/mailboxes/new",
+            data={
+                "csrf_token": token,
+                "local_part": f"count{time.time_ns()}",
+                "domain_id": domain_id,
+                "password": "bench-pass-123",
+                "confirm": "bench-pass-123",
+                "quota_mb": 10,
+                "with_address": "y",
+            },
+        )
         assert reply.status_code == 302, reply.get_data(as_text=True)[:500]
         counts["create_mailbox_post"] = len(seen)
         db.engine.dispose()
@@ -167,8 +191,9 @@ def post_script(base: str, cookie: str, domain_id: int) -> str:
     opener = urllib.request.build_opener()
     opener.addheaders = [("Cookie", f"session={cookie}")]
     token = CSRF.search(opener.open(jar_base + "/mailboxes/new").read().decode()).group(1)
-    return POST_SCRIPT.format(token=urllib.parse.quote(token), domain=domain_id, cookie=cookie,
-                              run=time.time_ns() % 100000)
+    return POST_SCRIPT.format(
+        token=urllib.parse.quote(token), domain=domain_id, cookie=cookie, run=time.time_ns() % 100000
+    )
 
 
 def run(url: str = URL) -> dict:
@@ -190,8 +215,9 @@ def run(url: str = URL) -> dict:
                 results[name] = wrk(base + path, cookie)
             cookie = login(base, "big@bench.example")
             results["create_mailbox_post"] = wrk(base + "/", script=post_script(base, cookie, domain_id))
-            results["create_mailbox_post_1_connection"] = wrk(base + "/", script=post_script(base, cookie, domain_id),
-                                                              connections=1)
+            results["create_mailbox_post_1_connection"] = wrk(
+                base + "/", script=post_script(base, cookie, domain_id), connections=1
+            )
     reference = {name: results.pop(name) for name in REFERENCE}
     for name, figures in {**results, **reference}.items():
         figures["ratio_to_minimal"] = round(figures["rps"] / minimal["rps"], 3)
@@ -200,14 +226,23 @@ def run(url: str = URL) -> dict:
     post = results["create_mailbox_post_1_connection"]
     targets = {
         "get_pages_at_least_25pct_of_minimal_rps": all(v["ratio_to_minimal"] >= 0.25 for v in gets.values()),
-        "p99_under_100ms_at_8_connections": all(v["p99_ms"] < 100 for k, v in results.items()
-                                                if not k.endswith("1_connection")),
+        "p99_under_100ms_at_8_connections": all(
+            v["p99_ms"] < 100 for k, v in results.items() if not k.endswith("1_connection")
+        ),
         "at_most_8_queries_per_page": all(v["queries"] <= 8 for v in results.values()),
         "create_post_p50_under_50ms": post["p50_ms"] < 50,
         "no_errors": all(v["errors"] == 0 for v in results.values()),
     }
-    return {"seconds_per_run": SECONDS, "connections": CONNECTIONS, "gunicorn_workers": 2, "threads": THREADS,
-            "minimal": minimal, "pages": results, "reference": reference, "targets": targets}
+    return {
+        "seconds_per_run": SECONDS,
+        "connections": CONNECTIONS,
+        "gunicorn_workers": 2,
+        "threads": THREADS,
+        "minimal": minimal,
+        "pages": results,
+        "reference": reference,
+        "targets": targets,
+    }
 
 
 if __name__ == "__main__":

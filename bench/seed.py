@@ -10,6 +10,7 @@ Logins (password "bench-password-1"): reseller@bench.example, big@bench.example 
 mailboxes), small0@bench.example…, and staff@bench.example with the TOTP seed STAFF_TOTP.
 The database is dropped and made anew.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,16 @@ def fresh_database(url: str) -> None:
 
 
 def bench_app(url: str, **extra):
-    return create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "REDIS_URL": "",
-                       "RATELIMIT_STORAGE_URI": "memory://", "LOG_LEVEL": "WARNING", **extra})
+    return create_app(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": SECRET_KEY,
+            "REDIS_URL": "",
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "LOG_LEVEL": "WARNING",
+            **extra,
+        }
+    )
 
 
 def vacuum() -> None:
@@ -68,8 +77,22 @@ def seed(url: str = URL) -> dict:
         emails = ["big@bench.example"] + [f"small{i}@bench.example" for i in range(1, SUB_ACCOUNTS)]
         users = [{"email": "reseller@bench.example", "account_id": reseller}]
         users += [{"email": e, "account_id": a} for e, a in zip(emails, customers, strict=True)]
-        data.insert(User, [{**u, "password_hash": pw, "role": Role.OWNER.value, "timezone": "UTC", "active": True,
-                            "totp_enabled": False, "created_at": now, "updated_at": now} for u in users])
+        data.insert(
+            User,
+            [
+                {
+                    **u,
+                    "password_hash": pw,
+                    "role": Role.OWNER.value,
+                    "timezone": "UTC",
+                    "active": True,
+                    "totp_enabled": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for u in users
+            ],
+        )
         staff = User(email="staff@bench.example", password_hash=pw, role=Role.STAFF)
         db.session.add(staff)
         db.session.flush()
@@ -79,29 +102,61 @@ def seed(url: str = URL) -> dict:
         # Mail: 5,000 mailboxes in the big account, the rest spread; twice as many addresses.
         rest = MAILBOXES - BIG_MAILBOXES
         per_small = rest // (SUB_ACCOUNTS - 1)
-        counts = [BIG_MAILBOXES] + [per_small + (1 if i < rest % (SUB_ACCOUNTS - 1) else 0)
-                                    for i in range(SUB_ACCOUNTS - 1)]
+        counts = [BIG_MAILBOXES] + [
+            per_small + (1 if i < rest % (SUB_ACCOUNTS - 1) else 0) for i in range(SUB_ACCOUNTS - 1)
+        ]
         for account, count, index in zip(customers, counts, range(SUB_ACCOUNTS), strict=True):
             domain = "big.example" if index == 0 else f"small{index}.example"
             data.mail(account, domain, count, 2 * count)
         # Hosting: ten web apps (and their system users) per account, no websites or databases here.
         per_account = WEB_APPS // SUB_ACCOUNTS
         for index, account in enumerate(customers):
-            apps = data.insert(data.SystemUser, data.stamp([{"account_id": account, "name": f"bench{index}_{i}",
-                                                             "shell": "sftp", "ssh_keys": ""}
-                                                            for i in range(per_account)]), ids=True)
-            data.insert(data.WebApp, data.stamp([{"account_id": account, "system_user_id": u, "name": "app",
-                                                  "kind": "php", "php_version": "8.2", "options": {}} for u in apps]))
+            apps = data.insert(
+                data.SystemUser,
+                data.stamp(
+                    [
+                        {"account_id": account, "name": f"bench{index}_{i}", "shell": "sftp", "ssh_keys": ""}
+                        for i in range(per_account)
+                    ]
+                ),
+                ids=True,
+            )
+            data.insert(
+                data.WebApp,
+                data.stamp(
+                    [
+                        {
+                            "account_id": account,
+                            "system_user_id": u,
+                            "name": "app",
+                            "kind": "php",
+                            "php_version": "8.2",
+                            "options": {},
+                        }
+                        for u in apps
+                    ]
+                ),
+            )
         data.events(customers + [reseller], EVENTS)
         # A mail server for the create-mailbox POST to record operations for (jobs are not run).
-        server = Server(name="mail1", host="localhost", transport="local", settings={
-            "dovecot_passwd_file": "/nonexistent/users", "dovecot_scheme": "SHA512-CRYPT", "mail_root": "/nonexistent"})
+        server = Server(
+            name="mail1",
+            host="localhost",
+            transport="local",
+            settings={
+                "dovecot_passwd_file": "/nonexistent/users",
+                "dovecot_scheme": "SHA512-CRYPT",
+                "mail_root": "/nonexistent",
+            },
+        )
         db.session.add_all([server, Route(backend="dovecot", server=server), Route(backend="postfix", server=server)])
         usage.recount(db.session)  # bulk inserts skip the flush that keeps the counters
         db.session.commit()
         vacuum()
-        counted = {table: db.session.scalar(sa.text(f"SELECT count(*) FROM {table}"))  # noqa: S608
-                   for table in ("account", "mailbox", "address", "web_app", "audit_event")}
+        counted = {
+            table: db.session.scalar(sa.text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+            for table in ("account", "mailbox", "address", "web_app", "audit_event")
+        }
         db.engine.dispose()
     return {"seconds": round(time.perf_counter() - started, 1), "rows": counted}
 

@@ -1,4 +1,5 @@
 """Default settings. Every value can be overridden from the environment."""
+
 from __future__ import annotations
 
 import os

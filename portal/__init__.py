@@ -1,4 +1,5 @@
 """Hostdeck: a self-service hosting portal."""
+
 from __future__ import annotations
 
 import logging
@@ -53,6 +54,7 @@ def register_extensions(app: Flask) -> None:
         # in autocommit it spends no round trips on BEGIN and ROLLBACK.
         if request.method in ("GET", "HEAD") and request.endpoint not in (None, "static", "bootstrap.static"):
             db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
     migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(app.root_path, "..", "migrations"))
     csrf.init_app(app)
     bootstrap.init_app(app)
@@ -98,8 +100,22 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.webapps import bp as webapps
     from portal.blueprints.websites import bp as websites
 
-    for bp in (auth, account, impersonation, activity, dashboard, reseller, domains, mailboxes, addresses,
-               system_users, webapps, websites, databases, staff):
+    for bp in (
+        auth,
+        account,
+        impersonation,
+        activity,
+        dashboard,
+        reseller,
+        domains,
+        mailboxes,
+        addresses,
+        system_users,
+        webapps,
+        websites,
+        databases,
+        staff,
+    ):
         app.register_blueprint(bp)
 
 

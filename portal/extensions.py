@@ -1,4 +1,5 @@
 """The extension singletons, bound to the app in create_app()."""
+
 from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
 from flask_migrate import Migrate

@@ -1,4 +1,5 @@
 """Template filters and error pages."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -51,8 +52,10 @@ def localtime(value: datetime | None) -> str:
 def status_badge(obj, url: str) -> Markup:
     """A status badge that static/js/status.js keeps up to date."""
     label, css = STATUS_LOOK[obj.status]
-    return Markup(f'<span class="badge {css}" data-status-id="{obj.id:d}" data-status-url="{escape(url)}" '
-                  f'data-status="{obj.status}">{label}</span>')
+    return Markup(
+        f'<span class="badge {css}" data-status-id="{obj.id:d}" data-status-url="{escape(url)}" '
+        f'data-status="{obj.status}">{label}</span>'
+    )
 
 
 def status_error(obj) -> Markup:
@@ -111,8 +114,11 @@ def init_app(app: Flask) -> None:
             context.update(acting=actor.acting, is_reseller=reseller_of(actor) is not None)
             if actor.real_user is not None:
                 row = sessions.current()
-                context.update(impersonator=actor.real_user, impersonation_reason=row.reason,
-                               impersonation_ends=impersonation.ends_at(row))
+                context.update(
+                    impersonator=actor.real_user,
+                    impersonation_reason=row.reason,
+                    impersonation_ends=impersonation.ends_at(row),
+                )
         return context
 
     def page(code: int, title: str, message: str):
@@ -120,24 +126,38 @@ def init_app(app: Flask) -> None:
             if code >= 500:
                 db.session.rollback()  # a failed flush must not break the error page too
             return render_template("errors/error.html", code=code, title=title, message=message), code
+
         return handler
 
     @app.errorhandler(IntegrityError)
     def conflict(error):
         # Two requests made the same name at once; the database kept one. Nothing of this one stays.
         db.session.rollback()
-        return render_template("errors/error.html", code=409, title="Changed at the same time",
-                               message="Someone made the same change a moment ago, so nothing was saved. "
-                                       "Please go back, reload and try again."), 409
+        return render_template(
+            "errors/error.html",
+            code=409,
+            title="Changed at the same time",
+            message="Someone made the same change a moment ago, so nothing was saved. "
+            "Please go back, reload and try again.",
+        ), 409
 
     def forbidden(error):
-        message = error.description if isinstance(error, Forbidden) and error.description != Forbidden.description \
+        message = (
+            error.description
+            if isinstance(error, Forbidden) and error.description != Forbidden.description
             else "You may not do this."
+        )
         return render_template("errors/error.html", code=403, title="Not allowed", message=message), 403
 
     app.register_error_handler(403, forbidden)
     app.register_error_handler(400, page(400, "Bad request", "The request could not be understood."))
-    app.register_error_handler(CSRFError, page(400, "Form expired", "The form was out of date. Please go back, reload and try again."))
+    app.register_error_handler(
+        CSRFError, page(400, "Form expired", "The form was out of date. Please go back, reload and try again.")
+    )
     app.register_error_handler(404, page(404, "Not found", "There is nothing here, or it is not yours to see."))
-    app.register_error_handler(429, page(429, "Too many attempts", "Too many failed logins. Wait a minute and try again."))
-    app.register_error_handler(500, page(500, "Something went wrong", "Our team has been told. Please try again later."))
+    app.register_error_handler(
+        429, page(429, "Too many attempts", "Too many failed logins. Wait a minute and try again.")
+    )
+    app.register_error_handler(
+        500, page(500, "Something went wrong", "Our team has been told. Please try again later.")
+    )

@@ -1,4 +1,5 @@
 """App, database and login fixtures shared by every test."""
+
 from __future__ import annotations
 
 import contextvars
@@ -80,8 +81,14 @@ class IsolatedClient(FlaskClient):
 
 @pytest.fixture
 def app(migrated, app_config):
-    config = {"TESTING": True, "DATABASE_URL": migrated, "SECRET_KEY": "test-secret",
-              "REDIS_URL": "", "RATELIMIT_STORAGE_URI": "memory://", **app_config}
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": migrated,
+        "SECRET_KEY": "test-secret",
+        "REDIS_URL": "",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        **app_config,
+    }
     app = create_app(config)
     app.test_client_class = IsolatedClient
     with app.app_context():
@@ -147,24 +154,40 @@ def web(client):
 
 @pytest.fixture
 def make_account():
-    def make(name: str, *, kind: str = "customer", parent: Account | None = None,
-             email: str | None = None, domains: tuple[str, ...] = ()) -> Account:
+    def make(
+        name: str,
+        *,
+        kind: str = "customer",
+        parent: Account | None = None,
+        email: str | None = None,
+        domains: tuple[str, ...] = (),
+    ) -> Account:
         account = Account(name=name, kind=AccountKind(kind), parent=parent)
         db.session.add(account)
-        db.session.add(User(email=email or f"{name.lower()}@owner.test", password_hash=hash_password(PASSWORD),
-                            role=Role.OWNER, account=account))
+        db.session.add(
+            User(
+                email=email or f"{name.lower()}@owner.test",
+                password_hash=hash_password(PASSWORD),
+                role=Role.OWNER,
+                account=account,
+            )
+        )
         for domain in domains:
             db.session.add(Domain(account=account, name=domain))
         db.session.commit()
         return account
+
     return make
 
 
 @contextmanager
 def postfix_on(server: Server, postfix):
     """The server also runs the test Postfix (its maps and config folder); the maps are emptied after."""
-    server.settings = {**server.settings, "postfix_maps_dir": str(postfix.maps_dir),
-                       "postfix_config_dir": str(postfix.config_dir)}
+    server.settings = {
+        **server.settings,
+        "postfix_maps_dir": str(postfix.maps_dir),
+        "postfix_config_dir": str(postfix.config_dir),
+    }
     db.session.add(Route(backend="postfix", server=server))
     db.session.commit()
     try:
@@ -188,22 +211,32 @@ def enrol_totp(user: User) -> None:
 @pytest.fixture
 def make_staff():
     """A staff member (or admin) who has set up two-factor login."""
+
     def make(email: str = "staff@hostdeck.test", role: Role = Role.STAFF) -> User:
         user = User(email=email, password_hash=hash_password(PASSWORD), role=role)
         db.session.add(user)
         enrol_totp(user)
         db.session.commit()
         return user
+
     return make
 
 
 @pytest.fixture
 def local_server(tmp_path):
     """A server on the local transport, writing its passwd-file under tmp_path."""
-    server = Server(name="local1", host="localhost", transport="local", settings={
-        "dovecot_passwd_file": str(tmp_path / "dovecot" / "users"), "mail_root": str(tmp_path / "vmail"), "dovecot_passwd_group": "",
-        "mail_uid": os.getuid(), "mail_gid": os.getgid(),
-    })
+    server = Server(
+        name="local1",
+        host="localhost",
+        transport="local",
+        settings={
+            "dovecot_passwd_file": str(tmp_path / "dovecot" / "users"),
+            "mail_root": str(tmp_path / "vmail"),
+            "dovecot_passwd_group": "",
+            "mail_uid": os.getuid(),
+            "mail_gid": os.getgid(),
+        },
+    )
     db.session.add_all([server, Route(backend="dovecot", server=server)])
     db.session.commit()
     return server
@@ -218,8 +251,7 @@ def sftpd(tmp_path_factory):
     from tests.testbed.sftp import SFTP_GROUP, SftpSshd
 
     need_root("system users (useradd) and a chrooting sshd")
-    subprocess.run(["sh", "-c", f"getent group {SFTP_GROUP} >/dev/null || groupadd --system {SFTP_GROUP}"],
-                   check=True)
+    subprocess.run(["sh", "-c", f"getent group {SFTP_GROUP} >/dev/null || groupadd --system {SFTP_GROUP}"], check=True)
     with running(SftpSshd(tmp_path_factory.mktemp("sftpd"))) as server:
         yield server
 
@@ -237,8 +269,14 @@ def web_server(app, sshd):
     homes = Path("/var/lib/hostdeck-test-homes") / uuid.uuid4().hex[:8]
     homes.mkdir(parents=True, mode=0o755)
     homes.parent.chmod(0o755)
-    server = Server(name="web1", host=sshd.host, port=sshd.port, ssh_user=sshd.user, host_key=sshd.host_key_line,
-                    settings={"web_home_root": str(homes), "sftp_group": "hostdeck-sftp"})
+    server = Server(
+        name="web1",
+        host=sshd.host,
+        port=sshd.port,
+        ssh_user=sshd.user,
+        host_key=sshd.host_key_line,
+        settings={"web_home_root": str(homes), "sftp_group": "hostdeck-sftp"},
+    )
     db.session.add_all([server, Route(backend="unix", server=server)])
     db.session.commit()
     yield server
@@ -249,12 +287,20 @@ def web_server(app, sshd):
 
 @pytest.fixture
 def webstack(web_server, nginx, phpfpm):
-    web_server.settings = {**web_server.settings, "nginx_sites_dir": str(nginx.sites_dir),
-                           "nginx_config": str(nginx.conf_path), "nginx_listen": nginx.listen,
-                           "nginx_listen_https": f"127.0.0.1:{free_port()}", "nginx_ssl_dir": str(nginx.root / "ssl"),
-                           "phpfpm_pools_dir": str(phpfpm.pools_dir), "phpfpm_socket_dir": str(phpfpm.root),
-                           "phpfpm_binary": str(phpfpm.binary), "phpfpm_config": str(phpfpm.conf_path),
-                           "phpfpm_pid_file": str(phpfpm.pid_path), "php_versions": ["8.2"]}
+    web_server.settings = {
+        **web_server.settings,
+        "nginx_sites_dir": str(nginx.sites_dir),
+        "nginx_config": str(nginx.conf_path),
+        "nginx_listen": nginx.listen,
+        "nginx_listen_https": f"127.0.0.1:{free_port()}",
+        "nginx_ssl_dir": str(nginx.root / "ssl"),
+        "phpfpm_pools_dir": str(phpfpm.pools_dir),
+        "phpfpm_socket_dir": str(phpfpm.root),
+        "phpfpm_binary": str(phpfpm.binary),
+        "phpfpm_config": str(phpfpm.conf_path),
+        "phpfpm_pid_file": str(phpfpm.pid_path),
+        "php_versions": ["8.2"],
+    }
     db.session.add_all([Route(backend="phpfpm", server=web_server), Route(backend="nginx", server=web_server)])
     db.session.commit()
     yield web_server

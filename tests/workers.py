@@ -1,4 +1,5 @@
 """`flask worker` in its own processes, as an operator runs it."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,13 @@ class Workers:
 
     def start(self, *args: str, **env: str) -> subprocess.Popen:
         log = open(self.log_dir / f"worker-{len(self.procs)}.log", "wb")  # closed in stop_all()
-        proc = subprocess.Popen([sys.executable, "-m", "flask", "worker", *args], env={**self.env, **env},
-                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "flask", "worker", *args],
+            env={**self.env, **env},
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.procs.append((proc, log))
         return proc
 
@@ -36,6 +42,12 @@ class Workers:
 
 def worker_env(app, redis_url: str) -> dict[str, str]:
     config = app.config
-    return {"DATABASE_URL": config["DATABASE_URL"], "REDIS_URL": redis_url, "SSH_KEY_PATH": config["SSH_KEY_PATH"],
-            "RQ_QUEUE": config["RQ_QUEUE"], "SECRET_KEY": "test-secret", "SERVER_LOCK_TTL": str(config["SERVER_LOCK_TTL"]),
-            "SWEEP_INTERVAL": "0.5"}
+    return {
+        "DATABASE_URL": config["DATABASE_URL"],
+        "REDIS_URL": redis_url,
+        "SSH_KEY_PATH": config["SSH_KEY_PATH"],
+        "RQ_QUEUE": config["RQ_QUEUE"],
+        "SECRET_KEY": "test-secret",
+        "SERVER_LOCK_TTL": str(config["SERVER_LOCK_TTL"]),
+        "SWEEP_INTERVAL": "0.5",
+    }

@@ -5,11 +5,12 @@ Revises: 38df41a7c433
 Create Date: 2026-11-28 07:10:00
 
 """
+
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '5b1e0c7d2a94'
-down_revision = '38df41a7c433'
+revision = "5b1e0c7d2a94"
+down_revision = "38df41a7c433"
 branch_labels = None
 depends_on = None
 
@@ -21,8 +22,14 @@ def upgrade():
         # A trusted extension since PostgreSQL 13: the database's owner may create it.
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for table, column in INDEXES:
-        op.create_index(f"ix_{table}_{column}_trgm", table, [column], unique=False,
-                        postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+        op.create_index(
+            f"ix_{table}_{column}_trgm",
+            table,
+            [column],
+            unique=False,
+            postgresql_using="gin",
+            postgresql_ops={column: "gin_trgm_ops"},
+        )
 
 
 def downgrade():

@@ -1,4 +1,5 @@
 """Small pieces every customer blueprint uses."""
+
 from __future__ import annotations
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -28,8 +29,13 @@ def paginated(query, arg: str = "page", total: int | None = None):
     """One page of a list (PER_PAGE rows), the page number read from ?<arg>=.
 
     `total`, when known (a usage counter: Actor.total), saves counting every row of the list."""
-    page = db.paginate(query, page=request.args.get(arg, 1, type=int), per_page=current_app.config["PER_PAGE"],
-                       error_out=False, count=total is None)
+    page = db.paginate(
+        query,
+        page=request.args.get(arg, 1, type=int),
+        per_page=current_app.config["PER_PAGE"],
+        error_out=False,
+        count=total is None,
+    )
     if total is not None:
         page.total = total
     return page
@@ -44,8 +50,9 @@ def status_response(model):
     return jsonify({str(i): found.get(i, {"status": "gone", "error": ""}) for i in ids})
 
 
-def confirm_delete(model, object_id: int, delete, *, template: str, name: str, done: str,
-                   back: str = ".index", extra=None):
+def confirm_delete(
+    model, object_id: int, delete, *, template: str, name: str, done: str, back: str = ".index", extra=None
+):
     """The delete page: GET shows what goes, a CSRF-checked POST calls the service.
 
     `done` is a message with `{obj}`, worded before the object is gone; `extra(obj)` adds to the page.

@@ -1,4 +1,5 @@
 """Operator commands: flask users|accounts|domains|plans|servers|demo|worker|orchestration."""
+
 from portal.cli.accounts import accounts, domains, users
 from portal.cli.demo import demo
 from portal.cli.plans import plans

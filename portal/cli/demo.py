@@ -22,22 +22,29 @@ def seed_demo(root: str) -> bool:
     pw = hash_password(DEMO_PASSWORD)
     reseller = Account(name="Demo Reseller", kind=AccountKind.RESELLER)
     customer = Account(name="Demo Customer", kind=AccountKind.CUSTOMER, parent=reseller)
-    db.session.add_all([
-        User(email="admin@example.com", password_hash=pw, role=Role.ADMIN),
-        User(email="staff@example.com", password_hash=pw, role=Role.STAFF),
-        User(email="reseller@example.com", password_hash=pw, role=Role.OWNER, account=reseller),
-        User(email="customer@example.com", password_hash=pw, role=Role.OWNER, account=customer),
-    ])
-    server = Server(name="demo", host="localhost", transport="local", settings={
-        "dovecot_passwd_file": os.path.join(root, "dovecot", "users"),
-        "dovecot_scheme": "SHA512-CRYPT",
-        "dovecot_passwd_group": "",  # the demo's files belong to whoever runs it
-        "mail_root": os.path.join(root, "vmail"),
-        "mail_uid": os.getuid(),
-        "mail_gid": os.getgid(),
-        "postfix_maps_dir": os.path.join(root, "postfix"),
-        "postfix_postmap": "",  # no Postfix here: write the map sources, compile nothing
-    })
+    db.session.add_all(
+        [
+            User(email="admin@example.com", password_hash=pw, role=Role.ADMIN),
+            User(email="staff@example.com", password_hash=pw, role=Role.STAFF),
+            User(email="reseller@example.com", password_hash=pw, role=Role.OWNER, account=reseller),
+            User(email="customer@example.com", password_hash=pw, role=Role.OWNER, account=customer),
+        ]
+    )
+    server = Server(
+        name="demo",
+        host="localhost",
+        transport="local",
+        settings={
+            "dovecot_passwd_file": os.path.join(root, "dovecot", "users"),
+            "dovecot_scheme": "SHA512-CRYPT",
+            "dovecot_passwd_group": "",  # the demo's files belong to whoever runs it
+            "mail_root": os.path.join(root, "vmail"),
+            "mail_uid": os.getuid(),
+            "mail_gid": os.getgid(),
+            "postfix_maps_dir": os.path.join(root, "postfix"),
+            "postfix_postmap": "",  # no Postfix here: write the map sources, compile nothing
+        },
+    )
     db.session.add_all([server, Route(backend="dovecot", server=server), Route(backend="postfix", server=server)])
     db.session.flush()
     for account, name in ((reseller, "reseller.example"), (customer, "example.org"), (customer, "shop.example.org")):

@@ -10,8 +10,12 @@ plans = AppGroup("plans", help="Named sets of limits, and limits of single accou
 
 def limit_options(command):
     for kind in reversed(LIMITS):
-        command = click.option(f"--{kind.replace('_', '-')}", kind, type=click.IntRange(min=0),
-                               help=f"Most {LIMITS[kind]} (omit: no limit).")(command)
+        command = click.option(
+            f"--{kind.replace('_', '-')}",
+            kind,
+            type=click.IntRange(min=0),
+            help=f"Most {LIMITS[kind]} (omit: no limit).",
+        )(command)
     return command
 
 

@@ -45,8 +45,13 @@ def _settings(pairs: tuple[str, ...]) -> dict:
 @click.option("--transport", type=click.Choice(["ssh", "local"]), default="ssh")
 @click.option("--host-key", help='The public host key: "ssh-ed25519 AAAA...".')
 @click.option("--keyscan-file", type=click.File(), help="ssh-keyscan output to take the host key from.")
-@click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE",
-              help="A setting, e.g. dovecot_passwd_file=/etc/dovecot/users, dovecot_scheme=ARGON2ID.")
+@click.option(
+    "--set",
+    "pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A setting, e.g. dovecot_passwd_file=/etc/dovecot/users, dovecot_scheme=ARGON2ID.",
+)
 def add_server(name, host, port, ssh_user, transport, host_key, keyscan_file, pairs) -> None:
     """Register a managed server with its pinned host key."""
     host, ssh_user = _clean(host, "--host"), _clean(ssh_user, "--user")
@@ -59,9 +64,20 @@ def add_server(name, host, port, ssh_user, transport, host_key, keyscan_file, pa
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     if transport == "ssh" and not host_key:
-        raise click.ClickException("an SSH server needs --host-key or --keyscan-file; keys are never trusted on first use")
-    db.session.add(Server(name=name, host=host, port=port, ssh_user=ssh_user, transport=transport,
-                          host_key=host_key, settings=_settings(pairs)))
+        raise click.ClickException(
+            "an SSH server needs --host-key or --keyscan-file; keys are never trusted on first use"
+        )
+    db.session.add(
+        Server(
+            name=name,
+            host=host,
+            port=port,
+            ssh_user=ssh_user,
+            transport=transport,
+            host_key=host_key,
+            settings=_settings(pairs),
+        )
+    )
     db.session.commit()
     click.echo(f"server {name} added ({transport} {ssh_user}@{host}:{port})")
 

@@ -53,7 +53,9 @@ def worker(burst: bool) -> None:
         sweeper.start()
     try:
         SimpleWorker([q], connection=q.connection, serializer=q.serializer).work(
-            burst=burst, logging_level=current_app.config["LOG_LEVEL"], with_scheduler=False,
+            burst=burst,
+            logging_level=current_app.config["LOG_LEVEL"],
+            with_scheduler=False,
         )
     finally:
         if sweeper is not None:
@@ -78,8 +80,11 @@ def apply_command(server_name: str | None, dry_run: bool) -> None:
     from portal.orchestration.jobs import apply_server, build, fold, load_objects, pending_ops
     from portal.orchestration.script import Script
 
-    query = sa.select(Server).where(Server.id.in_(
-        sa.select(Operation.server_id).where(Operation.state == OpState.PENDING))).order_by(Server.name)
+    query = (
+        sa.select(Server)
+        .where(Server.id.in_(sa.select(Operation.server_id).where(Operation.state == OpState.PENDING)))
+        .order_by(Server.name)
+    )
     if server_name:
         query = query.where(Server.name == server_name)
     for server in db.session.scalars(query).all():

@@ -1,4 +1,5 @@
 """All models, importable from one place (and seen by Alembic)."""
+
 from portal.models.accounts import Account, AccountKind, Role, User
 from portal.models.audit import AuditEvent
 from portal.models.base import Base, utcnow
@@ -12,7 +13,35 @@ from portal.models.sessions import LoginSession, RecoveryCode
 from portal.models.status import Status
 
 __all__ = [
-    "AuditEvent", "Account", "Address", "address_mailbox", "AccountKind", "BackendLog", "Base", "Domain", "LogState", "Mailbox",
-    "Operation", "OpState", "Role", "Route", "Server", "Status", "SystemUser", "User", "utcnow", "Mount", "WebApp", "Website", "website_domain", "LIMITS", "Plan",
-    "LoginSession", "RecoveryCode", "Database", "DatabaseUser", "Engine", "database_grant",
+    "AuditEvent",
+    "Account",
+    "Address",
+    "address_mailbox",
+    "AccountKind",
+    "BackendLog",
+    "Base",
+    "Domain",
+    "LogState",
+    "Mailbox",
+    "Operation",
+    "OpState",
+    "Role",
+    "Route",
+    "Server",
+    "Status",
+    "SystemUser",
+    "User",
+    "utcnow",
+    "Mount",
+    "WebApp",
+    "Website",
+    "website_domain",
+    "LIMITS",
+    "Plan",
+    "LoginSession",
+    "RecoveryCode",
+    "Database",
+    "DatabaseUser",
+    "Engine",
+    "database_grant",
 ]

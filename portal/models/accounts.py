@@ -1,4 +1,5 @@
 """Accounts (customers and resellers) and the users who log in."""
+
 from __future__ import annotations
 
 import enum

@@ -1,4 +1,5 @@
 """Append-only record of every change: who acted, for whom, on what."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

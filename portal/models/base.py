@@ -1,4 +1,5 @@
 """Declarative base with stable constraint names and UTC timestamps."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -58,5 +59,6 @@ class Timestamped:
 def search_index(table: str, column: str) -> sa.Index:
     """For the support search's "contains" (LIKE '%x%'): a trigram index on PostgreSQL (pg_trgm), a
     plain one elsewhere."""
-    return sa.Index(f"ix_{table}_{column}_trgm", column, postgresql_using="gin",
-                    postgresql_ops={column: "gin_trgm_ops"})
+    return sa.Index(
+        f"ix_{table}_{column}_trgm", column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"}
+    )

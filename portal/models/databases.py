@@ -1,4 +1,5 @@
 """Databases and database users on MariaDB or PostgreSQL, with grants between them."""
+
 from __future__ import annotations
 
 import enum
@@ -27,7 +28,8 @@ class Engine(enum.StrEnum):
 
 
 database_grant = sa.Table(
-    "database_grant", Base.metadata,
+    "database_grant",
+    Base.metadata,
     sa.Column("database_id", sa.ForeignKey("database.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("user_id", sa.ForeignKey("database_user.id", ondelete="CASCADE"), primary_key=True),
 )
@@ -47,8 +49,9 @@ class Database(Provisioned, Timestamped, Base):
     size_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     account: Mapped[Account] = relationship()
-    users: Mapped[list[DatabaseUser]] = relationship(secondary=database_grant, back_populates="databases",
-                                                     order_by="DatabaseUser.name")
+    users: Mapped[list[DatabaseUser]] = relationship(
+        secondary=database_grant, back_populates="databases", order_by="DatabaseUser.name"
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -64,8 +67,9 @@ class DatabaseUser(Provisioned, Timestamped, Base):
     name: Mapped[str] = mapped_column(sa.String(64))
 
     account: Mapped[Account] = relationship()
-    databases: Mapped[list[Database]] = relationship(secondary=database_grant, back_populates="users",
-                                                     order_by="Database.name")
+    databases: Mapped[list[Database]] = relationship(
+        secondary=database_grant, back_populates="users", order_by="Database.name"
+    )
 
     def __str__(self) -> str:
         return self.name

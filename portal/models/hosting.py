@@ -1,4 +1,5 @@
 """Hosting: system users that own files and log in over SFTP."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -51,7 +52,8 @@ class WebApp(Provisioned, Timestamped, Base):
 
 
 website_domain = sa.Table(
-    "website_domain", Base.metadata,
+    "website_domain",
+    Base.metadata,
     sa.Column("website_id", sa.ForeignKey("website.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("domain_id", sa.ForeignKey("domain.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
@@ -73,8 +75,9 @@ class Website(Provisioned, Timestamped, Base):
 
     account: Mapped[Account] = relationship()
     domains: Mapped[list[Domain]] = relationship(secondary=website_domain, order_by="Domain.name")
-    mounts: Mapped[list[Mount]] = relationship(back_populates="website", cascade="all, delete-orphan",
-                                               order_by="Mount.path")
+    mounts: Mapped[list[Mount]] = relationship(
+        back_populates="website", cascade="all, delete-orphan", order_by="Mount.path"
+    )
 
     def __str__(self) -> str:
         return self.name

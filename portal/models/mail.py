@@ -1,4 +1,5 @@
 """Mail domains, mailboxes (something you can hold) and addresses (names that deliver)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -11,7 +12,8 @@ from portal.models.base import Base, Timestamped, search_index
 from portal.models.status import Provisioned
 
 address_mailbox = sa.Table(
-    "address_mailbox", Base.metadata,
+    "address_mailbox",
+    Base.metadata,
     sa.Column("address_id", sa.ForeignKey("address.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("mailbox_id", sa.ForeignKey("mailbox.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
@@ -48,12 +50,14 @@ class Domain(Provisioned, Timestamped, Base):
 
 class Mailbox(Provisioned, Timestamped, Base):
     __tablename__ = "mailbox"
-    __table_args__ = (sa.UniqueConstraint("domain_id", "local_part", name="uq_mailbox_address"),
-                      # The list's order: a page is read straight from the index.
-                      sa.Index("ix_mailbox_account_name", "account_id", "local_part", "domain_id"),
-                      # The dashboard counts the mailboxes not yet applied from this index alone.
-                      sa.Index("ix_mailbox_account_status", "account_id", "status"),
-                      search_index("mailbox", "local_part"))
+    __table_args__ = (
+        sa.UniqueConstraint("domain_id", "local_part", name="uq_mailbox_address"),
+        # The list's order: a page is read straight from the index.
+        sa.Index("ix_mailbox_account_name", "account_id", "local_part", "domain_id"),
+        # The dashboard counts the mailboxes not yet applied from this index alone.
+        sa.Index("ix_mailbox_account_status", "account_id", "status"),
+        search_index("mailbox", "local_part"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
@@ -88,8 +92,10 @@ class Mailbox(Provisioned, Timestamped, Base):
 
 class Address(Provisioned, Timestamped, Base):
     __tablename__ = "address"
-    __table_args__ = (sa.UniqueConstraint("domain_id", "local_part", name="uq_address_name"),
-                      sa.Index("ix_address_account_name", "account_id", "local_part", "domain_id"))
+    __table_args__ = (
+        sa.UniqueConstraint("domain_id", "local_part", name="uq_address_name"),
+        sa.Index("ix_address_account_name", "account_id", "local_part", "domain_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
@@ -101,8 +107,9 @@ class Address(Provisioned, Timestamped, Base):
 
     account: Mapped[Account] = relationship()
     domain: Mapped[Domain] = relationship(lazy="joined")
-    mailboxes: Mapped[list[Mailbox]] = relationship(secondary=address_mailbox, back_populates="addresses",
-                                                    order_by="Mailbox.local_part")
+    mailboxes: Mapped[list[Mailbox]] = relationship(
+        secondary=address_mailbox, back_populates="addresses", order_by="Mailbox.local_part"
+    )
 
     @property
     def catch_all(self) -> bool:

@@ -1,4 +1,5 @@
 """The outbox of changes (Operation) and what each apply did (BackendLog)."""
+
 from __future__ import annotations
 
 import enum

@@ -1,4 +1,5 @@
 """Limits: what an account may have. A named plan is a set of limits copied onto accounts."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -8,8 +9,13 @@ from portal.models.base import Base, Timestamped
 
 # What can be limited: (column suffix, words for people).
 LIMITS = {
-    "mailboxes": "mailboxes", "addresses": "addresses", "domains": "domains", "web_apps": "web apps",
-    "system_users": "system users", "databases": "databases", "quota_mb": "MB of mail quota",
+    "mailboxes": "mailboxes",
+    "addresses": "addresses",
+    "domains": "domains",
+    "web_apps": "web apps",
+    "system_users": "system users",
+    "databases": "databases",
+    "quota_mb": "MB of mail quota",
 }
 
 

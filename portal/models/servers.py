@@ -1,4 +1,5 @@
 """Managed servers and which backend runs where."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

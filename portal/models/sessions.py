@@ -3,6 +3,7 @@
 The cookie carries a random session id; only its SHA-256 is stored. Deleting the row ends the
 session everywhere, so a copied or logged-out cookie is worth nothing.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

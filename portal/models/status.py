@@ -1,4 +1,5 @@
 """The provisioning status every server-backed object carries."""
+
 from __future__ import annotations
 
 import enum

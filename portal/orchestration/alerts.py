@@ -1,4 +1,5 @@
 """One e-mail to staff when an incident opens on a server: no secrets, no script."""
+
 from __future__ import annotations
 
 import logging
@@ -18,10 +19,13 @@ def recipients() -> list[str]:
     configured = [a.strip() for a in current_app.config["ALERT_EMAILS"].split(",") if a.strip()]
     if configured:
         return configured
-    return list(db.session.scalars(
-        sa.select(User.email).where(User.role.in_((Role.STAFF, Role.ADMIN)), User.active.is_(True))
-        .order_by(User.email)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(User.email)
+            .where(User.role.in_((Role.STAFF, Role.ADMIN)), User.active.is_(True))
+            .order_by(User.email)
+        )
+    )
 
 
 def describe(op: Operation) -> str:
@@ -36,7 +40,10 @@ def send_incident(server: Server, entry: BackendLog, reason: str, ops: list[Oper
         log.warning("server %s: incident (log %s) but no SMTP_HOST or recipients to tell", server.name, entry.id)
         return False
     context = {
-        "server": server, "entry": entry, "reason": reason, "objects": [describe(op) for op in ops],
+        "server": server,
+        "entry": entry,
+        "reason": reason,
+        "objects": [describe(op) for op in ops],
         "link": f"{config['PUBLIC_URL'].rstrip('/')}/staff/logs/{entry.id}",
     }
     message = EmailMessage()

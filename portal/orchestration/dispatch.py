@@ -4,6 +4,7 @@ If Redis is down the operations stay pending and the sweeper enqueues them
 later. With no REDIS_URL (the demo) the job runs in this process instead.
 A marker per server keeps at most one job waiting for each server.
 """
+
 from __future__ import annotations
 
 import logging
@@ -65,9 +66,14 @@ def dispatch(server_ids: set[int] | list[int], actors: set | None = None) -> Non
             # A job already waiting for this server will pick these operations up too.
             if not q.connection.set(queued_key(server_id), 1, nx=True, ex=timeout + 60):
                 continue
-            q.enqueue("portal.orchestration.jobs.apply_server", server_id, job_timeout=timeout,
-                      result_ttl=3600, failure_ttl=7 * 86400, meta={"actors": sorted(map(list, actors or ()),
-                                                                                     key=str)})
+            q.enqueue(
+                "portal.orchestration.jobs.apply_server",
+                server_id,
+                job_timeout=timeout,
+                result_ttl=3600,
+                failure_ttl=7 * 86400,
+                meta={"actors": sorted(map(list, actors or ()), key=str)},
+            )
         except RedisError as exc:
             log.warning("server %s: cannot enqueue (%s); the sweeper will retry", server_id, exc)
             try:
@@ -84,12 +90,16 @@ def sweep() -> list[int]:
     recover_orphans()
     forget_old_secrets()
     purge_expired()
-    ids = list(db.session.scalars(
-        sa.select(Operation.server_id).where(
-            Operation.state == OpState.PENDING,
-            sa.or_(Operation.retry_at.is_(None), Operation.retry_at <= utcnow()),
-        ).distinct()
-    ))
+    ids = list(
+        db.session.scalars(
+            sa.select(Operation.server_id)
+            .where(
+                Operation.state == OpState.PENDING,
+                sa.or_(Operation.retry_at.is_(None), Operation.retry_at <= utcnow()),
+            )
+            .distinct()
+        )
+    )
     db.session.commit()
     dispatch(ids)
     return ids
@@ -113,8 +123,9 @@ def recover_orphans() -> int:
         except RedisError:
             return recovered
         try:  # while we hold the lock, no job can start on this server or finish there
-            running = db.session.scalars(sa.select(Operation).where(
-                Operation.server_id == server_id, Operation.state == OpState.RUNNING)).all()
+            running = db.session.scalars(
+                sa.select(Operation).where(Operation.server_id == server_id, Operation.state == OpState.RUNNING)
+            ).all()
             for op in running:
                 op.state, op.retry_at = OpState.PENDING, None
                 entry = db.session.get(BackendLog, op.backend_log_id) if op.backend_log_id else None
@@ -138,9 +149,15 @@ def forget_old_secrets() -> int:
     from portal.models import Operation, OpState, utcnow
 
     cutoff = utcnow() - timedelta(days=current_app.config["FAILED_SECRET_DAYS"])
-    result = db.session.execute(sa.update(Operation).where(
-        Operation.state == OpState.FAILED, Operation.secret.is_not(None), Operation.updated_at < cutoff,
-    ).values(secret=None))
+    result = db.session.execute(
+        sa.update(Operation)
+        .where(
+            Operation.state == OpState.FAILED,
+            Operation.secret.is_not(None),
+            Operation.updated_at < cutoff,
+        )
+        .values(secret=None)
+    )
     return result.rowcount
 
 

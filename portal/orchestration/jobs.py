@@ -1,4 +1,5 @@
 """apply_server(server_id): the job that brings one server to the desired state."""
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,16 @@ from portal.orchestration.script import Script, UnsafeValue
 from portal.orchestration.transports import ExecTimeout, TransportError, exec_timeout, transport_for
 
 log = logging.getLogger(__name__)
-MODELS = {"Mailbox": Mailbox, "Domain": Domain, "Address": Address, "SystemUser": SystemUser,
-          "WebApp": WebApp, "Website": Website, "Database": Database, "DatabaseUser": DatabaseUser}
+MODELS = {
+    "Mailbox": Mailbox,
+    "Domain": Domain,
+    "Address": Address,
+    "SystemUser": SystemUser,
+    "WebApp": WebApp,
+    "Website": Website,
+    "Database": Database,
+    "DatabaseUser": DatabaseUser,
+}
 OUTPUT_LIMIT = 256 * 1024  # per stream kept in a BackendLog
 # A backend that refuses one change but applies the others says so on stdout.
 REFUSED = re.compile(r"^hostdeck-refused (\d+) (.*)$", re.M)
@@ -71,7 +80,8 @@ def pending_ops(server_id: int) -> list[Operation]:
     """All pending operations of a server, once any of them is due."""
     now = utcnow()
     ops = db.session.scalars(
-        sa.select(Operation).where(Operation.server_id == server_id, Operation.state == OpState.PENDING)
+        sa.select(Operation)
+        .where(Operation.server_id == server_id, Operation.state == OpState.PENDING)
         .order_by(Operation.id)
     ).all()
     if any(op.retry_at is None or op.retry_at <= now for op in ops):
@@ -140,13 +150,11 @@ def _clip(text: str) -> str:
 
 def _start(server: Server, ops: list[Operation]) -> tuple[BackendLog, list[Change]]:
     job = get_current_job()
-    entry = BackendLog(server_id=server.id, state=LogState.STARTED, started_at=utcnow(),
-                       job_id=job.id if job else None)
+    entry = BackendLog(server_id=server.id, state=LogState.STARTED, started_at=utcnow(), job_id=job.id if job else None)
     changes = fold(ops)
     entry.backends = ",".join(sorted({c.op.backend for c in changes}))
     # Who asked: both identities when staff or a reseller acted for the customer.
-    entry.actors = sorted({(op.actor_id, op.real_actor_id) for op in ops if op.actor_id is not None},
-                          key=str)
+    entry.actors = sorted({(op.actor_id, op.real_actor_id) for op in ops if op.actor_id is not None}, key=str)
     db.session.add(entry)
     for change in changes:
         for old in change.folded:
@@ -205,6 +213,7 @@ def _apply(server: Server, guard) -> dict:
         db.session.rollback()
         unstick(entry.id)
         raise
-    log.info("server %s: log %s %s (%d changes, job %s)", server.name, entry.id, entry.state, len(changes),
-             entry.job_id)
+    log.info(
+        "server %s: log %s %s (%d changes, job %s)", server.name, entry.id, entry.state, len(changes), entry.job_id
+    )
     return {"server": server.id, "log": entry.id, "state": str(entry.state)}

@@ -6,6 +6,7 @@ and the sweeper then knows its operations were orphaned. A job whose lock was
 lost anyway (Redis unreachable for a whole TTL) does not record its outcome:
 by then the sweeper may have handed its work to another worker.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,8 +47,9 @@ def lock_held(conn: Redis, server_id: int) -> bool:
 
 def redis_lock(conn: Redis, server_id: int, wait: float | None = None) -> Lock:
     ttl = current_app.config["SERVER_LOCK_TTL"]
-    return conn.lock(lock_key(server_id), timeout=ttl, blocking=wait is not None,
-                     blocking_timeout=wait, thread_local=False)
+    return conn.lock(
+        lock_key(server_id), timeout=ttl, blocking=wait is not None, blocking_timeout=wait, thread_local=False
+    )
 
 
 def _heartbeat(lock: Lock, ttl: float, stop: threading.Event, guard: Guard) -> None:
@@ -74,8 +76,12 @@ def server_lock(server_id: int, wait: float) -> Iterator[Guard]:
     if not lock.acquire():
         raise ServerBusy(f"server {server_id} stayed locked for {wait:.0f} s")
     stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, name=f"lock-{server_id}", daemon=True,
-                            args=(lock, current_app.config["SERVER_LOCK_TTL"], stop, guard))
+    beat = threading.Thread(
+        target=_heartbeat,
+        name=f"lock-{server_id}",
+        daemon=True,
+        args=(lock, current_app.config["SERVER_LOCK_TTL"], stop, guard),
+    )
     beat.start()
     try:
         yield guard

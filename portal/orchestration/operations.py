@@ -1,4 +1,5 @@
 """The outbox: record operations for changed objects, in the caller's transaction."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,17 +21,25 @@ def is_routed(backend: str) -> bool:
     return bool(routed_servers(backend))
 
 
-def take_over(server_id: int, backend: str, object_type: str, object_id: int, states: tuple[OpState, ...]) -> str | None:
+def take_over(
+    server_id: int, backend: str, object_type: str, object_id: int, states: tuple[OpState, ...]
+) -> str | None:
     """Supersede an object's operations in `states` on one server, wiping their verifiers.
 
     Returns the verifier that must still reach the server: the newest password-setting
     operation's, if that one is among those superseded (a newer password wins, even an
     applied or running one, so a retry can never put an old password back).
     """
-    ops = db.session.scalars(sa.select(Operation).where(
-        Operation.server_id == server_id, Operation.backend == backend,
-        Operation.object_type == object_type, Operation.object_id == object_id,
-    ).order_by(Operation.id)).all()
+    ops = db.session.scalars(
+        sa.select(Operation)
+        .where(
+            Operation.server_id == server_id,
+            Operation.backend == backend,
+            Operation.object_type == object_type,
+            Operation.object_id == object_id,
+        )
+        .order_by(Operation.id)
+    ).all()
     carried = None
     for op in ops:
         if op.sets_password:
@@ -40,11 +49,29 @@ def take_over(server_id: int, backend: str, object_type: str, object_id: int, st
     return carried
 
 
-def _new_op(server: Server, backend, obj_type: str, obj_id: int, action: str, payload: dict, account_id,
-            secret: str | None, actor) -> Operation:
-    op = Operation(server_id=server.id, backend=backend.name, object_type=obj_type, object_id=obj_id,
-                   action=action, payload=payload, account_id=account_id, secret=secret,
-                   sets_password=secret is not None, state=OpState.PENDING)
+def _new_op(
+    server: Server,
+    backend,
+    obj_type: str,
+    obj_id: int,
+    action: str,
+    payload: dict,
+    account_id,
+    secret: str | None,
+    actor,
+) -> Operation:
+    op = Operation(
+        server_id=server.id,
+        backend=backend.name,
+        object_type=obj_type,
+        object_id=obj_id,
+        action=action,
+        payload=payload,
+        account_id=account_id,
+        secret=secret,
+        sets_password=secret is not None,
+        state=OpState.PENDING,
+    )
     if actor is not None:
         op.actor_id = actor.user.id
         op.real_actor_id = actor.real_user.id if actor.real_user else None
@@ -58,8 +85,9 @@ def routed_servers(backend: str) -> list[Server]:
     records for several backends (a mailbox: Dovecot and Postfix; its address: Postfix)."""
     if ROUTES not in db.session.info:
         routes: dict[str, list[Server]] = {}
-        for name, server in db.session.execute(sa.select(Route.backend, Server).join(Route.server)
-                                               .order_by(Route.backend, Server.id)):
+        for name, server in db.session.execute(
+            sa.select(Route.backend, Server).join(Route.server).order_by(Route.backend, Server.id)
+        ):
             routes.setdefault(name, []).append(server)
         db.session.info[ROUTES] = routes
     return db.session.info[ROUTES].get(backend, [])
@@ -80,14 +108,29 @@ def record(obj: Any, action: str, *, actor=None, password: str | None = None) ->
             owed = None if fresh else take_over(server.id, backend.name, object_type, obj.id, (OpState.FAILED,))
             verifier = backend.verifier(server, password) if password is not None else None
             secret = verifier if verifier is not None else owed
-            ops.append(_new_op(server, backend, object_type, obj.id, action, backend.payload(obj, server),
-                               obj.account_id, secret if action == "save" else None, actor))
+            ops.append(
+                _new_op(
+                    server,
+                    backend,
+                    object_type,
+                    obj.id,
+                    action,
+                    backend.payload(obj, server),
+                    obj.account_id,
+                    secret if action == "save" else None,
+                    actor,
+                )
+            )
     if not ops:  # e.g. mail without Postfix is fine, but not without any mail server at all
         raise NoServer("No server is set up for this yet. Please contact support.")
     from portal.services.audit import audit
 
-    audit(actor, f"{object_type.lower()}.{action}", obj=obj,
-          fields={"password_changed": True} if password is not None else {})
+    audit(
+        actor,
+        f"{object_type.lower()}.{action}",
+        obj=obj,
+        fields={"password_changed": True} if password is not None else {},
+    )
     return ops
 
 
@@ -95,10 +138,17 @@ def requeue(server: Server, backend_name: str, object_type: str, object_id: int,
     """One operation that re-applies an object's *current* desired state on one server."""
     from portal.orchestration.jobs import MODELS
 
-    newest = db.session.scalars(sa.select(Operation).where(
-        Operation.server_id == server.id, Operation.backend == backend_name,
-        Operation.object_type == object_type, Operation.object_id == object_id,
-    ).order_by(Operation.id.desc()).limit(1)).first()
+    newest = db.session.scalars(
+        sa.select(Operation)
+        .where(
+            Operation.server_id == server.id,
+            Operation.backend == backend_name,
+            Operation.object_type == object_type,
+            Operation.object_id == object_id,
+        )
+        .order_by(Operation.id.desc())
+        .limit(1)
+    ).first()
     owed = take_over(server.id, backend_name, object_type, object_id, (OpState.PENDING, OpState.FAILED))
     obj = db.session.get(MODELS[object_type], object_id)
     backend = get_backend(backend_name)
@@ -110,5 +160,6 @@ def requeue(server: Server, backend_name: str, object_type: str, object_id: int,
             obj.status, obj.last_error = Status.DELETING, None
         return _new_op(server, backend, object_type, object_id, "delete", payload, account_id, None, actor)
     obj.status, obj.last_error = Status.PENDING, None
-    return _new_op(server, backend, object_type, object_id, "save", backend.payload(obj, server),
-                   obj.account_id, owed, actor)
+    return _new_op(
+        server, backend, object_type, object_id, "save", backend.payload(obj, server), obj.account_id, owed, actor
+    )

@@ -1,4 +1,5 @@
 """After a script: operations and objects take their new state; retries and incidents."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -103,14 +104,21 @@ def update_objects(keys: set[tuple[str, int]], errors: dict[tuple[str, int], str
             else:
                 applied.append(object_id)
         if applied:
-            db.session.execute(sa.update(model).where(model.id.in_(applied)).values(
-                status=Status.APPLIED, last_error=None, updated_at=utcnow()))
+            db.session.execute(
+                sa.update(model)
+                .where(model.id.in_(applied))
+                .values(status=Status.APPLIED, last_error=None, updated_at=utcnow())
+            )
         for error, object_ids in failed.items():
-            db.session.execute(sa.update(model).where(model.id.in_(object_ids)).values(
-                status=Status.FAILED, last_error=error, updated_at=utcnow()))
+            db.session.execute(
+                sa.update(model)
+                .where(model.id.in_(object_ids))
+                .values(status=Status.FAILED, last_error=error, updated_at=utcnow())
+            )
         for error, object_ids in waiting.items():
-            db.session.execute(sa.update(model).where(model.id.in_(object_ids)).values(
-                last_error=error, updated_at=utcnow()))
+            db.session.execute(
+                sa.update(model).where(model.id.in_(object_ids)).values(last_error=error, updated_at=utcnow())
+            )
         if gone:
             if model in usage.COUNTED:
                 usage.delete_rows(db.session, model, gone)
@@ -121,11 +129,22 @@ def update_objects(keys: set[tuple[str, int]], errors: dict[tuple[str, int], str
 def latest_per_server(object_type: str, ids: list[int]) -> dict[int, list[tuple[int, OpState, str]]]:
     """For each object, (id, state, action) of its newest live operation on each (server, backend)."""
     newest: dict[int, dict[tuple[int, str], tuple[int, OpState, str]]] = defaultdict(dict)
-    rows = db.session.execute(sa.select(
-        Operation.object_id, Operation.server_id, Operation.backend, Operation.id, Operation.state, Operation.action,
-    ).where(
-        Operation.object_type == object_type, Operation.object_id.in_(ids), Operation.state != OpState.SUPERSEDED,
-    ).order_by(Operation.id))
+    rows = db.session.execute(
+        sa.select(
+            Operation.object_id,
+            Operation.server_id,
+            Operation.backend,
+            Operation.id,
+            Operation.state,
+            Operation.action,
+        )
+        .where(
+            Operation.object_type == object_type,
+            Operation.object_id.in_(ids),
+            Operation.state != OpState.SUPERSEDED,
+        )
+        .order_by(Operation.id)
+    )
     for object_id, server_id, backend, op_id, state, action in rows:
         newest[object_id][(server_id, backend)] = (op_id, state, action)
     return {object_id: list(per.values()) for object_id, per in newest.items()}
@@ -134,7 +153,12 @@ def latest_per_server(object_type: str, ids: list[int]) -> dict[int, list[tuple[
 def unstick(log_id: int) -> None:
     """The outcome could not be recorded: put the log's running operations back, to retry later."""
     delay = (retry_delays() or [30])[0]
-    db.session.execute(sa.update(Operation).where(
-        Operation.backend_log_id == log_id, Operation.state == OpState.RUNNING,
-    ).values(state=OpState.PENDING, retry_at=utcnow() + timedelta(seconds=delay), attempts=Operation.attempts + 1))
+    db.session.execute(
+        sa.update(Operation)
+        .where(
+            Operation.backend_log_id == log_id,
+            Operation.state == OpState.RUNNING,
+        )
+        .values(state=OpState.PENDING, retry_at=utcnow() + timedelta(seconds=delay), attempts=Operation.attempts + 1)
+    )
     db.session.commit()

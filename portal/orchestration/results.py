@@ -1,4 +1,5 @@
 """What running a script can give back."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 Every value that reaches a shell goes through `q()`. Scripts travel on stdin
 (`bash -s`), so nothing here ever lands in a process's argv.
 """
+
 from __future__ import annotations
 
 import shlex
@@ -12,8 +13,10 @@ REDACTED = "'[redacted]'"
 # a time (~10 ms per 30 KB); `cat` takes it in one go.
 RUNNER = """bash -c 'eval "$(cat)"'"""
 # Backends add temporary files to hostdeck_cleanup; one EXIT trap removes them all.
-HEADER = ("set -euo pipefail\nexport LC_ALL=C\numask 077\n"
-          "hostdeck_cleanup=()\ntrap 'rm -f -- \"${hostdeck_cleanup[@]}\"' EXIT\n")
+HEADER = (
+    "set -euo pipefail\nexport LC_ALL=C\numask 077\n"
+    "hostdeck_cleanup=()\ntrap 'rm -f -- \"${hostdeck_cleanup[@]}\"' EXIT\n"
+)
 
 
 class UnsafeValue(ValueError):

@@ -3,6 +3,7 @@
 Names are validated long before they get here (lowercase letters, digits, _); these are the
 second wall. The statements travel inside a script on stdin (see script.py), never in argv.
 """
+
 from __future__ import annotations
 
 from portal.orchestration.script import UnsafeValue
@@ -31,7 +32,7 @@ def mariadb_string(value: str) -> str:
 
 
 def pg_name(value: str) -> str:
-    """"identifier": double quotes doubled."""
+    """ "identifier": double quotes doubled."""
     return '"' + _plain(value).replace('"', '""') + '"'
 
 

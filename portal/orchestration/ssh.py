@@ -4,6 +4,7 @@ RQ's SimpleWorker runs jobs in the worker process itself, so a connection made
 for one job serves the next. Connections are tied to the process that made
 them: paramiko transports do not survive a fork.
 """
+
 from __future__ import annotations
 
 import base64
@@ -74,9 +75,15 @@ def connect(target: Target) -> paramiko.SSHClient:
     try:
         pkey = paramiko.PKey.from_path(target.key_path)
         client.connect(
-            target.host, port=target.port, username=target.user, pkey=pkey,
-            timeout=target.connect_timeout, banner_timeout=target.connect_timeout,
-            auth_timeout=target.connect_timeout, look_for_keys=False, allow_agent=False,
+            target.host,
+            port=target.port,
+            username=target.user,
+            pkey=pkey,
+            timeout=target.connect_timeout,
+            banner_timeout=target.connect_timeout,
+            auth_timeout=target.connect_timeout,
+            look_for_keys=False,
+            allow_agent=False,
         )
     except paramiko.BadHostKeyException as exc:
         client.close()
@@ -153,8 +160,9 @@ def _collect(chan: paramiko.Channel, deadline: float) -> Result:
                 raise ExecTimeout("the script did not finish in time and was abandoned")
             time.sleep(0.002)
     code = chan.recv_exit_status() if chan.exit_status_ready() else None
-    return Result(None if code == -1 else code, b"".join(out).decode("utf-8", "replace"),
-                  b"".join(err).decode("utf-8", "replace"))
+    return Result(
+        None if code == -1 else code, b"".join(out).decode("utf-8", "replace"), b"".join(err).decode("utf-8", "replace")
+    )
 
 
 class SSHTransport:

@@ -1,4 +1,5 @@
 """Run a script on a server: over SSH (see ssh.py), or with local bash."""
+
 from __future__ import annotations
 
 import os
@@ -9,8 +10,17 @@ from portal.models import Server
 from portal.orchestration.results import ExecTimeout, Result, TransportError
 from portal.orchestration.ssh import POOL, SSHTransport, Target, host_key_from_keyscan, parse_host_key
 
-__all__ = ["ExecTimeout", "LocalTransport", "Result", "SSHTransport", "TransportError", "host_key_from_keyscan",
-           "parse_host_key", "transport_for", "exec_timeout"]
+__all__ = [
+    "ExecTimeout",
+    "LocalTransport",
+    "Result",
+    "SSHTransport",
+    "TransportError",
+    "host_key_from_keyscan",
+    "parse_host_key",
+    "transport_for",
+    "exec_timeout",
+]
 
 
 class LocalTransport:
@@ -22,8 +32,13 @@ class LocalTransport:
     def run(self, script: str, timeout: float) -> Result:
         # Own session, so that a timeout kills everything the script started. Same runner as
         # RUNNER in script.py, without a shell in front.
-        proc = subprocess.Popen(["bash", "-c", 'eval "$(cat)"'], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(
+            ["bash", "-c", 'eval "$(cat)"'],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         try:
             out, err = proc.communicate(script.encode(), timeout=timeout)
         except subprocess.TimeoutExpired as exc:
@@ -43,7 +58,14 @@ def exec_timeout(server: Server, config) -> int:
 def transport_for(server: Server, config, *, reuse: bool | None = None) -> SSHTransport | LocalTransport:
     if server.transport == "local":
         return LocalTransport(server)
-    target = Target(server.name, server.host, server.port, server.ssh_user, server.host_key or "",
-                    config["SSH_KEY_PATH"], config["SSH_CONNECT_TIMEOUT"])
+    target = Target(
+        server.name,
+        server.host,
+        server.port,
+        server.ssh_user,
+        server.host_key or "",
+        config["SSH_KEY_PATH"],
+        config["SSH_CONNECT_TIMEOUT"],
+    )
     reuse = config["SSH_REUSE_CONNECTIONS"] if reuse is None else reuse
     return SSHTransport(target, POOL if reuse else None)

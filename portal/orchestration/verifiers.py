@@ -3,6 +3,7 @@
 Costs match what the service itself produces by default (`doveadm pw`), since
 every login pays them.
 """
+
 from __future__ import annotations
 
 import base64

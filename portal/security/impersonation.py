@@ -4,6 +4,7 @@ Staff may impersonate customers and resellers; a reseller, its sub-accounts' use
 impersonates staff, admins, themselves or a suspended account, and there is no nesting. It ends
 after IMPERSONATION_MINUTES, or at the next request once the permission is gone.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -28,8 +29,12 @@ def refusal(real: User, target: User) -> tuple[int, str] | None:
             return 403, "Staff and admins cannot be impersonated."
     else:
         reseller = real.account
-        if (reseller is None or reseller.kind != AccountKind.RESELLER or target.account is None
-                or target.account.parent_id != reseller.id):
+        if (
+            reseller is None
+            or reseller.kind != AccountKind.RESELLER
+            or target.account is None
+            or target.account.parent_id != reseller.id
+        ):
             return NOT_FOUND, ""  # not theirs: the same answer as a missing user
     if not target.is_active or target.account.deleting_at is not None:
         return 403, "Suspended accounts cannot be impersonated."
@@ -50,8 +55,13 @@ def start(row: LoginSession, target: User, reason: str) -> None:
     from portal.services.audit import audit
 
     row.subject_id, row.reason, row.impersonating_since = target.id, reason, utcnow()
-    audit(Actor(user=target, real_user=row.user), "impersonation.start", obj=target,
-          account_id=target.account_id, fields={"reason": reason, "by": row.user.email})
+    audit(
+        Actor(user=target, real_user=row.user),
+        "impersonation.start",
+        obj=target,
+        account_id=target.account_id,
+        fields={"reason": reason, "by": row.user.email},
+    )
     sessions.rotate(row, target)
 
 
@@ -61,9 +71,13 @@ def stop(row: LoginSession, why: str = "stopped") -> None:
 
     subject = row.subject
     minutes = int((utcnow() - row.impersonating_since).total_seconds() // 60)
-    audit(Actor(user=subject, real_user=row.user), "impersonation.stop", obj=subject,
-          account_id=subject.account_id,
-          fields={"reason": row.reason, "by": row.user.email, "ended": why, "minutes": minutes})
+    audit(
+        Actor(user=subject, real_user=row.user),
+        "impersonation.stop",
+        obj=subject,
+        account_id=subject.account_id,
+        fields={"reason": row.reason, "by": row.user.email, "ended": why, "minutes": minutes},
+    )
     row.subject_id, row.reason, row.impersonating_since = None, "", None
     sessions.rotate(row, row.user)
 
@@ -84,10 +98,12 @@ def end_if_over(row: LoginSession) -> bool:
 
 def not_while_impersonating(view):
     """Refuse the subject's own credentials and account deletion to whoever is impersonating."""
+
     @wraps(view)
     def wrapped(*args, **kwargs):
         if impersonating():
             abort(403, description="This is not available while you are impersonating someone.")
         return view(*args, **kwargs)
+
     wrapped.refused_while_impersonating = True
     return wrapped

@@ -1,4 +1,5 @@
 """Portal login passwords: argon2id, rehashed on login when parameters change."""
+
 from __future__ import annotations
 
 from passlib.context import CryptContext

@@ -6,6 +6,7 @@
 - reseller: a reseller's owner, on its own sub-accounts only (anyone else: 404)
 - staff:    staff and admins; everyone else gets the same 404 as a missing page
 """
+
 from __future__ import annotations
 
 from functools import wraps
@@ -18,9 +19,11 @@ RULES = ("public", "user", "customer", "reseller", "staff")
 
 def access(rule: str):
     assert rule in RULES
+
     def mark(view):
         view.access_rule = rule
         return view
+
     return mark
 
 
@@ -43,4 +46,5 @@ def staff_required(view):
         if not current_user.is_staff:
             abort(404)
         return view(*args, **kwargs)
+
     return access("staff")(wrapped)

@@ -4,6 +4,7 @@ Views and services load account-owned rows only through `scoped()` or
 `get_scoped_or_404()`, so a foreign id gets the same 404 as a missing one. The staff console
 reads across accounts through `console()`, which is empty for anyone but staff.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -68,8 +69,11 @@ def scoped(model: type[M], actor: Actor) -> sa.Select:
         # One account: a plain equality lets the planner use the (account_id, …) indexes.
         return stmt.where(model.account_id == account.id)
     # A reseller sees its own rows and its sub-accounts'.
-    return stmt.where(model.account_id.in_(
-        sa.select(Account.id).where(sa.or_(Account.id == account.id, Account.parent_id == account.id))))
+    return stmt.where(
+        model.account_id.in_(
+            sa.select(Account.id).where(sa.or_(Account.id == account.id, Account.parent_id == account.id))
+        )
+    )
 
 
 def console(model: type[M], actor: Actor) -> sa.Select:
@@ -94,8 +98,9 @@ def sub_account(reseller: Account | None, account_id: int) -> Account | None:
     """One of the reseller's own sub-accounts, or None."""
     if reseller is None or reseller.kind != AccountKind.RESELLER:
         return None
-    return db.session.scalars(sa.select(Account).where(Account.id == account_id,
-                                                       Account.parent_id == reseller.id)).first()
+    return db.session.scalars(
+        sa.select(Account).where(Account.id == account_id, Account.parent_id == reseller.id)
+    ).first()
 
 
 def current_actor() -> Actor:

@@ -4,6 +4,7 @@ Flask's signed cookie carries a random session id; the `LoginSession` row it nam
 Logging out deletes the row, so a replayed cookie is refused. The id rotates on login and when an
 impersonation starts or stops.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,8 +22,11 @@ from portal.models import LoginSession, User, utcnow
 SID = "sid"
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
 # Every request runs it: built once, so SQLAlchemy works out its cache key once, not per request.
-BY_SID = (sa.select(LoginSession).where(LoginSession.sid_hash == sa.bindparam("sid_hash"))
-          .options(joinedload(LoginSession.user, innerjoin=True).joinedload(User.account)))
+BY_SID = (
+    sa.select(LoginSession)
+    .where(LoginSession.sid_hash == sa.bindparam("sid_hash"))
+    .options(joinedload(LoginSession.user, innerjoin=True).joinedload(User.account))
+)
 
 
 def _hash(sid: str) -> str:
@@ -39,8 +43,12 @@ def _new_sid(row: LoginSession) -> None:
 def begin(user: User, *, stepped_up: bool) -> LoginSession:
     """Log the user in on a fresh session. The caller commits."""
     now = utcnow()
-    row = LoginSession(user=user, last_seen_at=now, stepped_up_at=now if stepped_up else None,
-                       ip=(request.remote_addr or "") if has_request_context() else "")
+    row = LoginSession(
+        user=user,
+        last_seen_at=now,
+        stepped_up_at=now if stepped_up else None,
+        ip=(request.remote_addr or "") if has_request_context() else "",
+    )
     _new_sid(row)
     db.session.add(row)
     login_user(user)
@@ -75,8 +83,7 @@ def end_others(user: User, keep: LoginSession | None) -> int:
 def _cutoffs() -> tuple:
     """(last seen before, created before): a session older on either count has expired."""
     now, config = utcnow(), current_app.config
-    return (now - timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
-            now - timedelta(hours=config["SESSION_MAX_HOURS"]))
+    return (now - timedelta(minutes=config["SESSION_IDLE_MINUTES"]), now - timedelta(hours=config["SESSION_MAX_HOURS"]))
 
 
 def _expired(row: LoginSession) -> bool:
@@ -87,8 +94,9 @@ def _expired(row: LoginSession) -> bool:
 def purge_expired() -> int:
     """Delete the rows of sessions nobody will come back to (the sweeper calls this)."""
     idle, age = _cutoffs()
-    return db.session.execute(sa.delete(LoginSession).where(sa.or_(
-        LoginSession.last_seen_at < idle, LoginSession.created_at < age))).rowcount
+    return db.session.execute(
+        sa.delete(LoginSession).where(sa.or_(LoginSession.last_seen_at < idle, LoginSession.created_at < age))
+    ).rowcount
 
 
 def current() -> LoginSession | None:

@@ -1,4 +1,5 @@
 """Failed-login throttling per account and per IP, shared through Redis when there is one."""
+
 from __future__ import annotations
 
 from flask import Flask, current_app

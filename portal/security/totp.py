@@ -3,6 +3,7 @@
 The seed is stored encrypted (Fernet, keyed from TOTP_KEY or SECRET_KEY). A code is accepted once:
 the accepted time step is recorded, and a code from that step or an earlier one is refused.
 """
+
 from __future__ import annotations
 
 import base64
@@ -68,9 +69,11 @@ def accept_code(user: User, code: str) -> bool:
         if hmac.compare_digest(totp.generate_otp(step), code):
             # One UPDATE, so two requests racing with the same code cannot both win.
             won = db.session.execute(
-                sa.update(User).where(User.id == user.id,
-                                      sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step))
-                .values(totp_last_step=step).execution_options(synchronize_session=False)).rowcount
+                sa.update(User)
+                .where(User.id == user.id, sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+                .values(totp_last_step=step)
+                .execution_options(synchronize_session=False)
+            ).rowcount
             if won:
                 user.totp_last_step = step
             return bool(won)
@@ -101,22 +104,32 @@ def new_recovery_codes(user: User) -> list[str]:
     codes = []
     for _ in range(RECOVERY_CODES):
         raw = "".join(secrets.choice(alphabet) for _ in range(16))  # 16 of 31 symbols: ~79 bits
-        codes.append("-".join(raw[i:i + 4] for i in range(0, 16, 4)))
+        codes.append("-".join(raw[i : i + 4] for i in range(0, 16, 4)))
     db.session.add_all(RecoveryCode(user_id=user.id, code_hash=_code_hash(code)) for code in codes)
     return codes
 
 
 def use_recovery_code(user: User, code: str) -> bool:
     used = db.session.execute(
-        sa.update(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None),
-                                      RecoveryCode.code_hash == _code_hash(code))
-        .values(used_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+        sa.update(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None), RecoveryCode.code_hash == _code_hash(code)
+        )
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
     return bool(used)
 
 
 def recovery_codes_left(user: User) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        )
+        or 0
+    )
 
 
 def verify(user: User, code: str) -> bool:

@@ -1,4 +1,5 @@
 """What users can do, as typed functions taking the actor. Services flush; requests commit."""
+
 from __future__ import annotations
 
 from portal.models import Status

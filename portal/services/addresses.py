@@ -1,4 +1,5 @@
 """Addresses: names on the account's domains that deliver to its mailboxes and forward elsewhere."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -45,8 +46,9 @@ def clean_forwards(forwards: list[str]) -> list[str]:
 
 def _own_mailboxes(actor: Actor, mailbox_ids: list[int]) -> list[Mailbox]:
     wanted = set(mailbox_ids)
-    found = db.session.scalars(scoped(Mailbox, actor).where(Mailbox.id.in_(wanted),
-                                                            Mailbox.status != Status.DELETING)).all()
+    found = db.session.scalars(
+        scoped(Mailbox, actor).where(Mailbox.id.in_(wanted), Mailbox.status != Status.DELETING)
+    ).all()
     if len(found) != len(wanted):
         raise ServiceError("Choose only your own mailboxes.", field="mailbox_ids")
     return list(found)
@@ -54,8 +56,9 @@ def _own_mailboxes(actor: Actor, mailbox_ids: list[int]) -> list[Mailbox]:
 
 def _address_by_key(key: str) -> Address | None:
     local, _, domain = key.partition("@")
-    return db.session.scalars(sa.select(Address).join(Address.domain)
-                              .where(Address.local_part == local, Domain.name == domain)).first()
+    return db.session.scalars(
+        sa.select(Address).join(Address.domain).where(Address.local_part == local, Domain.name == domain)
+    ).first()
 
 
 def _check_loops(key: str, forwards: list[str]) -> None:
@@ -81,8 +84,9 @@ def _validate(actor: Actor, key: str, mailboxes: list[Mailbox], forwards: list[s
     _check_loops(key, forwards)
 
 
-def create_address(actor: Actor, *, local_part: str, catch_all: bool, domain_id: int,
-                   mailbox_ids: list[int], forwards: list[str]) -> Address:
+def create_address(
+    actor: Actor, *, local_part: str, catch_all: bool, domain_id: int, mailbox_ids: list[int], forwards: list[str]
+) -> Address:
     local = "" if catch_all else local_part.lower()
     if not catch_all:
         problem = local_part_problem(local)
@@ -99,8 +103,14 @@ def create_address(actor: Actor, *, local_part: str, catch_all: bool, domain_id:
         what = f"The catch-all for {domain.display_name}" if catch_all else f"{local}@{domain.display_name}"
         raise ServiceError(f"{what} already exists.", field="local_part")
     reserve(domain.account_id, "addresses")
-    address = Address(account_id=domain.account_id, domain=domain, local_part=local, forwards=cleaned,
-                      mailboxes=mailboxes, status=Status.PENDING)
+    address = Address(
+        account_id=domain.account_id,
+        domain=domain,
+        local_part=local,
+        forwards=cleaned,
+        mailboxes=mailboxes,
+        status=Status.PENDING,
+    )
     db.session.add(address)
     db.session.flush()
     _record(address, "save", actor)

@@ -1,4 +1,5 @@
 """audit(): one AuditEvent per change, in the change's own transaction."""
+
 from __future__ import annotations
 
 from flask import has_request_context, request
@@ -15,9 +16,12 @@ def audit(actor, action: str, *, obj=None, account_id: int | None = None, fields
         actor_id=actor.user.id if actor else None,
         real_actor_id=actor.real_user.id if actor and actor.real_user else None,
         account_id=account_id if account_id is not None else getattr(obj, "account_id", None),
-        object_type=type(obj).__name__ if obj is not None else "", object_id=getattr(obj, "id", None),
+        object_type=type(obj).__name__ if obj is not None else "",
+        object_id=getattr(obj, "id", None),
         object_name=str(obj)[:255] if obj is not None else "",
-        action=action, fields=clean, ip=(request.remote_addr or "") if has_request_context() else "",
+        action=action,
+        fields=clean,
+        ip=(request.remote_addr or "") if has_request_context() else "",
     )
     db.session.add(event)
     return event

@@ -4,6 +4,7 @@ Names carry the account's prefix (acme12_blog) and are checked here before any s
 them. Grants join a user and a database of the same account and engine. Deleting a database
 drops the users no other database uses; the others lose only that grant.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,20 +34,27 @@ def full_name(actor: Actor, base: str, engine: Engine) -> str:
     if not base:
         raise ServiceError("Give it a name.", field="name")
     if not BASE.match(base):
-        raise ServiceError("Use lowercase letters a-z, digits and _ only: no capitals, spaces, quotes, "
-                           "backticks, ; or %.", field="name")
+        raise ServiceError(
+            "Use lowercase letters a-z, digits and _ only: no capitals, spaces, quotes, backticks, ; or %.",
+            field="name",
+        )
     full = f"{prefix(actor.account)}_{base}"
     if len(full) > engine.max_name:
-        raise ServiceError(f"{engine.label} allows names of at most {engine.max_name} characters, "
-                           f"prefix included; {full} has {len(full)}.", field="name")
+        raise ServiceError(
+            f"{engine.label} allows names of at most {engine.max_name} characters, "
+            f"prefix included; {full} has {len(full)}.",
+            field="name",
+        )
     return full
 
 
 def _taken(model, engine: Engine, full: str) -> bool:
     # On PostgreSQL each database has an owner role of its own name, and roles share one namespace.
     models = {Database, DatabaseUser} if engine == Engine.POSTGRESQL else {model}
-    return any(db.session.scalar(sa.select(sa.func.count()).select_from(m).where(m.engine == engine, m.name == full))
-               for m in models)
+    return any(
+        db.session.scalar(sa.select(sa.func.count()).select_from(m).where(m.engine == engine, m.name == full))
+        for m in models
+    )
 
 
 def _record(obj, action: str, actor: Actor, password: str | None = None) -> None:
@@ -68,8 +76,10 @@ def _grantable(actor: Actor, engine: Engine, database_ids: list[int]) -> list[Da
     for database_id in sorted(set(database_ids)):
         database = get_scoped_or_404(Database, database_id, actor)
         if database.engine != engine:
-            raise ServiceError(f"{database.name} is a {database.engine.label} database; grants stay within "
-                               "one engine.", field="databases")
+            raise ServiceError(
+                f"{database.name} is a {database.engine.label} database; grants stay within one engine.",
+                field="databases",
+            )
         if database.account_id != actor.account_id:
             raise ServiceError("Grants stay within one account.", field="databases")
         if database.status == Status.DELETING:
@@ -96,8 +106,13 @@ def create_user(actor: Actor, *, engine: str, name: str, password: str, database
     full = full_name(actor, name, kind)
     if _taken(DatabaseUser, kind, full):
         raise ServiceError(f"{full} is already taken.", field="name")
-    user = DatabaseUser(account_id=account.id, engine=kind, name=full, status=Status.PENDING,
-                        databases=_grantable(actor, kind, database_ids))
+    user = DatabaseUser(
+        account_id=account.id,
+        engine=kind,
+        name=full,
+        status=Status.PENDING,
+        databases=_grantable(actor, kind, database_ids),
+    )
     db.session.add(user)
     db.session.flush()
     _record(user, "save", actor, password)

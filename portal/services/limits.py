@@ -4,6 +4,7 @@ The figures are the usage counters (services/usage.py), moved by the same transa
 requests creating mailboxes at once both wait on the account row, so the second one reads the
 counter the first one moved.
 """
+
 from __future__ import annotations
 
 from portal.extensions import db
@@ -32,5 +33,7 @@ def reserve(account_id: int, kinds: str | dict[str, int], amount: int = 1) -> No
             if limit is not None and used[holder.id][kind] + n > limit:
                 whose = "Your plan" if holder is account else "Your reseller's plan"
                 ask = "ask your reseller for a bigger plan" if account.parent_id else "ask us for a bigger plan"
-                raise ServiceError(f"{whose} allows {limit} {LIMITS[kind]} and {used[holder.id][kind]} are in "
-                                   f"use. Delete something you no longer need, or {ask}.")
+                raise ServiceError(
+                    f"{whose} allows {limit} {LIMITS[kind]} and {used[holder.id][kind]} are in "
+                    f"use. Delete something you no longer need, or {ask}."
+                )

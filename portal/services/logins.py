@@ -1,4 +1,5 @@
 """A user's own login credentials. Never reachable while impersonating."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -1,4 +1,5 @@
 """Create, re-password and delete mailboxes; their vacation reply."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -16,8 +17,9 @@ from portal.services.validators import control_problem, local_part_problem
 QUOTA_MIN_MB, QUOTA_MAX_MB = 10, 102400
 
 
-def create_mailbox(actor: Actor, *, local_part: str, domain_id: int, password: str, quota_mb: int,
-                   with_address: bool = False) -> Mailbox:
+def create_mailbox(
+    actor: Actor, *, local_part: str, domain_id: int, password: str, quota_mb: int, with_address: bool = False
+) -> Mailbox:
     """with_address: also make (or extend) the address of the same name, so mail to it arrives."""
     local_part = local_part.lower()
     problem = local_part_problem(local_part)
@@ -26,20 +28,29 @@ def create_mailbox(actor: Actor, *, local_part: str, domain_id: int, password: s
     if not QUOTA_MIN_MB <= quota_mb <= QUOTA_MAX_MB:
         raise ServiceError(f"Quota must be between {QUOTA_MIN_MB} and {QUOTA_MAX_MB} MB.", field="quota_mb")
     # The domain, and who already uses the name on it, in one query.
-    found = db.session.execute(scoped(Domain, actor).where(Domain.id == domain_id).add_columns(
-        sa.exists().where(Mailbox.domain_id == Domain.id, Mailbox.local_part == local_part),
-        sa.select(Address.id).where(Address.domain_id == Domain.id, Address.local_part == local_part)
-        .scalar_subquery())).first()
+    found = db.session.execute(
+        scoped(Domain, actor)
+        .where(Domain.id == domain_id)
+        .add_columns(
+            sa.exists().where(Mailbox.domain_id == Domain.id, Mailbox.local_part == local_part),
+            sa.select(Address.id)
+            .where(Address.domain_id == Domain.id, Address.local_part == local_part)
+            .scalar_subquery(),
+        )
+    ).first()
     if found is None:
         raise ServiceError("Choose one of your own domains.", field="domain_id")
     domain, taken, address_id = found
     if taken:
         raise ServiceError(f"{local_part}@{domain.name} already exists.", field="local_part")
     address = db.session.get(Address, address_id) if with_address and address_id is not None else None
-    reserve(domain.account_id, {"mailboxes": 1, "quota_mb": quota_mb,
-                                "addresses": 1 if with_address and address is None else 0})
-    mailbox = Mailbox(account_id=domain.account_id, domain=domain, local_part=local_part,
-                      quota_mb=quota_mb, status=Status.PENDING)
+    reserve(
+        domain.account_id,
+        {"mailboxes": 1, "quota_mb": quota_mb, "addresses": 1 if with_address and address is None else 0},
+    )
+    mailbox = Mailbox(
+        account_id=domain.account_id, domain=domain, local_part=local_part, quota_mb=quota_mb, status=Status.PENDING
+    )
     db.session.add(mailbox)
     if with_address:
         address = _own_address(mailbox, address)
@@ -53,8 +64,13 @@ def create_mailbox(actor: Actor, *, local_part: str, domain_id: int, password: s
 def _own_address(mailbox: Mailbox, address: Address | None) -> Address:
     """The address of the mailbox's own name: made (its limit already reserved), or extended."""
     if address is None:
-        address = Address(account_id=mailbox.account_id, domain=mailbox.domain, local_part=mailbox.local_part,
-                          forwards=[], status=Status.PENDING)
+        address = Address(
+            account_id=mailbox.account_id,
+            domain=mailbox.domain,
+            local_part=mailbox.local_part,
+            forwards=[],
+            status=Status.PENDING,
+        )
         db.session.add(address)
     elif address.status == Status.DELETING:
         raise ServiceError(f"{mailbox.address} is still being deleted as an address; try again shortly.")
@@ -88,8 +104,9 @@ def delete_mailbox(actor: Actor, mailbox_id: int) -> Mailbox:
 AUTOREPLY_MAX = 5000
 
 
-def set_autoreply(actor: Actor, mailbox_id: int, *, enabled: bool, subject: str, message: str,
-                  start: date | None, end: date | None) -> Mailbox:
+def set_autoreply(
+    actor: Actor, mailbox_id: int, *, enabled: bool, subject: str, message: str, start: date | None, end: date | None
+) -> Mailbox:
     mailbox = get_scoped_or_404(Mailbox, mailbox_id, actor)
     subject, message = subject.strip(), message.replace("\r\n", "\n").strip()
     if enabled and not message:

@@ -1,4 +1,5 @@
 """Staff actions on the way changes reach servers: retry a log, resync a server."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -16,8 +17,11 @@ from portal.services.audit import audit
 def retry_log(actor: Actor, log_id: int) -> int:
     """Re-apply the current desired state of every object the log touched. Returns how many."""
     entry = db.get_or_404(BackendLog, log_id)
-    targets = {(op.backend, op.object_type, op.object_id) for op in entry.operations
-               if op.state != OpState.SUPERSEDED or op.backend_log_id == entry.id}
+    targets = {
+        (op.backend, op.object_type, op.object_id)
+        for op in entry.operations
+        if op.state != OpState.SUPERSEDED or op.backend_log_id == entry.id
+    }
     if not targets:
         raise ServiceError("This log applied nothing that could be retried.")
     for backend, object_type, object_id in sorted(targets):

@@ -1,4 +1,5 @@
 """A reseller's sub-accounts: created with a one-time set-password link, limited, acted inside."""
+
 from __future__ import annotations
 
 import secrets
@@ -61,8 +62,9 @@ def create_sub_account(actor: Actor, *, name: str, owner_email: str) -> tuple[Ac
     if db.session.scalar(sa.select(sa.func.count()).where(User.email == email)):
         raise ServiceError(f"{email} already has a login.", field="owner_email")
     account = Account(name=name, kind=AccountKind.CUSTOMER, parent=reseller)
-    owner = User(email=email, role=Role.OWNER, account=account,
-                 password_hash=hash_password(secrets.token_urlsafe(32)))  # nobody knows it
+    owner = User(
+        email=email, role=Role.OWNER, account=account, password_hash=hash_password(secrets.token_urlsafe(32))
+    )  # nobody knows it
     db.session.add_all([account, owner])
     db.session.flush()
     audit(actor, "account.create", obj=account, account_id=account.id, fields={"name": name, "owner": email})
@@ -104,8 +106,9 @@ def set_suspended(actor: Actor, account: Account, suspended: bool) -> int:
     audit(actor, "account.suspend" if suspended else "account.resume", obj=account, account_id=account.id)
     count = 0
     for model in (SystemUser, Mailbox, Website, DatabaseUser):
-        for obj in db.session.scalars(sa.select(model).where(model.account_id == account.id,
-                                                              model.status != Status.DELETING)):
+        for obj in db.session.scalars(
+            sa.select(model).where(model.account_id == account.id, model.status != Status.DELETING)
+        ):
             obj.status, obj.last_error = Status.PENDING, None
             try:
                 record(obj, "save", actor=actor)
@@ -133,8 +136,9 @@ def remaining_services(account: Account) -> dict[str, int]:
     counts = {}
     for name in DELETION_ORDER:
         model = MODELS[name]
-        counts[name] = db.session.scalar(sa.select(sa.func.count()).select_from(model)
-                                         .where(model.account_id == account.id))
+        counts[name] = db.session.scalar(
+            sa.select(sa.func.count()).select_from(model).where(model.account_id == account.id)
+        )
     return counts
 
 
@@ -184,9 +188,14 @@ def purge_unrouted_domains() -> None:
     from portal.models import Address, Domain, Mailbox, Operation, Status
 
     for domain in db.session.scalars(sa.select(Domain).where(Domain.status == Status.DELETING)):
-        held = db.session.scalar(sa.select(sa.func.count()).select_from(Operation).where(
-            Operation.object_type == "Domain", Operation.object_id == domain.id))
-        used = any(db.session.scalar(sa.select(sa.func.count()).select_from(m).where(m.domain_id == domain.id))
-                   for m in (Mailbox, Address))
+        held = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Operation)
+            .where(Operation.object_type == "Domain", Operation.object_id == domain.id)
+        )
+        used = any(
+            db.session.scalar(sa.select(sa.func.count()).select_from(m).where(m.domain_id == domain.id))
+            for m in (Mailbox, Address)
+        )
         if not held and not used:
             _delete(domain)

@@ -1,4 +1,5 @@
 """System users: the unix accounts a customer's files belong to, reached over SFTP."""
+
 from __future__ import annotations
 
 import re
@@ -14,9 +15,40 @@ from portal.services import ServiceError, to_change
 from portal.services.limits import reserve
 
 BASE_NAME = re.compile(r"^[a-z][a-z0-9]{0,15}$")
-RESERVED = {"root", "admin", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp",
-            "proxy", "www", "wwwdata", "backup", "list", "irc", "nobody", "postfix", "dovecot", "dovenull",
-            "vmail", "sshd", "mysql", "postgres", "redis", "nginx", "ftp", "systemd", "messagebus", "hostdeck"}
+RESERVED = {
+    "root",
+    "admin",
+    "daemon",
+    "bin",
+    "sys",
+    "sync",
+    "games",
+    "man",
+    "lp",
+    "mail",
+    "news",
+    "uucp",
+    "proxy",
+    "www",
+    "wwwdata",
+    "backup",
+    "list",
+    "irc",
+    "nobody",
+    "postfix",
+    "dovecot",
+    "dovenull",
+    "vmail",
+    "sshd",
+    "mysql",
+    "postgres",
+    "redis",
+    "nginx",
+    "ftp",
+    "systemd",
+    "messagebus",
+    "hostdeck",
+}
 MAX_KEYS = 20
 
 
@@ -52,8 +84,9 @@ def _shell(actor: Actor, account: Account, shell: str) -> str:
     return shell
 
 
-def create_system_user(actor: Actor, *, name: str, password: str, shell: str = "sftp",
-                       ssh_keys: str = "") -> SystemUser:
+def create_system_user(
+    actor: Actor, *, name: str, password: str, shell: str = "sftp", ssh_keys: str = ""
+) -> SystemUser:
     account = actor.account
     if account is None:
         raise ServiceError("System users belong to a customer account.")
@@ -66,8 +99,13 @@ def create_system_user(actor: Actor, *, name: str, password: str, shell: str = "
     if db.session.scalar(sa.select(sa.func.count()).where(SystemUser.name == full)):
         raise ServiceError(f"{full} already exists.", field="name")
     reserve(account.id, "system_users")
-    user = SystemUser(account_id=account.id, name=full, shell=_shell(actor, account, shell),
-                      ssh_keys=clean_keys(ssh_keys), status=Status.PENDING)
+    user = SystemUser(
+        account_id=account.id,
+        name=full,
+        shell=_shell(actor, account, shell),
+        ssh_keys=clean_keys(ssh_keys),
+        status=Status.PENDING,
+    )
     db.session.add(user)
     db.session.flush()
     _record(user, "save", actor, password)

@@ -1,4 +1,5 @@
 """Checks on a customer's certificate and key before either goes near a server."""
+
 from __future__ import annotations
 
 from cryptography import x509
@@ -34,8 +35,9 @@ def check_certificate(cert_pem: str, key_pem: str, names: list[str]) -> str:
     except ValueError as exc:
         raise ServiceError("The key is not a PEM private key.", field="key") from exc
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
-    if key.public_key().public_bytes(serialization.Encoding.DER, spki) != \
-            cert.public_key().public_bytes(serialization.Encoding.DER, spki):
+    if key.public_key().public_bytes(serialization.Encoding.DER, spki) != cert.public_key().public_bytes(
+        serialization.Encoding.DER, spki
+    ):
         raise ServiceError("The key does not belong to the certificate.", field="key")
     now = utcnow()
     if cert.not_valid_after_utc <= now:
@@ -55,5 +57,6 @@ def check_certificate(cert_pem: str, key_pem: str, names: list[str]) -> str:
 
 def normalised_key(key_pem: str) -> str:
     key = serialization.load_pem_private_key(key_pem.strip().encode(), password=None)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()

@@ -11,6 +11,7 @@ counters with real counts: the test suite checks it after every test.
 
 Lock order, everywhere: account rows first (see `lock()`), then the rows of services.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -20,8 +21,14 @@ from sqlalchemy.orm import Session, attributes, joinedload
 
 from portal.models import LIMITS, Account, AccountKind, Address, Database, Domain, Mailbox, SystemUser, WebApp
 
-COUNTED = {Mailbox: "mailboxes", Address: "addresses", Domain: "domains", WebApp: "web_apps",
-           SystemUser: "system_users", Database: "databases"}
+COUNTED = {
+    Mailbox: "mailboxes",
+    Address: "addresses",
+    Domain: "domains",
+    WebApp: "web_apps",
+    SystemUser: "system_users",
+    Database: "databases",
+}
 USED = [f"used_{kind}" for kind in LIMITS]
 LOCKED = "hostdeck.locked_accounts"  # account ids this transaction holds FOR UPDATE
 
@@ -61,8 +68,12 @@ def lock(session: Session, account_ids, *, load: bool = False) -> list[Account]:
     wanted = sorted(ids if load else ids - held)
     if not wanted:
         return []
-    query = (sa.select(Account if load else Account.id).where(Account.id.in_(wanted))
-             .order_by(Account.kind == AccountKind.RESELLER, Account.id).with_for_update(of=Account))
+    query = (
+        sa.select(Account if load else Account.id)
+        .where(Account.id.in_(wanted))
+        .order_by(Account.kind == AccountKind.RESELLER, Account.id)
+        .with_for_update(of=Account)
+    )
     if load:  # with the reseller's limits, read (not locked) in the same query
         query = query.options(joinedload(Account.parent)).execution_options(populate_existing=True)
     rows = session.scalars(query).all()
@@ -76,9 +87,16 @@ def _move(session: Session, deltas: dict[int, Counter]) -> None:
     for account_id in sorted(deltas):
         delta = deltas[account_id]
         # updated_at stays: the account itself was not edited.
-        session.execute(sa.update(Account).where(Account.id == account_id).values(
-            {**{f"used_{kind}": getattr(Account, f"used_{kind}") + n for kind, n in delta.items() if n},
-             "updated_at": Account.updated_at}))
+        session.execute(
+            sa.update(Account)
+            .where(Account.id == account_id)
+            .values(
+                {
+                    **{f"used_{kind}": getattr(Account, f"used_{kind}") + n for kind, n in delta.items() if n},
+                    "updated_at": Account.updated_at,
+                }
+            )
+        )
 
 
 @sa.event.listens_for(Session, "after_flush")
@@ -127,8 +145,11 @@ def totals(session: Session, accounts: list[Account]) -> dict[int, dict[str, int
     found = {a.id: {kind: a.used(kind) for kind in LIMITS} for a in accounts}
     resellers = [a.id for a in accounts if a.kind == AccountKind.RESELLER]
     if resellers:
-        sums = session.execute(sa.select(Account.parent_id, *[sa.func.sum(getattr(Account, c)) for c in USED])
-                               .where(Account.parent_id.in_(resellers)).group_by(Account.parent_id))
+        sums = session.execute(
+            sa.select(Account.parent_id, *[sa.func.sum(getattr(Account, c)) for c in USED])
+            .where(Account.parent_id.in_(resellers))
+            .group_by(Account.parent_id)
+        )
         for parent_id, *used in sums:
             for kind, n in zip(LIMITS, used, strict=True):
                 found[parent_id][kind] += int(n or 0)
@@ -137,18 +158,31 @@ def totals(session: Session, accounts: list[Account]) -> dict[int, dict[str, int
 
 def _real() -> sa.Select:
     """Per account, what its own rows are."""
-    columns = [sa.select(sa.func.count()).select_from(model).where(model.account_id == Account.id)
-               .scalar_subquery().label(kind) for model, kind in COUNTED.items()]
-    columns.append(sa.select(sa.func.coalesce(sa.func.sum(Mailbox.quota_mb), 0))
-                   .where(Mailbox.account_id == Account.id).scalar_subquery().label("quota_mb"))
+    columns = [
+        sa.select(sa.func.count())
+        .select_from(model)
+        .where(model.account_id == Account.id)
+        .scalar_subquery()
+        .label(kind)
+        for model, kind in COUNTED.items()
+    ]
+    columns.append(
+        sa.select(sa.func.coalesce(sa.func.sum(Mailbox.quota_mb), 0))
+        .where(Mailbox.account_id == Account.id)
+        .scalar_subquery()
+        .label("quota_mb")
+    )
     return sa.select(Account.id, *columns, *[getattr(Account, c) for c in USED])
 
 
 def drift(session: Session) -> list[tuple[int, str, int, int]]:
     """(account id, kind, counter, real count) wherever the two differ."""
-    return [(row.id, kind, getattr(row, f"used_{kind}"), getattr(row, kind))
-            for row in session.execute(_real()) for kind in LIMITS
-            if getattr(row, f"used_{kind}") != getattr(row, kind)]
+    return [
+        (row.id, kind, getattr(row, f"used_{kind}"), getattr(row, kind))
+        for row in session.execute(_real())
+        for kind in LIMITS
+        if getattr(row, f"used_{kind}") != getattr(row, kind)
+    ]
 
 
 def recount(session: Session) -> int:
@@ -159,6 +193,7 @@ def recount(session: Session) -> int:
     for account_id, kind, _, real in drift(session):
         wrong[account_id][f"used_{kind}"] = real
     for account_id, values in wrong.items():
-        session.execute(sa.update(Account).where(Account.id == account_id)
-                        .values({**values, "updated_at": Account.updated_at}))
+        session.execute(
+            sa.update(Account).where(Account.id == account_id).values({**values, "updated_at": Account.updated_at})
+        )
     return len(wrong)

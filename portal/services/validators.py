@@ -1,4 +1,5 @@
 """Syntax rules for names that reach servers. Shared by forms and services."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,9 @@ def local_part_problem(value: str) -> str | None:
     if len(value) > LOCAL_PART_MAX:
         return f"Use at most {LOCAL_PART_MAX} characters."
     if not value.isascii() or not LOCAL_PART.match(value) or ".." in value:
-        return ("Use only letters a-z, digits, dots, hyphens and underscores, "
-                "starting and ending with a letter or digit.")
+        return (
+            "Use only letters a-z, digits, dots, hyphens and underscores, starting and ending with a letter or digit."
+        )
     return None
 
 

@@ -1,4 +1,5 @@
 """Web apps (static or PHP, with checked PHP settings) and the websites that serve them."""
+
 from __future__ import annotations
 
 import re
@@ -45,9 +46,14 @@ def clean_options(options: dict) -> dict:
     zone = options.get("date_timezone") or "UTC"
     if zone not in available_timezones():
         raise ServiceError("Choose a timezone such as Europe/Berlin.", field="date_timezone")
-    return {"memory_limit": f"{memory}M", "upload_max_filesize": f"{upload}M", "post_max_size": f"{post}M",
-            "max_execution_time": str(seconds), "display_errors": "On" if options.get("display_errors") else "Off",
-            "date.timezone": zone}
+    return {
+        "memory_limit": f"{memory}M",
+        "upload_max_filesize": f"{upload}M",
+        "post_max_size": f"{post}M",
+        "max_execution_time": str(seconds),
+        "display_errors": "On" if options.get("display_errors") else "Off",
+        "date.timezone": zone,
+    }
 
 
 def php_versions() -> list[str]:
@@ -58,8 +64,9 @@ def php_versions() -> list[str]:
     return sorted(versions) or ["8.2"]
 
 
-def create_web_app(actor: Actor, *, name: str, system_user_id: int, kind: str, php_version: str = "",
-                   options: dict | None = None) -> WebApp:
+def create_web_app(
+    actor: Actor, *, name: str, system_user_id: int, kind: str, php_version: str = "", options: dict | None = None
+) -> WebApp:
     name = name.strip().lower()
     if not APP_NAME.match(name):
         raise ServiceError("Use letters a-z, digits and hyphens, starting with a letter (at most 32).", field="name")
@@ -73,9 +80,15 @@ def create_web_app(actor: Actor, *, name: str, system_user_id: int, kind: str, p
     if db.session.scalar(sa.select(sa.func.count()).where(WebApp.system_user_id == user.id, WebApp.name == name)):
         raise ServiceError(f"{user.name} already has an app called {name}.", field="name")
     reserve(user.account_id, "web_apps")
-    app = WebApp(account_id=user.account_id, system_user=user, name=name, kind=kind,
-                 php_version=php_version if kind == "php" else "",
-                 options=clean_options(options or {}) if kind == "php" else {}, status=Status.PENDING)
+    app = WebApp(
+        account_id=user.account_id,
+        system_user=user,
+        name=name,
+        kind=kind,
+        php_version=php_version if kind == "php" else "",
+        options=clean_options(options or {}) if kind == "php" else {},
+        status=Status.PENDING,
+    )
     db.session.add(app)
     db.session.flush()
     _record(app, "save", actor)
@@ -108,8 +121,11 @@ def _domains(actor: Actor, domain_ids: list[int], website: Website | None) -> li
     domains = db.session.scalars(scoped(Domain, actor).where(Domain.id.in_(wanted))).all()
     if len(domains) != len(wanted):
         raise ServiceError("Choose only your own domains.", field="domain_ids")
-    taken = db.session.scalars(sa.select(Website).join(website_domain).where(
-        website_domain.c.domain_id.in_(wanted), Website.id != (website.id if website else 0))).first()
+    taken = db.session.scalars(
+        sa.select(Website)
+        .join(website_domain)
+        .where(website_domain.c.domain_id.in_(wanted), Website.id != (website.id if website else 0))
+    ).first()
     if taken is not None:
         raise ServiceError(f"One of these domains is already served by {taken.name}.", field="domain_ids")
     return list(domains)
@@ -145,9 +161,17 @@ def _tls(website: Website, https: bool, certificate: str, key: str) -> str | Non
     return normalised_key(key)
 
 
-def create_website(actor: Actor, *, name: str, domain_ids: list[int], with_www: bool,
-                   mounts: list[tuple[str, int]], https: bool = False, certificate: str = "",
-                   key: str = "") -> Website:
+def create_website(
+    actor: Actor,
+    *,
+    name: str,
+    domain_ids: list[int],
+    with_www: bool,
+    mounts: list[tuple[str, int]],
+    https: bool = False,
+    certificate: str = "",
+    key: str = "",
+) -> Website:
     name = name.strip()
     if not 1 <= len(name) <= 64 or not name.isprintable():
         raise ServiceError("Give it a short name.", field="name")
@@ -155,8 +179,14 @@ def create_website(actor: Actor, *, name: str, domain_ids: list[int], with_www: 
     account_id = domains[0].account_id
     if any(d.account_id != account_id for d in domains):
         raise ServiceError("A website's domains belong to one account.", field="domain_ids")
-    website = Website(account_id=account_id, name=name, with_www=with_www, domains=domains,
-                      mounts=_mounts(actor, mounts, account_id), status=Status.PENDING)
+    website = Website(
+        account_id=account_id,
+        name=name,
+        with_www=with_www,
+        domains=domains,
+        mounts=_mounts(actor, mounts, account_id),
+        status=Status.PENDING,
+    )
     key_pem = _tls(website, https, certificate, key)
     db.session.add(website)
     db.session.flush()
@@ -164,9 +194,18 @@ def create_website(actor: Actor, *, name: str, domain_ids: list[int], with_www: 
     return website
 
 
-def update_website(actor: Actor, website_id: int, *, name: str, domain_ids: list[int], with_www: bool,
-                   mounts: list[tuple[str, int]], https: bool = False, certificate: str = "",
-                   key: str = "") -> Website:
+def update_website(
+    actor: Actor,
+    website_id: int,
+    *,
+    name: str,
+    domain_ids: list[int],
+    with_www: bool,
+    mounts: list[tuple[str, int]],
+    https: bool = False,
+    certificate: str = "",
+    key: str = "",
+) -> Website:
     website = get_scoped_or_404(Website, website_id, actor)
     if website.status == Status.DELETING:
         raise ServiceError("This website is being deleted.")

@@ -1,5 +1,6 @@
 """Browser tests: headless Debian Chromium against a live portal with the demo data, a real worker,
 Dovecot behind the test sshd."""
+
 import threading
 from pathlib import Path
 
@@ -15,8 +16,14 @@ from tests.testbed.plugin import need
 from tests.testbed.ports import free_port
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -29,9 +36,19 @@ def app_config(redis_server, sshd):
 def demo(app, tmp_path, sshd, dovecot):
     """Demo data, with the demo's mail routed to the real Dovecot behind the test sshd."""
     seed_demo(str(tmp_path / "demo-server"))
-    mail = Server(name="mail1", host=sshd.host, port=sshd.port, ssh_user=sshd.user, host_key=sshd.host_key_line,
-                  settings={"dovecot_passwd_file": str(dovecot.passwd_file), "mail_root": str(dovecot.mail_root),
-                            "mail_uid": 5000, "mail_gid": 5000})
+    mail = Server(
+        name="mail1",
+        host=sshd.host,
+        port=sshd.port,
+        ssh_user=sshd.user,
+        host_key=sshd.host_key_line,
+        settings={
+            "dovecot_passwd_file": str(dovecot.passwd_file),
+            "mail_root": str(dovecot.mail_root),
+            "mail_uid": 5000,
+            "mail_gid": 5000,
+        },
+    )
     db.session.execute(sa.delete(Route))
     db.session.add_all([mail, Route(backend="dovecot", server=mail)])
     db.session.commit()
@@ -92,8 +109,9 @@ def logged_in(browser, base: str, email: str, password: str = DEMO_PASSWORD):
 def demo_web(app, tmp_path, webstack):
     """Demo data; web apps and sites go to the test machine's nginx and PHP-FPM (web1)."""
     seed_demo(str(tmp_path / "demo-server"))
-    db.session.execute(sa.delete(Route).where(Route.backend.in_(("unix", "phpfpm", "nginx")),
-                                              Route.server_id != webstack.id))
+    db.session.execute(
+        sa.delete(Route).where(Route.backend.in_(("unix", "phpfpm", "nginx")), Route.server_id != webstack.id)
+    )
     db.session.commit()
     return webstack
 

@@ -1,4 +1,5 @@
 """Headless Chromium: the demo customer sets up mail and watches each change become applied."""
+
 import pytest
 
 from tests.browser.conftest import ARTIFACTS, logged_in
@@ -38,8 +39,7 @@ def wait_applied(page, name: str, link: bool = False) -> None:
     row.locator('[data-status="applied"]').wait_for(timeout=20000)
 
 
-def test_customer_adds_a_domain_a_mailbox_and_an_address(live_server, with_postfix, start_worker, browser,
-                                                         dovecot):
+def test_customer_adds_a_domain_a_mailbox_and_an_address(live_server, with_postfix, start_worker, browser, dovecot):
     start_worker()
     page, problems = logged_in(browser, live_server, "customer@example.com")
 

@@ -1,5 +1,6 @@
 """Headless Chromium: a staff member logs in with TOTP, finds a customer by domain, impersonates them
 with a reason, creates a mailbox for them and stops; the customer then reads what happened."""
+
 import pyotp
 import pytest
 import sqlalchemy as sa

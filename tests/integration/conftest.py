@@ -1,4 +1,5 @@
 """Real Redis, sshd and Dovecot, and a real RQ worker, for the tests in this folder."""
+
 from __future__ import annotations
 
 import shutil
@@ -15,8 +16,12 @@ from portal.orchestration.ssh import POOL
 
 @pytest.fixture
 def app_config(redis_server, sshd):
-    return {"REDIS_URL": redis_server.url, "SSH_KEY_PATH": str(sshd.client_key_path), "RQ_QUEUE": "hostdeck-test",
-            "SERVER_LOCK_TTL": 2}
+    return {
+        "REDIS_URL": redis_server.url,
+        "SSH_KEY_PATH": str(sshd.client_key_path),
+        "RQ_QUEUE": "hostdeck-test",
+        "SERVER_LOCK_TTL": 2,
+    }
 
 
 @pytest.fixture
@@ -41,10 +46,21 @@ def _empty_redis(app_config, redis_server):
 @pytest.fixture
 def mail_server(app, sshd, dovecot):
     """mail1: Dovecot behind the test sshd, reached with a pinned host key."""
-    server = Server(name="mail1", host=sshd.host, port=sshd.port, ssh_user=sshd.user,
-                    host_key=sshd.host_key_line, transport="ssh", settings={
-                        "dovecot_passwd_file": str(dovecot.passwd_file), "dovecot_scheme": "SHA512-CRYPT",
-                        "mail_root": str(dovecot.mail_root), "mail_uid": 5000, "mail_gid": 5000})
+    server = Server(
+        name="mail1",
+        host=sshd.host,
+        port=sshd.port,
+        ssh_user=sshd.user,
+        host_key=sshd.host_key_line,
+        transport="ssh",
+        settings={
+            "dovecot_passwd_file": str(dovecot.passwd_file),
+            "dovecot_scheme": "SHA512-CRYPT",
+            "mail_root": str(dovecot.mail_root),
+            "mail_uid": 5000,
+            "mail_gid": 5000,
+        },
+    )
     db.session.add_all([server, Route(backend="dovecot", server=server)])
     db.session.commit()
     yield server
@@ -56,6 +72,7 @@ def mail_server(app, sshd, dovecot):
 @pytest.fixture
 def work(app):
     """Run a burst worker in its own app context (its own DB session), as a separate worker would."""
+
     def run() -> int:
         q = queue(app)
         jobs = q.count
@@ -63,6 +80,7 @@ def work(app):
             SimpleWorker([q], connection=q.connection, serializer=q.serializer).work(burst=True)
         db.session.expire_all()
         return jobs
+
     return run
 
 
@@ -85,8 +103,16 @@ def domain_id(name: str) -> int:
 
 def new_mailbox(web, name: str, password: str = "pw-0123456789", domain: str = "acme.test", quota: int = 10):
     """Create a mailbox through the form, as the logged-in customer."""
-    return web.submit("/mailboxes/new", {"local_part": name, "domain_id": domain_id(domain),
-                                         "password": password, "confirm": password, "quota_mb": quota})
+    return web.submit(
+        "/mailboxes/new",
+        {
+            "local_part": name,
+            "domain_id": domain_id(domain),
+            "password": password,
+            "confirm": password,
+            "quota_mb": quota,
+        },
+    )
 
 
 def wait_for(predicate, timeout: float = 20.0, what: str = "a condition") -> None:

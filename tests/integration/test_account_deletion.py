@@ -1,4 +1,5 @@
 """A reseller deletes a sub-account: its services leave the servers in order, the page shows the progress."""
+
 import pwd
 
 import pytest
@@ -17,15 +18,24 @@ def test_delete_a_sub_account_with_progress(web, make_account, mail_server, webs
     web.login("boss@resell.test")
     web.submit("/", {"account_id": bakery.id}, post_url="/reseller/switch")
     domain = db.session.scalar(sa.select(Domain.id))
-    web.submit("/mailboxes/new", {"local_part": "orders", "quota_mb": 10, "password": MAIL_PW, "confirm": MAIL_PW,
-                                  "domain_id": domain})
+    web.submit(
+        "/mailboxes/new",
+        {"local_part": "orders", "quota_mb": 10, "password": MAIL_PW, "confirm": MAIL_PW, "domain_id": domain},
+    )
     web.submit("/system-users/new", {"name": "web", "password": SFTP_PW, "confirm": SFTP_PW, "shell": "sftp"})
     work()
     user = db.session.scalar(sa.select(SystemUser))
     user_name = user.name
     make_app(web, user, "site", kind="static")
-    web.submit("/websites/new", {"name": "Bakery", "domain_ids": [domain], "with_www": "y",
-                                 "root_app": db.session.scalar(sa.select(WebApp.id))})
+    web.submit(
+        "/websites/new",
+        {
+            "name": "Bakery",
+            "domain_ids": [domain],
+            "with_www": "y",
+            "root_app": db.session.scalar(sa.select(WebApp.id)),
+        },
+    )
     work()
     upload(sftpd, user, "/webapps/site/index.html", "fresh bread", password=SFTP_PW)
     wait_http(nginx, "bakery.test", "/", 200, "fresh bread")
@@ -37,8 +47,10 @@ def test_delete_a_sub_account_with_progress(web, make_account, mail_server, webs
     assert web.submit(f"/reseller/accounts/{bakery.id}/delete", {}).status_code == 302
     progress = web.get(f"/reseller/accounts/{bakery.id}/delete").get_data(as_text=True)
     assert "still to remove" in progress and 'http-equiv="refresh"' in progress
-    kinds = [op.object_type for op in db.session.scalars(
-        sa.select(Operation).where(Operation.action == "delete").order_by(Operation.id))]
+    kinds = [
+        op.object_type
+        for op in db.session.scalars(sa.select(Operation).where(Operation.action == "delete").order_by(Operation.id))
+    ]
     assert kinds.index("Website") < kinds.index("WebApp") < kinds.index("SystemUser") < kinds.index("Mailbox")
 
     work()

@@ -1,4 +1,5 @@
 """Staff get one e-mail per incident, not one per retry; escaped, without secrets or script."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -22,9 +23,15 @@ def smtp():
 
 @pytest.fixture
 def app_config(redis_server, sshd, smtp):
-    return {"REDIS_URL": redis_server.url, "SSH_KEY_PATH": str(sshd.client_key_path), "RQ_QUEUE": "hostdeck-test",
-            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp.port, "RETRY_DELAYS": "0,0,0",
-            "PUBLIC_URL": "https://portal.example"}
+    return {
+        "REDIS_URL": redis_server.url,
+        "SSH_KEY_PATH": str(sshd.client_key_path),
+        "RQ_QUEUE": "hostdeck-test",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": smtp.port,
+        "RETRY_DELAYS": "0,0,0",
+        "PUBLIC_URL": "https://portal.example",
+    }
 
 
 def body(message, subtype: str) -> str:
@@ -49,8 +56,16 @@ def test_one_email_per_incident(web, make_account, make_staff, mail_server, work
     db.session.commit()
     make_account("Acme", domains=("acme.test",))
     web.login("acme@owner.test")
-    web.submit("/mailboxes/new", {"local_part": "alice", "domain_id": domain_id("acme.test"),
-                                  "password": CANARY, "confirm": CANARY, "quota_mb": 10})
+    web.submit(
+        "/mailboxes/new",
+        {
+            "local_part": "alice",
+            "domain_id": domain_id("acme.test"),
+            "password": CANARY,
+            "confirm": CANARY,
+            "quota_mb": 10,
+        },
+    )
 
     run_until_settled(work)
 

@@ -1,5 +1,6 @@
 """The audit trail: both identities on every step taken while impersonating, from the form to the
 server, and who may read which events."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -11,13 +12,17 @@ from tests.integration.conftest import mailbox, new_mailbox
 SECRET = "imp-Secret-pw-42"
 
 
-def test_a_mailbox_made_while_impersonating_carries_both_identities(app, web, make_account, make_staff,
-                                                                     mail_server, dovecot, work):
+def test_a_mailbox_made_while_impersonating_carries_both_identities(
+    app, web, make_account, make_staff, mail_server, dovecot, work
+):
     customer = make_account("Acme", domains=("acme.test",)).users[0]
     staff = make_staff()
     web.login("staff@hostdeck.test")
-    web.submit(f"/staff/accounts/{customer.account_id}", {"reason": "ticket #7: set up sales@"},
-               post_url=f"/impersonate/{customer.id}")
+    web.submit(
+        f"/staff/accounts/{customer.account_id}",
+        {"reason": "ticket #7: set up sales@"},
+        post_url=f"/impersonate/{customer.id}",
+    )
     assert new_mailbox(web, "sales", password=SECRET).status_code == 302
     both = [customer.id, staff.id]
 
@@ -59,8 +64,14 @@ def test_who_sees_which_events(web, make_account, make_staff):
     other = make_account("Other")
     make_staff()
     for account in (reseller, sub, other):
-        db.session.add(AuditEvent(account_id=account.id, action="domain.save", object_type="Domain",
-                                  object_name=f"{account.name.lower()}.test"))
+        db.session.add(
+            AuditEvent(
+                account_id=account.id,
+                action="domain.save",
+                object_type="Domain",
+                object_name=f"{account.name.lower()}.test",
+            )
+        )
     db.session.commit()
 
     def seen(email):

@@ -1,4 +1,5 @@
 """Logging in and out: generic errors, throttling, session rotation, cookies and headers."""
+
 import re
 
 import pytest
@@ -76,14 +77,19 @@ def test_login_rehashes_old_parameters(web, customer):
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example", "https://evil.example/", "/%0a/x\n"])
 def test_next_only_goes_to_this_site(web, customer, target):
-    response = web.submit("/login", {"email": "acme@owner.test", "password": PASSWORD},
-                          post_url="/login", query_string={"next": target})
+    response = web.submit(
+        "/login", {"email": "acme@owner.test", "password": PASSWORD}, post_url="/login", query_string={"next": target}
+    )
     assert response.headers["Location"] == "/"
 
 
 def test_next_keeps_a_local_path(web, customer):
-    response = web.submit("/login", {"email": "acme@owner.test", "password": PASSWORD},
-                          post_url="/login", query_string={"next": "/mailboxes/?page=2"})
+    response = web.submit(
+        "/login",
+        {"email": "acme@owner.test", "password": PASSWORD},
+        post_url="/login",
+        query_string={"next": "/mailboxes/?page=2"},
+    )
     assert response.headers["Location"] == "/mailboxes/?page=2"
 
 

@@ -1,4 +1,5 @@
 """Bad local parts get a clear form error; nothing is recorded and no job is queued."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -11,8 +12,9 @@ BAD = ["a;b", "a$(id)", "a`id`", "a\nb", "a b", "jürgen", "名前", "x" * 65, "
 
 
 def nothing_recorded(queued) -> bool:
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(Mailbox)) + \
-        db.session.scalar(sa.select(sa.func.count()).select_from(Operation))
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(Mailbox)) + db.session.scalar(
+        sa.select(sa.func.count()).select_from(Operation)
+    )
     return count == 0 and queued() == 0
 
 
@@ -32,12 +34,15 @@ def test_bad_local_part_is_a_form_error(web, customer, queued, local_part):
     assert nothing_recorded(queued)
 
 
-@pytest.mark.parametrize(("fields", "message"), [
-    ({"confirm": "something-else"}, "The passwords differ."),
-    ({"password": "short", "confirm": "short"}, "Use 10 to 128 characters."),
-    ({"quota_mb": 0}, "Choose 10 to 102400 MB."),
-    ({"quota_mb": "lots"}, "Not a valid integer"),
-])
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"confirm": "something-else"}, "The passwords differ."),
+        ({"password": "short", "confirm": "short"}, "Use 10 to 128 characters."),
+        ({"quota_mb": 0}, "Choose 10 to 102400 MB."),
+        ({"quota_mb": "lots"}, "Not a valid integer"),
+    ],
+)
 def test_bad_password_or_quota_is_a_form_error(web, customer, queued, fields, message):
     data = {"local_part": "alice", "domain_id": domain_id("acme.test"), **PW, **fields}
     response = web.submit("/mailboxes/new", data)

@@ -1,4 +1,5 @@
 """A canary password never shows up anywhere but on the mail server, as a hash."""
+
 import logging
 import subprocess
 import threading
@@ -45,8 +46,9 @@ def dump_database() -> str:
     return "\n".join(rows)
 
 
-def test_canary_password_is_never_stored_or_logged(web, make_account, mail_server, dovecot, sshd,
-                                                    redis_server, work, caplog, capfd):
+def test_canary_password_is_never_stored_or_logged(
+    web, make_account, mail_server, dovecot, sshd, redis_server, work, caplog, capfd
+):
     caplog.set_level(logging.DEBUG)
     make_account("Acme", domains=("acme.test",))
     watcher = ArgvWatcher([CANARY, CANARY2, *HASH_MARKERS, PROBE])
@@ -58,8 +60,16 @@ def test_canary_password_is_never_stored_or_logged(web, make_account, mail_serve
     watcher.seen.clear()
     try:
         web.login("acme@owner.test")
-        web.submit("/mailboxes/new", {"local_part": "alice", "domain_id": domain_id("acme.test"),
-                                      "password": CANARY, "confirm": CANARY, "quota_mb": 100})
+        web.submit(
+            "/mailboxes/new",
+            {
+                "local_part": "alice",
+                "domain_id": domain_id("acme.test"),
+                "password": CANARY,
+                "confirm": CANARY,
+                "quota_mb": 100,
+            },
+        )
         pending = dump_database()
         queued = redis_server.all_values()
         work()
@@ -85,8 +95,9 @@ def test_canary_password_is_never_stored_or_logged(web, make_account, mail_serve
         "redis": redis_server.all_values().decode("utf-8", "replace"),
         "app log": caplog.text + "".join(capfd.readouterr()),
         "sshd log": sshd.log_text(),
-        "backend logs": "\n".join(f"{e.script}{e.stdout}{e.stderr}{e.error}"
-                                  for e in db.session.scalars(sa.select(BackendLog))),
+        "backend logs": "\n".join(
+            f"{e.script}{e.stdout}{e.stderr}{e.error}" for e in db.session.scalars(sa.select(BackendLog))
+        ),
     }
     for where, text in haystacks.items():
         for secret in (CANARY, CANARY2, verifier, verifier.removeprefix("{SHA512-CRYPT}")):

@@ -1,4 +1,5 @@
 """The operator commands, run the way an operator runs them."""
+
 import subprocess
 
 import pytest
@@ -16,7 +17,9 @@ def runner(app):
 
 
 def test_create_admin(runner):
-    result = runner.invoke(args=["users", "create-admin", "Ops@Example.com"], input="s3cret-admin-pw\ns3cret-admin-pw\n")
+    result = runner.invoke(
+        args=["users", "create-admin", "Ops@Example.com"], input="s3cret-admin-pw\ns3cret-admin-pw\n"
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(sa.select(User).where(User.email == "ops@example.com"))
     assert user.role == Role.ADMIN and user.account_id is None
@@ -26,10 +29,25 @@ def test_create_admin(runner):
 
 
 def test_accounts_and_domains(runner):
-    assert runner.invoke(args=["accounts", "create", "Resell", "--kind", "reseller", "--owner", "r@x.test",
-                               "--password", "pw-123456789"]).exit_code == 0
-    result = runner.invoke(args=["accounts", "create", "Shop", "--reseller", "Resell", "--owner", "s@x.test",
-                                 "--password", "pw-123456789"])
+    assert (
+        runner.invoke(
+            args=[
+                "accounts",
+                "create",
+                "Resell",
+                "--kind",
+                "reseller",
+                "--owner",
+                "r@x.test",
+                "--password",
+                "pw-123456789",
+            ]
+        ).exit_code
+        == 0
+    )
+    result = runner.invoke(
+        args=["accounts", "create", "Shop", "--reseller", "Resell", "--owner", "s@x.test", "--password", "pw-123456789"]
+    )
     assert result.exit_code == 0, result.output
     shop = db.session.scalar(sa.select(Account).where(Account.name == "Shop"))
     assert shop.parent.name == "Resell"
@@ -44,9 +62,23 @@ def test_add_server_from_keyscan_and_route(runner, sshd, tmp_path):
     scan = subprocess.run(["ssh-keyscan", "-p", str(sshd.port), "127.0.0.1"], capture_output=True, text=True)
     keyscan = tmp_path / "keyscan.txt"
     keyscan.write_text(scan.stdout)
-    result = runner.invoke(args=["servers", "add", "mail1", "--host", "127.0.0.1", "--port", str(sshd.port),
-                                 "--keyscan-file", str(keyscan), "--set", "dovecot_scheme=ARGON2ID",
-                                 "--set", "mail_uid=5000"])
+    result = runner.invoke(
+        args=[
+            "servers",
+            "add",
+            "mail1",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(sshd.port),
+            "--keyscan-file",
+            str(keyscan),
+            "--set",
+            "dovecot_scheme=ARGON2ID",
+            "--set",
+            "mail_uid=5000",
+        ]
+    )
     assert result.exit_code == 0, result.output
     server = db.session.scalar(sa.select(Server))
     assert server.host_key == sshd.host_key_line.split()[0] + " " + sshd.host_key_line.split()[1]
@@ -55,10 +87,13 @@ def test_add_server_from_keyscan_and_route(runner, sshd, tmp_path):
     assert db.session.scalar(sa.select(Route.backend)) == "dovecot"
 
 
-@pytest.mark.parametrize("args", [
-    ["servers", "add", "bad", "--host-key", "ssh-ed25519 not-base64!"],
-    ["servers", "add", "nokey"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["servers", "add", "bad", "--host-key", "ssh-ed25519 not-base64!"],
+        ["servers", "add", "nokey"],
+    ],
+)
 def test_ssh_server_needs_a_valid_pinned_key(runner, args):
     result = runner.invoke(args=args)
     assert result.exit_code != 0
@@ -78,11 +113,14 @@ def test_worker_needs_redis(app):
     assert result.exit_code != 0 and "REDIS_URL" in result.output
 
 
-@pytest.mark.parametrize("args", [
-    ["domains", "add", "Acme", "exa\nmple.com"],
-    ["servers", "add", "x", "--transport", "local", "--set", "mail_root=/var/vmail\n/etc"],
-    ["servers", "add", "x", "--host", "mail1\n", "--transport", "local"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["domains", "add", "Acme", "exa\nmple.com"],
+        ["servers", "add", "x", "--transport", "local", "--set", "mail_root=/var/vmail\n/etc"],
+        ["servers", "add", "x", "--host", "mail1\n", "--transport", "local"],
+    ],
+)
 def test_control_characters_never_reach_a_server(runner, make_account, args):
     make_account("Acme")
     result = runner.invoke(args=args)

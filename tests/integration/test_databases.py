@@ -1,5 +1,6 @@
 """Databases and their users on the machine's MariaDB and a real PostgreSQL, through the forms and
 a real worker over SSH: logins with the password, grants, deletion, names, logs, tenancy."""
+
 import secrets
 
 import psycopg
@@ -20,10 +21,21 @@ ENGINES = ["mariadb", "postgresql"]
 @pytest.fixture
 def db_server(app, sshd, mariadb, postgres):
     """db1: MariaDB and PostgreSQL behind the test sshd, reached with a pinned host key."""
-    server = Server(name="db1", host=sshd.host, port=sshd.port, ssh_user=sshd.user, host_key=sshd.host_key_line,
-                    transport="ssh", settings={"mariadb_host": mariadb.host, "mariadb_port": mariadb.port,
-                                               "mariadb_admin": "root", "mariadb_user_host": "127.0.0.1",
-                                               **postgres.settings()})
+    server = Server(
+        name="db1",
+        host=sshd.host,
+        port=sshd.port,
+        ssh_user=sshd.user,
+        host_key=sshd.host_key_line,
+        transport="ssh",
+        settings={
+            "mariadb_host": mariadb.host,
+            "mariadb_port": mariadb.port,
+            "mariadb_admin": "root",
+            "mariadb_user_host": "127.0.0.1",
+            **postgres.settings(),
+        },
+    )
     db.session.add_all([server, Route(backend="mariadb", server=server), Route(backend="postgresql", server=server)])
     db.session.commit()
     return server
@@ -46,8 +58,9 @@ def login(engine: str, mariadb, postgres, user: str, password: str, database: st
         if engine == "mariadb":
             mariadb.connect(user=user, password=password, database=database).close()
         else:
-            psycopg.connect(host=postgres.host, port=postgres.port, user=user, password=password, dbname=database,
-                            connect_timeout=5).close()
+            psycopg.connect(
+                host=postgres.host, port=postgres.port, user=user, password=password, dbname=database, connect_timeout=5
+            ).close()
     except (pymysql.MySQLError, psycopg.Error) as exc:
         return str(exc)
     return None
@@ -59,8 +72,9 @@ def create_table(engine: str, mariadb, postgres, user: str, password: str, datab
             cur.execute("CREATE TABLE posts (id INT PRIMARY KEY, title VARCHAR(100))")
             cur.execute("INSERT INTO posts VALUES (1, 'hello')")
     else:
-        with psycopg.connect(host=postgres.host, port=postgres.port, user=user, password=password,
-                             dbname=database, autocommit=True) as conn:
+        with psycopg.connect(
+            host=postgres.host, port=postgres.port, user=user, password=password, dbname=database, autocommit=True
+        ) as conn:
             conn.execute("CREATE TABLE posts (id INT PRIMARY KEY, title TEXT)")
             conn.execute("INSERT INTO posts VALUES (1, 'hello')")
 
@@ -70,8 +84,16 @@ def new_database(web, engine: str, name: str):
 
 
 def new_user(web, engine: str, name: str, password: str = P1, databases=()):
-    return web.submit("/databases/users/new", {"engine": engine, "name": name, "password": password,
-                                               "confirm": password, "databases": [str(i) for i in databases]})
+    return web.submit(
+        "/databases/users/new",
+        {
+            "engine": engine,
+            "name": name,
+            "password": password,
+            "confirm": password,
+            "databases": [str(i) for i in databases],
+        },
+    )
 
 
 def one(model, name: str):
@@ -93,8 +115,9 @@ def test_create_connect_and_change_the_password(engine, web, customer, mariadb, 
 
     create_table(engine, mariadb, postgres, f"{p}_app", P1, f"{p}_blog")
 
-    changed = web.submit(f"/databases/users/{user.id}", {"password": P2, "confirm": P2},
-                         post_url=f"/databases/users/{user.id}/password")
+    changed = web.submit(
+        f"/databases/users/{user.id}", {"password": P2, "confirm": P2}, post_url=f"/databases/users/{user.id}/password"
+    )
     assert changed.status_code == 302
     work()
     assert login(engine, mariadb, postgres, f"{p}_app", P2, f"{p}_blog") is None
@@ -126,16 +149,18 @@ def test_a_user_reaches_only_the_databases_it_is_granted(engine, web, customer, 
     assert login(engine, mariadb, postgres, user.name, P1, shop.name) is None
     assert login(engine, mariadb, postgres, user.name, P1, wiki.name) is not None
 
-    web.submit(f"/databases/users/{user.id}", {"databases": [str(wiki.id)]},
-               post_url=f"/databases/users/{user.id}/grants")
+    web.submit(
+        f"/databases/users/{user.id}", {"databases": [str(wiki.id)]}, post_url=f"/databases/users/{user.id}/grants"
+    )
     work()
     assert login(engine, mariadb, postgres, user.name, P1, wiki.name) is None
     assert login(engine, mariadb, postgres, user.name, P1, shop.name) is not None
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_deleting_a_database_drops_it_and_only_the_users_nothing_else_needs(engine, web, customer, mariadb,
-                                                                              postgres, work):
+def test_deleting_a_database_drops_it_and_only_the_users_nothing_else_needs(
+    engine, web, customer, mariadb, postgres, work
+):
     p = prefix(customer)
     new_database(web, engine, "old")
     new_database(web, engine, "keep")
@@ -161,8 +186,10 @@ def test_deleting_a_database_drops_it_and_only_the_users_nothing_else_needs(engi
         assert not mariadb.query("SELECT 1 FROM mysql.db WHERE Db LIKE %s", f"{p}%old")  # no grant left behind
     else:
         assert postgres.psql(f"SELECT count(*) FROM pg_database WHERE datname = '{p}_old'").stdout.strip() == "0"
-        assert postgres.psql(f"SELECT count(*) FROM pg_roles WHERE rolname IN ('{p}_only', '{p}_old')"
-                             ).stdout.strip() == "0"
+        assert (
+            postgres.psql(f"SELECT count(*) FROM pg_roles WHERE rolname IN ('{p}_only', '{p}_old')").stdout.strip()
+            == "0"
+        )
 
 
 BAD = ["bl'og", "bl`og", "blog;drop", "bl%og", "my blog", "Blog", 'bl"og', "blog\\", "bl-og", "_blog", ""]
@@ -208,8 +235,11 @@ def test_no_plaintext_password_in_any_server_log(web, customer, mariadb, postgre
             new_user(web, engine, "logger", password=first, databases=[database.id])
             work()
             user = db.session.scalar(sa.select(DatabaseUser).where(DatabaseUser.engine == engine))
-            web.submit(f"/databases/users/{user.id}", {"password": second, "confirm": second},
-                       post_url=f"/databases/users/{user.id}/password")
+            web.submit(
+                f"/databases/users/{user.id}",
+                {"password": second, "confirm": second},
+                post_url=f"/databases/users/{user.id}/password",
+            )
             work()
             assert login(engine, mariadb, postgres, user.name, second, database.name) is None
         maria_log = general_log()
@@ -259,8 +289,9 @@ def test_suspension_locks_database_users(app, web, customer, make_staff, mariadb
 def test_another_accounts_databases_and_users_are_404(web, customer, make_account, work):
     other = make_account("Other")
     theirs = Database(account=other, engine="mariadb", name=f"other{other.id}_db", status=Status.APPLIED)
-    their_user = DatabaseUser(account=other, engine="mariadb", name=f"other{other.id}_u", status=Status.APPLIED,
-                              databases=[theirs])
+    their_user = DatabaseUser(
+        account=other, engine="mariadb", name=f"other{other.id}_u", status=Status.APPLIED, databases=[theirs]
+    )
     db.session.add_all([theirs, their_user])
     db.session.commit()
     new_database(web, "mariadb", "mine")
@@ -268,13 +299,19 @@ def test_another_accounts_databases_and_users_are_404(web, customer, make_accoun
     new_user(web, "mariadb", "me", databases=[mine.id])
     me = one(DatabaseUser, f"{prefix(customer)}_me")
 
-    for url in (f"/databases/users/{their_user.id}", f"/databases/{theirs.id}/delete",
-                f"/databases/users/{their_user.id}/delete"):
+    for url in (
+        f"/databases/users/{their_user.id}",
+        f"/databases/{theirs.id}/delete",
+        f"/databases/users/{their_user.id}/delete",
+    ):
         assert web.get(url).status_code == 404, url
     # Granting someone else's database: 404, on create and on edit, and nothing changes.
     assert new_user(web, "mariadb", "thief", databases=[theirs.id]).status_code == 404
-    grab = web.submit(f"/databases/users/{me.id}", {"databases": [str(mine.id), str(theirs.id)]},
-                      post_url=f"/databases/users/{me.id}/grants")
+    grab = web.submit(
+        f"/databases/users/{me.id}",
+        {"databases": [str(mine.id), str(theirs.id)]},
+        post_url=f"/databases/users/{me.id}/grants",
+    )
     assert grab.status_code == 404
     db.session.refresh(me)
     assert [d.id for d in me.databases] == [mine.id]

@@ -1,4 +1,5 @@
 """Mail delivered by a real Postfix to a real Dovecot, all set up through the portal and a real worker."""
+
 import smtplib
 import time
 from datetime import date, timedelta
@@ -37,8 +38,17 @@ def shop(web, make_account, mx, work, dovecot):
 
 
 def new_mailbox_with_address(web, name, domain="acme.test"):
-    response = web.submit("/mailboxes/new", {"local_part": name, "domain_id": domain_id(domain), "password": PW,
-                                             "confirm": PW, "quota_mb": 50, "with_address": "y"})
+    response = web.submit(
+        "/mailboxes/new",
+        {
+            "local_part": name,
+            "domain_id": domain_id(domain),
+            "password": PW,
+            "confirm": PW,
+            "quota_mb": 50,
+            "with_address": "y",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
 
 
@@ -48,8 +58,12 @@ def applied(work, postfix):
 
 
 def new_address(web, local, mailboxes=(), forwards="", catch_all=False):
-    data = {"local_part": local, "domain_id": domain_id("acme.test"), "forwards": forwards,
-            "mailbox_ids": [mailbox(m).id for m in mailboxes]}
+    data = {
+        "local_part": local,
+        "domain_id": domain_id("acme.test"),
+        "forwards": forwards,
+        "mailbox_ids": [mailbox(m).id for m in mailboxes],
+    }
     if catch_all:
         data["catch_all"] = "y"
     response = web.submit("/addresses/new", data)
@@ -93,8 +107,10 @@ def test_catch_all_and_deleted_address(web, shop, work, dovecot):
 
 
 def test_mailbox_without_its_address_gets_no_mail_from_outside(web, shop, work, dovecot):
-    web.submit("/mailboxes/new", {"local_part": "vault", "domain_id": domain_id("acme.test"), "password": PW,
-                                  "confirm": PW, "quota_mb": 50})
+    web.submit(
+        "/mailboxes/new",
+        {"local_part": "vault", "domain_id": domain_id("acme.test"), "password": PW, "confirm": PW, "quota_mb": 50},
+    )
     new_address(web, "backup", mailboxes=["vault@acme.test"])
     applied(work, shop)
     assert dovecot.wait_login("vault@acme.test", PW)
@@ -106,9 +122,11 @@ def test_mailbox_without_its_address_gets_no_mail_from_outside(web, shop, work, 
 
 def set_autoreply(web, name, start, end, message="I am away until Monday."):
     box = mailbox(name)
-    response = web.submit(f"/mailboxes/{box.id}", {"enabled": "y", "subject": "Away", "message": message,
-                                                   "start": start.isoformat(), "end": end.isoformat()},
-                          post_url=f"/mailboxes/{box.id}/autoreply")
+    response = web.submit(
+        f"/mailboxes/{box.id}",
+        {"enabled": "y", "subject": "Away", "message": message, "start": start.isoformat(), "end": end.isoformat()},
+        post_url=f"/mailboxes/{box.id}/autoreply",
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
 
 
@@ -118,8 +136,7 @@ def test_autoresponder_replies_only_until_its_end_date(web, shop, work, dovecot)
     today = date.today()
     set_autoreply(web, "alice@acme.test", today - timedelta(days=1), today + timedelta(days=1))
     applied(work, shop)
-    shop.send("bob@acme.test", ["alice@acme.test"], "Lunch?", "Tomorrow at noon?",
-              headers={"To": "alice@acme.test"})
+    shop.send("bob@acme.test", ["alice@acme.test"], "Lunch?", "Tomorrow at noon?", headers={"To": "alice@acme.test"})
     replies = dovecot.wait_for_messages("bob@acme.test", PW, 1, timeout=15)
     assert replies[0]["Subject"] == "Away"
     assert "I am away until Monday." in replies[0].get_payload(decode=True).decode()
@@ -142,8 +159,14 @@ def test_hundred_alias_changes_are_one_postmap_and_one_reload(web, shop, work, d
 
     actor, alice = customer_actor(), mailbox("alice@acme.test")
     for i in range(100):
-        create_address(actor, local_part=f"alias{i}", catch_all=False, domain_id=domain_id("acme.test"),
-                       mailbox_ids=[alice.id], forwards=[])
+        create_address(
+            actor,
+            local_part=f"alias{i}",
+            catch_all=False,
+            domain_id=domain_id("acme.test"),
+            mailbox_ids=[alice.id],
+            forwards=[],
+        )
     db.session.commit()  # one request's worth
     log_start = len(shop.log_text())
     applied(work, shop)

@@ -1,4 +1,5 @@
 """Domains and addresses through the forms, applied in-process to a local server's map files."""
+
 import os
 import shutil
 import subprocess
@@ -24,10 +25,20 @@ def app_config():
 @pytest.fixture
 def mailhost(tmp_path):
     """A local server running Dovecot and Postfix maps (no Postfix daemon: nothing compiled)."""
-    server = Server(name="mx1", host="localhost", transport="local", settings={
-        "dovecot_passwd_file": str(tmp_path / "dovecot" / "users"), "mail_root": str(tmp_path / "vmail"),
-        "mail_uid": os.getuid(), "mail_gid": os.getgid(), "dovecot_passwd_group": "",
-        "postfix_maps_dir": str(tmp_path / "postfix"), "postfix_postmap": ""})
+    server = Server(
+        name="mx1",
+        host="localhost",
+        transport="local",
+        settings={
+            "dovecot_passwd_file": str(tmp_path / "dovecot" / "users"),
+            "mail_root": str(tmp_path / "vmail"),
+            "mail_uid": os.getuid(),
+            "mail_gid": os.getgid(),
+            "dovecot_passwd_group": "",
+            "postfix_maps_dir": str(tmp_path / "postfix"),
+            "postfix_postmap": "",
+        },
+    )
     db.session.add_all([server, Route(backend="dovecot", server=server), Route(backend="postfix", server=server)])
     db.session.commit()
     return tmp_path
@@ -53,8 +64,12 @@ def add_domain(web, name):
 
 
 def new_address(web, local="info", domain="acme.test", mailboxes=(), forwards="", catch_all=False):
-    data = {"local_part": local, "domain_id": domain_id(domain), "mailbox_ids": [m.id for m in mailboxes],
-            "forwards": forwards}
+    data = {
+        "local_part": local,
+        "domain_id": domain_id(domain),
+        "mailbox_ids": [m.id for m in mailboxes],
+        "forwards": forwards,
+    }
     if catch_all:
         data["catch_all"] = "y"
     return web.submit("/addresses/new", data)
@@ -73,6 +88,7 @@ def count(model) -> int:
 
 # Domains
 
+
 def test_domain_is_stored_as_idna_and_shown_in_unicode(web, acme):
     assert add_domain(web, "Bücher.Example").status_code == 302
     domain = db.session.scalar(sa.select(Domain).where(Domain.name == "xn--bcher-kva.example"))
@@ -81,15 +97,18 @@ def test_domain_is_stored_as_idna_and_shown_in_unicode(web, acme):
     assert "bücher.example" in web.get("/domains/").get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("name", "message"), [
-    ("globex.test", "globex.test is already taken."),
-    ("acme.test", "You already have acme.test."),
-    ("shop.globex.test", "overlaps globex.test, which another account uses."),
-    ("-bad.example", "is not a valid domain name"),
-    ("bad_label.example", "is not a valid domain name"),
-    ("exa mple.com", "is not a valid domain name"),
-    (".".join(["a" * 63] * 3 + ["b" * 58, "example"]), "A domain name has at most 253 characters."),
-])
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("globex.test", "globex.test is already taken."),
+        ("acme.test", "You already have acme.test."),
+        ("shop.globex.test", "overlaps globex.test, which another account uses."),
+        ("-bad.example", "is not a valid domain name"),
+        ("bad_label.example", "is not a valid domain name"),
+        ("exa mple.com", "is not a valid domain name"),
+        (".".join(["a" * 63] * 3 + ["b" * 58, "example"]), "A domain name has at most 253 characters."),
+    ],
+)
 def test_bad_or_taken_domains_are_refused(web, acme, name, message):
     before = count(Domain), count(Operation)
     response = add_domain(web, name)
@@ -123,6 +142,7 @@ def test_domain_in_use_is_not_deleted_and_the_page_says_why(web, acme):
 
 # Addresses
 
+
 def test_mailbox_comes_with_its_address(web, acme):
     new_mailbox(web, "alice")
     box = mailbox("alice@acme.test")
@@ -143,8 +163,12 @@ def test_mailbox_without_address_is_private(web, acme):
 def test_address_with_mailboxes_and_forwards(web, acme):
     new_mailbox(web, "alice")
     new_mailbox(web, "bob")
-    response = new_address(web, "Sales", mailboxes=[mailbox("alice@acme.test"), mailbox("bob@acme.test")],
-                           forwards="Boss@Example.NET\n\nboss@example.net\nteam@example.org")
+    response = new_address(
+        web,
+        "Sales",
+        mailboxes=[mailbox("alice@acme.test"), mailbox("bob@acme.test")],
+        forwards="Boss@Example.NET\n\nboss@example.net\nteam@example.org",
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     line = mapping(acme, "aliases")["sales@acme.test"]
     assert line == "alice@acme.test, bob@acme.test, boss@example.net, team@example.org"
@@ -174,19 +198,22 @@ def test_editing_and_deleting_an_address(web, acme):
     assert db.session.scalar(sa.select(Address).where(Address.id == address_id)) is None
 
 
-@pytest.mark.parametrize(("local", "forwards", "message"), [
-    ("a,b", "x@example.net", "Use only letters"),
-    ("a b", "x@example.net", "Use only letters"),
-    ("a\nb", "x@example.net", "Use only letters"),
-    ("a:b", "x@example.net", "Use only letters"),
-    ("a#b", "x@example.net", "Use only letters"),
-    ("info", "x@example.net, y@example.net", "is not one e-mail address"),
-    ("info", "x y@example.net", "is not one e-mail address"),
-    ("info", "not-an-address", "not-an-address:"),
-    ("info", "\n".join(f"u{i}@example.net" for i in range(21)), "At most 20 forward addresses."),
-    ("info", "info@acme.test", "in a circle"),
-    ("info", "", "Choose a mailbox or enter a forward address."),
-])
+@pytest.mark.parametrize(
+    ("local", "forwards", "message"),
+    [
+        ("a,b", "x@example.net", "Use only letters"),
+        ("a b", "x@example.net", "Use only letters"),
+        ("a\nb", "x@example.net", "Use only letters"),
+        ("a:b", "x@example.net", "Use only letters"),
+        ("a#b", "x@example.net", "Use only letters"),
+        ("info", "x@example.net, y@example.net", "is not one e-mail address"),
+        ("info", "x y@example.net", "is not one e-mail address"),
+        ("info", "not-an-address", "not-an-address:"),
+        ("info", "\n".join(f"u{i}@example.net" for i in range(21)), "At most 20 forward addresses."),
+        ("info", "info@acme.test", "in a circle"),
+        ("info", "", "Choose a mailbox or enter a forward address."),
+    ],
+)
 def test_bad_addresses_are_refused(web, acme, local, forwards, message):
     before = count(Address), count(Operation)
     response = new_address(web, local, forwards=forwards)
@@ -203,28 +230,36 @@ def test_forward_loops_through_other_addresses_are_refused(web, acme):
 
 # Tenancy
 
+
 @pytest.fixture
 def foreign(web, make_account, acme):
     """Globex's mailbox, address and domain."""
     globex = db.session.scalar(sa.select(Domain).where(Domain.name == "globex.test"))
     box = Mailbox(account_id=globex.account_id, domain=globex, local_part="boss", status=Status.APPLIED)
-    address = Address(account_id=globex.account_id, domain=globex, local_part="ceo", forwards=["x@example.net"],
-                      status=Status.APPLIED)
+    address = Address(
+        account_id=globex.account_id, domain=globex, local_part="ceo", forwards=["x@example.net"], status=Status.APPLIED
+    )
     db.session.add_all([box, address])
     db.session.commit()
     return {"domain": globex, "mailbox": box, "address": address}
 
 
-@pytest.mark.parametrize(("method", "path", "kind"), [
-    ("GET", "/domains/{id}/delete", "domain"), ("POST", "/domains/{id}/delete", "domain"),
-    ("GET", "/addresses/{id}", "address"), ("POST", "/addresses/{id}", "address"),
-    ("GET", "/addresses/{id}/delete", "address"), ("POST", "/addresses/{id}/delete", "address"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "kind"),
+    [
+        ("GET", "/domains/{id}/delete", "domain"),
+        ("POST", "/domains/{id}/delete", "domain"),
+        ("GET", "/addresses/{id}", "address"),
+        ("POST", "/addresses/{id}", "address"),
+        ("GET", "/addresses/{id}/delete", "address"),
+        ("POST", "/addresses/{id}/delete", "address"),
+    ],
+)
 def test_foreign_domains_and_addresses_are_404(web, foreign, method, path, kind):
     def call(object_id):
         url = path.format(id=object_id)
-        return web.get(url) if method == "GET" else web.submit("/domains/", {"forwards": "x@example.net"},
-                                                                post_url=url)
+        return web.get(url) if method == "GET" else web.submit("/domains/", {"forwards": "x@example.net"}, post_url=url)
+
     theirs, missing = call(foreign[kind].id), call(987654)
     assert theirs.status_code == missing.status_code == 404
     assert page_text(theirs) == page_text(missing)
@@ -241,8 +276,14 @@ def test_foreign_mailbox_as_destination_is_refused(web, foreign):
     from tests.integration.test_batching_and_order import customer_actor
 
     with pytest.raises(ServiceError, match="Choose only your own mailboxes."):
-        create_address(customer_actor(), local_part="steal", catch_all=False, domain_id=domain_id("acme.test"),
-                       mailbox_ids=[foreign["mailbox"].id], forwards=[])
+        create_address(
+            customer_actor(),
+            local_part="steal",
+            catch_all=False,
+            domain_id=domain_id("acme.test"),
+            mailbox_ids=[foreign["mailbox"].id],
+            forwards=[],
+        )
     db.session.rollback()
     assert (count(Address), count(Operation)) == before
 
@@ -262,9 +303,11 @@ HOSTILE = 'Back soon";\ndiscard;\nredirect "evil@example.net'
 def test_autoreply_is_a_sieve_string_the_message_cannot_leave(web, acme):
     new_mailbox(web, "alice")
     box = mailbox("alice@acme.test")
-    response = web.submit(f"/mailboxes/{box.id}", {"enabled": "y", "subject": 'Away "now"', "message": HOSTILE,
-                                                   "start": "2026-01-01", "end": "2099-12-31"},
-                          post_url=f"/mailboxes/{box.id}/autoreply")
+    response = web.submit(
+        f"/mailboxes/{box.id}",
+        {"enabled": "y", "subject": 'Away "now"', "message": HOSTILE, "start": "2026-01-01", "end": "2099-12-31"},
+        post_url=f"/mailboxes/{box.id}/autoreply",
+    )
     assert response.status_code == 302
     sieve = acme / "vmail" / "acme.test" / "alice" / ".dovecot.sieve"
     text = sieve.read_text()
@@ -278,8 +321,11 @@ def test_autoreply_is_a_sieve_string_the_message_cannot_leave(web, acme):
 def test_autoreply_dates_must_be_in_order(web, acme):
     new_mailbox(web, "alice")
     box = mailbox("alice@acme.test")
-    response = web.submit(f"/mailboxes/{box.id}", {"enabled": "y", "message": "away", "start": "2026-05-02",
-                                                   "end": "2026-05-01"}, post_url=f"/mailboxes/{box.id}/autoreply")
+    response = web.submit(
+        f"/mailboxes/{box.id}",
+        {"enabled": "y", "message": "away", "start": "2026-05-02", "end": "2026-05-01"},
+        post_url=f"/mailboxes/{box.id}/autoreply",
+    )
     assert "The end date comes before the start date." in response.get_data(as_text=True)
 
 
@@ -287,8 +333,11 @@ def test_sieve_compiles_when_pigeonhole_is_here(web, acme):
     need(shutil.which("sievec"), "sievec (dovecot-sieve)")
     new_mailbox(web, "alice")
     box = mailbox("alice@acme.test")
-    web.submit(f"/mailboxes/{box.id}", {"enabled": "y", "subject": "s", "message": HOSTILE},
-               post_url=f"/mailboxes/{box.id}/autoreply")
+    web.submit(
+        f"/mailboxes/{box.id}",
+        {"enabled": "y", "subject": "s", "message": HOSTILE},
+        post_url=f"/mailboxes/{box.id}/autoreply",
+    )
     sieve = acme / "vmail" / "acme.test" / "alice" / ".dovecot.sieve"
     result = subprocess.run(["sievec", str(sieve), str(sieve) + ".svbin"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -1,4 +1,5 @@
 """A server whose host key no longer matches the pinned one gets nothing run on it."""
+
 import sqlalchemy as sa
 
 from portal.extensions import db
@@ -14,8 +15,16 @@ def test_changed_host_key_fails_before_running_anything(web, make_account, mail_
     web.login("acme@owner.test")
     log_before = len(sshd.log_text())
 
-    web.submit("/mailboxes/new", {"local_part": "alice", "domain_id": domain_id("acme.test"),
-                                  "password": "pw-0123456789", "confirm": "pw-0123456789", "quota_mb": 100})
+    web.submit(
+        "/mailboxes/new",
+        {
+            "local_part": "alice",
+            "domain_id": domain_id("acme.test"),
+            "password": "pw-0123456789",
+            "confirm": "pw-0123456789",
+            "quota_mb": 100,
+        },
+    )
     work()
 
     box = mailbox("alice@acme.test")

@@ -1,4 +1,5 @@
 """HTTPS with the customer's own certificate: checked in the portal, served by nginx, key never kept."""
+
 import os
 import socket
 import ssl
@@ -20,15 +21,20 @@ from tests.integration.test_websites import make_app, make_user, upload, wait_ht
 def certificate(names, days=30, start=-1, key=None):
     key = key or ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(timezone.utc)  # noqa: UP017 - spelled out for readers of the test
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now + timedelta(days=start)).not_valid_after(now + timedelta(days=days))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
-            .sign(key, hashes.SHA256()))
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + timedelta(days=start))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem
 
 
@@ -54,8 +60,10 @@ def site(web, make_account, webstack, work):
 
 
 def submit(web, app, **tls):
-    return web.submit("/websites/new", {"name": "Shop", "domain_ids": [domain_id("shop.test")], "with_www": "y",
-                                        "root_app": app.id, **tls})
+    return web.submit(
+        "/websites/new",
+        {"name": "Shop", "domain_ids": [domain_id("shop.test")], "with_www": "y", "root_app": app.id, **tls},
+    )
 
 
 def test_https_is_served_and_the_key_is_not_kept(web, site, webstack, sftpd, nginx, work):
@@ -78,14 +86,17 @@ def test_https_is_served_and_the_key_is_not_kept(web, site, webstack, sftpd, ngi
     assert db.session.scalar(sa.select(sa.func.count()).where(Operation.secret.is_not(None))) == 0
 
 
-@pytest.mark.parametrize(("case", "message"), [
-    ("wrong key", "The key does not belong to the certificate."),
-    ("expired", "The certificate expired"),
-    ("other name", "The certificate does not cover shop.test, www.shop.test."),
-    ("not pem", "The certificate is not a PEM certificate."),
-    ("passphrase", "The key has a passphrase"),
-    ("no key", "Give the private key with the certificate"),
-])
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("wrong key", "The key does not belong to the certificate."),
+        ("expired", "The certificate expired"),
+        ("other name", "The certificate does not cover shop.test, www.shop.test."),
+        ("not pem", "The certificate is not a PEM certificate."),
+        ("passphrase", "The key has a passphrase"),
+        ("no key", "Give the private key with the certificate"),
+    ],
+)
 def test_bad_certificates_are_refused(web, site, queued, case, message):
     _, app = site
     cert, key = certificate(["shop.test", "www.shop.test"])
@@ -99,8 +110,11 @@ def test_bad_certificates_are_refused(web, site, queued, case, message):
         cert = "hello"
     elif case == "passphrase":
         loaded = serialization.load_pem_private_key(key.encode(), password=None)
-        key = loaded.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                   serialization.BestAvailableEncryption(b"pass")).decode()
+        key = loaded.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"pass"),
+        ).decode()
     elif case == "no key":
         key = ""
     response = submit(web, app, https="y", certificate=cert, key=key)

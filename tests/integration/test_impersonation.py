@@ -1,4 +1,5 @@
 """Impersonation: who may act as whom, how it starts and ends, and what stays out of reach."""
+
 from datetime import timedelta
 
 import pytest
@@ -125,21 +126,34 @@ def test_the_banner_is_on_every_html_page(app, web, people):
 
 
 def test_the_subjects_credentials_and_account_deletion_are_refused(app, web, people):
-    refused = sorted(endpoint for endpoint, view in app.view_functions.items()
-                     if getattr(view, "refused_while_impersonating", False))
-    assert {"account.password", "account.email", "account.two_factor", "account.two_factor_off",
-            "account.recovery_codes", "account.timezone", "reseller.delete", "auth.step_up"} <= set(refused)
+    refused = sorted(
+        endpoint for endpoint, view in app.view_functions.items() if getattr(view, "refused_while_impersonating", False)
+    )
+    assert {
+        "account.password",
+        "account.email",
+        "account.two_factor",
+        "account.two_factor_off",
+        "account.recovery_codes",
+        "account.timezone",
+        "reseller.delete",
+        "auth.step_up",
+    } <= set(refused)
     reseller, customer = people["reseller"], people["customer"]
     before = (reseller.password_hash, reseller.email)
     web.login("staff@hostdeck.test")
     start(web, reseller)
     token = web.token("/account/")
-    forms = {"/account/password": {"current": PASSWORD, "password": "a-new-long-password", "confirm": "a-new-long-password"},
-             "/account/email": {"email": "taken-over@example.net", "current": PASSWORD},
-             "/account/timezone": {"timezone": "Europe/Berlin"},
-             "/account/two-factor": {"code": "123456"}, "/account/two-factor/off": {"code": "123456"},
-             "/account/two-factor/recovery-codes": {"code": "123456"},
-             f"/reseller/accounts/{customer.account_id}/delete": {}, "/step-up": {"code": "123456"}}
+    forms = {
+        "/account/password": {"current": PASSWORD, "password": "a-new-long-password", "confirm": "a-new-long-password"},
+        "/account/email": {"email": "taken-over@example.net", "current": PASSWORD},
+        "/account/timezone": {"timezone": "Europe/Berlin"},
+        "/account/two-factor": {"code": "123456"},
+        "/account/two-factor/off": {"code": "123456"},
+        "/account/two-factor/recovery-codes": {"code": "123456"},
+        f"/reseller/accounts/{customer.account_id}/delete": {},
+        "/step-up": {"code": "123456"},
+    }
     for url, data in forms.items():
         assert web.client.post(url, data={**data, "csrf_token": token}).status_code == 403, url
     assert web.get("/account/two-factor").status_code == 403
@@ -210,8 +224,9 @@ def test_start_and_stop_are_audited_with_the_reason(web, people):
     web.login("staff@hostdeck.test")
     start(web, people["customer"], reason="ticket #99: mail bounces")
     stop(web)
-    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action.like("impersonation.%"))
-                                .order_by(AuditEvent.id)).all()
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action.like("impersonation.%")).order_by(AuditEvent.id)
+    ).all()
     assert [e.action for e in events] == ["impersonation.start", "impersonation.stop"]
     for event in events:
         assert (event.actor_id, event.real_actor_id) == (people["customer"].id, people["staff"].id)

@@ -1,4 +1,5 @@
 """Without Redis (the demo), jobs run in the web process right after commit, on the local transport."""
+
 import os
 from pathlib import Path
 
@@ -33,8 +34,16 @@ def passwd(server) -> str:
 
 
 def create(web, name="alice", password=PW):
-    return web.submit("/mailboxes/new", {"local_part": name, "domain_id": domain_id("acme.test"),
-                                         "password": password, "confirm": password, "quota_mb": 300})
+    return web.submit(
+        "/mailboxes/new",
+        {
+            "local_part": name,
+            "domain_id": domain_id("acme.test"),
+            "password": password,
+            "confirm": password,
+            "quota_mb": 300,
+        },
+    )
 
 
 def test_change_is_applied_before_the_redirect(web, customer):
@@ -87,8 +96,11 @@ def test_mtime_moves_even_when_the_size_does_not(web, customer):
     path = Path(customer.settings["dovecot_passwd_file"])
     first = path.stat()
     box = mailbox("alice@acme.test")
-    web.submit(f"/mailboxes/{box.id}", {"password": "same-length-02", "confirm": "same-length-02"},
-               post_url=f"/mailboxes/{box.id}/password")
+    web.submit(
+        f"/mailboxes/{box.id}",
+        {"password": "same-length-02", "confirm": "same-length-02"},
+        post_url=f"/mailboxes/{box.id}/password",
+    )
     second = path.stat()
     assert second.st_size == first.st_size
     assert int(second.st_mtime) > int(first.st_mtime)

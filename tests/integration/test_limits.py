@@ -1,5 +1,6 @@
 """Limits: a clear refusal at the limit, resellers' caps over their sub-accounts, plans, and no way past
 a limit by creating two things at once (row locks on PostgreSQL)."""
+
 import os
 import threading
 
@@ -26,8 +27,9 @@ def count(model) -> int:
 
 
 def create(web, name, quota=10):
-    return web.submit("/mailboxes/new", {"local_part": name, "domain_id": domain_id("acme.test"),
-                                         "quota_mb": quota, **PW})
+    return web.submit(
+        "/mailboxes/new", {"local_part": name, "domain_id": domain_id("acme.test"), "quota_mb": quota, **PW}
+    )
 
 
 def test_limit_refuses_with_a_clear_message(web, make_account, local_server, app):

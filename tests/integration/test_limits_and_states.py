@@ -1,4 +1,5 @@
 """Execution timeouts, big outputs and the WARNING state, over the real sshd."""
+
 import fcntl
 import time
 from contextlib import contextmanager
@@ -75,8 +76,10 @@ def test_timeout_kills_the_script_and_leaves_no_session(web, make_account, mail_
 
 
 def test_ten_megabytes_of_output_do_not_stall(app, mail_server):
-    script = ("for i in $(seq 40); do head -c 262144 /dev/zero | tr '\\0' o; head -c 65536 /dev/zero | tr '\\0' e >&2;"
-              " done; echo done")
+    script = (
+        "for i in $(seq 40); do head -c 262144 /dev/zero | tr '\\0' o; head -c 65536 /dev/zero | tr '\\0' e >&2;"
+        " done; echo done"
+    )
     result = transport_for(mail_server, app.config).run(script, 60)
     assert result.exit_code == 0
     assert len(result.stdout) == 40 * 262144 + len("done\n")

@@ -1,5 +1,6 @@
 """A customer creates a mailbox, changes its password and deletes it, all through the forms;
 a real worker applies each change over SSH to a real Dovecot, checked with IMAP LOGIN."""
+
 import sqlalchemy as sa
 
 from portal.extensions import db
@@ -13,8 +14,10 @@ def test_create_change_delete(web, make_account, mail_server, dovecot, work, que
     make_account("Acme", domains=("acme.test",))
     web.login("acme@owner.test")
 
-    created = web.submit("/mailboxes/new", {"local_part": "alice", "domain_id": domain_id("acme.test"),
-                                            "password": P1, "confirm": P1, "quota_mb": 200})
+    created = web.submit(
+        "/mailboxes/new",
+        {"local_part": "alice", "domain_id": domain_id("acme.test"), "password": P1, "confirm": P1, "quota_mb": 200},
+    )
     assert created.status_code == 302
     box = mailbox("alice@acme.test")
     assert box.status == Status.PENDING
@@ -54,8 +57,10 @@ def test_concurrent_mailboxes_keep_each_other(web, make_account, mail_server, do
     make_account("Acme", domains=("acme.test",))
     web.login("acme@owner.test")
     for name in ("bob", "carol"):
-        web.submit("/mailboxes/new", {"local_part": name, "domain_id": domain_id("acme.test"),
-                                      "password": P1, "confirm": P1, "quota_mb": 100})
+        web.submit(
+            "/mailboxes/new",
+            {"local_part": name, "domain_id": domain_id("acme.test"), "password": P1, "confirm": P1, "quota_mb": 100},
+        )
     work()
     assert dovecot.wait_login("bob@acme.test", P1)
     assert dovecot.wait_login("carol@acme.test", P1)

@@ -1,4 +1,5 @@
 """Every list page runs as many SQL queries for 1,000 rows as for 10: no query per row."""
+
 from contextlib import contextmanager
 
 import pytest
@@ -11,8 +12,18 @@ from portal.security.passwords import hash_password
 from portal.services import usage
 from tests.conftest import PASSWORD
 
-CUSTOMER_PAGES = ["/", "/mailboxes/", "/addresses/", "/domains/", "/system-users/", "/webapps/", "/websites/",
-                  "/databases/", "/activity", "/reseller/accounts"]
+CUSTOMER_PAGES = [
+    "/",
+    "/mailboxes/",
+    "/addresses/",
+    "/domains/",
+    "/system-users/",
+    "/webapps/",
+    "/websites/",
+    "/databases/",
+    "/activity",
+    "/reseller/accounts",
+]
 STAFF_PAGES = ["/staff/accounts", "/staff/accounts?q=sub", "/staff/events", "/staff/logs", "/staff/accounts/{id}"]
 
 
@@ -27,6 +38,7 @@ def counted():
 
     def count(conn, cursor, statement, *args):
         seen.append(statement)
+
     sa.event.listen(db.engine, "before_cursor_execute", count)
     try:
         yield seen
@@ -60,8 +72,9 @@ def queries(web, pages: list[str]) -> dict[str, int]:
 def test_list_pages_query_counts_do_not_grow_with_rows(web, make_staff, app):
     reseller = Account(name="Big Reseller", kind=AccountKind.RESELLER)
     db.session.add(reseller)
-    db.session.add(User(email="big@owner.test", password_hash=hash_password(PASSWORD), role=Role.OWNER,
-                        account=reseller))
+    db.session.add(
+        User(email="big@owner.test", password_hash=hash_password(PASSWORD), role=Role.OWNER, account=reseller)
+    )
     db.session.commit()
     make_staff()
     web.login("staff@hostdeck.test")

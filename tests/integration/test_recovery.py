@@ -1,4 +1,5 @@
 """Nothing is lost: not when Redis is down, not when a worker is killed mid-script."""
+
 import os
 import signal
 

@@ -1,5 +1,6 @@
 """A reseller's sub-accounts: created with a one-time set-password link, limited within the reseller's own
 plan, and worked on through the same pages by acting inside them."""
+
 import re
 
 import pytest
@@ -78,8 +79,16 @@ def test_acting_inside_a_sub_account(web, reseller):
     assert web.submit("/domains/", {"name": "bakery.test"}).status_code == 302
     domain = db.session.scalar(sa.select(Domain).where(Domain.name == "bakery.test"))
     assert domain.account_id == bakery.id
-    response = web.submit("/mailboxes/new", {"local_part": "orders", "domain_id": domain.id, "quota_mb": 10,
-                                             "password": "pw-0123456789", "confirm": "pw-0123456789"})
+    response = web.submit(
+        "/mailboxes/new",
+        {
+            "local_part": "orders",
+            "domain_id": domain.id,
+            "quota_mb": 10,
+            "password": "pw-0123456789",
+            "confirm": "pw-0123456789",
+        },
+    )
     assert response.status_code == 302
     box = db.session.scalar(sa.select(Mailbox))
     assert box.account_id == bakery.id

@@ -1,5 +1,6 @@
 """Cases found in review: old passwords never come back, statuses sum up all servers, orphans only
 when nobody holds the lock, one waiting job per server, no bound values in database errors."""
+
 import os
 
 import pytest
@@ -58,9 +59,18 @@ def test_a_later_change_takes_over_a_failed_password(web, acme, dovecot, work):
 @pytest.fixture
 def second_server(acme, tmp_path):
     """mail2: another Dovecot host (local transport), serving the same mailboxes."""
-    server = Server(name="mail2", host="localhost", transport="local", settings={
-        "dovecot_passwd_file": str(tmp_path / "mail2" / "users"), "mail_root": str(tmp_path / "mail2" / "vmail"),
-        "mail_uid": os.getuid(), "mail_gid": os.getgid(), "dovecot_passwd_group": ""})
+    server = Server(
+        name="mail2",
+        host="localhost",
+        transport="local",
+        settings={
+            "dovecot_passwd_file": str(tmp_path / "mail2" / "users"),
+            "mail_root": str(tmp_path / "mail2" / "vmail"),
+            "mail_uid": os.getuid(),
+            "mail_gid": os.getgid(),
+            "dovecot_passwd_group": "",
+        },
+    )
     db.session.add_all([server, Route(backend="dovecot", server=server)])
     db.session.commit()
     return server
@@ -85,8 +95,16 @@ def test_status_sums_up_every_server(web, acme, second_server, dovecot, work):
 
 def test_orphans_only_when_nobody_holds_the_lock(app, acme):
     account = db.session.scalar(sa.select(Account))
-    op = Operation(server_id=acme.id, backend="dovecot", object_type="Mailbox", object_id=1, action="save",
-                   payload={}, account_id=account.id, state=OpState.RUNNING)
+    op = Operation(
+        server_id=acme.id,
+        backend="dovecot",
+        object_type="Mailbox",
+        object_id=1,
+        action="save",
+        payload={},
+        account_id=account.id,
+        state=OpState.RUNNING,
+    )
     db.session.add(op)
     db.session.commit()
     lock = redis_lock(queue(app).connection, acme.id)

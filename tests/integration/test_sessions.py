@@ -1,4 +1,5 @@
 """Server-side sessions: logout, password changes, inactivity and an absolute lifetime."""
+
 from datetime import timedelta
 
 import pytest
@@ -41,12 +42,14 @@ def test_a_password_change_ends_the_other_sessions(app, web, make_account):
     laptop.login("acme@owner.test")
     phone.login("acme@owner.test")
     before = laptop.client.get_cookie("session").value
-    wrong = laptop.submit("/account/", {"current": "not it", "password": NEW, "confirm": NEW},
-                          post_url="/account/password")
+    wrong = laptop.submit(
+        "/account/", {"current": "not it", "password": NEW, "confirm": NEW}, post_url="/account/password"
+    )
     assert "current password is wrong" in wrong.get_data(as_text=True)
     assert logged_in(phone.client)
-    done = laptop.submit("/account/", {"current": PASSWORD, "password": NEW, "confirm": NEW},
-                         post_url="/account/password")
+    done = laptop.submit(
+        "/account/", {"current": PASSWORD, "password": NEW, "confirm": NEW}, post_url="/account/password"
+    )
     assert done.status_code == 302
     assert "1 other session" in laptop.get(done.location).get_data(as_text=True)
     assert logged_in(laptop.client) and not logged_in(phone.client)
@@ -99,8 +102,12 @@ def test_changing_the_login_email_needs_the_password(web, make_account):
     assert "current password is wrong" in refused.get_data(as_text=True)
     taken = web.submit("/account/", {"email": "Taken@example.net", "current": PASSWORD}, post_url="/account/email")
     assert "Another login uses this e-mail" in taken.get_data(as_text=True)
-    assert web.submit("/account/", {"email": "New@Example.net", "current": PASSWORD},
-                      post_url="/account/email").status_code == 302
+    assert (
+        web.submit(
+            "/account/", {"email": "New@Example.net", "current": PASSWORD}, post_url="/account/email"
+        ).status_code
+        == 302
+    )
     web.submit("/", {}, post_url="/logout")
     web.login("new@example.net")
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "user.email"))

@@ -1,4 +1,5 @@
 """The support console: find an account by anything a customer might quote, and see all of it."""
+
 import re
 
 import pytest
@@ -15,19 +16,42 @@ def accounts(make_account, make_staff):
     books = make_account("Books", email="owner@books.test")
     shop = Domain(account=acme, name="acme.test", status=Status.APPLIED)
     idn = Domain(account=books, name="xn--bcher-kva.test", status=Status.PENDING)
-    box = Mailbox(account=acme, domain=shop, local_part="alice", status=Status.FAILED,
-                  last_error="The mail server refused the change.")
+    box = Mailbox(
+        account=acme,
+        domain=shop,
+        local_part="alice",
+        status=Status.FAILED,
+        last_error="The mail server refused the change.",
+    )
     server = Server(name="mail9", host="localhost", transport="local", settings={})
     db.session.add_all([shop, idn, box, server])
     db.session.flush()
     entry = BackendLog(server_id=server.id, state=LogState.FAILURE)
     db.session.add(entry)
     db.session.flush()
-    db.session.add(Operation(server_id=server.id, backend="dovecot", object_type="Mailbox", object_id=box.id,
-                             action="save", payload={}, account_id=acme.id, state=OpState.FAILED,
-                             backend_log_id=entry.id))
-    db.session.add(AuditEvent(account_id=acme.id, action="mailbox.save", object_type="Mailbox",
-                              object_id=box.id, object_name="alice@acme.test", ip="192.0.2.7"))
+    db.session.add(
+        Operation(
+            server_id=server.id,
+            backend="dovecot",
+            object_type="Mailbox",
+            object_id=box.id,
+            action="save",
+            payload={},
+            account_id=acme.id,
+            state=OpState.FAILED,
+            backend_log_id=entry.id,
+        )
+    )
+    db.session.add(
+        AuditEvent(
+            account_id=acme.id,
+            action="mailbox.save",
+            object_type="Mailbox",
+            object_id=box.id,
+            object_name="alice@acme.test",
+            ip="192.0.2.7",
+        )
+    )
     db.session.commit()
     make_staff()
     return {"reseller": reseller, "acme": acme, "books": books, "log": entry}
@@ -57,9 +81,18 @@ def test_the_account_overview(web, accounts):
     acme = accounts["acme"]
     web.login("staff@hostdeck.test")
     page = web.get(f"/staff/accounts/{acme.id}").get_data(as_text=True)
-    for expected in ("boss@acme-mail.test", "of reseller", "Big Reseller", "acme.test", "alice@acme.test",
-                     "The mail server refused the change.", f"/staff/logs/{accounts['log'].id}",
-                     "192.0.2.7", "Mailbox alice@acme.test saved", 'name="reason"'):
+    for expected in (
+        "boss@acme-mail.test",
+        "of reseller",
+        "Big Reseller",
+        "acme.test",
+        "alice@acme.test",
+        "The mail server refused the change.",
+        f"/staff/logs/{accounts['log'].id}",
+        "192.0.2.7",
+        "Mailbox alice@acme.test saved",
+        'name="reason"',
+    ):
         assert expected in page, expected
     assert "Failed" in page and "Applied" in page
     limits = page.split('id="limits"', 1)[1].split("</table>", 1)[0]
@@ -68,8 +101,7 @@ def test_the_account_overview(web, accounts):
 
 def test_only_staff_reach_the_console(web, accounts):
     web.login("boss@acme-mail.test")
-    for url in ("/staff/accounts", f"/staff/accounts/{accounts['acme'].id}", "/staff/events",
-                "/staff/accounts?q=acme"):
+    for url in ("/staff/accounts", f"/staff/accounts/{accounts['acme'].id}", "/staff/events", "/staff/accounts?q=acme"):
         assert web.get(url).status_code == 404, url
 
 

@@ -1,4 +1,5 @@
 """Staff log pages, retry with the current state, resync, and the dry run."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -104,8 +105,13 @@ def test_log_pages_for_staff(web, acme, work):
     assert "Retry with the current state" in detail
 
 
-STAFF_PAGES = [("GET", "/staff/logs"), ("GET", "/staff/logs/{id}"), ("POST", "/staff/logs/{id}/retry"),
-               ("GET", "/staff/servers"), ("POST", "/staff/servers/{server}/resync")]
+STAFF_PAGES = [
+    ("GET", "/staff/logs"),
+    ("GET", "/staff/logs/{id}"),
+    ("POST", "/staff/logs/{id}/retry"),
+    ("GET", "/staff/servers"),
+    ("POST", "/staff/servers/{server}/resync"),
+]
 
 
 @pytest.mark.parametrize(("method", "path"), STAFF_PAGES)

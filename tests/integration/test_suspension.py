@@ -1,5 +1,6 @@
 """A reseller suspends a sub-account: mail logins, SFTP and websites stop, portal logins stop, and
 resuming brings back exactly what was there, passwords and mail included."""
+
 import sqlalchemy as sa
 
 from portal.extensions import db
@@ -16,15 +17,30 @@ def test_suspend_and_resume(web, make_account, mail_server, webstack, dovecot, s
     bakery = make_account("Bakery", parent=reseller, email="owner@bakery.example.net", domains=("bakery.test",))
     web.login("boss@resell.test")
     web.submit("/", {"account_id": bakery.id}, post_url="/reseller/switch")  # set it up from inside
-    web.submit("/mailboxes/new", {"local_part": "orders", "quota_mb": 10, "password": MAIL_PW, "confirm": MAIL_PW,
-                                  "domain_id": db.session.scalar(sa.select(Domain.id))})
+    web.submit(
+        "/mailboxes/new",
+        {
+            "local_part": "orders",
+            "quota_mb": 10,
+            "password": MAIL_PW,
+            "confirm": MAIL_PW,
+            "domain_id": db.session.scalar(sa.select(Domain.id)),
+        },
+    )
     web.submit("/system-users/new", {"name": "web", "password": SFTP_PW, "confirm": SFTP_PW, "shell": "sftp"})
     work()
     user = db.session.scalar(sa.select(SystemUser))
     make_app(web, user, "site", kind="static")
     app = db.session.scalar(sa.select(WebApp))
-    web.submit("/websites/new", {"name": "Bakery", "domain_ids": [db.session.scalar(sa.select(Domain.id))],
-                                 "with_www": "y", "root_app": app.id})
+    web.submit(
+        "/websites/new",
+        {
+            "name": "Bakery",
+            "domain_ids": [db.session.scalar(sa.select(Domain.id))],
+            "with_www": "y",
+            "root_app": app.id,
+        },
+    )
     work()
     session = sftp(sftpd, user.name, SFTP_PW)
     assert session is not None

@@ -1,4 +1,5 @@
 """System users through the forms and a real worker, checked by logging in over SFTP to a real sshd."""
+
 import os
 import pwd
 import subprocess
@@ -21,8 +22,16 @@ def sftp(sftpd, user, password=None, pkey=None) -> paramiko.SFTPClient | None:
     key = parse_host_key(sftpd.host_key_line)
     client.get_host_keys().add(f"[{sftpd.host}]:{sftpd.port}", key.get_name(), key)
     try:
-        client.connect(sftpd.host, sftpd.port, username=user, password=password, pkey=pkey, look_for_keys=False,
-                       allow_agent=False, timeout=10)
+        client.connect(
+            sftpd.host,
+            sftpd.port,
+            username=user,
+            password=password,
+            pkey=pkey,
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=10,
+        )
     except paramiko.AuthenticationException:
         return None
     return client.open_sftp()
@@ -81,11 +90,20 @@ def test_sftp_user_lifecycle(web, acme, sftpd, work, tmp_path):
     assert db.session.scalar(sa.select(sa.func.count()).where(Operation.secret.is_not(None))) == 0
 
 
-@pytest.mark.parametrize(("name", "message"), [
-    ("root", "root is reserved"), ("postfix", "postfix is reserved"), ("www", "www is reserved"),
-    ("a;b", "Use 1 to 16 letters"), ("a b", "Use 1 to 16 letters"), ("a\nb", "Use 1 to 16 letters"),
-    ("9lives", "Use 1 to 16 letters"), ("Ünïcode", "Use 1 to 16 letters"), ("x" * 17, "16"),
-])
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("root", "root is reserved"),
+        ("postfix", "postfix is reserved"),
+        ("www", "www is reserved"),
+        ("a;b", "Use 1 to 16 letters"),
+        ("a b", "Use 1 to 16 letters"),
+        ("a\nb", "Use 1 to 16 letters"),
+        ("9lives", "Use 1 to 16 letters"),
+        ("Ünïcode", "Use 1 to 16 letters"),
+        ("x" * 17, "16"),
+    ],
+)
 def test_bad_names_are_refused(web, acme, queued, name, message):
     response = create(web, name)
     assert response.status_code == 200

@@ -1,4 +1,5 @@
 """Another account's mailbox answers exactly like a missing one, and nothing is recorded."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -21,8 +22,12 @@ ROUTES = [
 def foreign_mailbox(make_account, mail_server):
     make_account("Acme", domains=("acme.test",))
     other = make_account("Globex", domains=("globex.test",))
-    box = Mailbox(account=other, domain=db.session.scalar(sa.select(Domain).where(Domain.name == "globex.test")),
-                  local_part="boss", status=Status.APPLIED)
+    box = Mailbox(
+        account=other,
+        domain=db.session.scalar(sa.select(Domain).where(Domain.name == "globex.test")),
+        local_part="boss",
+        status=Status.APPLIED,
+    )
     db.session.add(box)
     db.session.commit()
     return box
@@ -60,8 +65,9 @@ def test_foreign_mailbox_is_not_listed(web, foreign_mailbox):
 
 def test_creating_on_a_foreign_domain_is_refused_and_records_nothing(web, foreign_mailbox, queued):
     web.login("acme@owner.test")
-    response = web.submit("/mailboxes/new", {"local_part": "intruder", "domain_id": domain_id("globex.test"),
-                                             "quota_mb": 100, **PW})
+    response = web.submit(
+        "/mailboxes/new", {"local_part": "intruder", "domain_id": domain_id("globex.test"), "quota_mb": 100, **PW}
+    )
     assert response.status_code == 200
     assert "Not a valid choice" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Mailbox)) == 1

@@ -3,6 +3,7 @@ answers another tenant's object exactly as it answers an id that does not exist,
 
 Three tenants: reseller RA, its customer A1, and customer B of another reseller.
 """
+
 import pytest
 import sqlalchemy as sa
 
@@ -30,9 +31,20 @@ from portal.security.passwords import hash_password
 from portal.security.roles import RULES
 from tests.conftest import PASSWORD, page_text
 
-MODELS = {"mailbox_id": Mailbox, "domain_id": Domain, "address_id": Address, "user_id": SystemUser,
-          "app_id": WebApp, "website_id": Website, "log_id": BackendLog, "server_id": Server,
-          "account_id": Account, "subject_id": User, "database_id": Database, "db_user_id": DatabaseUser}
+MODELS = {
+    "mailbox_id": Mailbox,
+    "domain_id": Domain,
+    "address_id": Address,
+    "user_id": SystemUser,
+    "app_id": WebApp,
+    "website_id": Website,
+    "log_id": BackendLog,
+    "server_id": Server,
+    "account_id": Account,
+    "subject_id": User,
+    "database_id": Database,
+    "db_user_id": DatabaseUser,
+}
 NOT_IDS = {"token"}  # a signed token, checked on its own (test_resellers.py)
 MISSING = 987654321
 UNGUARDED = {"static", "bootstrap.static"}
@@ -46,17 +58,32 @@ def app_config():
 def objects_for(account: Account, tag: str) -> dict[str, object]:
     domain = Domain(account=account, name=f"{tag}.test", status=Status.APPLIED)
     mailbox = Mailbox(account=account, domain=domain, local_part="box", status=Status.APPLIED)
-    address = Address(account=account, domain=domain, local_part="info", forwards=["x@example.net"],
-                      mailboxes=[mailbox], status=Status.APPLIED)
+    address = Address(
+        account=account,
+        domain=domain,
+        local_part="info",
+        forwards=["x@example.net"],
+        mailboxes=[mailbox],
+        status=Status.APPLIED,
+    )
     user = SystemUser(account=account, name=f"{tag}1_web", status=Status.APPLIED)
     app = WebApp(account=account, system_user=user, name="site", kind="static", options={}, status=Status.APPLIED)
     website = Website(account=account, name=f"{tag} site", domains=[domain], status=Status.APPLIED)
     database = Database(account=account, engine="mariadb", name=f"{tag}1_db", status=Status.APPLIED)
-    db_user = DatabaseUser(account=account, engine="mariadb", name=f"{tag}1_u", status=Status.APPLIED,
-                           databases=[database])
+    db_user = DatabaseUser(
+        account=account, engine="mariadb", name=f"{tag}1_u", status=Status.APPLIED, databases=[database]
+    )
     db.session.add_all([domain, mailbox, address, user, app, website, database, db_user])
-    return {"domain_id": domain, "mailbox_id": mailbox, "address_id": address, "user_id": user, "app_id": app,
-            "website_id": website, "database_id": database, "db_user_id": db_user}
+    return {
+        "domain_id": domain,
+        "mailbox_id": mailbox,
+        "address_id": address,
+        "user_id": user,
+        "app_id": app,
+        "website_id": website,
+        "database_id": database,
+        "db_user_id": db_user,
+    }
 
 
 @pytest.fixture
@@ -66,8 +93,12 @@ def tenants():
     rb = Account(name="Reseller B", kind=AccountKind.RESELLER)
     b = Account(name="Customer B", parent=rb)
     pw = hash_password(PASSWORD)
-    db.session.add_all([User(email=f"{n}@walk.test", password_hash=pw, role=Role.OWNER, account=acc)
-                        for n, acc in (("ra", ra), ("a1", a1), ("b", b))])
+    db.session.add_all(
+        [
+            User(email=f"{n}@walk.test", password_hash=pw, role=Role.OWNER, account=acc)
+            for n, acc in (("ra", ra), ("a1", a1), ("b", b))
+        ]
+    )
     owned = {"ra": objects_for(ra, "ra"), "a1": objects_for(a1, "aone"), "b": objects_for(b, "bee")}
     owned["a1"]["account_id"], owned["b"]["account_id"] = a1, b  # the sub-accounts resellers manage
     for tenant, account in (("a1", a1), ("b", b)):  # the logins a reseller may impersonate
@@ -77,8 +108,16 @@ def tenants():
     db.session.flush()
     entry = BackendLog(server_id=server.id, state=LogState.SUCCESS)
     db.session.add(entry)
-    db.session.add(Operation(server_id=server.id, backend="dovecot", object_type="Mailbox",
-                             object_id=owned["b"]["mailbox_id"].id, action="save", payload={}))
+    db.session.add(
+        Operation(
+            server_id=server.id,
+            backend="dovecot",
+            object_type="Mailbox",
+            object_id=owned["b"]["mailbox_id"].id,
+            action="save",
+            payload={},
+        )
+    )
     db.session.commit()
     staff_only = {"log_id": entry, "server_id": server}
     visible = {"ra": {"ra", "a1"}, "a1": {"a1"}, "b": {"b"}}
@@ -123,17 +162,20 @@ def test_foreign_objects_answer_like_missing_ones(app, web, tenants, viewer):
         foreign += [staff_only[arg]] if arg in staff_only else []
         mine = [objs[arg] for tenant, objs in owned.items() if tenant in visible[viewer] and arg in objs]
         for method in sorted(rule.methods & {"GET", "POST"}):
+
             def call(object_id, method=method, rule=rule, arg=arg):
                 url = _url(app, rule, arg, object_id)
                 if method == "GET":
                     return web.client.get(url)
                 return web.client.post(url, data={"csrf_token": token})
+
             missing = call(MISSING)
             assert missing.status_code == 404, f"{method} {rule} with a missing id: {missing.status_code}"
             for obj in foreign:
                 got = call(obj.id)
-                assert (got.status_code, page_text(got)) == (404, page_text(missing)), \
+                assert (got.status_code, page_text(got)) == (404, page_text(missing)), (
                     f"{viewer}: {method} {rule} answers a foreign {type(obj).__name__} with {got.status_code}"
+                )
                 checked += 1
             rule_name = getattr(app.view_functions[rule.endpoint], "access_rule", "")
             if method == "GET" and rule_name != "staff" and not (rule_name == "reseller" and viewer != "ra"):

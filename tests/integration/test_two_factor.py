@@ -1,4 +1,5 @@
 """Two-factor login with TOTP: required for staff, optional for customers, codes used once."""
+
 import re
 from datetime import timedelta
 

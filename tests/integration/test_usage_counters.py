@@ -1,6 +1,7 @@
 """Usage counters: they follow creates and applied deletes for the account and its reseller, and the
 dashboard, the list pages and the reseller's usage column read them instead of counting rows.
 (Every test's teardown also checks them against the rows: tests/conftest.py.)"""
+
 import os
 import re
 import threading
@@ -29,8 +30,9 @@ def used(name: str) -> dict[str, int]:
 
 
 def create(web, name: str, quota: int = 10):
-    reply = web.submit("/mailboxes/new", {"local_part": name, "domain_id": domain_id("acme.test"),
-                                          "quota_mb": quota, **PW})
+    reply = web.submit(
+        "/mailboxes/new", {"local_part": name, "domain_id": domain_id("acme.test"), "quota_mb": quota, **PW}
+    )
     assert reply.status_code == 302, reply.get_data(as_text=True)[:300]
 
 
@@ -82,8 +84,9 @@ def test_a_refused_create_moves_no_counter(web, make_account, local_server, app)
     make_account("Acme", domains=("acme.test",))
     web.login("acme@owner.test")
     create(web, "one")
-    again = web.submit("/mailboxes/new", {"local_part": "one", "domain_id": domain_id("acme.test"),
-                                          "quota_mb": 10, **PW})
+    again = web.submit(
+        "/mailboxes/new", {"local_part": "one", "domain_id": domain_id("acme.test"), "quota_mb": 10, **PW}
+    )
     assert again.status_code == 200 and "already" in again.get_data(as_text=True)
     assert used("Acme")["mailboxes"] == 1 and used("Acme")["quota_mb"] == 10
 
@@ -105,8 +108,9 @@ def test_dashboard_and_list_totals_come_from_the_counters(web, make_account, loc
     db.session.execute(sa.update(Account).where(Account.name == "Acme").values(used_mailboxes=5))
     db.session.commit()
     assert "?page=3" in web.get("/mailboxes/").get_data(as_text=True)
-    assert usage.drift(db.session) == [(db.session.scalar(sa.select(Account.id).where(Account.name == "Acme")),
-                                        "mailboxes", 5, 3)]
+    assert usage.drift(db.session) == [
+        (db.session.scalar(sa.select(Account.id).where(Account.name == "Acme")), "mailboxes", 5, 3)
+    ]
     assert usage.recount(db.session) == 1
     db.session.commit()
     assert usage.drift(db.session) == []
@@ -123,8 +127,9 @@ def test_reseller_usage_column_reads_the_counters(web, make_account, local_serve
     assert "mailboxes: 1 / ∞" in page and "MB of mail quota: 25 / ∞" in page
 
 
-def test_a_worker_settling_a_delete_locks_the_account_before_any_other_row(app, make_account, local_server,
-                                                                             database_url):
+def test_a_worker_settling_a_delete_locks_the_account_before_any_other_row(
+    app, make_account, local_server, database_url
+):
     """The lock order that keeps workers and requests from deadlocking: account rows first.
 
     A request that reserved a limit holds the account row and may then need the mailbox or its
@@ -139,12 +144,21 @@ def test_a_worker_settling_a_delete_locks_the_account_before_any_other_row(app, 
 
     make_account("Acme", domains=("acme.test",))
     acme = db.session.scalar(sa.select(Account).where(Account.name == "Acme"))
-    box = Mailbox(account_id=acme.id, domain_id=domain_id("acme.test"), local_part="gone", quota_mb=10,
-                  status=Status.DELETING)
+    box = Mailbox(
+        account_id=acme.id, domain_id=domain_id("acme.test"), local_part="gone", quota_mb=10, status=Status.DELETING
+    )
     db.session.add(box)
     db.session.flush()
-    op = Operation(server_id=local_server.id, backend="dovecot", object_type="Mailbox", object_id=box.id,
-                   action="delete", payload={}, account_id=acme.id, state="running")
+    op = Operation(
+        server_id=local_server.id,
+        backend="dovecot",
+        object_type="Mailbox",
+        object_id=box.id,
+        action="delete",
+        payload={},
+        account_id=acme.id,
+        state="running",
+    )
     db.session.add(op)
     db.session.commit()
     ids = {"account": acme.id, "box": box.id, "op": op.id, "server": local_server.id}
@@ -169,8 +183,9 @@ def test_a_worker_settling_a_delete_locks_the_account_before_any_other_row(app, 
     thread = threading.Thread(target=worker)
     thread.start()
     try:
-        waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                          "AND datname = current_database()")
+        waiting = sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
         for _ in range(100):  # until the worker waits on a lock
             request.execute(sa.text("SELECT pg_stat_clear_snapshot()"))  # else one snapshot per transaction
             if request.execute(waiting).scalar() or done:
@@ -179,8 +194,10 @@ def test_a_worker_settling_a_delete_locks_the_account_before_any_other_row(app, 
         assert not done, done  # it is still waiting, on the account row
         # It waits on the account, holding nothing the request may need next.
         for table, key in (("mailbox", "box"), ("operation", "op")):
-            request.execute(sa.text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE NOWAIT"),  # noqa: S608
-                            {"id": ids[key]})
+            request.execute(
+                sa.text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE NOWAIT"),  # noqa: S608
+                {"id": ids[key]},
+            )
     finally:
         request.rollback()
         request.close()
@@ -203,14 +220,18 @@ def test_a_create_locks_its_account_before_writing_anything(web, make_account, l
 
     def note(conn, cursor, statement, *args):
         seen.append(" ".join(statement.split()))
+
     sa.event.listen(db.engine, "before_cursor_execute", note)
     try:
         create(web, "one")
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", note)
     locks = [i for i, s in enumerate(seen) if s.startswith("SELECT") and "FOR UPDATE OF account" in s]
-    writes = [i for i, s in enumerate(seen)  # (a login's last-seen time is not the create's)
-              if s.startswith(("INSERT", "UPDATE", "DELETE")) and "login_session" not in s]
+    writes = [
+        i
+        for i, s in enumerate(seen)  # (a login's last-seen time is not the create's)
+        if s.startswith(("INSERT", "UPDATE", "DELETE")) and "login_session" not in s
+    ]
     assert locks and writes and locks[0] < writes[0], seen
     # The reseller sets no limit here: its row is read for its limits, never locked.
     assert len(locks) == 1

@@ -1,5 +1,6 @@
 """System user, PHP or static web app and website, through the forms and a real worker, served by real
 nginx and PHP-FPM; files uploaded over SFTP."""
+
 import shutil
 import subprocess
 import time
@@ -46,15 +47,32 @@ def make_user(web, work, name="web"):
 
 
 def make_app(web, user, name, kind="php", **options):
-    data = {"name": name, "system_user_id": user.id, "kind": kind, "php_version": "8.2", "memory_limit": "128M",
-            "upload_max_filesize": "8M", "post_max_size": "8M", "max_execution_time": "30",
-            "date_timezone": "UTC", **options}
+    data = {
+        "name": name,
+        "system_user_id": user.id,
+        "kind": kind,
+        "php_version": "8.2",
+        "memory_limit": "128M",
+        "upload_max_filesize": "8M",
+        "post_max_size": "8M",
+        "max_execution_time": "30",
+        "date_timezone": "UTC",
+        **options,
+    }
     return web.submit("/webapps/new", data)
 
 
 def make_site(web, name, domain, app, more=""):
-    return web.submit("/websites/new", {"name": name, "domain_ids": [domain_id(domain)], "with_www": "y",
-                                        "root_app": app.id if app else 0, "more_mounts": more})
+    return web.submit(
+        "/websites/new",
+        {
+            "name": name,
+            "domain_ids": [domain_id(domain)],
+            "with_www": "y",
+            "root_app": app.id if app else 0,
+            "more_mounts": more,
+        },
+    )
 
 
 def upload(sftpd, user, path, content, password=PW):
@@ -101,15 +119,18 @@ def test_static_app_and_deleting_a_site_leaves_the_others(web, shop, sftpd, ngin
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Website)) == 1
 
 
-@pytest.mark.parametrize(("url", "data", "message"), [
-    ("/webapps/new", {"name": "a;b"}, "Use letters a-z"),
-    ("/webapps/new", {"name": "ok", "memory_limit": "96M;"}, "Write a size like 128M"),
-    ("/webapps/new", {"name": "ok", "memory_limit": "96M\nphp_admin_value[x]=1"}, "longer than 10"),
-    ("/webapps/new", {"name": "ok", "memory_limit": "96M\nx=1"}, "Write a size like 128M"),
-    ("/webapps/new", {"name": "ok", "date_timezone": "UTC}"}, "Choose a timezone"),
-    ("/webapps/new", {"name": "ok", "max_execution_time": "$x"}, "Write whole seconds"),
-    ("/webapps/new", {"name": "ok", "memory_limit": "9999G"}, "Choose between 16M and 2048M"),
-])
+@pytest.mark.parametrize(
+    ("url", "data", "message"),
+    [
+        ("/webapps/new", {"name": "a;b"}, "Use letters a-z"),
+        ("/webapps/new", {"name": "ok", "memory_limit": "96M;"}, "Write a size like 128M"),
+        ("/webapps/new", {"name": "ok", "memory_limit": "96M\nphp_admin_value[x]=1"}, "longer than 10"),
+        ("/webapps/new", {"name": "ok", "memory_limit": "96M\nx=1"}, "Write a size like 128M"),
+        ("/webapps/new", {"name": "ok", "date_timezone": "UTC}"}, "Choose a timezone"),
+        ("/webapps/new", {"name": "ok", "max_execution_time": "$x"}, "Write whole seconds"),
+        ("/webapps/new", {"name": "ok", "memory_limit": "9999G"}, "Choose between 16M and 2048M"),
+    ],
+)
 def test_config_injection_in_app_forms_is_refused(web, shop, work, url, data, message):
     user = make_user(web, work)
     response = make_app(web, user, **{"name": "ok", **data})
@@ -118,8 +139,10 @@ def test_config_injection_in_app_forms_is_refused(web, shop, work, url, data, me
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WebApp)) == 0
 
 
-@pytest.mark.parametrize("more", ["/a;b site", "/a{ site", "/a} site", "/x\"y site", "/$host site",
-                                  "/a b site", "relative site", "/../x site"])
+@pytest.mark.parametrize(
+    "more",
+    ["/a;b site", "/a{ site", "/a} site", '/x"y site', "/$host site", "/a b site", "relative site", "/../x site"],
+)
 def test_config_injection_in_paths_is_refused(web, shop, work, more):
     user = make_user(web, work)
     make_app(web, user, "site")
@@ -133,21 +156,29 @@ def test_tenancy(web, make_account, shop, work):
     other = make_account("Globex", domains=("globex.test",))
     their_user = SystemUser(account_id=other.id, name="globex99_web", status=Status.APPLIED)
     their_app = WebApp(account_id=other.id, system_user=their_user, name="theirs", kind="static", options={})
-    their_site = Website(account_id=other.id, name="Theirs", with_www=True,
-                         domains=[db.session.scalar(sa.select(Domain).where(Domain.name == "globex.test"))])
+    their_site = Website(
+        account_id=other.id,
+        name="Theirs",
+        with_www=True,
+        domains=[db.session.scalar(sa.select(Domain).where(Domain.name == "globex.test"))],
+    )
     db.session.add_all([their_user, their_app, their_site])
     db.session.commit()
-    for url in (f"/webapps/{their_app.id}", f"/webapps/{their_app.id}/delete", f"/websites/{their_site.id}",
-                f"/websites/{their_site.id}/delete"):
+    for url in (
+        f"/webapps/{their_app.id}",
+        f"/webapps/{their_app.id}/delete",
+        f"/websites/{their_site.id}",
+        f"/websites/{their_site.id}/delete",
+    ):
         assert web.get(url).status_code == 404
         assert web.submit("/webapps/new", {}, post_url=url).status_code == 404
-    response = web.submit("/websites/new", {"name": "Steal", "domain_ids": [domain_id("globex.test")],
-                                            "root_app": 0})
+    response = web.submit("/websites/new", {"name": "Steal", "domain_ids": [domain_id("globex.test")], "root_app": 0})
     assert response.status_code == 200 and db.session.scalar(sa.select(sa.func.count()).select_from(Website)) == 1
     user = make_user(web, work)
     assert make_app(web, user, "mine").status_code == 302
-    response = web.submit("/websites/new", {"name": "Mix", "domain_ids": [domain_id("shop.test")],
-                                            "root_app": their_app.id})
+    response = web.submit(
+        "/websites/new", {"name": "Mix", "domain_ids": [domain_id("shop.test")], "root_app": their_app.id}
+    )
     assert response.status_code == 200  # not even offered
 
 
@@ -158,8 +189,11 @@ NASTY = st.text(alphabet=st.sampled_from(list("abc.-/_:@;{}$\"'\\ \n#") + ["é"]
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=NASTY, path=NASTY)
 def test_rendered_configs_pass_nginx_or_are_refused(nginx, tmp_path, name, path):
-    server = type("S", (), {"setting": staticmethod(lambda k, d=None: {"nginx_listen": nginx.listen,
-                                                                      "web_home_root": "/srv"}.get(k, d))})()
+    server = type(
+        "S",
+        (),
+        {"setting": staticmethod(lambda k, d=None: {"nginx_listen": nginx.listen, "web_home_root": "/srv"}.get(k, d))},
+    )()
     user = SystemUser(name="acme1_web")
     app = WebApp(system_user=user, name="site", kind="php", options={})
     site = Website(id=1, name="x", with_www=True, domains=[Domain(name=name)], mounts=[Mount(path=path, web_app=app)])
@@ -219,8 +253,10 @@ def test_editing_a_website_moves_it_and_domains_in_use_stay(web, shop, sftpd, ng
     assert "1 websites: Files" in page
 
     site_id = db.session.scalar(sa.select(Website.id))
-    response = web.submit(f"/websites/{site_id}", {"name": "Files", "domain_ids": [domain_id("files.test")],
-                                                   "root_app": app.id, "more_mounts": "/also files"})
+    response = web.submit(
+        f"/websites/{site_id}",
+        {"name": "Files", "domain_ids": [domain_id("files.test")], "root_app": app.id, "more_mounts": "/also files"},
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     work()
     wait_http(nginx, "files.test", "/also/a.txt", 200, "moved")

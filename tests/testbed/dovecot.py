@@ -28,6 +28,7 @@ Found on Dovecot 2.3.19 here:
   submission_host. Set it with set_submission_host() once Postfix has its
   port: that rewrites the config and reloads (new processes read it).
 """
+
 from __future__ import annotations
 
 import grp
@@ -66,8 +67,14 @@ class Dovecot(Service):
 
     host: str = HOST
 
-    def __init__(self, root: Path, quota: bool = True, lmtp: bool | None = None,
-                 sieve: bool | None = None, submission_host: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        quota: bool = True,
+        lmtp: bool | None = None,
+        sieve: bool | None = None,
+        submission_host: str | None = None,
+    ) -> None:
         self.root = Path(root)
         self.quota = quota  # load the quota plugin so quota_rule is honoured
         # By default LMTP only where dovecot-lmtpd is installed (else port 0),
@@ -107,16 +114,20 @@ class Dovecot(Service):
     def _write_config(self) -> None:
         protocols = "imap lmtp" if self.lmtp else "imap"
         template = CONFIG + (LMTP_SERVICE if self.lmtp else "")
-        plugin = (["  quota = maildir:User quota"] if self.quota else []) + (
-            [SIEVE_SETTINGS] if self.sieve else [])
-        submission = (f"submission_host = {self.submission_host}\n"
-                      if self.submission_host else "")
+        plugin = (["  quota = maildir:User quota"] if self.quota else []) + ([SIEVE_SETTINGS] if self.sieve else [])
+        submission = f"submission_host = {self.submission_host}\n" if self.submission_host else ""
         text = template.format(
-            base_dir=self.base_dir, state_dir=self.state_dir, log_path=self.log_path,
-            protocols=protocols, host=self.host, passwd_file=self.passwd_file,
-            mail_plugins="quota" if self.quota else "", submission=submission,
+            base_dir=self.base_dir,
+            state_dir=self.state_dir,
+            log_path=self.log_path,
+            protocols=protocols,
+            host=self.host,
+            passwd_file=self.passwd_file,
+            mail_plugins="quota" if self.quota else "",
+            submission=submission,
             plugin_settings="\n".join(plugin),
-            imap_port=self.imap_port, lmtp_port=self.lmtp_port,
+            imap_port=self.imap_port,
+            lmtp_port=self.lmtp_port,
         )
         self.config_path.write_text(text + (SIEVE_LMTP if self.sieve else ""))
 
@@ -152,8 +163,9 @@ class Dovecot(Service):
             self.lmtp_port = free_port() if self.lmtp else 0
         self._write_config()
         # -F keeps the master as our child so we reap it (see proc.py).
-        self._proc = subprocess.Popen([DOVECOT, "-F", "-c", str(self.config_path)],
-                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        self._proc = subprocess.Popen(
+            [DOVECOT, "-F", "-c", str(self.config_path)], stdin=subprocess.DEVNULL, start_new_session=True
+        )
         try:
             for port in (self.imap_port, self.lmtp_port):
                 if port:
@@ -169,8 +181,9 @@ class Dovecot(Service):
         children = descendants(proc.pid)  # master may exit before them
         # doveadm stop polls until the master pid is gone; a zombie still
         # counts, so reap the master while doveadm waits (else it waits 3 s).
-        doveadm = subprocess.Popen([DOVEADM, "-c", str(self.config_path), "stop"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        doveadm = subprocess.Popen(
+            [DOVEADM, "-c", str(self.config_path), "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -206,14 +219,13 @@ class Dovecot(Service):
         """Every message in folder (read-only EXAMINE + FETCH RFC822), oldest first."""
         return imap_client.fetch_all(self.host, self.imap_port, user, password, folder)
 
-    def wait_for_messages(self, user: str, password: str, count: int, timeout: float = 10,
-                          folder: str = "INBOX") -> list[Message]:
+    def wait_for_messages(
+        self, user: str, password: str, count: int, timeout: float = 10, folder: str = "INBOX"
+    ) -> list[Message]:
         """Poll until folder has at least count messages; TimeoutError otherwise."""
-        return imap_client.wait_for_messages(self.host, self.imap_port, user, password,
-                                             count, timeout, folder)
+        return imap_client.wait_for_messages(self.host, self.imap_port, user, password, count, timeout, folder)
 
-    def wait_login(self, user: str, password: str, expect: bool = True,
-                   timeout: float = 10.0) -> bool:
+    def wait_login(self, user: str, password: str, expect: bool = True, timeout: float = 10.0) -> bool:
         """Poll imap_login until it returns expect (trap (a)); last result."""
         deadline = time.monotonic() + timeout
         while True:
@@ -231,6 +243,4 @@ class Dovecot(Service):
 
     def doveadm(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run doveadm against this instance (e.g. "quota", "get", "-u", user)."""
-        return subprocess.run([DOVEADM, "-c", str(self.config_path), *args],
-                              capture_output=True, text=True, timeout=30)
-
+        return subprocess.run([DOVEADM, "-c", str(self.config_path), *args], capture_output=True, text=True, timeout=30)

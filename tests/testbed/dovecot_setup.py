@@ -1,4 +1,5 @@
 """Dovecot config template and system setup (vmail user, folder modes)."""
+
 from __future__ import annotations
 
 import grp
@@ -88,9 +89,23 @@ def ensure_vmail() -> tuple[int, int]:
     try:
         pwd.getpwnam("vmail")
     except KeyError:
-        subprocess.run(["useradd", "-r", "-u", str(VMAIL_ID), "-g", "vmail", "-d",
-                        "/nonexistent", "-s", "/usr/sbin/nologin", "vmail"],
-                       check=True, stderr=subprocess.DEVNULL)  # "uid > SYS_UID_MAX"
+        subprocess.run(
+            [
+                "useradd",
+                "-r",
+                "-u",
+                str(VMAIL_ID),
+                "-g",
+                "vmail",
+                "-d",
+                "/nonexistent",
+                "-s",
+                "/usr/sbin/nologin",
+                "vmail",
+            ],
+            check=True,
+            stderr=subprocess.DEVNULL,
+        )  # "uid > SYS_UID_MAX"
     return pwd.getpwnam("vmail").pw_uid, grp.getgrnam("vmail").gr_gid
 
 

@@ -1,4 +1,5 @@
 """IMAP client helpers: log in like a mail client and read whole messages."""
+
 from __future__ import annotations
 
 import email
@@ -40,8 +41,7 @@ def _quote(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def fetch_all(host: str, port: int, user: str, password: str,
-              folder: str = "INBOX") -> list[Message]:
+def fetch_all(host: str, port: int, user: str, password: str, folder: str = "INBOX") -> list[Message]:
     """Every message of folder, oldest first. EXAMINE (read-only): no \\Seen flags set."""
     with session(host, port, user, password) as imap:
         typ, data = imap.select(_quote(folder), readonly=True)
@@ -56,8 +56,9 @@ def fetch_all(host: str, port: int, user: str, password: str,
         return [email.message_from_bytes(part[1]) for part in data if isinstance(part, tuple)]
 
 
-def wait_for_messages(host: str, port: int, user: str, password: str, count: int,
-                      timeout: float = 10, folder: str = "INBOX") -> list[Message]:
+def wait_for_messages(
+    host: str, port: int, user: str, password: str, count: int, timeout: float = 10, folder: str = "INBOX"
+) -> list[Message]:
     """Poll fetch_all until folder holds at least count messages.
 
     Delivery is asynchronous (Postfix queue -> LMTP); before the first one the
@@ -75,6 +76,5 @@ def wait_for_messages(host: str, port: int, user: str, password: str, count: int
         if len(found) >= count:
             return found
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{user} {folder}: {len(found)} of {count} messages"
-                               f" after {timeout}s") from error
+            raise TimeoutError(f"{user} {folder}: {len(found)} of {count} messages after {timeout}s") from error
         time.sleep(0.1)

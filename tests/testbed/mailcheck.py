@@ -5,6 +5,7 @@ the maps by hand the way the application will, and proves delivery through
 aliases, a catch-all, a private (rejected) address, a map change + reload,
 and a sieve vacation reply. Then stops everything and checks nothing is left.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,7 @@ def write_passwd(dovecot: Dovecot, users: list[str]) -> None:
     lines = []
     for user in users:
         sha = "{SHA512-CRYPT}" + sha512_crypt.using(rounds=5000).hash(PASSWORD)
-        lines.append(f"{user}:{sha}:5000:5000::{home(dovecot, user)}::"
-                     "userdb_quota_rule=*:storage=100M\n")
+        lines.append(f"{user}:{sha}:5000:5000::{home(dovecot, user)}::userdb_quota_rule=*:storage=100M\n")
     tmp = dovecot.passwd_file.with_suffix(".tmp")
     tmp.write_text("".join(lines))
     shutil.copymode(dovecot.passwd_file, tmp)
@@ -78,41 +78,51 @@ def refused(postfix: Postfix, rcpt: str) -> bool:
 
 def prove(dovecot: Dovecot, postfix: Postfix) -> None:
     write_passwd(dovecot, [ALICE, BOB])
-    check(dovecot.wait_login(ALICE, PASSWORD) and dovecot.wait_login(BOB, PASSWORD),
-          "alice and bob log in (LMTP sees the same userdb)")
+    check(
+        dovecot.wait_login(ALICE, PASSWORD) and dovecot.wait_login(BOB, PASSWORD),
+        "alice and bob log in (LMTP sees the same userdb)",
+    )
     postfix.write_map("domains", ["example.org OK", "other.test OK"])
-    postfix.write_map("aliases", [
-        f"{ALICE} {ALICE}", f"{BOB} {BOB}", "hidden@example.org hidden@example.org",
-        f"sales@example.org {ALICE}, {BOB}", f"@example.org {BOB}"])
+    postfix.write_map(
+        "aliases",
+        [
+            f"{ALICE} {ALICE}",
+            f"{BOB} {BOB}",
+            "hidden@example.org hidden@example.org",
+            f"sales@example.org {ALICE}, {BOB}",
+            f"@example.org {BOB}",
+        ],
+    )
     postfix.write_map("private", ["hidden@example.org REJECT no such address"])
     postfix.reload()
-    check(postfix.postmap_query("aliases", "sales@example.org") == f"{ALICE}, {BOB}",
-          "postmap -q reads the alias map")
+    check(postfix.postmap_query("aliases", "sales@example.org") == f"{ALICE}, {BOB}", "postmap -q reads the alias map")
     check(postfix.check() == "", "postfix check is quiet")
 
     postfix.send(BOB, ["sales@example.org"], "to sales", "hello sales")
-    check(subjects(dovecot.wait_for_messages(ALICE, PASSWORD, 1)) == ["to sales"],
-          "sales@ reaches alice")
-    check(subjects(dovecot.wait_for_messages(BOB, PASSWORD, 1)) == ["to sales"],
-          "sales@ reaches bob")
+    check(subjects(dovecot.wait_for_messages(ALICE, PASSWORD, 1)) == ["to sales"], "sales@ reaches alice")
+    check(subjects(dovecot.wait_for_messages(BOB, PASSWORD, 1)) == ["to sales"], "sales@ reaches bob")
     postfix.send(ALICE, ["nobody@example.org"], "to nobody", "catch me")
-    check(subjects(dovecot.wait_for_messages(BOB, PASSWORD, 2))[1] == "to nobody",
-          "nobody@ reaches bob through the catch-all")
+    check(
+        subjects(dovecot.wait_for_messages(BOB, PASSWORD, 2))[1] == "to nobody",
+        "nobody@ reaches bob through the catch-all",
+    )
     check(refused(postfix, "hidden@example.org"), "hidden@ (private) is refused at RCPT")
 
-    postfix.write_map("aliases", [f"{ALICE} {ALICE}", f"{BOB} {BOB}",
-                                  "hidden@example.org hidden@example.org"])
+    postfix.write_map("aliases", [f"{ALICE} {ALICE}", f"{BOB} {BOB}", "hidden@example.org hidden@example.org"])
     postfix.reload()
-    check(refused(postfix, "sales@example.org"),
-          "sales@ is refused once gone from aliases (no catch-all)")
+    check(refused(postfix, "sales@example.org"), "sales@ is refused once gone from aliases (no catch-all)")
 
     write_sieve(dovecot, ALICE, VACATION)
     postfix.send(BOB, [ALICE], "are you there", "ping", headers={"To": ALICE})
-    check(subjects(dovecot.wait_for_messages(ALICE, PASSWORD, 2))[1] == "are you there",
-          "alice still gets the mail with vacation on")
+    check(
+        subjects(dovecot.wait_for_messages(ALICE, PASSWORD, 2))[1] == "are you there",
+        "alice still gets the mail with vacation on",
+    )
     reply = dovecot.wait_for_messages(BOB, PASSWORD, 3)[2]
-    check(reply["Subject"] == "Away" and reply["Auto-Submitted"] is not None,
-          f"vacation reply in bob's INBOX ({reply['Subject']}, {reply['Auto-Submitted']})")
+    check(
+        reply["Subject"] == "Away" and reply["Auto-Submitted"] is not None,
+        f"vacation reply in bob's INBOX ({reply['Subject']}, {reply['Auto-Submitted']})",
+    )
     postfix.wait_queue_empty()
     check(True, "postfix queue empty")
 

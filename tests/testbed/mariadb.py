@@ -3,6 +3,7 @@
 Tests name everything with a per-run prefix, and `forget()` drops what a run (or an earlier,
 crashed run) left behind. The general log is switched on only inside `general_log()`.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,15 @@ class MariaDb:
         import pymysql
 
         # UTF-8, as the mariadb client and PHP send it (PyMySQL would send str as latin-1).
-        return pymysql.connect(host=self.host, port=self.port, user=user, password=password.encode(), database=database,
-                               connect_timeout=5, autocommit=True)
+        return pymysql.connect(
+            host=self.host,
+            port=self.port,
+            user=user,
+            password=password.encode(),
+            database=database,
+            connect_timeout=5,
+            autocommit=True,
+        )
 
     def query(self, sql: str, *args) -> list[tuple]:
         with self.connect() as conn, conn.cursor() as cur:
@@ -36,8 +44,9 @@ class MariaDb:
         return True
 
     def ensure_ed25519(self) -> None:
-        if not self.query("SELECT 1 FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'ed25519' "
-                          "AND PLUGIN_STATUS = 'ACTIVE'"):
+        if not self.query(
+            "SELECT 1 FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'ed25519' AND PLUGIN_STATUS = 'ACTIVE'"
+        ):
             self.query("INSTALL SONAME 'auth_ed25519'")
 
     def forget(self) -> None:
@@ -56,8 +65,9 @@ class MariaDb:
         self.query("SET GLOBAL log_output = 'TABLE'")
         self.query("SET GLOBAL general_log = 'ON'")
         try:
-            yield lambda: "\n".join(str(row[0]) for row in self.query(
-                "SELECT CONVERT(argument USING utf8mb4) FROM mysql.general_log"))
+            yield lambda: "\n".join(
+                str(row[0]) for row in self.query("SELECT CONVERT(argument USING utf8mb4) FROM mysql.general_log")
+            )
         finally:
             self.query("SET GLOBAL general_log = %s", "ON" if before[0] else "OFF")
             self.query(f"SET GLOBAL log_output = '{before[1]}'")

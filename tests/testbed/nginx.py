@@ -15,6 +15,7 @@ Found on nginx 1.22 (Debian 12) here:
   run. settle() waits until the workers seen before are all gone and a new
   one exists (old workers finish their requests first).
 """
+
 from __future__ import annotations
 
 import http.client
@@ -31,8 +32,7 @@ from .service import Service
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 STOCK = Path("/etc/nginx")
 # Snippets a site may include by relative name (see the module docstring).
-SNIPPETS = ("fastcgi_params", "fastcgi.conf", "mime.types", "proxy_params",
-            "scgi_params", "uwsgi_params", "snippets")
+SNIPPETS = ("fastcgi_params", "fastcgi.conf", "mime.types", "proxy_params", "scgi_params", "uwsgi_params", "snippets")
 TEMPS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 CONFIG = """\
@@ -88,10 +88,17 @@ class Nginx(Service):
             if not link.exists() and (STOCK / name).exists():
                 link.symlink_to(STOCK / name)
         temps = "\n".join(f"    {t}_temp_path {self.temp_dir / t};" for t in TEMPS)
-        self.conf_path.write_text(CONFIG.format(
-            pid=self.pid_path, error_log=self.log_path, access_log=self.access_log,
-            mime_types=STOCK / "mime.types", temps=temps, listen=self.listen,
-            sites_dir=self.sites_dir))
+        self.conf_path.write_text(
+            CONFIG.format(
+                pid=self.pid_path,
+                error_log=self.log_path,
+                access_log=self.access_log,
+                mime_types=STOCK / "mime.types",
+                temps=temps,
+                listen=self.listen,
+                sites_dir=self.sites_dir,
+            )
+        )
 
     def start(self, timeout: float = 10) -> None:
         if self.running:
@@ -104,8 +111,11 @@ class Nginx(Service):
             # `nginx -t -c CONF` then sees an ordinary config.
             self._proc = subprocess.Popen(
                 [NGINX, "-c", str(self.conf_path), "-g", "daemon off;"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while not (port_open(self.port) and self.worker_pids()):
             if self._proc.poll() is not None or time.monotonic() > deadline:
@@ -123,8 +133,7 @@ class Nginx(Service):
     # -- what the application does ----------------------------------------
     def nginx(self, *args: str) -> subprocess.CompletedProcess[str]:
         """nginx -c CONF ARGS..., as the application runs it."""
-        return subprocess.run([NGINX, "-c", str(self.conf_path), *args],
-                              capture_output=True, text=True, timeout=30)
+        return subprocess.run([NGINX, "-c", str(self.conf_path), *args], capture_output=True, text=True, timeout=30)
 
     def test_config(self) -> tuple[bool, str]:
         """nginx -t: (ok, its output; the reason when not ok)."""
@@ -172,4 +181,3 @@ class Nginx(Service):
             return resp.status, resp.read().decode(errors="replace")
         finally:
             conn.close()
-

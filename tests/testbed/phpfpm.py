@@ -17,6 +17,7 @@ Found on PHP-FPM 8.2 (Debian 12) here:
   listen.owner/group = www-data (mode 0660) and a root folder www-data can
   traverse (mkdtemp makes 0700, we chmod 0755).
 """
+
 from __future__ import annotations
 
 import shlex
@@ -84,17 +85,21 @@ class PhpFpm(Service):
         Reads pid_path at run time, so it stays right after stop()/start().
         Works with shell=True and with shlex.split() (it is `sh -c '...'`).
         """
-        inner = (f"{shlex.quote(self.binary)} -t -y {shlex.quote(str(self.conf_path))}"
-                 f" && kill -USR2 \"$(cat {shlex.quote(str(self.pid_path))})\"")
+        inner = (
+            f"{shlex.quote(self.binary)} -t -y {shlex.quote(str(self.conf_path))}"
+            f' && kill -USR2 "$(cat {shlex.quote(str(self.pid_path))})"'
+        )
         return f"sh -c {shlex.quote(inner)}"
 
     def _write_config(self) -> None:
         self.pools_dir.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o755)  # nginx workers (www-data) reach the sockets here
         self.builtin_pool.write_text(BUILTIN_POOL.format(sock=self.builtin_socket))
-        self.conf_path.write_text(CONFIG.format(
-            pid=self.pid_path, error_log=self.log_path, builtin=self.builtin_pool,
-            pools_dir=self.pools_dir))
+        self.conf_path.write_text(
+            CONFIG.format(
+                pid=self.pid_path, error_log=self.log_path, builtin=self.builtin_pool, pools_dir=self.pools_dir
+            )
+        )
 
     def start(self, timeout: float = 10) -> None:
         if self.running:
@@ -104,8 +109,11 @@ class PhpFpm(Service):
         with self.log_path.open("ab") as log:  # config parse errors go to stderr
             self._proc = subprocess.Popen(
                 [self.binary, "-y", str(self.conf_path)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             self.settle(mark, timeout)
         except Exception as err:
@@ -120,8 +128,7 @@ class PhpFpm(Service):
 
     def test_config(self) -> tuple[bool, str]:
         """php-fpm8.2 -t -y CONF: (ok, its output; the reason when not ok)."""
-        r = subprocess.run([self.binary, "-t", "-y", str(self.conf_path)],
-                           capture_output=True, text=True, timeout=30)
+        r = subprocess.run([self.binary, "-t", "-y", str(self.conf_path)], capture_output=True, text=True, timeout=30)
         return r.returncode == 0, r.stderr + r.stdout
 
     def reload_mark(self) -> int:

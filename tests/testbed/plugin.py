@@ -4,6 +4,7 @@ Enable with `pytest_plugins = ["tests.testbed.plugin"]` in tests/conftest.py.
 Each service starts on first use and stops at session end, also when tests
 fail (yield fixtures) and, as a safety net, at interpreter exit (atexit).
 """
+
 from __future__ import annotations
 
 import atexit

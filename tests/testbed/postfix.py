@@ -19,6 +19,7 @@ Found on Postfix 3.7 here:
 - Plain `postmap` dies without /etc/postfix/main.cf (Debian's "No
   configuration"): we write a minimal one if it is missing.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,8 +52,7 @@ class Postfix(Service):
 
     host: str = HOST
 
-    def __init__(self, root: Path, lmtp_port: int,
-                 alias_maps: tuple[str, ...] = ("aliases",)) -> None:
+    def __init__(self, root: Path, lmtp_port: int, alias_maps: tuple[str, ...] = ("aliases",)) -> None:
         self.root = Path(root)
         self.lmtp_port = lmtp_port
         # virtual_alias_maps, in order (the app may split mailboxes from aliases).
@@ -88,16 +88,25 @@ class Postfix(Service):
 
     def _write_config(self) -> None:
         alias_maps = ", ".join(f"hash:{self.maps_dir}/{m}" for m in self.alias_maps)
-        (self.config_dir / "main.cf").write_text(MAIN_CF.format(
-            queue_dir=self.queue_dir, data_dir=self.data_dir, host=self.host,
-            log_path=self.log_path, root=self.root, maps_dir=self.maps_dir,
-            alias_maps=alias_maps, lmtp_port=self.lmtp_port))
+        (self.config_dir / "main.cf").write_text(
+            MAIN_CF.format(
+                queue_dir=self.queue_dir,
+                data_dir=self.data_dir,
+                host=self.host,
+                log_path=self.log_path,
+                root=self.root,
+                maps_dir=self.maps_dir,
+                alias_maps=alias_maps,
+                lmtp_port=self.lmtp_port,
+            )
+        )
         system = (SYSTEM_DIR / "master.cf").read_text()
         (self.config_dir / "master.cf").write_text(master_cf(system, self.host, self.smtp_port))
 
     def _postfix(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([POSTFIX, "-c", str(self.config_dir), *args],
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [POSTFIX, "-c", str(self.config_dir), *args], capture_output=True, text=True, timeout=timeout
+        )
 
     # -- lifecycle ---------------------------------------------------------
     def start(self, timeout: float = 15) -> None:
@@ -109,9 +118,13 @@ class Postfix(Service):
         self._write_config()
         self._create_maps()  # postmap -c reads our main.cf
         with self.out_path.open("ab") as out:
-            self._proc = subprocess.Popen([POSTFIX, "-c", str(self.config_dir), "start-fg"],
-                                          stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                          start_new_session=True)
+            self._proc = subprocess.Popen(
+                [POSTFIX, "-c", str(self.config_dir), "start-fg"],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+            )
         try:
             deadline = time.monotonic() + timeout
             while True:
@@ -169,8 +182,7 @@ class Postfix(Service):
         master = self._master_pid()
         if master is None:
             raise RuntimeError("postfix is not running")
-        files = [*self.maps_dir.glob("*.db"), self.config_dir / "main.cf",
-                 self.config_dir / "master.cf"]
+        files = [*self.maps_dir.glob("*.db"), self.config_dir / "main.cf", self.config_dir / "master.cf"]
         changed = max(f.stat().st_mtime for f in files if f.exists())
         deadline = time.monotonic() + timeout
         while True:
@@ -178,22 +190,26 @@ class Postfix(Service):
             if not stale:
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"postfix daemons {stale} predate the last map change"
-                                   f" after {timeout}s: was postfix reloaded?")
+                raise TimeoutError(
+                    f"postfix daemons {stale} predate the last map change after {timeout}s: was postfix reloaded?"
+                )
             time.sleep(0.05)
 
     def check(self) -> str:
         """`postfix check` output. It prints only to a terminal, so give it one (script)."""
         command = f"{shlex.quote(POSTFIX)} -c {shlex.quote(str(self.config_dir))} check"
-        r = subprocess.run(["script", "-qc", command, "/dev/null"],
-                           capture_output=True, text=True, timeout=60)
+        r = subprocess.run(["script", "-qc", command, "/dev/null"], capture_output=True, text=True, timeout=60)
         return r.stdout.replace("\r\n", "\n")
 
     # -- maps ----------------------------------------------------------------
     def postmap(self, map_name: str) -> None:
         """Compile maps_dir/<map_name> into its .db (what the application does)."""
-        r = subprocess.run([POSTMAP, "-c", str(self.config_dir), f"hash:{self.maps_dir / map_name}"],
-                           capture_output=True, text=True, timeout=30)
+        r = subprocess.run(
+            [POSTMAP, "-c", str(self.config_dir), f"hash:{self.maps_dir / map_name}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if r.returncode != 0:
             raise RuntimeError(f"postmap {map_name} failed: {r.stderr}")
 
@@ -206,9 +222,12 @@ class Postfix(Service):
 
     def postmap_query(self, map_name: str, key: str) -> str | None:
         """postmap -q: the value for key, or None if the map has no such key."""
-        r = subprocess.run([POSTMAP, "-c", str(self.config_dir), "-q", key,
-                            f"hash:{self.maps_dir / map_name}"],
-                           capture_output=True, text=True, timeout=30)
+        r = subprocess.run(
+            [POSTMAP, "-c", str(self.config_dir), "-q", key, f"hash:{self.maps_dir / map_name}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if r.returncode == 1:  # not found
             return None
         if r.returncode != 0:
@@ -216,8 +235,9 @@ class Postfix(Service):
         return r.stdout.rstrip("\n")
 
     # -- mail ----------------------------------------------------------------
-    def send(self, mail_from: str, rcpt_to: list[str], subject: str, body: str,
-             headers: dict[str, str] | None = None) -> str:
+    def send(
+        self, mail_from: str, rcpt_to: list[str], subject: str, body: str, headers: dict[str, str] | None = None
+    ) -> str:
         """Submit one message over SMTP; return the server's reply to DATA ("queued as").
 
         Raises SMTPRecipientsRefused if ANY recipient is refused, and then sends
@@ -253,15 +273,15 @@ class Postfix(Service):
             return reply.decode(errors="replace")
 
     def queue_empty(self) -> bool:
-        r = subprocess.run([POSTQUEUE, "-c", str(self.config_dir), "-p"],
-                           capture_output=True, text=True, timeout=30)
+        r = subprocess.run([POSTQUEUE, "-c", str(self.config_dir), "-p"], capture_output=True, text=True, timeout=30)
         return "Mail queue is empty" in r.stdout
 
     def wait_queue_empty(self, timeout: float = 10) -> None:
         deadline = time.monotonic() + timeout
         while not self.queue_empty():
             if time.monotonic() > deadline:
-                queue = subprocess.run([POSTQUEUE, "-c", str(self.config_dir), "-p"],
-                                       capture_output=True, text=True).stdout
+                queue = subprocess.run(
+                    [POSTQUEUE, "-c", str(self.config_dir), "-p"], capture_output=True, text=True
+                ).stdout
                 raise TimeoutError(f"postfix queue not empty after {timeout}s:\n{queue}")
             time.sleep(0.1)

@@ -1,4 +1,5 @@
 """Postfix config for the testbed: main.cf template, master.cf rewrite, system main.cf."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ prove nothing; this one runs the same binaries from a temporary folder. Superuse
 logs in over the Unix socket by peer authentication (as the portal's backend does, through
 runuser); everyone else needs a SCRAM password.
 """
+
 from __future__ import annotations
 
 import glob
@@ -56,17 +57,50 @@ class PgCluster(Service):
             shutil.chown(self.log_path, "postgres", "postgres")
             self.data.mkdir(mode=0o700)
             shutil.chown(self.data, "postgres", "postgres")
-            self._as_postgres(pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-E", "UTF8",
-                              "--no-sync", "--auth-local=peer", "--auth-host=scram-sha-256")
+            self._as_postgres(
+                pg_bin("initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--auth-local=peer",
+                "--auth-host=scram-sha-256",
+            )
             (self.data / "pg_hba.conf").write_text(HBA)
         self.port = self.port or free_port()
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
-                ["runuser", "-u", "postgres", "--", pg_bin("postgres"), "-D", str(self.data),
-                 "-c", f"port={self.port}", "-c", f"listen_addresses={self.host}",
-                 "-c", f"unix_socket_directories={self.socket_dir}", "-c", "fsync=off",
-                 "-c", "log_statement=all", "-c", "log_connections=on", "-c", "password_encryption=scram-sha-256"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    "runuser",
+                    "-u",
+                    "postgres",
+                    "--",
+                    pg_bin("postgres"),
+                    "-D",
+                    str(self.data),
+                    "-c",
+                    f"port={self.port}",
+                    "-c",
+                    f"listen_addresses={self.host}",
+                    "-c",
+                    f"unix_socket_directories={self.socket_dir}",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "log_statement=all",
+                    "-c",
+                    "log_connections=on",
+                    "-c",
+                    "password_encryption=scram-sha-256",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             wait_for_port(self.port, timeout)
             deadline = time.monotonic() + timeout
@@ -85,9 +119,31 @@ class PgCluster(Service):
 
     def psql(self, sql: str, database: str = "postgres", check: bool = True) -> subprocess.CompletedProcess:
         """Run SQL as the superuser, over the socket."""
-        return subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-A", "-t", "-v",
-                               "ON_ERROR_STOP=1", "-h", str(self.socket_dir), "-p", str(self.port), "-d", database],
-                              input=sql, text=True, capture_output=True, check=check)
+        return subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                "psql",
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                str(self.socket_dir),
+                "-p",
+                str(self.port),
+                "-d",
+                database,
+            ],
+            input=sql,
+            text=True,
+            capture_output=True,
+            check=check,
+        )
 
     def settings(self) -> dict[str, object]:
         """The server settings the portal's PostgreSQL backend needs to reach this cluster."""

@@ -4,6 +4,7 @@ The daemons run as our children in the foreground (sshd -D, dovecot -F,
 redis --daemonize no) so that we reap them ourselves: PID 1 on these
 machines is not a classic init and may leave zombies behind.
 """
+
 from __future__ import annotations
 
 import os
@@ -73,8 +74,7 @@ def wait_gone(pids: list[int], timeout: float = 10) -> None:
         kill_quietly(p, signal.SIGKILL)
 
 
-def stop_tree(proc: subprocess.Popen[bytes], timeout: float = 10,
-              also: list[int] | None = None) -> None:
+def stop_tree(proc: subprocess.Popen[bytes], timeout: float = 10, also: list[int] | None = None) -> None:
     """SIGTERM a foreground daemon and everything it forked, then reap it.
 
     sshd's per-connection children call setsid(), so a process-group kill
@@ -106,4 +106,3 @@ def started_at(pid: int) -> float | None:
     ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22: starttime
     boot = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
     return boot + ticks / os.sysconf("SC_CLK_TCK")
-

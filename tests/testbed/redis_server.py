@@ -1,4 +1,5 @@
 """A throwaway redis-server on 127.0.0.1 (no persistence) for tests."""
+
 from __future__ import annotations
 
 import importlib
@@ -51,7 +52,6 @@ class RedisServer(Service):
     def url(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
 
-
     def start(self, timeout: float = 10) -> None:
         """Start, or start again after stop() on the same port."""
         if self.running:
@@ -61,10 +61,26 @@ class RedisServer(Service):
             self.port = free_port()
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
-                ["redis-server", "--port", str(self.port), "--bind", self.host,
-                 "--save", "", "--appendonly", "no", "--dir", str(self.root),
-                 "--daemonize", "no", "--protected-mode", "yes"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    "redis-server",
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    self.host,
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(self.root),
+                    "--daemonize",
+                    "no",
+                    "--protected-mode",
+                    "yes",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         try:
@@ -94,23 +110,31 @@ class RedisServer(Service):
                 if db not in clients:
                     clients[db] = redis.Redis(host=self.host, port=self.port, db=db)
                 return _flatten(clients[db].execute_command(*args))
+
             return call_py
 
         cli = shutil.which("redis-cli") or "redis-cli"
 
         def call_cli(db: int, *args: str | bytes) -> list[bytes]:
             # --raw prints one element per line; good enough to grep values.
-            out = subprocess.run([cli, "-h", self.host, "-p", str(self.port), "-n",
-                                  str(db), "--raw", *args],
-                                 capture_output=True, check=True).stdout
+            out = subprocess.run(
+                [cli, "-h", self.host, "-p", str(self.port), "-n", str(db), "--raw", *args],
+                capture_output=True,
+                check=True,
+            ).stdout
             return out.splitlines()
+
         return call_cli
 
     def all_values(self) -> bytes:
         """Every key and value of every DB, one block per key, to grep for secrets."""
         call = self._caller()
-        dbs = [int(line.split(b":")[0][2:]) for line in call(0, "INFO", "keyspace")
-               for line in line.splitlines() if line.startswith(b"db")]
+        dbs = [
+            int(line.split(b":")[0][2:])
+            for line in call(0, "INFO", "keyspace")
+            for line in line.splitlines()
+            if line.startswith(b"db")
+        ]
         out: list[bytes] = []
         for db in dbs:
             for key in sorted(call(db, "KEYS", "*")):
@@ -128,4 +152,3 @@ class RedisServer(Service):
 
     def flushall(self) -> None:
         self._caller()(0, "FLUSHALL")
-

@@ -4,6 +4,7 @@ Starts sshd, Dovecot and Redis, provisions a mailbox over SSH the way the
 application will (bash -s, passwd-file rewrite), checks IMAP logins, host
 key pinning and Redis, stops everything and checks nothing is left running.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,9 +33,15 @@ def ssh_client(sshd: Sshd, pinned_line: str) -> paramiko.SSHClient:
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     key = paramiko.PKey.from_type_string(keytype, base64.b64decode(blob))
     client.get_host_keys().add(f"[{sshd.host}]:{sshd.port}", keytype, key)
-    client.connect(sshd.host, sshd.port, username=sshd.user,
-                   key_filename=str(sshd.client_key_path),
-                   look_for_keys=False, allow_agent=False, timeout=10)
+    client.connect(
+        sshd.host,
+        sshd.port,
+        username=sshd.user,
+        key_filename=str(sshd.client_key_path),
+        look_for_keys=False,
+        allow_agent=False,
+        timeout=10,
+    )
     return client
 
 
@@ -86,15 +93,14 @@ def main() -> int:
     try:
         for service in (sshd, dovecot, redis):
             service.start()
-        print(f"sshd :{sshd.port}  imap :{dovecot.imap_port}  lmtp :{dovecot.lmtp_port}"
-              f"  {redis.url}")
+        print(f"sshd :{sshd.port}  imap :{dovecot.imap_port}  lmtp :{dovecot.lmtp_port}  {redis.url}")
 
         client = ssh_client(sshd, sshd.host_key_line)
         sha = "{SHA512-CRYPT}" + sha512_crypt.using(rounds=5000).hash(PASSWORD)
-        argon = subprocess.run([*shlex.split("doveadm pw -s ARGON2ID -p"), PASSWORD],
-                               capture_output=True, text=True, check=True).stdout.strip()
-        lines = [passwd_line(dovecot, "alice@example.com", sha),
-                 passwd_line(dovecot, "bob@example.com", argon)]
+        argon = subprocess.run(
+            [*shlex.split("doveadm pw -s ARGON2ID -p"), PASSWORD], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        lines = [passwd_line(dovecot, "alice@example.com", sha), passwd_line(dovecot, "bob@example.com", argon)]
         code, out, err = run_script(client, write_passwd_script(dovecot.passwd_file, lines))
         client.close()
         check(code == 0 and out.strip() == "written", f"bash -s over ssh wrote passwd-file {err}")
@@ -115,8 +121,7 @@ def main() -> int:
             check(True, "mismatching pinned host key raises BadHostKeyException")
 
         cli = ["redis-cli", "-h", redis.host, "-p", str(redis.port)]
-        subprocess.run([*cli, "HSET", "session:x", "token", "s3cret-token"], check=True,
-                       capture_output=True)
+        subprocess.run([*cli, "HSET", "session:x", "token", "s3cret-token"], check=True, capture_output=True)
         check(b"s3cret-token" in redis.all_values(), "redis all_values shows values")
         track()
         redis.stop()

@@ -1,4 +1,5 @@
 """What every testbed service shares: a log file and `with` support."""
+
 from __future__ import annotations
 
 import subprocess

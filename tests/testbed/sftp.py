@@ -1,4 +1,5 @@
 """A second sshd where hosting users log in with passwords, SFTP-only users chrooted to their homes."""
+
 from __future__ import annotations
 
 from .sshd import Sshd

@@ -1,4 +1,5 @@
 """A throwaway OpenSSH server on 127.0.0.1 with key-only login."""
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,8 @@ SSHD = "/usr/sbin/sshd"  # must be absolute: sshd refuses to re-exec otherwise
 def _keygen(path: Path, comment: str) -> None:
     subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
-        check=True, stdin=subprocess.DEVNULL,
+        check=True,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -41,8 +43,23 @@ def login_user() -> str:
     try:
         pwd.getpwnam(ALIAS)
     except KeyError:
-        subprocess.run(["useradd", "--non-unique", "--uid", "0", "--gid", "0", "--no-create-home",
-                        "--home-dir", str(ALIAS_HOME), "--shell", "/bin/sh", ALIAS], check=True)
+        subprocess.run(
+            [
+                "useradd",
+                "--non-unique",
+                "--uid",
+                "0",
+                "--gid",
+                "0",
+                "--no-create-home",
+                "--home-dir",
+                str(ALIAS_HOME),
+                "--shell",
+                "/bin/sh",
+                ALIAS,
+            ],
+            check=True,
+        )
     ALIAS_HOME.mkdir(mode=0o700, exist_ok=True)
     # "*": no password, but not locked (sshd refuses locked accounts even for keys).
     subprocess.run(["usermod", "--password", "*", ALIAS], check=True)
@@ -136,7 +153,8 @@ class Sshd(Service):
         subprocess.run([SSHD, "-t", "-f", str(self.config_path)], check=True)
         self._proc = subprocess.Popen(
             [SSHD, "-D", "-f", str(self.config_path), "-E", str(self.log_path)],
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             wait_for_port(self.port, timeout)
@@ -162,4 +180,3 @@ class Sshd(Service):
         stop_tree(proc)
         self.pid_path.unlink(missing_ok=True)
         wait_for_port_closed(self.port)
-

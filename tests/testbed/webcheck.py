@@ -6,6 +6,7 @@ memory_limit, static files are served, unknown hosts get 404, a broken site
 fails `nginx -t` while the old config keeps serving, and a deleted site is
 gone after a reload. Then stops everything and checks nothing is left.
 """
+
 from __future__ import annotations
 
 import os
@@ -84,9 +85,11 @@ def make_docroot(user: pwd.struct_passwd) -> Path:
     for d in (docroot.parent, docroot):
         os.chown(d, user.pw_uid, user.pw_gid)
         d.chmod(0o755)
-    write_owned(docroot / "index.php",
-                "<?php echo ini_get('memory_limit'), ' ', get_current_user(), ' ',"
-                " posix_getpwuid(posix_geteuid())['name'];\n", user)
+    write_owned(
+        docroot / "index.php",
+        "<?php echo ini_get('memory_limit'), ' ', get_current_user(), ' ', posix_getpwuid(posix_geteuid())['name'];\n",
+        user,
+    )
     write_owned(docroot / "hello.txt", "hello static\n", user)
     return docroot
 
@@ -101,8 +104,10 @@ def prove(nginx: Nginx, phpfpm: PhpFpm, user: pwd.struct_passwd) -> None:
     phpfpm.reload()
     check(sock.is_socket() and phpfpm.running, f"php-fpm reloaded, same master, {sock.name} exists")
     st = sock.stat()
-    check((pwd.getpwuid(st.st_uid).pw_name, oct(st.st_mode & 0o777)) == ("www-data", "0o660"),
-          "pool socket is www-data 0660")
+    check(
+        (pwd.getpwuid(st.st_uid).pw_name, oct(st.st_mode & 0o777)) == ("www-data", "0o660"),
+        "pool socket is www-data 0660",
+    )
 
     docroot = make_docroot(user)
     site = nginx.sites_dir / "example.com.conf"
@@ -112,19 +117,19 @@ def prove(nginx: Nginx, phpfpm: PhpFpm, user: pwd.struct_passwd) -> None:
     nginx.reload()
 
     status, body = nginx.get(HOST, "/index.php")
-    check(status == 200 and body.split()[0] == "96M",
-          f"GET /index.php (Host {HOST}) -> {status} {body!r}: memory_limit 96M")
+    check(
+        status == 200 and body.split()[0] == "96M",
+        f"GET /index.php (Host {HOST}) -> {status} {body!r}: memory_limit 96M",
+    )
     check(body.split()[-1] == USER, f"PHP runs as {USER}")
     check(nginx.get("example.com", "/") == (200, body), "GET / on example.com runs index.php")
     check(nginx.get(HOST, "/hello.txt") == (200, "hello static\n"), "GET /hello.txt is served")
     check(nginx.get("unknown.test", "/hello.txt")[0] == 404, "unknown host -> 404")
 
     broken = nginx.sites_dir / "broken.conf"
-    broken.write_text(f"server {{ listen {nginx.listen}; server_name broken.test;"
-                      " no_such_directive on; }\n")
+    broken.write_text(f"server {{ listen {nginx.listen}; server_name broken.test; no_such_directive on; }}\n")
     ok, out = nginx.test_config()
-    check(not ok and "no_such_directive" in out,
-          f"nginx -t refuses the broken site: {out.strip().splitlines()[0]}")
+    check(not ok and "no_such_directive" in out, f"nginx -t refuses the broken site: {out.strip().splitlines()[0]}")
     check(nginx.get(HOST, "/hello.txt")[0] == 200, "not reloaded: the old config still serves")
     broken.unlink()
 
@@ -162,8 +167,7 @@ def main() -> int:
 
     leftovers = [p for p in set(pids) if alive(p)]
     ps = subprocess.run(["ps", "-eo", "pid,stat,args"], capture_output=True, text=True).stdout
-    mine = [line for line in ps.splitlines()
-            if any(str(r) in line for r in roots) or USER in line]
+    mine = [line for line in ps.splitlines() if any(str(r) in line for r in roots) or USER in line]
     check(not leftovers and not mine, f"no processes left running {leftovers} {mine}")
     check(not list(roots[1].glob("*.sock")), "php-fpm removed its sockets")
     for root in roots:

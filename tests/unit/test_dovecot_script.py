@@ -1,4 +1,5 @@
 """The Dovecot backend's script, run for real by bash on a local passwd-file."""
+
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
@@ -9,14 +10,23 @@ from portal.orchestration.script import Script
 
 
 def server(tmp_path) -> Server:
-    return Server(name="t", transport="local", settings={
-        "dovecot_passwd_file": str(tmp_path / "etc" / "users"), "mail_root": str(tmp_path / "vmail"),
-        "mail_uid": 0, "mail_gid": 0, "dovecot_passwd_group": ""})
+    return Server(
+        name="t",
+        transport="local",
+        settings={
+            "dovecot_passwd_file": str(tmp_path / "etc" / "users"),
+            "mail_root": str(tmp_path / "vmail"),
+            "mail_uid": 0,
+            "mail_gid": 0,
+            "dovecot_passwd_group": "",
+        },
+    )
 
 
 def mailbox(local: str, quota: int = 100):
-    return SimpleNamespace(local_part=local, domain=SimpleNamespace(name="acme.test"), quota_mb=quota,
-                           address=f"{local}@acme.test")
+    return SimpleNamespace(
+        local_part=local, domain=SimpleNamespace(name="acme.test"), quota_mb=quota, address=f"{local}@acme.test"
+    )
 
 
 def run(script: Script) -> subprocess.CompletedProcess:

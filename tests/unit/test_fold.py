@@ -1,4 +1,5 @@
 """Folding pending operations into the latest desired state per object."""
+
 from portal.models import Operation
 from portal.orchestration.jobs import fold
 

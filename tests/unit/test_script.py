@@ -1,4 +1,5 @@
 """The quoting helper: any string reaches bash as one literal word."""
+
 import subprocess
 
 import pytest

@@ -12,15 +12,32 @@ def test_plain_text_passes():
     assert control_problem("/var/vmail/ü ok") is None
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("Example.COM", "example.com"), ("bücher.example.", "xn--bcher-kva.example"), ("a-b.c.example", "a-b.c.example"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Example.COM", "example.com"),
+        ("bücher.example.", "xn--bcher-kva.example"),
+        ("a-b.c.example", "a-b.c.example"),
+    ],
+)
 def test_domains_become_lowercase_idna(name, expected):
     assert domain_to_ascii(name) == expected
 
 
-@pytest.mark.parametrize("name", ["localhost", "-a.example", "a-.example", "a..example", "exa mple.com",
-                                  "exa\nmple.com", "x" * 64 + ".com", "a_b.example", "$(id).example"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "localhost",
+        "-a.example",
+        "a-.example",
+        "a..example",
+        "exa mple.com",
+        "exa\nmple.com",
+        "x" * 64 + ".com",
+        "a_b.example",
+        "$(id).example",
+    ],
+)
 def test_bad_domains_are_refused(name):
     with pytest.raises(ValueError):
         domain_to_ascii(name)

@@ -1,4 +1,5 @@
 """Verifiers are what Dovecot itself would make, and Dovecot accepts them."""
+
 import shutil
 import subprocess
 

@@ -24,6 +24,9 @@ class TimezoneForm(FlaskForm):
 
 
 class CodeConfirmForm(FlaskForm):
-    code = StringField("Authenticator or recovery code", validators=[DataRequired(), Length(max=40)],
-                       render_kw={"autocomplete": "one-time-code"})
+    code = StringField(
+        "Authenticator or recovery code",
+        validators=[DataRequired(), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code"},
+    )
     submit = SubmitField("Confirm")

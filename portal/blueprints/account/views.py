@@ -2,6 +2,7 @@
 
 The credentials are out of reach while someone impersonates the user.
 """
+
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
@@ -92,6 +93,7 @@ def two_factor():
         _audit("user.two_factor_on")
         db.session.commit()
         return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for(".index"))
+
     return enrol_page(current_user._get_current_object(), confirmed, required=False)
 
 
@@ -133,5 +135,10 @@ def recovery_codes():
 def _audit(action: str, fields: dict | None = None) -> None:
     from portal.services.audit import audit
 
-    audit(current_actor(), action, obj=current_user._get_current_object(), account_id=current_user.account_id,
-          fields=fields)
+    audit(
+        current_actor(),
+        action,
+        obj=current_user._get_current_object(),
+        account_id=current_user.account_id,
+        fields=fields,
+    )

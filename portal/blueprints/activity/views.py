@@ -1,4 +1,5 @@
 """The account's activity: every audit event of the accounts the user may see."""
+
 import sqlalchemy as sa
 from flask import render_template
 from sqlalchemy.orm import joinedload
@@ -14,8 +15,9 @@ PER_PAGE = 50
 
 def with_people(query: sa.Select) -> sa.Select:
     # Each is one row per event: joined into the page's own query, not fetched apart.
-    return query.options(joinedload(AuditEvent.actor), joinedload(AuditEvent.real_actor),
-                         joinedload(AuditEvent.account)).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    return query.options(
+        joinedload(AuditEvent.actor), joinedload(AuditEvent.real_actor), joinedload(AuditEvent.account)
+    ).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
 
 
 @bp.route("/activity")

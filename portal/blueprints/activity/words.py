@@ -1,19 +1,35 @@
 """Audit events in plain words, for the customer's activity page and the staff console."""
+
 from __future__ import annotations
 
 from portal.blueprints.activity import bp
 from portal.models import AuditEvent
 
 DONE = {
-    "save": "saved", "delete": "deleted", "create": "created", "limits": "limits changed",
-    "suspend": "suspended", "resume": "made active again", "act_inside": "entered by its reseller",
-    "password": "login password changed", "email": "login e-mail changed",
-    "two_factor_on": "two-factor login turned on", "two_factor_off": "two-factor login turned off",
-    "recovery_codes": "new recovery codes made", "timezone": "time zone changed",
-    "retry": "retried with the current state", "resync": "resynced", "two_factor_reset": "two-factor login reset by an operator",
+    "save": "saved",
+    "delete": "deleted",
+    "create": "created",
+    "limits": "limits changed",
+    "suspend": "suspended",
+    "resume": "made active again",
+    "act_inside": "entered by its reseller",
+    "password": "login password changed",
+    "email": "login e-mail changed",
+    "two_factor_on": "two-factor login turned on",
+    "two_factor_off": "two-factor login turned off",
+    "recovery_codes": "new recovery codes made",
+    "timezone": "time zone changed",
+    "retry": "retried with the current state",
+    "resync": "resynced",
+    "two_factor_reset": "two-factor login reset by an operator",
 }
-KINDS = {"SystemUser": "System user", "WebApp": "Web app", "User": "Login", "BackendLog": "Backend log",
-         "DatabaseUser": "Database user"}
+KINDS = {
+    "SystemUser": "System user",
+    "WebApp": "Web app",
+    "User": "Login",
+    "BackendLog": "Backend log",
+    "DatabaseUser": "Database user",
+}
 
 
 def _support(event: AuditEvent) -> str:
@@ -24,13 +40,20 @@ def _support(event: AuditEvent) -> str:
 @bp.app_template_global()
 def describe_event(event: AuditEvent, own_account_id: int | None = None) -> str:
     fields = event.fields or {}
-    whose = "your account" if event.account_id == own_account_id else f"account {event.account.name}" \
-        if event.account else "the account"
+    whose = (
+        "your account"
+        if event.account_id == own_account_id
+        else f"account {event.account.name}"
+        if event.account
+        else "the account"
+    )
     if event.action == "impersonation.start":
         return f"{_support(event)} ({fields.get('by', '')}) accessed {whose}: {fields.get('reason', '')}"
     if event.action == "impersonation.stop":
-        return (f"{_support(event)} ({fields.get('by', '')}) left {whose} after {fields.get('minutes', 0)} "
-                f"minute(s), {fields.get('ended', 'stopped')}. The reason was: {fields.get('reason', '')}")
+        return (
+            f"{_support(event)} ({fields.get('by', '')}) left {whose} after {fields.get('minutes', 0)} "
+            f"minute(s), {fields.get('ended', 'stopped')}. The reason was: {fields.get('reason', '')}"
+        )
     kind, _, verb = event.action.partition(".")
     words = f"{KINDS.get(event.object_type, event.object_type or kind.title())} {event.object_name}".strip()
     text = f"{words} {DONE.get(verb, verb.replace('_', ' '))}"

@@ -13,16 +13,24 @@ class MailboxChoices(SelectMultipleField):
 
 class DestinationFields:
     mailbox_ids = MailboxChoices("Deliver to these mailboxes", coerce=int, validators=[Optional()])
-    forwards = TextAreaField("Forward to (one address per line)", validators=[Length(max=MAX_FORWARDS * 260)],
-                             render_kw={"rows": 3}, description=f"At most {MAX_FORWARDS} addresses.")
+    forwards = TextAreaField(
+        "Forward to (one address per line)",
+        validators=[Length(max=MAX_FORWARDS * 260)],
+        render_kw={"rows": 3},
+        description=f"At most {MAX_FORWARDS} addresses.",
+    )
 
     def forward_list(self) -> list[str]:
         return (self.forwards.data or "").splitlines()
 
 
 class AddressForm(DestinationFields, FlaskForm):
-    local_part = StringField("Name", filters=[lambda v: v.lower() if isinstance(v, str) else v],
-                             validators=[Length(max=64)], description="The part before the @, e.g. info.")
+    local_part = StringField(
+        "Name",
+        filters=[lambda v: v.lower() if isinstance(v, str) else v],
+        validators=[Length(max=64)],
+        description="The part before the @, e.g. info.",
+    )
     catch_all = BooleanField("Catch-all: every name on the domain that is not otherwise taken")
     domain_id = SelectField("Domain", coerce=int, validators=[DataRequired()])
     submit = SubmitField("Create address")
@@ -30,4 +38,3 @@ class AddressForm(DestinationFields, FlaskForm):
 
 class EditAddressForm(DestinationFields, FlaskForm):
     submit = SubmitField("Save")
-

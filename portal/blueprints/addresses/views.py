@@ -20,8 +20,7 @@ def _mailbox_choices(form, actor, account_id: int | None = None) -> None:
     query = scoped(Mailbox, actor).where(Mailbox.status != Status.DELETING).order_by(Mailbox.local_part)
     if account_id is not None:
         query = query.where(Mailbox.account_id == account_id)
-    form.mailbox_ids.choices = [SelectChoice(m.id, m.display)
-                                for m in db.session.scalars(query)]
+    form.mailbox_ids.choices = [SelectChoice(m.id, m.display) for m in db.session.scalars(query)]
 
 
 @bp.route("/")
@@ -33,11 +32,15 @@ def index():
     # Where each delivers: mailbox names are all the page shows (Mailbox objects for 50 rows cost 1 ms).
     delivers = defaultdict(list)
     for address_id, local_part, domain in db.session.execute(
-            sa.select(address_mailbox.c.address_id, Mailbox.local_part, Domain.name)
-            .join(Mailbox, Mailbox.id == address_mailbox.c.mailbox_id).join(Domain, Domain.id == Mailbox.domain_id)
-            .where(address_mailbox.c.address_id.in_([a.id for a in page.items]),
-                   Mailbox.account_id.in_({a.account_id for a in page.items}))  # never another's, even if linked
-            .order_by(Mailbox.local_part)):
+        sa.select(address_mailbox.c.address_id, Mailbox.local_part, Domain.name)
+        .join(Mailbox, Mailbox.id == address_mailbox.c.mailbox_id)
+        .join(Domain, Domain.id == Mailbox.domain_id)
+        .where(
+            address_mailbox.c.address_id.in_([a.id for a in page.items]),
+            Mailbox.account_id.in_({a.account_id for a in page.items}),
+        )  # never another's, even if linked
+        .order_by(Mailbox.local_part)
+    ):
         delivers[address_id].append(f"{local_part}@{unicode_name(domain)}")
     return render_template("addresses/index.html", page=page, delivers=delivers)
 
@@ -47,14 +50,20 @@ def index():
 def create():
     actor = current_actor()
     form = AddressForm()
-    form.domain_id.choices = [SelectChoice(d.id, d.display_name)
-                              for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))]
+    form.domain_id.choices = [
+        SelectChoice(d.id, d.display_name) for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))
+    ]
     _mailbox_choices(form, actor)
     if form.validate_on_submit():
         try:
-            address = create_address(actor, local_part=form.local_part.data or "", catch_all=form.catch_all.data,
-                                     domain_id=form.domain_id.data, mailbox_ids=form.mailbox_ids.data or [],
-                                     forwards=form.forward_list())
+            address = create_address(
+                actor,
+                local_part=form.local_part.data or "",
+                catch_all=form.catch_all.data,
+                domain_id=form.domain_id.data,
+                mailbox_ids=form.mailbox_ids.data or [],
+                forwards=form.forward_list(),
+            )
             db.session.commit()
         except ServiceError as error:
             fail_form(form, error)
@@ -69,8 +78,9 @@ def create():
 def edit(address_id: int):
     actor = current_actor()
     address = get_scoped_or_404(Address, address_id, actor)
-    form = EditAddressForm(data={"mailbox_ids": [m.id for m in address.mailboxes],
-                                 "forwards": "\n".join(address.forwards or [])})
+    form = EditAddressForm(
+        data={"mailbox_ids": [m.id for m in address.mailboxes], "forwards": "\n".join(address.forwards or [])}
+    )
     _mailbox_choices(form, actor, address.account_id)
     if form.validate_on_submit():
         try:
@@ -87,8 +97,14 @@ def edit(address_id: int):
 @bp.route("/<int:address_id>/delete", methods=["GET", "POST"])
 @customer
 def delete(address_id: int):
-    return confirm_delete(Address, address_id, delete_address, template="addresses/delete.html", name="address",
-                          done="{obj.display} is being deleted.")
+    return confirm_delete(
+        Address,
+        address_id,
+        delete_address,
+        template="addresses/delete.html",
+        name="address",
+        done="{obj.display} is being deleted.",
+    )
 
 
 @bp.route("/status")

@@ -14,13 +14,19 @@ class LogoutForm(FlaskForm):
 
 
 class CodeForm(FlaskForm):
-    code = StringField("Code", validators=[DataRequired(), Length(max=40)],
-                       render_kw={"autocomplete": "one-time-code", "autofocus": True},
-                       description="The 6 digits your authenticator app shows, or one of your recovery codes.")
+    code = StringField(
+        "Code",
+        validators=[DataRequired(), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code", "autofocus": True},
+        description="The 6 digits your authenticator app shows, or one of your recovery codes.",
+    )
     submit = SubmitField("Continue")
 
 
 class EnrolForm(FlaskForm):
-    code = StringField("Code from the app", validators=[DataRequired(), Length(max=10)],
-                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    code = StringField(
+        "Code from the app",
+        validators=[DataRequired(), Length(max=10)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
     submit = SubmitField("Turn on two-factor login")

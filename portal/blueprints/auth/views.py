@@ -1,4 +1,5 @@
 """Login (password, then the second factor when the user has or needs one), step-up and logout."""
+
 import time
 from urllib.parse import urljoin, urlsplit
 
@@ -24,8 +25,13 @@ PENDING_SECONDS = 300  # the second step must follow the first within this
 
 def _safe_next(target: str | None) -> str:
     # Only paths on this site: never "//evil", "/\\evil" (browsers read it as //) or "https://evil".
-    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
-            and target.isprintable()):
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+    ):
         parts = urlsplit(urljoin(request.host_url, target))
         if parts.netloc == urlsplit(request.host_url).netloc:
             return target
@@ -58,8 +64,9 @@ def enrol_page(user: User, confirmed, *, required: bool):
         db.session.rollback()
         form.code.errors.append(BAD_CODE)
     uri = totp.provisioning_uri(user, seed)
-    return render_template("auth/enrol.html", form=form, seed=seed, qr=totp.qr_data_uri(uri), email=user.email,
-                           required=required)
+    return render_template(
+        "auth/enrol.html", form=form, seed=seed, qr=totp.qr_data_uri(uri), email=user.email, required=required
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -135,6 +142,7 @@ def enrol():
         session.pop(PENDING, None)
         _log_in(user, stepped_up=True)
         return render_template("auth/recovery_codes.html", codes=codes, next_url=next_url)
+
     return enrol_page(user, confirmed, required=True)
 
 

@@ -41,13 +41,25 @@ def _choices(databases: list[Database], with_engine: bool = False) -> list[tuple
 
 def _index(form: DatabaseForm | None = None, status: int = 200):
     actor = current_actor()
-    databases = paginated(scoped(Database, actor).order_by(Database.engine, Database.name)
-                          .options(selectinload(Database.users)), total=actor.total("databases"))
-    users = paginated(scoped(DatabaseUser, actor).order_by(DatabaseUser.engine, DatabaseUser.name)
-                      .options(selectinload(DatabaseUser.databases)), arg="users_page")
-    return render_template("databases/index.html", databases=databases.items, users=users.items, pages=databases,
-                           user_pages=users, form=form or DatabaseForm(),
-                           prefix=prefix(actor.account) if actor.account else ""), status
+    databases = paginated(
+        scoped(Database, actor).order_by(Database.engine, Database.name).options(selectinload(Database.users)),
+        total=actor.total("databases"),
+    )
+    users = paginated(
+        scoped(DatabaseUser, actor)
+        .order_by(DatabaseUser.engine, DatabaseUser.name)
+        .options(selectinload(DatabaseUser.databases)),
+        arg="users_page",
+    )
+    return render_template(
+        "databases/index.html",
+        databases=databases.items,
+        users=users.items,
+        pages=databases,
+        user_pages=users,
+        form=form or DatabaseForm(),
+        prefix=prefix(actor.account) if actor.account else "",
+    ), status
 
 
 @bp.route("/")
@@ -93,8 +105,16 @@ def delete(database_id: int):
     def extra(database):
         going, staying = users_going_with(database)
         return {"going": going, "staying": staying}
-    return confirm_delete(Database, database_id, delete_database, template="databases/delete.html",
-                          name="database", done="{obj.name} is being deleted, with all its data.", extra=extra)
+
+    return confirm_delete(
+        Database,
+        database_id,
+        delete_database,
+        template="databases/delete.html",
+        name="database",
+        done="{obj.name} is being deleted, with all its data.",
+        extra=extra,
+    )
 
 
 @bp.route("/status")
@@ -111,8 +131,13 @@ def create_user_page():
     form.databases.pre_validate = lambda form: None  # the service answers a foreign id with 404
     if form.validate_on_submit():
         try:
-            user = create_user(current_actor(), engine=form.engine.data, name=form.name.data,
-                               password=form.password.data, database_ids=form.databases.data or [])
+            user = create_user(
+                current_actor(),
+                engine=form.engine.data,
+                name=form.name.data,
+                password=form.password.data,
+                database_ids=form.databases.data or [],
+            )
             db.session.commit()
         except ServiceError as error:
             fail_form(form, error)
@@ -120,17 +145,23 @@ def create_user_page():
             flash(f"{user.name} is being created.", "success")
             return redirect(url_for(".user", db_user_id=user.id))
     actor = current_actor()
-    return render_template("databases/new_user.html", form=form, prefix=prefix(actor.account) if actor.account else
-                           ""), 400 if form.is_submitted() else 200
+    return render_template(
+        "databases/new_user.html", form=form, prefix=prefix(actor.account) if actor.account else ""
+    ), 400 if form.is_submitted() else 200
 
 
-def _user_page(user: DatabaseUser, grants: GrantsForm | None = None, password: DatabasePasswordForm | None = None,
-               status: int = 200):
+def _user_page(
+    user: DatabaseUser,
+    grants: GrantsForm | None = None,
+    password: DatabasePasswordForm | None = None,
+    status: int = 200,
+):
     if grants is None:
         grants = GrantsForm(data={"databases": [d.id for d in user.databases]})
     grants.databases.choices = _choices(_databases(user.engine))
-    return render_template("databases/user.html", user=user, grants=grants,
-                           form=password or DatabasePasswordForm()), status
+    return render_template(
+        "databases/user.html", user=user, grants=grants, form=password or DatabasePasswordForm()
+    ), status
 
 
 @bp.route("/users/<int:db_user_id>")
@@ -179,8 +210,14 @@ def password(db_user_id: int):
 @bp.route("/users/<int:db_user_id>/delete", methods=["GET", "POST"])
 @customer
 def delete_user_page(db_user_id: int):
-    return confirm_delete(DatabaseUser, db_user_id, delete_user, template="databases/delete_user.html", name="user",
-                          done="{obj.name} is being deleted.")
+    return confirm_delete(
+        DatabaseUser,
+        db_user_id,
+        delete_user,
+        template="databases/delete_user.html",
+        name="user",
+        done="{obj.name} is being deleted.",
+    )
 
 
 @bp.route("/users/status")

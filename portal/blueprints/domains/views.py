@@ -13,8 +13,11 @@ from portal.services.domains import add_domain, delete_domain, domain_usage
 
 
 def _counts(model, domain_ids: list[int]) -> dict[int, int]:
-    return dict(db.session.execute(sa.select(model.domain_id, sa.func.count()).where(
-        model.domain_id.in_(domain_ids)).group_by(model.domain_id)).all())
+    return dict(
+        db.session.execute(
+            sa.select(model.domain_id, sa.func.count()).where(model.domain_id.in_(domain_ids)).group_by(model.domain_id)
+        ).all()
+    )
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -33,15 +36,28 @@ def index():
             return redirect(url_for(".index"))
     page = paginated(scoped(Domain, actor).order_by(Domain.name), total=actor.total("domains"))
     ids = [d.id for d in page.items]
-    return render_template("domains/index.html", form=form, domains=page.items, page=page,
-                           mailboxes=_counts(Mailbox, ids), addresses=_counts(Address, ids))
+    return render_template(
+        "domains/index.html",
+        form=form,
+        domains=page.items,
+        page=page,
+        mailboxes=_counts(Mailbox, ids),
+        addresses=_counts(Address, ids),
+    )
 
 
 @bp.route("/<int:domain_id>/delete", methods=["GET", "POST"])
 @customer
 def delete(domain_id: int):
-    return confirm_delete(Domain, domain_id, delete_domain, template="domains/delete.html", name="domain",
-                          done="{obj.display_name} is being removed.", extra=lambda d: {"usage": domain_usage(d)})
+    return confirm_delete(
+        Domain,
+        domain_id,
+        delete_domain,
+        template="domains/delete.html",
+        name="domain",
+        done="{obj.display_name} is being removed.",
+        extra=lambda d: {"usage": domain_usage(d)},
+    )
 
 
 @bp.route("/status")

@@ -11,11 +11,16 @@ def _printable(form, field):
 
 
 class ImpersonateForm(FlaskForm):
-    reason = StringField("Reason", validators=[DataRequired("Say why: a ticket id or a few words."),
-                                               Length(max=200), _printable],
-                         description="Shown to the customer in their activity log.")
-    code = StringField("Authenticator code", validators=[Optional(), Length(max=40)],
-                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    reason = StringField(
+        "Reason",
+        validators=[DataRequired("Say why: a ticket id or a few words."), Length(max=200), _printable],
+        description="Shown to the customer in their activity log.",
+    )
+    code = StringField(
+        "Authenticator code",
+        validators=[Optional(), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
     submit = SubmitField("Impersonate")
 
 

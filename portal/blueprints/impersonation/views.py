@@ -1,4 +1,5 @@
 """Start and stop impersonating. The rules live in portal/security/impersonation.py."""
+
 from flask import abort, flash, redirect, url_for
 
 from portal.blueprints.impersonation import bp

@@ -43,14 +43,22 @@ class PasswordFields:
 
 
 class MailboxForm(PasswordFields, FlaskForm):
-    local_part = StringField("Name", filters=[_lower], validators=[DataRequired(), _valid_local_part],
-                             description="The part before the @, e.g. alice.")
+    local_part = StringField(
+        "Name",
+        filters=[_lower],
+        validators=[DataRequired(), _valid_local_part],
+        description="The part before the @, e.g. alice.",
+    )
     domain_id = SelectField("Domain", coerce=int, validators=[DataRequired()])
-    with_address = BooleanField("Also create the address of the same name, so mail to it arrives here",
-                                default=True)
-    quota_mb = IntegerField("Quota (MB)", default=1024,
-                            validators=[InputRequired(), NumberRange(QUOTA_MIN_MB, QUOTA_MAX_MB,
-                                                                 message=f"Choose {QUOTA_MIN_MB} to {QUOTA_MAX_MB} MB.")])
+    with_address = BooleanField("Also create the address of the same name, so mail to it arrives here", default=True)
+    quota_mb = IntegerField(
+        "Quota (MB)",
+        default=1024,
+        validators=[
+            InputRequired(),
+            NumberRange(QUOTA_MIN_MB, QUOTA_MAX_MB, message=f"Choose {QUOTA_MIN_MB} to {QUOTA_MAX_MB} MB."),
+        ],
+    )
     submit = SubmitField("Create mailbox")
 
 
@@ -65,4 +73,3 @@ class AutoreplyForm(FlaskForm):
     start = DateField("From (optional)", validators=[Optional()])
     end = DateField("Until (optional)", validators=[Optional()])
     submit = SubmitField("Save the automatic reply")
-

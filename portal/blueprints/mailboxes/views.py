@@ -43,16 +43,22 @@ def index():
 def create():
     actor = current_actor()
     form = MailboxForm()
-    form.domain_id.choices = [SelectChoice(d.id, d.display_name)
-                              for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))]
+    form.domain_id.choices = [
+        SelectChoice(d.id, d.display_name) for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))
+    ]
     has_postfix = is_routed("postfix")
     if not has_postfix:  # no addresses without Postfix
         del form.with_address
     if form.validate_on_submit():
         try:
-            mailbox = create_mailbox(actor, local_part=form.local_part.data, domain_id=form.domain_id.data,
-                                     password=form.password.data, quota_mb=form.quota_mb.data,
-                                     with_address=has_postfix and form.with_address.data)
+            mailbox = create_mailbox(
+                actor,
+                local_part=form.local_part.data,
+                domain_id=form.domain_id.data,
+                password=form.password.data,
+                quota_mb=form.quota_mb.data,
+                with_address=has_postfix and form.with_address.data,
+            )
             # Worded before the commit, which expires the mailbox: no query to read it back.
             done, target = f"{mailbox.address} is being set up.", url_for(".show", mailbox_id=mailbox.id)
             db.session.commit()
@@ -66,11 +72,22 @@ def create():
 
 def _page(mailbox: Mailbox, password_form=None, autoreply_form=None, status: int = 200):
     if autoreply_form is None:
-        autoreply_form = AutoreplyForm(data={
-            "enabled": mailbox.autoreply_enabled, "subject": mailbox.autoreply_subject or "Out of office",
-            "message": mailbox.autoreply_message, "start": mailbox.autoreply_start, "end": mailbox.autoreply_end})
-    return render_template("mailboxes/show.html", mailbox=mailbox, form=password_form or MailboxPasswordForm(),
-                           autoreply=autoreply_form, addresses=sorted(mailbox.addresses, key=lambda a: a.key)), status
+        autoreply_form = AutoreplyForm(
+            data={
+                "enabled": mailbox.autoreply_enabled,
+                "subject": mailbox.autoreply_subject or "Out of office",
+                "message": mailbox.autoreply_message,
+                "start": mailbox.autoreply_start,
+                "end": mailbox.autoreply_end,
+            }
+        )
+    return render_template(
+        "mailboxes/show.html",
+        mailbox=mailbox,
+        form=password_form or MailboxPasswordForm(),
+        autoreply=autoreply_form,
+        addresses=sorted(mailbox.addresses, key=lambda a: a.key),
+    ), status
 
 
 @bp.route("/<int:mailbox_id>")
@@ -87,8 +104,15 @@ def autoreply(mailbox_id: int):
     form = AutoreplyForm()
     if form.validate_on_submit():
         try:
-            set_autoreply(actor, mailbox.id, enabled=form.enabled.data, subject=form.subject.data or "",
-                          message=form.message.data or "", start=form.start.data, end=form.end.data)
+            set_autoreply(
+                actor,
+                mailbox.id,
+                enabled=form.enabled.data,
+                subject=form.subject.data or "",
+                message=form.message.data or "",
+                start=form.start.data,
+                end=form.end.data,
+            )
             db.session.commit()
         except ServiceError as error:
             fail_form(form, error)
@@ -119,8 +143,14 @@ def password(mailbox_id: int):
 @bp.route("/<int:mailbox_id>/delete", methods=["GET", "POST"])
 @customer
 def delete(mailbox_id: int):
-    return confirm_delete(Mailbox, mailbox_id, delete_mailbox, template="mailboxes/delete.html", name="mailbox",
-                          done="{obj.address} is being deleted.")
+    return confirm_delete(
+        Mailbox,
+        mailbox_id,
+        delete_mailbox,
+        template="mailboxes/delete.html",
+        name="mailbox",
+        done="{obj.address} is being deleted.",
+    )
 
 
 @bp.route("/status")

@@ -17,8 +17,13 @@ class LimitsForm(FlaskForm):
 
 
 for _kind, _words in LIMITS.items():
-    setattr(LimitsForm, _kind, IntegerField(f"Most {_words}", validators=[Optional(), NumberRange(min=0)],
-                                            description="Empty: no limit of its own."))
+    setattr(
+        LimitsForm,
+        _kind,
+        IntegerField(
+            f"Most {_words}", validators=[Optional(), NumberRange(min=0)], description="Empty: no limit of its own."
+        ),
+    )
 
 
 class SwitchForm(FlaskForm):

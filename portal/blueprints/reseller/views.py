@@ -43,8 +43,7 @@ def accounts():
     link = None
     if form.validate_on_submit():
         try:
-            account, token = create_sub_account(current_actor(), name=form.name.data,
-                                                owner_email=form.owner_email.data)
+            account, token = create_sub_account(current_actor(), name=form.name.data, owner_email=form.owner_email.data)
             db.session.commit()
         except ServiceError as error:
             fail_form(form, error)
@@ -52,19 +51,29 @@ def accounts():
             link = url_for("reseller.set_password", token=token, _external=True)
             flash(f"{account.name} is ready. Hand this link to its owner; it is shown only once.", "success")
             form = SubAccountForm(formdata=None)
-    page = paginated(sa.select(Account).where(Account.parent_id == reseller.id, Account.deleting_at.is_(None))
-                     .order_by(Account.name, Account.id))
+    page = paginated(
+        sa.select(Account)
+        .where(Account.parent_id == reseller.id, Account.deleting_at.is_(None))
+        .order_by(Account.name, Account.id)
+    )
     # Who one may log in as: e-mail and id are all the page needs of them (whole User objects cost 1 ms).
     owners = defaultdict(list)
-    for owner in db.session.execute(sa.select(User.account_id, User.id, User.email).where(
-            User.account_id.in_([a.id for a in page.items]), User.active).order_by(User.id)):
+    for owner in db.session.execute(
+        sa.select(User.account_id, User.id, User.email)
+        .where(User.account_id.in_([a.id for a in page.items]), User.active)
+        .order_by(User.id)
+    ):
         owners[owner.account_id].append(owner)
     # One line of text per account: a page of 50 accounts would otherwise render 350 template cells.
-    summary = {account_id: "; ".join(f"{LIMITS[kind]}: {used} / {'∞' if limit is None else limit}"
-                                     for kind, (used, limit) in kinds.items())
-               for account_id, kinds in usage(page.items).items()}
-    return render_template("reseller/accounts.html", form=form, children=page.items, page=page, link=link,
-                           usage=summary, owners=owners)
+    summary = {
+        account_id: "; ".join(
+            f"{LIMITS[kind]}: {used} / {'∞' if limit is None else limit}" for kind, (used, limit) in kinds.items()
+        )
+        for account_id, kinds in usage(page.items).items()
+    }
+    return render_template(
+        "reseller/accounts.html", form=form, children=page.items, page=page, link=link, usage=summary, owners=owners
+    )
 
 
 @bp.route("/reseller/accounts/<int:account_id>/limits", methods=["GET", "POST"])
@@ -106,8 +115,10 @@ def _suspend(account_id: int, suspended: bool):
     if SwitchForm().validate_on_submit():  # just the CSRF check
         account, count = suspend_sub_account(current_actor(), account_id, suspended)
         db.session.commit()
-        flash(f"{account.name} is {'suspended' if suspended else 'active again'}; "
-              f"{count} service(s) are being updated.", "success")
+        flash(
+            f"{account.name} is {'suspended' if suspended else 'active again'}; {count} service(s) are being updated.",
+            "success",
+        )
     return redirect(url_for(".accounts"))
 
 
@@ -126,8 +137,9 @@ def delete(account_id: int):
         flash(f"{account.name} is being removed from the servers.", "success")
         return redirect(url_for(".delete", account_id=account.id))
     remaining = remaining_services(account)
-    return render_template("reseller/delete.html", account=account, form=form, remaining=remaining,
-                           left=sum(remaining.values()))
+    return render_template(
+        "reseller/delete.html", account=account, form=form, remaining=remaining, left=sum(remaining.values())
+    )
 
 
 @bp.route("/reseller/switch", methods=["POST"])
@@ -157,8 +169,12 @@ def switch():
 def set_password(token: str):
     owner = user_for_token(token)
     if owner is None:
-        return render_template("errors/error.html", code=404, title="Link used or expired",
-                               message="This link was already used or has expired. Ask for a new one."), 404
+        return render_template(
+            "errors/error.html",
+            code=404,
+            title="Link used or expired",
+            message="This link was already used or has expired. Ask for a new one.",
+        ), 404
     form = SetPasswordForm()
     if form.validate_on_submit():
         owner.password_hash = hash_password(form.password.data)

@@ -1,4 +1,5 @@
 """The support console: find an account, see everything about it, impersonate its users."""
+
 import sqlalchemy as sa
 from flask import abort, render_template, request
 from sqlalchemy.orm import joinedload, selectinload
@@ -30,8 +31,16 @@ from portal.services.resellers import usage
 from portal.services.validators import domain_to_ascii
 
 RESULTS = 50
-SERVICES = (("Domains", Domain), ("Mailboxes", Mailbox), ("Addresses", Address), ("System users", SystemUser),
-            ("Web apps", WebApp), ("Websites", Website), ("Databases", Database), ("Database users", DatabaseUser))
+SERVICES = (
+    ("Domains", Domain),
+    ("Mailboxes", Mailbox),
+    ("Addresses", Address),
+    ("System users", SystemUser),
+    ("Web apps", WebApp),
+    ("Websites", Website),
+    ("Databases", Database),
+    ("Database users", DatabaseUser),
+)
 
 
 def _ascii(text: str) -> str:
@@ -55,25 +64,57 @@ def search_accounts(text: str) -> list[tuple[Account, str]]:
         for account, matched in rows:
             found.setdefault(account.id, (account, f"{why}: {matched}"))
 
-    add(((a, a.name) for a in db.session.scalars(
-        console(Account, actor).where(sa.func.lower(Account.name).like(like)).options(joinedload(Account.parent))
-        .limit(RESULTS))), "name")
+    add(
+        (
+            (a, a.name)
+            for a in db.session.scalars(
+                console(Account, actor)
+                .where(sa.func.lower(Account.name).like(like))
+                .options(joinedload(Account.parent))
+                .limit(RESULTS)
+            )
+        ),
+        "name",
+    )
     # The LIKEs use trigram indexes (migration 0015).
-    add(((u.account, u.email) for u in db.session.scalars(
-        console(User, actor).where(User.email.like(like), User.account_id.is_not(None))
-        .options(_with_account(User)).limit(RESULTS))), "login")
+    add(
+        (
+            (u.account, u.email)
+            for u in db.session.scalars(
+                console(User, actor)
+                .where(User.email.like(like), User.account_id.is_not(None))
+                .options(_with_account(User))
+                .limit(RESULTS)
+            )
+        ),
+        "login",
+    )
     domain_like = f"%{_ascii(text.split('@')[-1])}%"
-    add(((d.account, d.display_name) for d in db.session.scalars(
-        console(Domain, actor).where(Domain.name.like(domain_like)).options(_with_account(Domain))
-        .limit(RESULTS))), "domain")
+    add(
+        (
+            (d.account, d.display_name)
+            for d in db.session.scalars(
+                console(Domain, actor)
+                .where(Domain.name.like(domain_like))
+                .options(_with_account(Domain))
+                .limit(RESULTS)
+            )
+        ),
+        "domain",
+    )
     if "@" in text:
         local, _, domain = text.lower().partition("@")
-        boxes = console(Mailbox, actor).join(Domain, Mailbox.domain_id == Domain.id).where(
-            Mailbox.local_part == local, Domain.name == _ascii(domain))
+        boxes = (
+            console(Mailbox, actor)
+            .join(Domain, Mailbox.domain_id == Domain.id)
+            .where(Mailbox.local_part == local, Domain.name == _ascii(domain))
+        )
     else:
         boxes = console(Mailbox, actor).where(Mailbox.local_part.like(like))
-    add(((m.account, m.address) for m in db.session.scalars(boxes.options(_with_account(Mailbox)).limit(RESULTS))),
-        "mailbox")
+    add(
+        ((m.account, m.address) for m in db.session.scalars(boxes.options(_with_account(Mailbox)).limit(RESULTS))),
+        "mailbox",
+    )
     return sorted(found.values(), key=lambda pair: pair[0].name.lower())[:RESULTS]
 
 
@@ -84,8 +125,12 @@ def accounts():
     if text:
         rows = search_accounts(text)
     else:
-        query = (console(Account, current_actor()).where(Account.deleting_at.is_(None)).order_by(Account.name)
-                 .options(joinedload(Account.parent)))
+        query = (
+            console(Account, current_actor())
+            .where(Account.deleting_at.is_(None))
+            .order_by(Account.name)
+            .options(joinedload(Account.parent))
+        )
         rows = [(a, "") for a in db.session.scalars(query.limit(200))]
     return render_template("staff/accounts.html", rows=rows, q=text)
 
@@ -94,20 +139,38 @@ def accounts():
 @staff_required
 def account(account_id: int):
     actor = current_actor()
-    found = db.session.scalar(console(Account, actor).where(Account.id == account_id)
-                              .options(selectinload(Account.users), selectinload(Account.children)))
+    found = db.session.scalar(
+        console(Account, actor)
+        .where(Account.id == account_id)
+        .options(selectinload(Account.users), selectinload(Account.children))
+    )
     if found is None:
         abort(404)
-    services = {title: db.session.scalars(console(model, actor).where(model.account_id == found.id)
-                                          .order_by(model.id).limit(100)).all() for title, model in SERVICES}
-    failed = db.session.scalars(console(Operation, actor).where(
-        Operation.account_id == found.id, Operation.state == OpState.FAILED)
-        .order_by(Operation.id.desc()).limit(20)).all()
-    events = db.session.scalars(with_people(console(AuditEvent, actor).where(AuditEvent.account_id == found.id))
-                                .limit(25)).all()
-    return render_template("staff/account.html", account=found, services=services, failed=failed, events=events,
-                           usage=usage([found])[found.id], limits=LIMITS,
-                           stepped_up=sessions.stepped_up(sessions.current()))
+    services = {
+        title: db.session.scalars(
+            console(model, actor).where(model.account_id == found.id).order_by(model.id).limit(100)
+        ).all()
+        for title, model in SERVICES
+    }
+    failed = db.session.scalars(
+        console(Operation, actor)
+        .where(Operation.account_id == found.id, Operation.state == OpState.FAILED)
+        .order_by(Operation.id.desc())
+        .limit(20)
+    ).all()
+    events = db.session.scalars(
+        with_people(console(AuditEvent, actor).where(AuditEvent.account_id == found.id)).limit(25)
+    ).all()
+    return render_template(
+        "staff/account.html",
+        account=found,
+        services=services,
+        failed=failed,
+        events=events,
+        usage=usage([found])[found.id],
+        limits=LIMITS,
+        stepped_up=sessions.stepped_up(sessions.current()),
+    )
 
 
 @bp.route("/events")

@@ -10,8 +10,11 @@ class LogFilterForm(FlaskForm):
         csrf = False  # a GET filter changes nothing
 
     server = SelectField("Server", coerce=str, validators=[Optional()])
-    state = SelectField("State", choices=[SelectChoice("", "Any state")] + [SelectChoice(s.value) for s in LogState],
-                        validators=[Optional()])
+    state = SelectField(
+        "State",
+        choices=[SelectChoice("", "Any state")] + [SelectChoice(s.value) for s in LogState],
+        validators=[Optional()],
+    )
     account = IntegerField("Account id", validators=[Optional()])
 
 
@@ -25,6 +28,7 @@ class EventFilterForm(FlaskForm):
 
     account = IntegerField("Account id", validators=[Optional()])
     who = StringField("Who (e-mail)", validators=[Optional(), Length(max=254)])
-    action = StringField("Action starts with", validators=[Optional(), Length(max=40)],
-                         description="e.g. mailbox, impersonation.start")
+    action = StringField(
+        "Action starts with", validators=[Optional(), Length(max=40)], description="e.g. mailbox, impersonation.start"
+    )
     impersonated = BooleanField("Only steps taken while impersonating")

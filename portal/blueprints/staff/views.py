@@ -27,8 +27,9 @@ def logs():
         if form.state.data:
             query = query.where(BackendLog.state == form.state.data)
         if form.account.data:
-            query = query.where(BackendLog.id.in_(
-                sa.select(Operation.backend_log_id).where(Operation.account_id == form.account.data)))
+            query = query.where(
+                BackendLog.id.in_(sa.select(Operation.backend_log_id).where(Operation.account_id == form.account.data))
+            )
     page = db.paginate(query, per_page=50, error_out=False)
     return render_template("staff/logs.html", page=page, form=form, servers=servers)
 
@@ -38,8 +39,9 @@ def logs():
 def log_detail(log_id: int):
     actor = current_actor()
     entry = db.first_or_404(console(BackendLog, actor).where(BackendLog.id == log_id))
-    ops = db.session.scalars(console(Operation, actor).where(Operation.backend_log_id == entry.id)
-                             .order_by(Operation.id)).all()
+    ops = db.session.scalars(
+        console(Operation, actor).where(Operation.backend_log_id == entry.id).order_by(Operation.id)
+    ).all()
     ids = {i for pair in entry.actors for i in pair if i is not None}
     people = {u.id: u for u in db.session.scalars(console(User, actor).where(User.id.in_(ids)))}
     return render_template("staff/log.html", entry=entry, ops=ops, people=people)
@@ -95,6 +97,7 @@ def _suspend(account_id: int, suspended: bool):
     if ActionForm().validate_on_submit():
         count = set_suspended(current_actor(), account, suspended)
         db.session.commit()
-        flash(f"{account.name} is {'suspended' if suspended else 'active again'}; {count} service(s) follow.",
-              "success")
+        flash(
+            f"{account.name} is {'suspended' if suspended else 'active again'}; {count} service(s) follow.", "success"
+        )
     return redirect(url_for(".account", account_id=account.id))

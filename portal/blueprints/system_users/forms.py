@@ -9,11 +9,13 @@ KEYS_HELP = "Optional. OpenSSH public keys, one per line."
 
 
 class SystemUserForm(PasswordFields, FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=16)],
-                       description="Letters and digits; your account prefix is added in front.")
+    name = StringField(
+        "Name",
+        validators=[DataRequired(), Length(max=16)],
+        description="Letters and digits; your account prefix is added in front.",
+    )
     shell = RadioField("Access", choices=SHELL_CHOICES, default="sftp")
-    ssh_keys = TextAreaField("SSH keys", validators=[Length(max=20000)], description=KEYS_HELP,
-                             render_kw={"rows": 3})
+    ssh_keys = TextAreaField("SSH keys", validators=[Length(max=20000)], description=KEYS_HELP, render_kw={"rows": 3})
     submit = SubmitField("Create user")
 
 
@@ -23,7 +25,5 @@ class UserPasswordForm(PasswordFields, FlaskForm):
 
 class UserSettingsForm(FlaskForm):
     shell = RadioField("Access", choices=SHELL_CHOICES)
-    ssh_keys = TextAreaField("SSH keys", validators=[Length(max=20000)], description=KEYS_HELP,
-                             render_kw={"rows": 3})
+    ssh_keys = TextAreaField("SSH keys", validators=[Length(max=20000)], description=KEYS_HELP, render_kw={"rows": 3})
     submit = SubmitField("Save")
-

@@ -32,8 +32,13 @@ def create():
     form = SystemUserForm()
     if form.validate_on_submit():
         try:
-            user = create_system_user(actor, name=form.name.data, password=form.password.data,
-                                      shell=form.shell.data, ssh_keys=form.ssh_keys.data or "")
+            user = create_system_user(
+                actor,
+                name=form.name.data,
+                password=form.password.data,
+                shell=form.shell.data,
+                ssh_keys=form.ssh_keys.data or "",
+            )
             db.session.commit()
         except ServiceError as error:
             fail_form(form, error)
@@ -46,8 +51,9 @@ def create():
 
 def _page(user, password_form=None, settings_form=None, status=200):
     settings_form = settings_form or UserSettingsForm(data={"shell": user.shell, "ssh_keys": user.ssh_keys})
-    return render_template("system_users/show.html", user=user, form=password_form or UserPasswordForm(),
-                           settings=settings_form), status
+    return render_template(
+        "system_users/show.html", user=user, form=password_form or UserPasswordForm(), settings=settings_form
+    ), status
 
 
 @bp.route("/<int:user_id>")
@@ -95,8 +101,14 @@ def settings(user_id: int):
 @bp.route("/<int:user_id>/delete", methods=["GET", "POST"])
 @customer
 def delete(user_id: int):
-    return confirm_delete(SystemUser, user_id, delete_system_user, template="system_users/delete.html", name="user",
-                          done="{obj.name} is being deleted, with its files.")
+    return confirm_delete(
+        SystemUser,
+        user_id,
+        delete_system_user,
+        template="system_users/delete.html",
+        name="user",
+        done="{obj.name} is being deleted, with its files.",
+    )
 
 
 @bp.route("/status")

@@ -25,14 +25,23 @@ def index():
 def create():
     actor = current_actor()
     form = WebAppForm()
-    form.system_user_id.choices = [SelectChoice(u.id, u.name) for u in db.session.scalars(
-        scoped(SystemUser, actor).where(SystemUser.status != Status.DELETING).order_by(SystemUser.name))]
+    form.system_user_id.choices = [
+        SelectChoice(u.id, u.name)
+        for u in db.session.scalars(
+            scoped(SystemUser, actor).where(SystemUser.status != Status.DELETING).order_by(SystemUser.name)
+        )
+    ]
     form.php_version.choices = [SelectChoice(v, f"PHP {v}") for v in php_versions()]
     if form.validate_on_submit():
         try:
-            app = create_web_app(actor, name=form.name.data, system_user_id=form.system_user_id.data,
-                                 kind=form.kind.data, php_version=form.php_version.data,
-                                 options=form.option_values())
+            app = create_web_app(
+                actor,
+                name=form.name.data,
+                system_user_id=form.system_user_id.data,
+                kind=form.kind.data,
+                php_version=form.php_version.data,
+                options=form.option_values(),
+            )
             db.session.commit()
         except ServiceError as error:
             fail_form(form, error)
@@ -65,8 +74,14 @@ def edit(app_id: int):
 @bp.route("/<int:app_id>/delete", methods=["GET", "POST"])
 @customer
 def delete(app_id: int):
-    return confirm_delete(WebApp, app_id, delete_web_app, template="webapps/delete.html", name="app",
-                          done="{obj.name} is being deleted, with its files.")
+    return confirm_delete(
+        WebApp,
+        app_id,
+        delete_web_app,
+        template="webapps/delete.html",
+        name="app",
+        done="{obj.name} is being deleted, with its files.",
+    )
 
 
 @bp.route("/status")

@@ -10,13 +10,20 @@ class WebsiteForm(FlaskForm):
     domain_ids = MailboxChoices("Domains", coerce=int)
     with_www = BooleanField("Also answer on www.<domain>", default=True)
     root_app = SelectField("Web app on /", coerce=int)
-    more_mounts = TextAreaField("More apps (optional)", render_kw={"rows": 2}, validators=[Length(max=2000)],
-                                description="One per line: a path and an app name, e.g. /blog myblog")
+    more_mounts = TextAreaField(
+        "More apps (optional)",
+        render_kw={"rows": 2},
+        validators=[Length(max=2000)],
+        description="One per line: a path and an app name, e.g. /blog myblog",
+    )
     https = BooleanField("Also serve HTTPS, with my certificate")
-    certificate = TextAreaField("Certificate (PEM, with its chain)", validators=[Length(max=65536)],
-                                render_kw={"rows": 3})
-    key = TextAreaField("Private key (PEM, no passphrase)", validators=[Length(max=65536)], render_kw={"rows": 3},
-                        description="Sent once to the server; Hostdeck keeps no copy. Leave empty to keep the "
-                                    "current one.")
+    certificate = TextAreaField(
+        "Certificate (PEM, with its chain)", validators=[Length(max=65536)], render_kw={"rows": 3}
+    )
+    key = TextAreaField(
+        "Private key (PEM, no passphrase)",
+        validators=[Length(max=65536)],
+        render_kw={"rows": 3},
+        description="Sent once to the server; Hostdeck keeps no copy. Leave empty to keep the current one.",
+    )
     submit = SubmitField("Create website")
-

@@ -16,8 +16,11 @@ from portal.services.webapps import create_website, delete_website, update_websi
 @bp.route("/")
 @customer
 def index():
-    page = paginated(scoped(Website, current_actor()).order_by(Website.name, Website.id).options(
-        selectinload(Website.domains), selectinload(Website.mounts)))
+    page = paginated(
+        scoped(Website, current_actor())
+        .order_by(Website.name, Website.id)
+        .options(selectinload(Website.domains), selectinload(Website.mounts))
+    )
     return render_template("websites/index.html", sites=page.items, page=page)
 
 
@@ -33,10 +36,10 @@ def _mounts(form, apps: dict[str, int]) -> list[tuple[str, int]]:
 
 
 def _choices(form, actor) -> dict[str, int]:
-    form.domain_ids.choices = [SelectChoice(d.id, d.display_name)
-                               for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))]
-    apps = db.session.scalars(scoped(WebApp, actor).where(WebApp.status != Status.DELETING)
-                              .order_by(WebApp.name)).all()
+    form.domain_ids.choices = [
+        SelectChoice(d.id, d.display_name) for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))
+    ]
+    apps = db.session.scalars(scoped(WebApp, actor).where(WebApp.status != Status.DELETING).order_by(WebApp.name)).all()
     form.root_app.choices = [SelectChoice(0, "none")] + [SelectChoice(a.id, f"{a.name} ({a.kind})") for a in apps]
     return {a.name: a.id for a in apps}
 
@@ -53,8 +56,14 @@ def create():
     apps = _choices(form, actor)
     if form.validate_on_submit():
         try:
-            website = create_website(actor, name=form.name.data, domain_ids=form.domain_ids.data or [],
-                                     with_www=form.with_www.data, mounts=_mounts(form, apps), **_tls(form))
+            website = create_website(
+                actor,
+                name=form.name.data,
+                domain_ids=form.domain_ids.data or [],
+                with_www=form.with_www.data,
+                mounts=_mounts(form, apps),
+                **_tls(form),
+            )
             db.session.commit()
         except ServiceError as error:
             fail_form(form, error)
@@ -71,15 +80,30 @@ def edit(website_id: int):
     website = get_scoped_or_404(Website, website_id, actor)
     root = next((m.web_app_id for m in website.mounts if m.path == "/"), 0)
     more = "\n".join(f"{m.path} {m.web_app.name}" for m in website.mounts if m.path != "/")
-    form = WebsiteForm(data={"name": website.name, "domain_ids": [d.id for d in website.domains],
-                             "with_www": website.with_www, "root_app": root, "more_mounts": more,
-                             "https": website.https, "certificate": website.certificate})
+    form = WebsiteForm(
+        data={
+            "name": website.name,
+            "domain_ids": [d.id for d in website.domains],
+            "with_www": website.with_www,
+            "root_app": root,
+            "more_mounts": more,
+            "https": website.https,
+            "certificate": website.certificate,
+        }
+    )
     form.submit.label.text = "Save"
     apps = _choices(form, actor)
     if form.validate_on_submit():
         try:
-            update_website(actor, website.id, name=form.name.data, domain_ids=form.domain_ids.data or [],
-                           with_www=form.with_www.data, mounts=_mounts(form, apps), **_tls(form))
+            update_website(
+                actor,
+                website.id,
+                name=form.name.data,
+                domain_ids=form.domain_ids.data or [],
+                with_www=form.with_www.data,
+                mounts=_mounts(form, apps),
+                **_tls(form),
+            )
             db.session.commit()
         except ServiceError as error:
             fail_form(form, error)
@@ -92,12 +116,17 @@ def edit(website_id: int):
 @bp.route("/<int:website_id>/delete", methods=["GET", "POST"])
 @customer
 def delete(website_id: int):
-    return confirm_delete(Website, website_id, delete_website, template="websites/delete.html", name="website",
-                          done="{obj.name} is being removed.")
+    return confirm_delete(
+        Website,
+        website_id,
+        delete_website,
+        template="websites/delete.html",
+        name="website",
+        done="{obj.name} is being removed.",
+    )
 
 
 @bp.route("/status")
 @customer
 def status():
     return status_response(Website)
-

@@ -1,4 +1,5 @@
 """One module per service. A backend turns desired state into idempotent script fragments."""
+
 from __future__ import annotations
 
 from portal.orchestration.backends.base import Backend
@@ -11,9 +12,18 @@ from portal.orchestration.backends.postgresql import PostgreSqlBackend
 from portal.orchestration.backends.unix import UnixBackend
 
 # In the order their fragments run in one script: users before the apps they own, apps before sites.
-BACKENDS: dict[str, Backend] = {b.name: b for b in (
-    DovecotBackend(), PostfixBackend(), UnixBackend(), PhpFpmBackend(), NginxBackend(), MariaDbBackend(),
-    PostgreSqlBackend())}
+BACKENDS: dict[str, Backend] = {
+    b.name: b
+    for b in (
+        DovecotBackend(),
+        PostfixBackend(),
+        UnixBackend(),
+        PhpFpmBackend(),
+        NginxBackend(),
+        MariaDbBackend(),
+        PostgreSqlBackend(),
+    )
+}
 
 
 def backends_for(object_type: str, obj=None) -> list[Backend]:

@@ -4,6 +4,7 @@
 change but can apply the rest prints `hostdeck-refused <ref> <reason>` on
 stdout and carries on; the job fails just that change.
 """
+
 from __future__ import annotations
 
 from typing import Any

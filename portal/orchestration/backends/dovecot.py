@@ -12,6 +12,7 @@ of the same size gets an mtime at least one second past the old one.
 The dovecot auth process reads the file as the `dovecot` user: a new file is
 0640 root:<dovecot_passwd_group>; an existing one keeps its owner and mode.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -123,9 +124,11 @@ def vacation_script(mailbox) -> str | None:
     if not getattr(mailbox, "autoreply_enabled", False):
         return None
     names = sorted({mailbox.address} | {a.key for a in mailbox.addresses if not a.catch_all})
-    reply = (f"vacation :days 1 :addresses [{', '.join(sieve_string(n) for n in names)}]"
-             f" :subject {sieve_string(mailbox.autoreply_subject or 'Automatic reply')}"
-             f" {sieve_string(mailbox.autoreply_message)};")
+    reply = (
+        f"vacation :days 1 :addresses [{', '.join(sieve_string(n) for n in names)}]"
+        f" :subject {sieve_string(mailbox.autoreply_subject or 'Automatic reply')}"
+        f" {sieve_string(mailbox.autoreply_message)};"
+    )
     when = []
     if mailbox.autoreply_start:
         when.append(f'currentdate :value "ge" "date" "{mailbox.autoreply_start.isoformat()}"')
@@ -180,8 +183,16 @@ class DovecotBackend(Backend):
         verifier = script.secret(_field(secret)) if secret is not None else "''"
         text = vacation_script(mailbox)
         sieve = SIEVE_ON.format(home=q(home), text=q(text)) if text else SIEVE_OFF.format(home=q(home))
-        script.add(SAVE.format(ref=int(ref), user=q(_field(mailbox.address)), verifier=verifier, rest=q(rest),
-                               home=q(home), sieve=sieve))
+        script.add(
+            SAVE.format(
+                ref=int(ref),
+                user=q(_field(mailbox.address)),
+                verifier=verifier,
+                rest=q(rest),
+                home=q(home),
+                sieve=sieve,
+            )
+        )
 
     def delete(self, script: Script, server: Server, payload: dict, ref: int = 0) -> None:
         root = server.setting("mail_root", "/var/vmail").rstrip("/") + "/"

@@ -10,6 +10,7 @@ Server settings:
   mariadb_auth           mysql_native_password (default) or ed25519 (needs INSTALL SONAME
                          'auth_ed25519'; PHP's mysqlnd cannot log in with it)
 """
+
 from __future__ import annotations
 
 from portal.models import Database, DatabaseUser, Engine, Server
@@ -56,10 +57,12 @@ class MariaDbBackend(SqlBackend):
         return f"{mariadb_string(name(user_name))}@{mariadb_string(server.setting('mariadb_user_host', 'localhost'))}"
 
     def save_database(self, server: Server, db: Database, ref: int) -> list[str]:
-        return [f"CREATE DATABASE IF NOT EXISTS {mariadb_name(name(db.name))} "
-                "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;",
-                f"SELECT CONCAT('hostdeck-size {int(ref)} ', COALESCE(SUM(data_length + index_length), 0)) "
-                f"FROM information_schema.tables WHERE table_schema = {mariadb_string(db.name)};"]
+        return [
+            f"CREATE DATABASE IF NOT EXISTS {mariadb_name(name(db.name))} "
+            "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;",
+            f"SELECT CONCAT('hostdeck-size {int(ref)} ', COALESCE(SUM(data_length + index_length), 0)) "
+            f"FROM information_schema.tables WHERE table_schema = {mariadb_string(db.name)};",
+        ]
 
     def save_user(self, server: Server, user: DatabaseUser, secret: str | None) -> list[str]:
         account = self._account(server, user.name)
@@ -67,8 +70,12 @@ class MariaDbBackend(SqlBackend):
             how = f"IDENTIFIED WITH {self.auth(server)} AS {mariadb_string(secret)}"
             statements = [f"CREATE USER IF NOT EXISTS {account} {how};", f"ALTER USER {account} {how};"]
         else:
-            statements = [MISSING.format(user=mariadb_string(user.name),
-                                         host=mariadb_string(server.setting("mariadb_user_host", "localhost")))]
+            statements = [
+                MISSING.format(
+                    user=mariadb_string(user.name),
+                    host=mariadb_string(server.setting("mariadb_user_host", "localhost")),
+                )
+            ]
         # The grants are exactly the granted databases: all off, then each on again.
         statements.append(f"REVOKE ALL PRIVILEGES, GRANT OPTION FROM {account};")
         wanted = granted(user)

@@ -3,6 +3,7 @@
 Every value that reaches a block is checked against a strict pattern first: nginx
 has no quoting we could trust with user input, so unsafe input never gets there.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -75,8 +76,11 @@ def render(server: Server, website: Website) -> str:
     lines = ["server {", f"    listen {_safe(server.setting('nginx_listen', '80'))};"]
     if website.https:
         cert, key = tls_files(server, website.id)
-        lines += [f"    listen {_safe(server.setting('nginx_listen_https', '443'))} ssl;",
-                  f"    ssl_certificate {_safe(cert)};", f"    ssl_certificate_key {_safe(key)};"]
+        lines += [
+            f"    listen {_safe(server.setting('nginx_listen_https', '443'))} ssl;",
+            f"    ssl_certificate {_safe(cert)};",
+            f"    ssl_certificate_key {_safe(key)};",
+        ]
     lines += [f"    server_name {' '.join(names)};", "    index index.php index.html index.htm;"]
     if website.account is not None and not website.account.active:
         lines += ["    default_type text/plain;", '    location / { return 403 "This website is suspended.\\n"; }', "}"]
@@ -105,8 +109,9 @@ class NginxBackend(Backend):
         return {"id": website.id}
 
     def _file(self, server: Server, website_id: int) -> str:
-        return posixpath.join(server.setting("nginx_sites_dir", "/etc/nginx/sites-enabled"),
-                              f"hostdeck-site-{int(website_id)}.conf")
+        return posixpath.join(
+            server.setting("nginx_sites_dir", "/etc/nginx/sites-enabled"), f"hostdeck-site-{int(website_id)}.conf"
+        )
 
     def prepare(self, script: Script, server: Server) -> None:
         script.add(STAGE)

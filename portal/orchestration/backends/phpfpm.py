@@ -3,6 +3,7 @@
 Every pool is checked with `php-fpm -t` before the master is signalled: a bad pool
 would make the reload kill every site's PHP.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -73,8 +74,14 @@ class PhpFpmBackend(Backend):
             return
         options = "\n".join(f"php_admin_value[{_word(k)}] = {_word(str(v))}" for k, v in sorted(app.options.items()))
         home = posixpath.dirname(posixpath.dirname(app_dir(server, app)))
-        text = POOL.format(pool=pool, user=_word(app.system_user.name), socket=socket_path(server, pool),
-                           disabled=DISABLED, home=home, options=options)
+        text = POOL.format(
+            pool=pool,
+            user=_word(app.system_user.name),
+            socket=socket_path(server, pool),
+            disabled=DISABLED,
+            home=home,
+            options=options,
+        )
         script.add(write_file(self._pool_file(server, pool), text))
 
     def delete(self, script: Script, server: Server, payload: dict, ref: int = 0) -> None:

@@ -13,6 +13,7 @@ Maps (in the server setting `postfix_maps_dir`), as main.cf names them:
 Fragments only note changes; the commit merges each changed map in one awk pass,
 compiles it beside the original, and renames the compiled map into place.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -76,10 +77,15 @@ def _key(value: str) -> str:
 def _live(model, key: str) -> bool:
     """Is there a mailbox (or address) of this name that is not being deleted?"""
     local, _, domain = key.partition("@")
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(model).join(model.domain)
-        .where(model.local_part == local, Domain.name == domain, model.status != Status.DELETING)
-    ) > 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(model)
+            .join(model.domain)
+            .where(model.local_part == local, Domain.name == domain, model.status != Status.DELETING)
+        )
+        > 0
+    )
 
 
 class PostfixBackend(Backend):

@@ -10,6 +10,7 @@ Server settings:
   postgresql_host, postgresql_port, postgresql_admin   where and as whom, if not the local socket
   postgresql_admin_db  the database psql starts in (default "postgres")
 """
+
 from __future__ import annotations
 
 from portal.models import Database, DatabaseUser, Engine, Server
@@ -63,8 +64,12 @@ class PostgreSqlBackend(SqlBackend):
         database = name(db.name)
         return [
             _if(f"NOT {_role(database)}", "CREATE ROLE %I NOLOGIN", database),
-            _if(f"NOT {_database(database)}", "CREATE DATABASE %I OWNER %I TEMPLATE template0 ENCODING 'UTF8'",
-                database, database),
+            _if(
+                f"NOT {_database(database)}",
+                "CREATE DATABASE %I OWNER %I TEMPLATE template0 ENCODING 'UTF8'",
+                database,
+                database,
+            ),
             f"REVOKE ALL ON DATABASE {pg_name(database)} FROM PUBLIC;",
             f"\\connect {database}",
             f"ALTER SCHEMA public OWNER TO {pg_name(database)};",
@@ -75,8 +80,10 @@ class PostgreSqlBackend(SqlBackend):
     def save_user(self, server: Server, user: DatabaseUser, secret: str | None) -> list[str]:
         role = name(user.name)
         if secret is not None:
-            statements = [_if(f"NOT {_role(role)}", "CREATE ROLE %I LOGIN", role),
-                          f"ALTER ROLE {pg_name(role)} PASSWORD {pg_string(secret)};"]
+            statements = [
+                _if(f"NOT {_role(role)}", "CREATE ROLE %I LOGIN", role),
+                f"ALTER ROLE {pg_name(role)} PASSWORD {pg_string(secret)};",
+            ]
         else:
             statements = [MISSING.format(user=pg_string(role))]
         statements.append(f"ALTER ROLE {pg_name(role)} {'LOGIN' if active(user) else 'NOLOGIN'};")
@@ -99,8 +106,10 @@ class PostgreSqlBackend(SqlBackend):
 
     def delete_database(self, server: Server, payload: dict) -> list[str]:
         database = name(payload["name"])
-        return [f"DROP DATABASE IF EXISTS {pg_name(database)} WITH (FORCE);",
-                f"DROP ROLE IF EXISTS {pg_name(database)};"]
+        return [
+            f"DROP DATABASE IF EXISTS {pg_name(database)} WITH (FORCE);",
+            f"DROP ROLE IF EXISTS {pg_name(database)};",
+        ]
 
     def delete_user(self, server: Server, payload: dict) -> list[str]:
         role = name(payload["name"])
@@ -116,6 +125,5 @@ class PostgreSqlBackend(SqlBackend):
                 f"\\connect {self.admin_db(server)}",
                 "\\endif",
             ]
-        statements += [_if(_role(role), "DROP OWNED BY %I", role),
-                       f"DROP ROLE IF EXISTS {pg_name(role)};"]
+        statements += [_if(_role(role), "DROP OWNED BY %I", role), f"DROP ROLE IF EXISTS {pg_name(role)};"]
         return statements

@@ -5,6 +5,7 @@ own client: nothing in argv. A change the engine refuses is reported with
 `hostdeck-refused <ref> <the engine's last line>` and the others go on; the database's size
 comes back as `hostdeck-size <ref> <bytes>`.
 """
+
 from __future__ import annotations
 
 import re
@@ -81,8 +82,13 @@ def account_databases(user: DatabaseUser, engine: Engine) -> list[Database]:
 
     from portal.extensions import db
 
-    return list(db.session.scalars(select(Database).where(
-        Database.account_id == user.account_id, Database.engine == engine).order_by(Database.name)))
+    return list(
+        db.session.scalars(
+            select(Database)
+            .where(Database.account_id == user.account_id, Database.engine == engine)
+            .order_by(Database.name)
+        )
+    )
 
 
 def granted(user: DatabaseUser) -> set[str]:

@@ -1,4 +1,5 @@
 """Config files written with a way back: keep the old ones until the service's own check passes."""
+
 from __future__ import annotations
 
 from portal.orchestration.script import q
@@ -37,5 +38,7 @@ def remove_file(path: str) -> str:
 
 def checked(check: str, apply: str, what: str) -> str:
     """Run the service's check; on failure put every staged file back and fail with its message."""
-    return (f"if ! hs_out=$({check} 2>&1); then\n  hs_restore\n  echo {q(what + ' refused the new config:')} >&2\n"
-            f"  echo \"$hs_out\" >&2\n  exit 1\nfi\nhs_keep\n{apply}")
+    return (
+        f"if ! hs_out=$({check} 2>&1); then\n  hs_restore\n  echo {q(what + ' refused the new config:')} >&2\n"
+        f'  echo "$hs_out" >&2\n  exit 1\nfi\nhs_keep\n{apply}'
+    )

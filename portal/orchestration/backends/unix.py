@@ -6,6 +6,7 @@ authorized_keys, is owned by root and writable by nobody else: a user who could
 swap them for symlinks would have root write or chown files of its choosing.
 Users write into ~/webapps, which they own.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -72,16 +73,26 @@ class UnixBackend(Backend):
     def save(self, script: Script, server: Server, user: SystemUser, secret: str | None, ref: int = 0) -> None:
         name, group = q(_name(user.name)), q(server.setting("sftp_group", "hostdeck-sftp"))
         sftp_only = user.shell != "bash"
-        membership = (f"usermod -a -G {group} {name}" if sftp_only
-                      else f"if id -nG {name} | grep -qw {group}; then gpasswd -d {name} {group} >/dev/null; fi")
+        membership = (
+            f"usermod -a -G {group} {name}"
+            if sftp_only
+            else f"if id -nG {name} | grep -qw {group}; then gpasswd -d {name} {group} >/dev/null; fi"
+        )
         keys = "".join(line.strip() + "\n" for line in (user.ssh_keys or "").splitlines() if line.strip())
         if any(c in keys for c in "\r\x00"):
             raise UnsafeValue("control characters in SSH keys")
         password = PASSWORD.format(name=name, verifier=script.secret(secret)) if secret else ":"
-        script.add(SAVE.format(
-            name=name, home=q(self.home(server, user.name)), shell=q(SHELLS[user.shell]), membership=membership,
-            keys=q(keys), password=password,
-            lock=(UNLOCK if user.account is None or user.account.active else LOCK).format(name=name)))
+        script.add(
+            SAVE.format(
+                name=name,
+                home=q(self.home(server, user.name)),
+                shell=q(SHELLS[user.shell]),
+                membership=membership,
+                keys=q(keys),
+                password=password,
+                lock=(UNLOCK if user.account is None or user.account.active else LOCK).format(name=name),
+            )
+        )
 
     def delete(self, script: Script, server: Server, payload: dict, ref: int = 0) -> None:
         root = server.setting("web_home_root", "/home").rstrip("/") + "/"
