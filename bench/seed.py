@@ -24,10 +24,9 @@ from flask_migrate import upgrade
 from bench import data
 from portal import create_app
 from portal.extensions import db
-from portal.models import Role, Route, Server, User, utcnow
+from portal.models import Role, Route, Server, User, usage, utcnow
 from portal.security import totp
 from portal.security.passwords import hash_password
-from portal.services import usage
 
 URL = "postgresql+psycopg://postgres@127.0.0.1:5432/hostdeck_bench"
 SECRET_KEY = "bench-secret-key"

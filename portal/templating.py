@@ -1,4 +1,4 @@
-"""Template filters and error pages."""
+"""Template filters, the frame every page shares, and error pages."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from werkzeug.exceptions import Forbidden
 
 from portal.extensions import db
 from portal.models import Status
+from portal.security import impersonation, sessions
+from portal.security.scoping import current_actor
+from portal.services.resellers import reseller_of
 
 STATUS_LOOK = {
     Status.PENDING: ("Pending", "text-bg-warning"),
@@ -26,8 +29,6 @@ STATUS_LOOK = {
 def _viewer_zone() -> ZoneInfo:
     viewer = current_user
     if current_user.is_authenticated:
-        from portal.security.scoping import current_actor
-
         viewer = current_actor().real_user or current_user  # staff read times in their own zone
     try:
         return ZoneInfo(getattr(viewer, "timezone", None) or "UTC")
@@ -100,16 +101,11 @@ def init_app(app: Flask) -> None:
     def who():
         """What every page's frame shows: the acting account, reseller links, the impersonation banner.
         (Its forms carry csrf_input(); no form objects are built for them.)"""
-        from portal.security.scoping import current_actor
-        from portal.services.resellers import reseller_of
-
         # E-mails are rendered by jobs, outside any request.
         if not has_request_context():
             return {}
         context = {}
         if current_user.is_authenticated:
-            from portal.security import impersonation, sessions
-
             actor = current_actor()
             context.update(acting=actor.acting, is_reseller=reseller_of(actor) is not None)
             if actor.real_user is not None:

@@ -17,10 +17,9 @@ from flask_migrate import upgrade
 
 from portal import create_app
 from portal.extensions import db
-from portal.models import Account, AccountKind, Base, Domain, Role, Route, Server, User
+from portal.models import Account, AccountKind, Base, Domain, Role, Route, Server, User, usage
 from portal.security import totp
 from portal.security.passwords import hash_password
-from portal.services import usage
 from tests.testbed.ports import free_port
 
 pytest_plugins = ["tests.testbed.plugin"]

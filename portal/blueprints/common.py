@@ -1,6 +1,21 @@
-"""Small pieces every customer blueprint uses."""
+"""Small pieces every blueprint uses.
+
+A form runs through a service the same way everywhere (Post/Redirect/Get, one commit per request):
+
+    if form.validate_on_submit():
+        with refusals(form):
+            mailbox = create_mailbox(actor, ...)
+            return saved(f"{mailbox.address} is being set up.", url_for(".show", mailbox_id=mailbox.id))
+    return render_template(...)  # first view, or the form again with the refusal at its field
+
+Services flush; `saved()` commits the request's one transaction, then flashes and redirects. A
+refusal (ServiceError) undoes the request's changes and falls through to render the form again.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -23,6 +38,24 @@ def fail_form(form, error: ServiceError) -> None:
         field.errors = list(field.errors) + [error.message]
     else:
         flash(error.message, "danger")
+
+
+@contextmanager
+def refusals(form) -> Iterator[None]:
+    """A service's refusal inside this block is shown on the form, and the view carries on to render it."""
+    try:
+        yield
+    except ServiceError as error:
+        fail_form(form, error)
+
+
+def saved(message: str, target: str, category: str = "success"):
+    """Commit the request's changes, then say so and move on (Post/Redirect/Get).
+
+    Both are worded before the commit, which expires every loaded object: no query reads them back."""
+    db.session.commit()
+    flash(message, category)
+    return redirect(target)
 
 
 def paginated(query, arg: str = "page", total: int | None = None):
@@ -62,12 +95,7 @@ def confirm_delete(
     form = DeleteForm()
     if form.validate_on_submit():
         message = done.format(obj=obj)
-        try:
+        with refusals(form):
             delete(actor, obj.id)
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(message, "success")
-            return redirect(url_for(back))
+            return saved(message, url_for(back))
     return render_template(template, form=form, **{name: obj}, **(extra(obj) if extra else {}))

@@ -1,5 +1,7 @@
 """Operator commands: flask users|accounts|domains|plans|servers|demo|worker|orchestration."""
 
+from flask import Flask
+
 from portal.cli.accounts import accounts, domains, users
 from portal.cli.demo import demo
 from portal.cli.plans import plans
@@ -7,3 +9,8 @@ from portal.cli.servers import servers
 from portal.cli.worker import orchestration, worker
 
 commands = [users, accounts, domains, plans, servers, demo, worker, orchestration]
+
+
+def init_app(app: Flask) -> None:
+    for command in commands:
+        app.cli.add_command(command)

@@ -3,11 +3,12 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from portal.extensions import db
-from portal.models import Account, AccountKind, Domain, Role, Status, User
+from portal.models import Account, AccountKind, Domain, Role, Status, User, usage
+from portal.models.validators import domain_to_ascii
 from portal.orchestration.operations import is_routed, record
+from portal.security import sessions, totp
+from portal.security.audit import audit
 from portal.security.passwords import hash_password
-from portal.services import usage
-from portal.services.validators import domain_to_ascii
 
 users = AppGroup("users", help="Portal logins.")
 accounts = AppGroup("accounts", help="Customer and reseller accounts.")
@@ -57,9 +58,6 @@ def reset_two_factor(email: str) -> None:
 
     Staff and admins set it up again at their next login; customers may.
     """
-    from portal.security import sessions, totp
-    from portal.services.audit import audit
-
     user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"no login {email}")

@@ -6,9 +6,9 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 from portal.models import Route, Server
+from portal.models.validators import control_problem
 from portal.orchestration.backends import BACKENDS
 from portal.orchestration.transports import host_key_from_keyscan, parse_host_key
-from portal.services.validators import control_problem
 
 servers = AppGroup("servers", help="Managed servers.")
 

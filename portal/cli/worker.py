@@ -2,12 +2,18 @@ import logging
 import threading
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from rq import SimpleWorker
 
 from portal.extensions import db
-from portal.orchestration.dispatch import queue, sweep
+from portal.models import Operation, OpState, Server
+from portal.orchestration.changes import fold
+from portal.orchestration.dispatch import sweep
+from portal.orchestration.jobs import apply_server, build, load_objects, pending_ops
+from portal.orchestration.queue import queue
+from portal.orchestration.script import Script
 
 log = logging.getLogger(__name__)
 orchestration = AppGroup("orchestration", help="Operations waiting for servers.")
@@ -74,12 +80,6 @@ def sweep_command() -> None:
 @click.option("--dry-run", is_flag=True, help="Print the scripts that would run, secrets redacted; change nothing.")
 def apply_command(server_name: str | None, dry_run: bool) -> None:
     """Apply pending operations now, in this process (or show them with --dry-run)."""
-    import sqlalchemy as sa
-
-    from portal.models import Operation, OpState, Server
-    from portal.orchestration.jobs import apply_server, build, fold, load_objects, pending_ops
-    from portal.orchestration.script import Script
-
     query = (
         sa.select(Server)
         .where(Server.id.in_(sa.select(Operation.server_id).where(Operation.state == OpState.PENDING)))

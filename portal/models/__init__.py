@@ -5,9 +5,10 @@ from portal.models.audit import AuditEvent
 from portal.models.base import Base, utcnow
 from portal.models.databases import Database, DatabaseUser, Engine, database_grant
 from portal.models.hosting import Mount, SystemUser, WebApp, Website, website_domain
+from portal.models.kinds import KINDS, LIMITS, Kind
 from portal.models.mail import Address, Domain, Mailbox, address_mailbox
 from portal.models.orchestration import BackendLog, LogState, Operation, OpState
-from portal.models.plans import LIMITS, Plan
+from portal.models.plans import Plan
 from portal.models.servers import Route, Server
 from portal.models.sessions import LoginSession, RecoveryCode
 from portal.models.status import Status
@@ -37,6 +38,8 @@ __all__ = [
     "Website",
     "website_domain",
     "LIMITS",
+    "KINDS",
+    "Kind",
     "Plan",
     "LoginSession",
     "RecoveryCode",

@@ -1,4 +1,7 @@
-"""Limits: what an account may have. A named plan is a set of limits copied onto accounts."""
+"""Limits: what an account may have. A named plan is a set of limits copied onto accounts.
+
+What can be limited comes from the kinds registry (models/kinds.py: LIMITS); a test checks that
+every limit there has its max_ and used_ columns here."""
 
 from __future__ import annotations
 
@@ -6,17 +9,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base, Timestamped
-
-# What can be limited: (column suffix, words for people).
-LIMITS = {
-    "mailboxes": "mailboxes",
-    "addresses": "addresses",
-    "domains": "domains",
-    "web_apps": "web apps",
-    "system_users": "system users",
-    "databases": "databases",
-    "quota_mb": "MB of mail quota",
-}
 
 
 class Limits:
@@ -31,7 +23,8 @@ class Limits:
     max_quota_mb: Mapped[int | None] = mapped_column()
 
     def limit(self, kind: str) -> int | None:
-        return getattr(self, f"max_{kind}")
+        value: int | None = getattr(self, f"max_{kind}")
+        return value
 
 
 class Usage:

@@ -12,12 +12,14 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import Flask, current_app
-from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue
-from rq.serializers import JSONSerializer
 
 from portal.extensions import db
+from portal.models import BackendLog, LogState, Operation, OpState, utcnow
+from portal.orchestration.jobs import apply_server
+from portal.orchestration.locks import redis_lock
+from portal.orchestration.queue import queue, queued_key
+from portal.security.sessions import purge_expired
 
 log = logging.getLogger(__name__)
 DIRTY = "hostdeck.dirty_servers"
@@ -32,28 +34,11 @@ def mark_dirty(server_id: int, actor_ids: tuple[int | None, int | None] = (None,
         db.session.info.setdefault(ACTORS, set()).add(actor_ids)
 
 
-def queue(app: Flask | None = None) -> Queue | None:
-    app = app or current_app
-    url = app.config["REDIS_URL"]
-    if not url:
-        return None
-    if "hostdeck.queue" not in app.extensions:
-        conn = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
-        app.extensions["hostdeck.queue"] = Queue(app.config["RQ_QUEUE"], connection=conn, serializer=JSONSerializer)
-    return app.extensions["hostdeck.queue"]
-
-
-def queued_key(server_id: int) -> str:
-    return f"hostdeck:queued:{server_id}"
-
-
 def dispatch(server_ids: set[int] | list[int], actors: set | None = None) -> None:
     """One job per server. `actors` ([user id, impersonating user id] pairs) go in the job's meta."""
     q = queue()
     for server_id in sorted(server_ids):
         if q is None:
-            from portal.orchestration.jobs import apply_server
-
             # A new app context gives the job its own session, like a worker.
             with current_app.app_context():
                 try:
@@ -84,9 +69,6 @@ def dispatch(server_ids: set[int] | list[int], actors: set | None = None) -> Non
 
 def sweep() -> list[int]:
     """Enqueue every server with due work, after taking back what dead workers left."""
-    from portal.models import Operation, OpState, utcnow
-    from portal.security.sessions import purge_expired
-
     recover_orphans()
     forget_old_secrets()
     purge_expired()
@@ -107,9 +89,6 @@ def sweep() -> list[int]:
 
 def recover_orphans() -> int:
     """Running operations of a server nobody holds the lock of belong to a dead worker: make them pending."""
-    from portal.models import BackendLog, LogState, Operation, OpState, utcnow
-    from portal.orchestration.locks import redis_lock
-
     q = queue()
     if q is None:
         return 0
@@ -146,8 +125,6 @@ def recover_orphans() -> int:
 
 def forget_old_secrets() -> int:
     """A failed operation keeps its verifier for a retry, but not for ever."""
-    from portal.models import Operation, OpState, utcnow
-
     cutoff = utcnow() - timedelta(days=current_app.config["FAILED_SECRET_DAYS"])
     result = db.session.execute(
         sa.update(Operation)

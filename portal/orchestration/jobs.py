@@ -5,75 +5,28 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
 from rq import get_current_job
 
 from portal.extensions import db
-from portal.models import (
-    Address,
-    BackendLog,
-    Database,
-    DatabaseUser,
-    Domain,
-    LogState,
-    Mailbox,
-    Operation,
-    OpState,
-    Server,
-    SystemUser,
-    WebApp,
-    Website,
-    utcnow,
-)
+from portal.models import BackendLog, Database, LogState, Operation, OpState, Server, utcnow
+from portal.models.kinds import kind_named
 from portal.orchestration.backends import BACKENDS, get_backend
-from portal.orchestration.dispatch import queue, queued_key
+from portal.orchestration.changes import Change, fold
 from portal.orchestration.locks import server_lock
+from portal.orchestration.outcome import settle, unstick
+from portal.orchestration.queue import queue, queued_key
 from portal.orchestration.script import Script, UnsafeValue
 from portal.orchestration.transports import ExecTimeout, TransportError, exec_timeout, transport_for
 
 log = logging.getLogger(__name__)
-MODELS = {
-    "Mailbox": Mailbox,
-    "Domain": Domain,
-    "Address": Address,
-    "SystemUser": SystemUser,
-    "WebApp": WebApp,
-    "Website": Website,
-    "Database": Database,
-    "DatabaseUser": DatabaseUser,
-}
 OUTPUT_LIMIT = 256 * 1024  # per stream kept in a BackendLog
 # A backend that refuses one change but applies the others says so on stdout.
 REFUSED = re.compile(r"^hostdeck-refused (\d+) (.*)$", re.M)
 # A database backend reports the size of a database it applied.
 SIZE = re.compile(r"^hostdeck-size (\d+) (\d+)$", re.M)
-
-
-@dataclass
-class Change:
-    """The latest desired state of one object on one backend."""
-
-    op: Operation  # the newest operation; it carries the outcome
-    secret: str | None = None
-    folded: list[Operation] = field(default_factory=list)
-
-
-def fold(ops: list[Operation]) -> list[Change]:
-    """Last desired state wins; a delete cancels pending saves; a new password survives a later save."""
-    changes: dict[tuple, Change] = {}
-    for op in ops:  # ordered by id
-        key = (op.backend, op.object_type, op.object_id)
-        previous = changes.get(key)
-        change = Change(op=op, secret=op.secret)
-        if previous is not None:
-            change.folded = previous.folded + [previous.op]
-            if op.action == "save" and op.secret is None and previous.op.action == "save":
-                change.secret = previous.secret
-        changes[key] = change
-    return sorted(changes.values(), key=lambda c: c.op.id)
 
 
 def pending_ops(server_id: int) -> list[Operation]:
@@ -97,7 +50,7 @@ def load_objects(changes: list[Change]) -> dict[tuple[str, int], object]:
         ids[change.op.object_type].add(change.op.object_id)
     found = {}
     for object_type, wanted in ids.items():
-        model = MODELS[object_type]
+        model = kind_named(object_type).model
         for obj in db.session.scalars(sa.select(model).where(model.id.in_(wanted))):
             found[(object_type, obj.id)] = obj
     return found
@@ -170,8 +123,6 @@ def _start(server: Server, ops: list[Operation]) -> tuple[BackendLog, list[Chang
 
 
 def _apply(server: Server, guard) -> dict:
-    from portal.orchestration.outcome import settle, unstick
-
     ops = pending_ops(server.id)
     if not ops:
         return {"server": server.id, "log": None}

@@ -20,7 +20,7 @@ from redis import Redis
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
-from portal.orchestration.dispatch import queue
+from portal.orchestration.queue import queue
 
 log = logging.getLogger(__name__)
 _local_locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
@@ -39,10 +39,6 @@ class Guard:
 
 def lock_key(server_id: int) -> str:
     return f"hostdeck:server-lock:{server_id}"
-
-
-def lock_held(conn: Redis, server_id: int) -> bool:
-    return bool(conn.exists(lock_key(server_id)))
 
 
 def redis_lock(conn: Redis, server_id: int, wait: float | None = None) -> Lock:

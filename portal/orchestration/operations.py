@@ -8,12 +8,23 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Operation, OpState, Route, Server, Status
+from portal.models.kinds import kind_named
 from portal.orchestration.backends import backends_for, get_backend
+from portal.orchestration.backends.base import Backend
 from portal.orchestration.dispatch import INSERTED, ROUTES, mark_dirty
+from portal.security.audit import audit
 
 
 class NoServer(Exception):
-    """No server runs a backend this object needs."""
+    """No server runs a backend this object needs. Its message is for the customer."""
+
+
+def _no_server(wanted: list[Backend]) -> NoServer:
+    # Where the customer chose the service (a database engine), name it.
+    named = {b.service for b in wanted if b.service}
+    if len(named) == 1:
+        return NoServer(f"No {named.pop()} server is set up yet. Please contact support.")
+    return NoServer("No server is set up for this yet. Please contact support.")
 
 
 def is_routed(backend: str) -> bool:
@@ -103,7 +114,8 @@ def record(obj: Any, action: str, *, actor=None, password: str | None = None) ->
     # An object this transaction inserted has no operations to take over: that saves a query each.
     fresh = (object_type, obj.id) in db.session.info.get(INSERTED, ())
     ops: list[Operation] = []
-    for backend in backends_for(object_type, obj):
+    wanted = backends_for(object_type, obj)
+    for backend in wanted:
         for server in routed_servers(backend.name):
             owed = None if fresh else take_over(server.id, backend.name, object_type, obj.id, (OpState.FAILED,))
             verifier = backend.verifier(server, password) if password is not None else None
@@ -122,9 +134,7 @@ def record(obj: Any, action: str, *, actor=None, password: str | None = None) ->
                 )
             )
     if not ops:  # e.g. mail without Postfix is fine, but not without any mail server at all
-        raise NoServer("No server is set up for this yet. Please contact support.")
-    from portal.services.audit import audit
-
+        raise _no_server(wanted)
     audit(
         actor,
         f"{object_type.lower()}.{action}",
@@ -136,8 +146,6 @@ def record(obj: Any, action: str, *, actor=None, password: str | None = None) ->
 
 def requeue(server: Server, backend_name: str, object_type: str, object_id: int, *, actor=None) -> Operation:
     """One operation that re-applies an object's *current* desired state on one server."""
-    from portal.orchestration.jobs import MODELS
-
     newest = db.session.scalars(
         sa.select(Operation)
         .where(
@@ -150,7 +158,7 @@ def requeue(server: Server, backend_name: str, object_type: str, object_id: int,
         .limit(1)
     ).first()
     owed = take_over(server.id, backend_name, object_type, object_id, (OpState.PENDING, OpState.FAILED))
-    obj = db.session.get(MODELS[object_type], object_id)
+    obj = db.session.get(kind_named(object_type).model, object_id)
     backend = get_backend(backend_name)
     # The newest operation says what is wanted: a failed delete is still a delete.
     if obj is None or obj.status == Status.DELETING or (newest is not None and newest.action == "delete"):

@@ -9,14 +9,15 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal.extensions import db
-from portal.models import BackendLog, LogState, Operation, OpState, Server, Status, utcnow
+from portal.models import BackendLog, LogState, Operation, OpState, Server, Status, usage, utcnow
+from portal.models.kinds import COUNTED, deletion_rank, kind_named
 from portal.orchestration import alerts
-from portal.services import usage
+from portal.orchestration.changes import Change
+from portal.orchestration.unrouted import purge_unrouted_domains
 
 OK_STATES = (LogState.SUCCESS, LogState.WARNING)
 RETRIED_STATES = (LogState.ERROR, LogState.TIMEOUT)
 BUSY = (OpState.PENDING, OpState.RUNNING)
-DELETE_ORDER = ["Website", "WebApp", "SystemUser", "DatabaseUser", "Database", "Address", "Mailbox", "Domain"]
 
 
 def reason(server: Server, entry: BackendLog) -> str:
@@ -34,7 +35,9 @@ def retry_delays() -> list[int]:
     return [int(d) for d in str(current_app.config["RETRY_DELAYS"]).split(",") if d.strip()]
 
 
-def settle(server: Server, entry: BackendLog, changes, refused: dict[int, str], *, retryable: bool = True) -> None:
+def settle(
+    server: Server, entry: BackendLog, changes: list[Change], refused: dict[int, str], *, retryable: bool = True
+) -> None:
     """Record the outcome, commit, then tell staff if this opened an incident."""
     # Deleted rows move their accounts' usage counters: those account rows are locked first, in the
     # order requests lock them, before any operation or service row (usage.lock).
@@ -60,8 +63,6 @@ def settle(server: Server, entry: BackendLog, changes, refused: dict[int, str], 
             errors[key] = f"{server.name} refused the change: {refused[op.id]}" if op.id in refused else why
     db.session.flush()
     update_objects({(c.op.object_type, c.op.object_id) for c in changes}, errors)
-    from portal.services.resellers import purge_unrouted_domains
-
     purge_unrouted_domains()
     opened = False
     if ok and not refused:
@@ -79,15 +80,14 @@ def update_objects(keys: set[tuple[str, int]], errors: dict[tuple[str, int], str
     Decided from the operations alone, with the rows locked (PostgreSQL), so a request
     that changed an object meanwhile is seen, never overwritten.
     """
-    from portal.orchestration.jobs import MODELS
-
     by_type: dict[str, list[int]] = defaultdict(list)
     for object_type, object_id in keys:
         by_type[object_type].append(object_id)
     # Rows that others point at go last: sites before their apps, apps before their users, ...
-    for object_type in sorted(by_type, key=DELETE_ORDER.index):
+    for object_type in sorted(by_type, key=deletion_rank):
         ids = by_type[object_type]
-        model = MODELS[object_type]
+        kind = kind_named(object_type)
+        model = kind.model
         db.session.execute(sa.select(model.id).where(model.id.in_(ids)).with_for_update()).all()
         latest = latest_per_server(object_type, ids)
         applied, gone, failed, waiting = [], [], defaultdict(list), defaultdict(list)
@@ -120,7 +120,7 @@ def update_objects(keys: set[tuple[str, int]], errors: dict[tuple[str, int], str
                 sa.update(model).where(model.id.in_(object_ids)).values(last_error=error, updated_at=utcnow())
             )
         if gone:
-            if model in usage.COUNTED:
+            if kind in COUNTED:
                 usage.delete_rows(db.session, model, gone)
             else:
                 db.session.execute(sa.delete(model).where(model.id.in_(gone)))

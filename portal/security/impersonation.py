@@ -15,6 +15,7 @@ from flask import abort, current_app, flash
 from portal.extensions import db
 from portal.models import AccountKind, LoginSession, User, utcnow
 from portal.security import sessions
+from portal.security.audit import audit
 from portal.security.scoping import Actor
 
 NOT_FOUND = 404
@@ -52,8 +53,6 @@ def ends_at(row: LoginSession):
 
 def start(row: LoginSession, target: User, reason: str) -> None:
     """Act as `target` from the next request on. The caller has checked `refusal()`; it commits."""
-    from portal.services.audit import audit
-
     row.subject_id, row.reason, row.impersonating_since = target.id, reason, utcnow()
     audit(
         Actor(user=target, real_user=row.user),
@@ -67,8 +66,6 @@ def start(row: LoginSession, target: User, reason: str) -> None:
 
 def stop(row: LoginSession, why: str = "stopped") -> None:
     """Back to the real user, on a new session id. The caller commits."""
-    from portal.services.audit import audit
-
     subject = row.subject
     minutes = int((utcnow() - row.impersonating_since).total_seconds() // 60)
     audit(

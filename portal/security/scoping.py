@@ -16,6 +16,8 @@ from flask_login import current_user
 
 from portal.extensions import db
 from portal.models import Account, AccountKind, User
+from portal.models.usage import totals
+from portal.security.sessions import current
 
 M = TypeVar("M")
 
@@ -53,8 +55,6 @@ class Actor:
         if self.scope is None:
             return 0
         if self.acting is None and self.scope.kind == AccountKind.RESELLER:
-            from portal.services.usage import totals
-
             return totals(db.session, [self.scope])[self.scope.id][kind]
         return self.scope.used(kind)
 
@@ -107,8 +107,6 @@ def current_actor() -> Actor:
     if "actor" not in g:
         if not current_user.is_authenticated:
             abort(401)
-        from portal.security.sessions import current
-
         user = current_user._get_current_object()
         row = current()
         real = row.user if row is not None and row.subject_id is not None else None

@@ -123,27 +123,8 @@ def stepped_up(row: LoginSession | None) -> bool:
     return utcnow() - row.stepped_up_at <= timedelta(minutes=current_app.config["STEP_UP_MINUTES"])
 
 
-def load_user(user_id: str) -> User | None:
-    """Flask-Login's user loader: the session row decides who this request acts as."""
-    from portal.security import impersonation
-
-    row = current()
-    if row is None or not row.user.is_active:
-        if row is not None:
-            db.session.delete(row)
-            db.session.commit()
-        session.clear()
-        return None
-    if row.subject_id is not None and impersonation.end_if_over(row):
-        return row.user  # back as themselves, on a new session id
-    user = row.subject or row.user
-    if str(user.id) != user_id:
-        return None
-    _touch(row)
-    return user
-
-
-def _touch(row: LoginSession) -> None:
+def touch(row: LoginSession) -> None:
+    """Note that the session is in use (at most every TOUCH_EVERY, committed at once)."""
     now = utcnow()
     if now - row.last_seen_at >= TOUCH_EVERY:
         db.session.execute(sa.update(LoginSession).where(LoginSession.id == row.id).values(last_seen_at=now))

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from portal.models import Status
-from portal.security.scoping import get_scoped_or_404
+from typing import TypeVar
+
+from portal.models import Operation, Status
+from portal.models.status import Provisioned
+from portal.orchestration import operations
+from portal.security.scoping import Actor, get_scoped_or_404
+
+P = TypeVar("P", bound=Provisioned)
 
 
 class ServiceError(Exception):
@@ -15,7 +21,15 @@ class ServiceError(Exception):
         self.field = field
 
 
-def to_change(model, object_id: int, actor, noun: str):
+def record(obj: Provisioned, action: str, actor: Actor | None, password: str | None = None) -> list[Operation]:
+    """The outbox's record(), with "no server runs this" as a refusal the customer reads."""
+    try:
+        return operations.record(obj, action, actor=actor, password=password)
+    except operations.NoServer as exc:
+        raise ServiceError(str(exc)) from exc
+
+
+def to_change(model: type[P], object_id: int, actor: Actor, noun: str) -> P:
     """The actor's object, marked pending for a change; refused while it is being deleted."""
     obj = get_scoped_or_404(model, object_id, actor)
     if obj.status == Status.DELETING:

@@ -7,11 +7,10 @@ from email_validator import EmailNotValidError, validate_email
 
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status
-from portal.orchestration.operations import NoServer, record
+from portal.models.validators import control_problem, local_part_problem
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
-from portal.services import ServiceError
+from portal.services import ServiceError, record
 from portal.services.limits import reserve
-from portal.services.validators import control_problem, local_part_problem
 
 MAX_FORWARDS = 20
 
@@ -113,7 +112,7 @@ def create_address(
     )
     db.session.add(address)
     db.session.flush()
-    _record(address, "save", actor)
+    record(address, "save", actor)
     return address
 
 
@@ -126,19 +125,12 @@ def update_address(actor: Actor, address_id: int, *, mailbox_ids: list[int], for
     _validate(actor, address.key, mailboxes, cleaned, address.domain)
     address.mailboxes, address.forwards = mailboxes, cleaned
     address.status, address.last_error = Status.PENDING, None
-    _record(address, "save", actor)
+    record(address, "save", actor)
     return address
 
 
 def delete_address(actor: Actor, address_id: int) -> Address:
     address = get_scoped_or_404(Address, address_id, actor)
     address.status, address.last_error = Status.DELETING, None
-    _record(address, "delete", actor)
+    record(address, "delete", actor)
     return address
-
-
-def _record(obj, action: str, actor: Actor) -> None:
-    try:
-        record(obj, action, actor=actor)
-    except NoServer as exc:
-        raise ServiceError(str(exc)) from exc

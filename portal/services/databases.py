@@ -13,9 +13,8 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Database, DatabaseUser, Engine, Status
-from portal.orchestration.operations import NoServer, record
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
-from portal.services import ServiceError, to_change
+from portal.services import ServiceError, record, to_change
 from portal.services.limits import reserve
 from portal.services.system_users import prefix
 
@@ -57,13 +56,6 @@ def _taken(model, engine: Engine, full: str) -> bool:
     )
 
 
-def _record(obj, action: str, actor: Actor, password: str | None = None) -> None:
-    try:
-        record(obj, action, actor=actor, password=password)
-    except NoServer as exc:
-        raise ServiceError(f"No {obj.engine.label} server is set up yet. Please contact support.") from exc
-
-
 def _account(actor: Actor):
     if actor.account is None:
         raise ServiceError("Databases belong to a customer account.")
@@ -97,7 +89,7 @@ def create_database(actor: Actor, *, engine: str, name: str) -> Database:
     database = Database(account_id=account.id, engine=kind, name=full, status=Status.PENDING)
     db.session.add(database)
     db.session.flush()
-    _record(database, "save", actor)
+    record(database, "save", actor)
     return database
 
 
@@ -115,7 +107,7 @@ def create_user(actor: Actor, *, engine: str, name: str, password: str, database
     )
     db.session.add(user)
     db.session.flush()
-    _record(user, "save", actor, password)
+    record(user, "save", actor, password)
     return user
 
 
@@ -127,20 +119,20 @@ def set_grants(actor: Actor, user_id: int, database_ids: list[int]) -> DatabaseU
     user = _live_user(actor, user_id)
     user.databases = _grantable(actor, user.engine, database_ids)
     db.session.flush()
-    _record(user, "save", actor)
+    record(user, "save", actor)
     return user
 
 
 def change_password(actor: Actor, user_id: int, password: str) -> DatabaseUser:
     user = _live_user(actor, user_id)
-    _record(user, "save", actor, password)
+    record(user, "save", actor, password)
     return user
 
 
 def delete_user(actor: Actor, user_id: int) -> DatabaseUser:
     user = get_scoped_or_404(DatabaseUser, user_id, actor)
     user.status, user.last_error = Status.DELETING, None
-    _record(user, "delete", actor)
+    record(user, "delete", actor)
     return user
 
 
@@ -161,12 +153,12 @@ def delete_database(actor: Actor, database_id: int) -> Database:
     for user in staying:  # re-applied without this grant
         if user.status != Status.DELETING:
             user.status, user.last_error = Status.PENDING, None
-            _record(user, "save", actor)
+            record(user, "save", actor)
     for user in going:
         if user.status != Status.DELETING:
             delete_user(actor, user.id)
     database.status, database.last_error = Status.DELETING, None
-    _record(database, "delete", actor)
+    record(database, "delete", actor)
     return database
 
 
@@ -176,6 +168,6 @@ def refresh_sizes(actor: Actor) -> int:
     for database in db.session.scalars(scoped(Database, actor)):
         if database.status == Status.APPLIED:
             database.status = Status.PENDING
-            _record(database, "save", actor)
+            record(database, "save", actor)
             count += 1
     return count

@@ -6,11 +6,10 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status, Website, website_domain
-from portal.orchestration.operations import NoServer, record
+from portal.models.validators import domain_to_ascii
 from portal.security.scoping import Actor, get_scoped_or_404
-from portal.services import ServiceError
+from portal.services import ServiceError, record
 from portal.services.limits import reserve
-from portal.services.validators import domain_to_ascii
 
 
 def _parents(name: str) -> list[str]:
@@ -48,7 +47,7 @@ def add_domain(actor: Actor, name: str) -> Domain:
     domain = Domain(account_id=account.id, name=ascii_name, status=Status.PENDING)
     db.session.add(domain)
     db.session.flush()
-    _record(domain, "save", actor)
+    record(domain, "save", actor)
     return domain
 
 
@@ -81,12 +80,5 @@ def delete_domain(actor: Actor, domain_id: int) -> Domain:
         )
         raise ServiceError(f"{domain.display_name} is still used by {listed}. Delete those first.")
     domain.status, domain.last_error = Status.DELETING, None
-    _record(domain, "delete", actor)
+    record(domain, "delete", actor)
     return domain
-
-
-def _record(obj, action: str, actor: Actor) -> None:
-    try:
-        record(obj, action, actor=actor)
-    except NoServer as exc:
-        raise ServiceError(str(exc)) from exc

@@ -8,8 +8,8 @@ counter the first one moved.
 from __future__ import annotations
 
 from portal.extensions import db
-from portal.models import LIMITS
-from portal.services import ServiceError, usage
+from portal.models import LIMITS, usage
+from portal.services import ServiceError
 
 
 def reserve(account_id: int, kinds: str | dict[str, int], amount: int = 1) -> None:

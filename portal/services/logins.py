@@ -9,11 +9,11 @@ from flask import has_request_context, request
 from portal.extensions import db
 from portal.models import User
 from portal.security import sessions
+from portal.security.audit import audit
 from portal.security.passwords import check_password, hash_password
 from portal.security.scoping import Actor
 from portal.security.throttle import login_blocked, login_failed
 from portal.services import ServiceError
-from portal.services.audit import audit
 
 
 def _check_current(actor: Actor, current: str) -> User:

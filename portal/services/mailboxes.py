@@ -8,11 +8,10 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status
-from portal.orchestration.operations import NoServer, record
+from portal.models.validators import control_problem, local_part_problem
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
-from portal.services import ServiceError, to_change
+from portal.services import ServiceError, record, to_change
 from portal.services.limits import reserve
-from portal.services.validators import control_problem, local_part_problem
 
 QUOTA_MIN_MB, QUOTA_MAX_MB = 10, 102400
 
@@ -56,8 +55,8 @@ def create_mailbox(
         address = _own_address(mailbox, address)
     db.session.flush()  # one flush for both: their ids, and one move of the usage counters
     if with_address:
-        _record(address, "save", actor)
-    _record(mailbox, "save", actor, password)
+        record(address, "save", actor)
+    record(mailbox, "save", actor, password)
     return mailbox
 
 
@@ -81,7 +80,7 @@ def _own_address(mailbox: Mailbox, address: Address | None) -> Address:
 
 def change_mailbox_password(actor: Actor, mailbox_id: int, password: str) -> Mailbox:
     mailbox = to_change(Mailbox, mailbox_id, actor, "mailbox")
-    _record(mailbox, "save", actor, password)
+    record(mailbox, "save", actor, password)
     return mailbox
 
 
@@ -92,12 +91,12 @@ def delete_mailbox(actor: Actor, mailbox_id: int) -> Mailbox:
         address.mailboxes.remove(mailbox)
         if not address.mailboxes and not address.forwards:
             address.status = Status.DELETING
-            _record(address, "delete", actor)
+            record(address, "delete", actor)
         else:
             address.status = Status.PENDING
-            _record(address, "save", actor)
+            record(address, "save", actor)
     mailbox.status, mailbox.last_error = Status.DELETING, None
-    _record(mailbox, "delete", actor)
+    record(mailbox, "delete", actor)
     return mailbox
 
 
@@ -124,12 +123,5 @@ def set_autoreply(
     mailbox.autoreply_enabled, mailbox.autoreply_subject, mailbox.autoreply_message = enabled, subject, message
     mailbox.autoreply_start, mailbox.autoreply_end = start, end
     mailbox.status, mailbox.last_error = Status.PENDING, None
-    _record(mailbox, "save", actor)
+    record(mailbox, "save", actor)
     return mailbox
-
-
-def _record(mailbox: Mailbox, action: str, actor: Actor, password: str | None = None) -> None:
-    try:
-        record(mailbox, action, actor=actor, password=password)
-    except NoServer as exc:
-        raise ServiceError(str(exc)) from exc

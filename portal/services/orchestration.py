@@ -6,12 +6,12 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import BackendLog, OpState, Route, Server
+from portal.models.kinds import kind_named
 from portal.orchestration.backends import get_backend
-from portal.orchestration.jobs import MODELS
 from portal.orchestration.operations import requeue
+from portal.security.audit import audit
 from portal.security.scoping import Actor
 from portal.services import ServiceError
-from portal.services.audit import audit
 
 
 def retry_log(actor: Actor, log_id: int) -> int:
@@ -36,7 +36,7 @@ def resync_server(actor: Actor, server_id: int) -> int:
     count = 0
     for backend_name in db.session.scalars(sa.select(Route.backend).where(Route.server_id == server.id)):
         for object_type in get_backend(backend_name).handles:
-            model = MODELS[object_type]
+            model = kind_named(object_type).model
             backend = get_backend(backend_name)
             for obj in db.session.scalars(sa.select(model).order_by(model.id)):
                 if backend.wants(obj):

@@ -6,16 +6,19 @@ import secrets
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
+from flask import abort, current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from portal.extensions import db
-from portal.models import LIMITS, Account, AccountKind, Role, User
+from portal.models import LIMITS, Account, AccountKind, Domain, Role, Status, User, utcnow
+from portal.models.kinds import DELETION_ORDER, SUSPENDED, Kind
+from portal.models.usage import totals
+from portal.orchestration import operations
+from portal.orchestration.unrouted import delete_now, purge_unrouted_domains
+from portal.security.audit import audit
 from portal.security.passwords import hash_password
 from portal.security.scoping import Actor, sub_account
 from portal.services import ServiceError
-from portal.services.audit import audit
-from portal.services.usage import COUNTED, delete_rows, totals
 
 LINK_DAYS = 7
 
@@ -76,8 +79,6 @@ def set_limits(actor: Actor, account_id: int, values: dict[str, int | None]) -> 
     reseller = reseller_of(actor)
     account = sub_account(reseller, account_id)
     if account is None:
-        from flask import abort
-
         abort(404)
     for kind in LIMITS:
         value, cap = values.get(kind), reseller.limit(kind)
@@ -99,20 +100,18 @@ def usage(accounts: list[Account]) -> dict[int, dict[str, tuple[int, int | None]
 def set_suspended(actor: Actor, account: Account, suspended: bool) -> int:
     """Suspend (or resume) an account: portal logins stop, and every service is re-applied in its
     suspended (or normal) form. Returns how many services are being re-applied."""
-    from portal.models import DatabaseUser, Mailbox, Status, SystemUser, Website
-    from portal.orchestration.operations import NoServer, record
-
     account.active = not suspended
     audit(actor, "account.suspend" if suspended else "account.resume", obj=account, account_id=account.id)
     count = 0
-    for model in (SystemUser, Mailbox, Website, DatabaseUser):
+    for kind in SUSPENDED:
+        model = kind.model
         for obj in db.session.scalars(
             sa.select(model).where(model.account_id == account.id, model.status != Status.DELETING)
         ):
             obj.status, obj.last_error = Status.PENDING, None
             try:
-                record(obj, "save", actor=actor)
-            except NoServer:
+                operations.record(obj, "save", actor=actor)
+            except operations.NoServer:
                 continue  # nothing runs it anywhere: nothing to suspend
             count += 1
     return count
@@ -121,81 +120,46 @@ def set_suspended(actor: Actor, account: Account, suspended: bool) -> int:
 def suspend_sub_account(actor: Actor, account_id: int, suspended: bool) -> tuple[Account, int]:
     account = sub_account(reseller_of(actor), account_id)
     if account is None:
-        from flask import abort
-
         abort(404)
     return account, set_suspended(actor, account, suspended)
 
 
-DELETION_ORDER = ("Website", "WebApp", "SystemUser", "DatabaseUser", "Database", "Address", "Mailbox", "Domain")
-
-
-def remaining_services(account: Account) -> dict[str, int]:
-    from portal.orchestration.jobs import MODELS
-
-    counts = {}
-    for name in DELETION_ORDER:
-        model = MODELS[name]
-        counts[name] = db.session.scalar(
-            sa.select(sa.func.count()).select_from(model).where(model.account_id == account.id)
+def remaining_services(account: Account) -> list[tuple[Kind, int]]:
+    """How many objects of each kind the account still has, in the order they are deleted."""
+    return [
+        (
+            kind,
+            db.session.scalar(
+                sa.select(sa.func.count()).select_from(kind.model).where(kind.model.account_id == account.id)
+            )
+            or 0,
         )
-    return counts
+        for kind in DELETION_ORDER
+    ]
 
 
 def delete_sub_account(actor: Actor, account_id: int) -> Account:
-    """Remove every service from the servers, in order (sites, apps, users, addresses, mailboxes,
-    domains); logins stop at once. The account row stays, inactive, for its history."""
-    from portal.models import Status, utcnow
-    from portal.orchestration.jobs import MODELS
-    from portal.orchestration.operations import NoServer, record
-
+    """Remove every service from the servers, in the deletion order (models/kinds.py: sites before
+    their apps, users, addresses, mailboxes and domains); logins stop at once. The account row stays,
+    inactive, for its history."""
     account = sub_account(reseller_of(actor), account_id)
     if account is None or account.deleting_at is not None:
-        from flask import abort
-
         abort(404)
     account.active, account.deleting_at = False, utcnow()
     audit(actor, "account.delete", obj=account, account_id=account.id)
-    account.deletion_total = sum(remaining_services(account).values())
-    for name in DELETION_ORDER:
-        model = MODELS[name]
+    account.deletion_total = sum(n for _, n in remaining_services(account))
+    for kind in DELETION_ORDER:
+        model = kind.model
         for obj in db.session.scalars(sa.select(model).where(model.account_id == account.id)):
             if obj.status == Status.DELETING:
                 continue
             obj.status, obj.last_error = Status.DELETING, None
             try:
-                record(obj, "delete", actor=actor)
-            except NoServer:  # on no server: only the row goes, once nothing points at it
-                if name != "Domain":
-                    _delete(obj)
+                operations.record(obj, "delete", actor=actor)
+            except operations.NoServer:
+                # On no server only the row goes; a domain once nothing points at it (the purge).
+                if model is not Domain:
+                    delete_now(obj)
     db.session.flush()
     purge_unrouted_domains()
     return account
-
-
-def _delete(obj) -> None:
-    """Delete a row now. Counted ones go by usage.delete_rows(): two transactions deleting the
-    same row (a purge run by two workers) take it off the usage counters once."""
-    db.session.flush()
-    if type(obj) in COUNTED:
-        delete_rows(db.session, type(obj), [obj.id])
-    else:
-        db.session.delete(obj)
-
-
-def purge_unrouted_domains() -> None:
-    """Domains being deleted that no server holds go once their mailboxes and addresses have gone."""
-    from portal.models import Address, Domain, Mailbox, Operation, Status
-
-    for domain in db.session.scalars(sa.select(Domain).where(Domain.status == Status.DELETING)):
-        held = db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Operation)
-            .where(Operation.object_type == "Domain", Operation.object_id == domain.id)
-        )
-        used = any(
-            db.session.scalar(sa.select(sa.func.count()).select_from(m).where(m.domain_id == domain.id))
-            for m in (Mailbox, Address)
-        )
-        if not held and not used:
-            _delete(domain)

@@ -8,10 +8,9 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Account, Status, SystemUser
-from portal.orchestration.operations import NoServer, record
 from portal.orchestration.ssh import parse_host_key
 from portal.security.scoping import Actor, get_scoped_or_404
-from portal.services import ServiceError, to_change
+from portal.services import ServiceError, record, to_change
 from portal.services.limits import reserve
 
 BASE_NAME = re.compile(r"^[a-z][a-z0-9]{0,15}$")
@@ -108,36 +107,29 @@ def create_system_user(
     )
     db.session.add(user)
     db.session.flush()
-    _record(user, "save", actor, password)
+    record(user, "save", actor, password)
     return user
 
 
 def change_system_user_password(actor: Actor, user_id: int, password: str) -> SystemUser:
     user = _live(actor, user_id)
-    _record(user, "save", actor, password)
+    record(user, "save", actor, password)
     return user
 
 
 def update_system_user(actor: Actor, user_id: int, *, shell: str, ssh_keys: str) -> SystemUser:
     user = _live(actor, user_id)
     user.shell, user.ssh_keys = _shell(actor, user.account, shell), clean_keys(ssh_keys)
-    _record(user, "save", actor)
+    record(user, "save", actor)
     return user
 
 
 def delete_system_user(actor: Actor, user_id: int) -> SystemUser:
     user = get_scoped_or_404(SystemUser, user_id, actor)
     user.status, user.last_error = Status.DELETING, None
-    _record(user, "delete", actor)
+    record(user, "delete", actor)
     return user
 
 
 def _live(actor: Actor, user_id: int) -> SystemUser:
     return to_change(SystemUser, user_id, actor, "user")
-
-
-def _record(obj, action: str, actor: Actor, password: str | None = None) -> None:
-    try:
-        record(obj, action, actor=actor, password=password)
-    except NoServer as exc:
-        raise ServiceError(str(exc)) from exc

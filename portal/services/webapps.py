@@ -10,9 +10,8 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Domain, Mount, Server, Status, SystemUser, WebApp, Website, website_domain
 from portal.orchestration.backends.nginx import PATH, server_names
-from portal.orchestration.operations import NoServer, record
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
-from portal.services import ServiceError
+from portal.services import ServiceError, record
 from portal.services.limits import reserve
 from portal.services.tls import check_certificate, normalised_key
 
@@ -91,7 +90,7 @@ def create_web_app(
     )
     db.session.add(app)
     db.session.flush()
-    _record(app, "save", actor)
+    record(app, "save", actor)
     return app
 
 
@@ -100,7 +99,7 @@ def update_web_app(actor: Actor, app_id: int, *, options: dict) -> WebApp:
     if app.kind == "php":
         app.options = clean_options(options)
     app.status, app.last_error = Status.PENDING, None
-    _record(app, "save", actor)
+    record(app, "save", actor)
     return app
 
 
@@ -110,7 +109,7 @@ def delete_web_app(actor: Actor, app_id: int) -> WebApp:
     if sites:
         raise ServiceError(f"{app.name} is served by {', '.join(s.name for s in sites)}: remove it there first.")
     app.status, app.last_error = Status.DELETING, None
-    _record(app, "delete", actor)
+    record(app, "delete", actor)
     return app
 
 
@@ -190,7 +189,7 @@ def create_website(
     key_pem = _tls(website, https, certificate, key)
     db.session.add(website)
     db.session.flush()
-    _record(website, "save", actor, key_pem)
+    record(website, "save", actor, key_pem)
     return website
 
 
@@ -221,19 +220,12 @@ def update_website(
     website.name, website.with_www, website.domains, website.mounts = name, with_www, domains, new_mounts
     key_pem = _tls(website, https, certificate, key)
     website.status, website.last_error = Status.PENDING, None
-    _record(website, "save", actor, key_pem)
+    record(website, "save", actor, key_pem)
     return website
 
 
 def delete_website(actor: Actor, website_id: int) -> Website:
     website = get_scoped_or_404(Website, website_id, actor)
     website.status, website.last_error = Status.DELETING, None
-    _record(website, "delete", actor)
+    record(website, "delete", actor)
     return website
-
-
-def _record(obj, action: str, actor: Actor, secret: str | None = None) -> None:
-    try:
-        record(obj, action, actor=actor, password=secret)
-    except NoServer as exc:
-        raise ServiceError(str(exc)) from exc

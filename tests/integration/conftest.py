@@ -10,7 +10,7 @@ from rq import SimpleWorker
 
 from portal.extensions import db
 from portal.models import Domain, Mailbox, Route, Server
-from portal.orchestration.dispatch import queue
+from portal.orchestration.queue import queue
 from portal.orchestration.ssh import POOL
 
 

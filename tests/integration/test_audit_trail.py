@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import AuditEvent, BackendLog, LogState, Operation, Status
-from portal.orchestration.dispatch import queue
+from portal.orchestration.queue import queue
 from tests.integration.conftest import mailbox, new_mailbox
 
 SECRET = "imp-Secret-pw-42"

@@ -7,9 +7,8 @@ import sqlalchemy as sa
 
 from bench import data
 from portal.extensions import db
-from portal.models import Account, AccountKind, Role, User
+from portal.models import Account, AccountKind, Role, User, usage
 from portal.security.passwords import hash_password
-from portal.services import usage
 from tests.conftest import PASSWORD
 
 CUSTOMER_PAGES = [

@@ -9,8 +9,9 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import Account, Domain, Operation, OpState, Route, Server, Status
-from portal.orchestration.dispatch import queue, recover_orphans
+from portal.orchestration.dispatch import recover_orphans
 from portal.orchestration.locks import redis_lock
+from portal.orchestration.queue import queue
 from tests.integration.conftest import mailbox, new_mailbox
 from tests.integration.test_staff_logs import break_server, logs, staff_retry
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import (
+    KINDS,
     Account,
     AccountKind,
     Address,
@@ -45,6 +46,8 @@ MODELS = {
     "database_id": Database,
     "db_user_id": DatabaseUser,
 }
+# Every provisioned kind has its pages, so the walk knows its id (and builds one of each below).
+assert {kind.model for kind in KINDS} <= set(MODELS.values()), "a kind's id route is missing from the walk"
 NOT_IDS = {"token"}  # a signed token, checked on its own (test_resellers.py)
 MISSING = 987654321
 UNGUARDED = {"static", "bootstrap.static"}
@@ -73,7 +76,9 @@ def objects_for(account: Account, tag: str) -> dict[str, object]:
     db_user = DatabaseUser(
         account=account, engine="mariadb", name=f"{tag}1_u", status=Status.APPLIED, databases=[database]
     )
-    db.session.add_all([domain, mailbox, address, user, app, website, database, db_user])
+    objects = [domain, mailbox, address, user, app, website, database, db_user]
+    assert {type(obj) for obj in objects} == {kind.model for kind in KINDS}, "build one of every kind"
+    db.session.add_all(objects)
     return {
         "domain_id": domain,
         "mailbox_id": mailbox,

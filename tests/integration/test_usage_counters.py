@@ -11,8 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Account, Domain, Mailbox, Status
-from portal.services import usage
+from portal.models import Account, Domain, Mailbox, Status, usage
 from tests.integration.conftest import domain_id
 
 PW = {"password": "pw-0123456789", "confirm": "pw-0123456789"}
@@ -139,7 +138,7 @@ def test_a_worker_settling_a_delete_locks_the_account_before_any_other_row(
 
         need(os.environ.get("TEST_DATABASE_URL"), "PostgreSQL (TEST_DATABASE_URL) for row locks")
     from portal.models import BackendLog, LogState, Operation
-    from portal.orchestration.jobs import Change
+    from portal.orchestration.changes import Change
     from portal.orchestration.outcome import settle
 
     make_account("Acme", domains=("acme.test",))

@@ -1,7 +1,7 @@
 """Folding pending operations into the latest desired state per object."""
 
 from portal.models import Operation
-from portal.orchestration.jobs import fold
+from portal.orchestration.changes import fold
 
 
 def op(id, object_id, action="save", secret=None, backend="dovecot"):

@@ -1,6 +1,6 @@
 import pytest
 
-from portal.services.validators import control_problem, domain_to_ascii, local_part_problem
+from portal.models.validators import control_problem, domain_to_ascii, local_part_problem
 
 
 @pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\x00b", "a\x1b[31m", "tab\there", "del\x7f"])

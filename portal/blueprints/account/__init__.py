@@ -1,5 +1,5 @@
-from flask import Blueprint
+"""A user's own login: password, e-mail, timezone and two-factor login."""
 
-bp = Blueprint("account", __name__, url_prefix="/account")
+from portal.blueprints.account.views import bp
 
-from portal.blueprints.account import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -3,20 +3,21 @@
 The credentials are out of reach while someone impersonates the user.
 """
 
-from flask import flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from portal.blueprints.account import bp
 from portal.blueprints.account.forms import CodeConfirmForm, EmailChangeForm, PasswordChangeForm, TimezoneForm
 from portal.blueprints.auth.views import BAD_CODE, enrol_page
-from portal.blueprints.common import fail_form
+from portal.blueprints.common import refusals, saved
 from portal.extensions import db
 from portal.security import totp
+from portal.security.audit import audit
 from portal.security.impersonation import not_while_impersonating
 from portal.security.roles import user
 from portal.security.scoping import current_actor
-from portal.services import ServiceError
 from portal.services.logins import change_email, change_password
+
+bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 def _page(**forms):
@@ -39,14 +40,9 @@ def index():
 def password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             ended = change_password(current_actor(), form.current.data, form.password.data)
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"Your password is changed. {ended} other session(s) were logged out.", "success")
-            return redirect(url_for(".index"))
+            return saved(f"Your password is changed. {ended} other session(s) were logged out.", url_for(".index"))
     return _page(password_form=form)
 
 
@@ -56,14 +52,9 @@ def password():
 def email():
     form = EmailChangeForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             change_email(current_actor(), form.current.data, form.email.data)
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash("Your login e-mail is changed.", "success")
-            return redirect(url_for(".index"))
+            return saved("Your login e-mail is changed.", url_for(".index"))
     return _page(email_form=form)
 
 
@@ -75,9 +66,7 @@ def timezone():
     if form.validate_on_submit():
         current_user.timezone = form.timezone.data
         _audit("user.timezone", {"timezone": form.timezone.data})
-        db.session.commit()
-        flash(f"Times are now shown in {form.timezone.data}.", "success")
-        return redirect(url_for(".index"))
+        return saved(f"Times are now shown in {form.timezone.data}.", url_for(".index"))
     return _page(timezone_form=form)
 
 
@@ -133,8 +122,6 @@ def recovery_codes():
 
 
 def _audit(action: str, fields: dict | None = None) -> None:
-    from portal.services.audit import audit
-
     audit(
         current_actor(),
         action,

@@ -1,5 +1,5 @@
-from flask import Blueprint
+"""The account's activity: its audit events in plain words."""
 
-bp = Blueprint("activity", __name__)
+from portal.blueprints.activity.views import bp
 
-from portal.blueprints.activity import views, words  # noqa: E402,F401
+__all__ = ["bp"]

@@ -1,14 +1,18 @@
 """The account's activity: every audit event of the accounts the user may see."""
 
 import sqlalchemy as sa
-from flask import render_template
+from flask import Blueprint, render_template
 from sqlalchemy.orm import joinedload
 
-from portal.blueprints.activity import bp
+from portal.blueprints.activity.words import describe_event, event_actor
 from portal.extensions import db
 from portal.models import AuditEvent
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, scoped
+
+bp = Blueprint("activity", __name__)
+bp.add_app_template_global(describe_event)
+bp.add_app_template_global(event_actor)
 
 PER_PAGE = 50
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from portal.blueprints.activity import bp
 from portal.models import AuditEvent
+from portal.models.kinds import KINDS
 
 DONE = {
     "save": "saved",
@@ -23,12 +23,11 @@ DONE = {
     "resync": "resynced",
     "two_factor_reset": "two-factor login reset by an operator",
 }
-KINDS = {
-    "SystemUser": "System user",
-    "WebApp": "Web app",
+# What events name, by object type: every provisioned kind, and the other rows events are about.
+NOUNS = {
+    **{kind.name: kind.singular.capitalize() for kind in KINDS},
     "User": "Login",
     "BackendLog": "Backend log",
-    "DatabaseUser": "Database user",
 }
 
 
@@ -37,7 +36,6 @@ def _support(event: AuditEvent) -> str:
     return "Support" if real is None or real.is_staff else "Your reseller"
 
 
-@bp.app_template_global()
 def describe_event(event: AuditEvent, own_account_id: int | None = None) -> str:
     fields = event.fields or {}
     whose = (
@@ -55,7 +53,7 @@ def describe_event(event: AuditEvent, own_account_id: int | None = None) -> str:
             f"minute(s), {fields.get('ended', 'stopped')}. The reason was: {fields.get('reason', '')}"
         )
     kind, _, verb = event.action.partition(".")
-    words = f"{KINDS.get(event.object_type, event.object_type or kind.title())} {event.object_name}".strip()
+    words = f"{NOUNS.get(event.object_type, event.object_type or kind.title())} {event.object_name}".strip()
     text = f"{words} {DONE.get(verb, verb.replace('_', ' '))}"
     if fields.get("password_changed"):
         text += " (new password)"
@@ -73,7 +71,6 @@ def _value(value) -> str:
     return str(value)
 
 
-@bp.app_template_global()
 def event_actor(event: AuditEvent) -> str:
     """Who did it; with an impersonation, both people."""
     actor = event.actor.email if event.actor else "Hostdeck"

@@ -1,5 +1,5 @@
-from flask import Blueprint
+"""Addresses: names on the account's domains that deliver to mailboxes and forward elsewhere."""
 
-bp = Blueprint("addresses", __name__, url_prefix="/addresses")
+from portal.blueprints.addresses.views import bp
 
-from portal.blueprints.addresses import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -1,19 +1,19 @@
 from collections import defaultdict
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from wtforms import SelectChoice
 
-from portal.blueprints.addresses import bp
 from portal.blueprints.addresses.forms import AddressForm, EditAddressForm
-from portal.blueprints.common import confirm_delete, fail_form, paginated, status_response
+from portal.blueprints.common import confirm_delete, paginated, refusals, saved, status_response
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status, address_mailbox
 from portal.models.mail import unicode_name
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
-from portal.services import ServiceError
 from portal.services.addresses import create_address, delete_address, update_address
+
+bp = Blueprint("addresses", __name__, url_prefix="/addresses")
 
 
 def _mailbox_choices(form, actor, account_id: int | None = None) -> None:
@@ -55,7 +55,7 @@ def create():
     ]
     _mailbox_choices(form, actor)
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             address = create_address(
                 actor,
                 local_part=form.local_part.data or "",
@@ -64,12 +64,7 @@ def create():
                 mailbox_ids=form.mailbox_ids.data or [],
                 forwards=form.forward_list(),
             )
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{address.display} is being set up.", "success")
-            return redirect(url_for(".index"))
+            return saved(f"{address.display} is being set up.", url_for(".index"))
     return render_template("addresses/form.html", form=form, address=None)
 
 
@@ -83,14 +78,9 @@ def edit(address_id: int):
     )
     _mailbox_choices(form, actor, address.account_id)
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             update_address(actor, address.id, mailbox_ids=form.mailbox_ids.data or [], forwards=form.forward_list())
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{address.display} is being updated.", "success")
-            return redirect(url_for(".index"))
+            return saved(f"{address.display} is being updated.", url_for(".index"))
     return render_template("addresses/form.html", form=form, address=address)
 
 

@@ -1,5 +1,5 @@
-from flask import Blueprint
+"""Login, the second factor, step-up and logout."""
 
-bp = Blueprint("auth", __name__)
+from portal.blueprints.auth.views import bp
 
-from portal.blueprints.auth import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -4,10 +4,9 @@ import time
 from urllib.parse import urljoin, urlsplit
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from portal.blueprints.auth import bp
 from portal.blueprints.auth.forms import CodeForm, EnrolForm, LoginForm, LogoutForm
 from portal.extensions import db
 from portal.models import User, utcnow
@@ -16,6 +15,8 @@ from portal.security.impersonation import not_while_impersonating
 from portal.security.passwords import check_password
 from portal.security.roles import public, user
 from portal.security.throttle import login_blocked, login_failed
+
+bp = Blueprint("auth", __name__)
 
 BAD_LOGIN = "Wrong e-mail or password."
 BAD_CODE = "That code is wrong or was already used."

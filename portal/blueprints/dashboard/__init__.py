@@ -1,5 +1,5 @@
-from flask import Blueprint
+"""The first page after login."""
 
-bp = Blueprint("dashboard", __name__)
+from portal.blueprints.dashboard.views import bp
 
-from portal.blueprints.dashboard import views  # noqa: E402,F401
+__all__ = ["bp"]

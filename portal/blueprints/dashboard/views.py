@@ -1,11 +1,12 @@
 import sqlalchemy as sa
-from flask import render_template
+from flask import Blueprint, render_template
 
-from portal.blueprints.dashboard import bp
 from portal.extensions import db
 from portal.models import Domain, Mailbox, Status
 from portal.security.roles import user
 from portal.security.scoping import current_actor, scoped
+
+bp = Blueprint("dashboard", __name__)
 
 SHOWN_DOMAINS = 10
 UNSETTLED = (Status.PENDING, Status.FAILED, Status.DELETING)

@@ -1,5 +1,5 @@
-from flask import Blueprint
+"""Databases and database users."""
 
-bp = Blueprint("databases", __name__, url_prefix="/databases")
+from portal.blueprints.databases.views import bp
 
-from portal.blueprints.databases import views  # noqa: E402,F401
+__all__ = ["bp"]

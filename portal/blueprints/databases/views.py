@@ -1,8 +1,7 @@
-from flask import flash, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from sqlalchemy.orm import selectinload
 
-from portal.blueprints.common import confirm_delete, fail_form, paginated, status_response
-from portal.blueprints.databases import bp
+from portal.blueprints.common import confirm_delete, paginated, refusals, saved, status_response
 from portal.blueprints.databases.forms import (
     DatabaseForm,
     DatabasePasswordForm,
@@ -14,7 +13,6 @@ from portal.extensions import db
 from portal.models import Database, DatabaseUser, Status
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
-from portal.services import ServiceError
 from portal.services.databases import (
     change_password,
     create_database,
@@ -26,6 +24,8 @@ from portal.services.databases import (
     users_going_with,
 )
 from portal.services.system_users import prefix
+
+bp = Blueprint("databases", __name__, url_prefix="/databases")
 
 
 def _databases(engine=None) -> list[Database]:
@@ -73,29 +73,20 @@ def index():
 def create():
     form = DatabaseForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             database = create_database(current_actor(), engine=form.engine.data, name=form.name.data)
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{database.name} is being created.", "success")
-            return redirect(url_for(".index"))
+            return saved(f"{database.name} is being created.", url_for(".index"))
     return _index(form, status=400)
 
 
 @bp.route("/sizes", methods=["POST"])
 @customer
 def sizes():
-    if SizesForm().validate_on_submit():
-        try:
+    form = SizesForm()
+    if form.validate_on_submit():
+        with refusals(form):
             count = refresh_sizes(current_actor())
-            db.session.commit()
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            flash(f"The sizes of {count} database(s) are being read again.", "info")
+            return saved(f"The sizes of {count} database(s) are being read again.", url_for(".index"), "info")
     return redirect(url_for(".index"))
 
 
@@ -130,7 +121,7 @@ def create_user_page():
     form.databases.choices = _choices(_databases(), with_engine=True)
     form.databases.pre_validate = lambda form: None  # the service answers a foreign id with 404
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             user = create_user(
                 current_actor(),
                 engine=form.engine.data,
@@ -138,12 +129,7 @@ def create_user_page():
                 password=form.password.data,
                 database_ids=form.databases.data or [],
             )
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{user.name} is being created.", "success")
-            return redirect(url_for(".user", db_user_id=user.id))
+            return saved(f"{user.name} is being created.", url_for(".user", db_user_id=user.id))
     actor = current_actor()
     return render_template(
         "databases/new_user.html", form=form, prefix=prefix(actor.account) if actor.account else ""
@@ -178,14 +164,9 @@ def grants(db_user_id: int):
     form = GrantsForm()
     form.databases.pre_validate = lambda form: None  # the service answers a foreign id with 404
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             set_grants(actor, found.id, form.databases.data or [])
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"The access of {found.name} is being updated.", "success")
-            return redirect(url_for(".user", db_user_id=found.id))
+            return saved(f"The access of {found.name} is being updated.", url_for(".user", db_user_id=found.id))
     return _user_page(found, grants=form, status=400)
 
 
@@ -196,14 +177,9 @@ def password(db_user_id: int):
     found = get_scoped_or_404(DatabaseUser, db_user_id, actor)
     form = DatabasePasswordForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             change_password(actor, found.id, form.password.data)
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"The new password for {found.name} is being applied.", "success")
-            return redirect(url_for(".user", db_user_id=found.id))
+            return saved(f"The new password for {found.name} is being applied.", url_for(".user", db_user_id=found.id))
     return _user_page(found, password=form, status=400)
 
 

@@ -1,5 +1,5 @@
-from flask import Blueprint
+"""The account's domain names."""
 
-bp = Blueprint("domains", __name__, url_prefix="/domains")
+from portal.blueprints.domains.views import bp
 
-from portal.blueprints.domains import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -1,15 +1,15 @@
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 
-from portal.blueprints.common import confirm_delete, fail_form, paginated, status_response
-from portal.blueprints.domains import bp
+from portal.blueprints.common import confirm_delete, paginated, refusals, saved, status_response
 from portal.blueprints.domains.forms import DomainForm
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, scoped
-from portal.services import ServiceError
 from portal.services.domains import add_domain, delete_domain, domain_usage
+
+bp = Blueprint("domains", __name__, url_prefix="/domains")
 
 
 def _counts(model, domain_ids: list[int]) -> dict[int, int]:
@@ -26,14 +26,9 @@ def index():
     actor = current_actor()
     form = DomainForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             domain = add_domain(actor, form.name.data)
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{domain.display_name} is being set up.", "success")
-            return redirect(url_for(".index"))
+            return saved(f"{domain.display_name} is being set up.", url_for(".index"))
     page = paginated(scoped(Domain, actor).order_by(Domain.name), total=actor.total("domains"))
     ids = [d.id for d in page.items]
     return render_template(

@@ -1,5 +1,5 @@
-from flask import Blueprint
+"""Staff and resellers acting as a customer, on record."""
 
-bp = Blueprint("impersonation", __name__)
+from portal.blueprints.impersonation.views import bp
 
-from portal.blueprints.impersonation import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -1,12 +1,10 @@
 from flask_wtf import FlaskForm
-from wtforms import StringField, SubmitField
+from wtforms import StringField, SubmitField, ValidationError
 from wtforms.validators import DataRequired, Length, Optional
 
 
 def _printable(form, field):
     if field.data and not field.data.isprintable():
-        from wtforms import ValidationError
-
         raise ValidationError("Use plain text: no line breaks or control characters.")
 
 

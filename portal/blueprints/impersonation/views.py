@@ -1,13 +1,15 @@
 """Start and stop impersonating. The rules live in portal/security/impersonation.py."""
 
-from flask import abort, flash, redirect, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 
-from portal.blueprints.impersonation import bp
+from portal.blueprints.common import saved
 from portal.blueprints.impersonation.forms import ImpersonateForm, StopForm
 from portal.extensions import db
 from portal.models import User, utcnow
 from portal.security import impersonation, sessions, totp
 from portal.security.roles import user
+
+bp = Blueprint("impersonation", __name__)
 
 
 def _back(real: User, target: User | None) -> str:
@@ -45,9 +47,8 @@ def start(subject_id: int):
             return redirect(_back(real, target))
         row.stepped_up_at = utcnow()
     impersonation.start(row, target, form.reason.data.strip())
-    db.session.commit()
-    flash(f"You are acting as {target.email}. Every step is recorded with your name.", "info")
-    return redirect(url_for("dashboard.index"))
+    done = f"You are acting as {target.email}. Every step is recorded with your name."
+    return saved(done, url_for("dashboard.index"), "info")
 
 
 @bp.route("/impersonate/stop", methods=["POST"])
@@ -57,7 +58,5 @@ def stop():
     if StopForm().validate_on_submit() and impersonation.impersonating(row):
         subject = row.subject
         impersonation.stop(row)
-        db.session.commit()
-        flash(f"You stopped acting as {subject.email}.", "info")
-        return redirect(_back(row.user, subject))
+        return saved(f"You stopped acting as {subject.email}.", _back(row.user, subject), "info")
     return redirect(url_for("dashboard.index"))

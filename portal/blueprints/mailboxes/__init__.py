@@ -1,5 +1,5 @@
-from flask import Blueprint
+"""Mailboxes: create, re-password, vacation reply, delete."""
 
-bp = Blueprint("mailboxes", __name__, url_prefix="/mailboxes")
+from portal.blueprints.mailboxes.views import bp
 
-from portal.blueprints.mailboxes import views  # noqa: E402,F401
+__all__ = ["bp"]

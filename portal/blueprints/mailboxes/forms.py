@@ -19,8 +19,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal.models.validators import local_part_problem
 from portal.services.mailboxes import QUOTA_MAX_MB, QUOTA_MIN_MB
-from portal.services.validators import local_part_problem
 
 PASSWORD_RULES = [DataRequired(), Length(min=10, max=128, message="Use 10 to 128 characters.")]
 

@@ -1,13 +1,11 @@
 from flask import (
-    flash,
-    redirect,
+    Blueprint,
     render_template,
     url_for,
 )
 from wtforms import SelectChoice
 
-from portal.blueprints.common import confirm_delete, fail_form, paginated, status_response
-from portal.blueprints.mailboxes import bp
+from portal.blueprints.common import confirm_delete, paginated, refusals, saved, status_response
 from portal.blueprints.mailboxes.forms import (
     AutoreplyForm,
     MailboxForm,
@@ -18,13 +16,14 @@ from portal.models import Domain, Mailbox
 from portal.orchestration.operations import is_routed
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
-from portal.services import ServiceError
 from portal.services.mailboxes import (
     change_mailbox_password,
     create_mailbox,
     delete_mailbox,
     set_autoreply,
 )
+
+bp = Blueprint("mailboxes", __name__, url_prefix="/mailboxes")
 
 
 @bp.route("/")
@@ -50,7 +49,7 @@ def create():
     if not has_postfix:  # no addresses without Postfix
         del form.with_address
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             mailbox = create_mailbox(
                 actor,
                 local_part=form.local_part.data,
@@ -59,14 +58,7 @@ def create():
                 quota_mb=form.quota_mb.data,
                 with_address=has_postfix and form.with_address.data,
             )
-            # Worded before the commit, which expires the mailbox: no query to read it back.
-            done, target = f"{mailbox.address} is being set up.", url_for(".show", mailbox_id=mailbox.id)
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(done, "success")
-            return redirect(target)
+            return saved(f"{mailbox.address} is being set up.", url_for(".show", mailbox_id=mailbox.id))
     return render_template("mailboxes/new.html", form=form)
 
 
@@ -103,7 +95,7 @@ def autoreply(mailbox_id: int):
     mailbox = get_scoped_or_404(Mailbox, mailbox_id, actor)
     form = AutoreplyForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             set_autoreply(
                 actor,
                 mailbox.id,
@@ -113,12 +105,7 @@ def autoreply(mailbox_id: int):
                 start=form.start.data,
                 end=form.end.data,
             )
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash("The automatic reply is being applied.", "success")
-            return redirect(url_for(".show", mailbox_id=mailbox.id))
+            return saved("The automatic reply is being applied.", url_for(".show", mailbox_id=mailbox.id))
     return _page(mailbox, autoreply_form=form, status=400)
 
 
@@ -129,14 +116,11 @@ def password(mailbox_id: int):
     mailbox = get_scoped_or_404(Mailbox, mailbox_id, actor)
     form = MailboxPasswordForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             change_mailbox_password(actor, mailbox.id, form.password.data)
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"The new password for {mailbox.address} is being applied.", "success")
-            return redirect(url_for(".show", mailbox_id=mailbox.id))
+            return saved(
+                f"The new password for {mailbox.address} is being applied.", url_for(".show", mailbox_id=mailbox.id)
+            )
     return _page(mailbox, password_form=form, status=400)
 
 

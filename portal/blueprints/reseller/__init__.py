@@ -1,5 +1,5 @@
-from flask import Blueprint
+"""A reseller's sub-accounts, and the set-password link their owners get."""
 
-bp = Blueprint("reseller", __name__)
+from portal.blueprints.reseller.views import bp
 
-from portal.blueprints.reseller import views  # noqa: E402,F401
+__all__ = ["bp"]

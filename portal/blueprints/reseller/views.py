@@ -1,20 +1,18 @@
 from collections import defaultdict
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 
-from portal.blueprints.common import fail_form, paginated
-from portal.blueprints.reseller import bp
+from portal.blueprints.common import paginated, refusals, saved
 from portal.blueprints.reseller.forms import LimitsForm, SetPasswordForm, SubAccountForm, SwitchForm
 from portal.extensions import db
 from portal.models import LIMITS, Account, User
 from portal.security import sessions
+from portal.security.audit import audit
 from portal.security.impersonation import not_while_impersonating
 from portal.security.passwords import hash_password
 from portal.security.roles import access, public, user
 from portal.security.scoping import ACTING, current_actor, sub_account
-from portal.services import ServiceError
-from portal.services.audit import audit
 from portal.services.resellers import (
     create_sub_account,
     delete_sub_account,
@@ -25,6 +23,8 @@ from portal.services.resellers import (
     usage,
     user_for_token,
 )
+
+bp = Blueprint("reseller", __name__)
 
 
 def _reseller() -> Account:
@@ -42,12 +42,9 @@ def accounts():
     form = SubAccountForm()
     link = None
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             account, token = create_sub_account(current_actor(), name=form.name.data, owner_email=form.owner_email.data)
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
+            db.session.commit()  # the page itself shows the link, once: no redirect
             link = url_for("reseller.set_password", token=token, _external=True)
             flash(f"{account.name} is ready. Hand this link to its owner; it is shown only once.", "success")
             form = SubAccountForm(formdata=None)
@@ -85,14 +82,9 @@ def limits(account_id: int):
         abort(404)
     form = LimitsForm(data={kind: account.limit(kind) for kind in LIMITS})
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             set_limits(current_actor(), account.id, {kind: getattr(form, kind).data for kind in LIMITS})
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"Limits of {account.name} saved.", "success")
-            return redirect(url_for(".accounts"))
+            return saved(f"Limits of {account.name} saved.", url_for(".accounts"))
     return render_template("reseller/limits.html", form=form, account=account)
 
 
@@ -114,11 +106,8 @@ def _suspend(account_id: int, suspended: bool):
     _reseller()
     if SwitchForm().validate_on_submit():  # just the CSRF check
         account, count = suspend_sub_account(current_actor(), account_id, suspended)
-        db.session.commit()
-        flash(
-            f"{account.name} is {'suspended' if suspended else 'active again'}; {count} service(s) are being updated.",
-            "success",
-        )
+        state = "suspended" if suspended else "active again"
+        return saved(f"{account.name} is {state}; {count} service(s) are being updated.", url_for(".accounts"))
     return redirect(url_for(".accounts"))
 
 
@@ -133,12 +122,10 @@ def delete(account_id: int):
     form = SwitchForm()
     if account.deleting_at is None and form.validate_on_submit():
         delete_sub_account(current_actor(), account.id)
-        db.session.commit()
-        flash(f"{account.name} is being removed from the servers.", "success")
-        return redirect(url_for(".delete", account_id=account.id))
+        return saved(f"{account.name} is being removed from the servers.", url_for(".delete", account_id=account.id))
     remaining = remaining_services(account)
     return render_template(
-        "reseller/delete.html", account=account, form=form, remaining=remaining, left=sum(remaining.values())
+        "reseller/delete.html", account=account, form=form, remaining=remaining, left=sum(n for _, n in remaining)
     )
 
 
@@ -180,7 +167,5 @@ def set_password(token: str):
         owner.password_hash = hash_password(form.password.data)
         sessions.end_others(owner, keep=None)
         audit(None, "user.password", obj=owner, account_id=owner.account_id, fields={"via": "set-password link"})
-        db.session.commit()
-        flash("Your password is set. Log in with it.", "success")
-        return redirect(url_for("auth.login"))
+        return saved("Your password is set. Log in with it.", url_for("auth.login"))
     return render_template("reseller/set_password.html", form=form, email=owner.email)

@@ -1,5 +1,6 @@
-from flask import Blueprint
+"""The support console: accounts, audit events, backend logs and servers."""
 
-bp = Blueprint("staff", __name__, url_prefix="/staff")
+from portal.blueprints.staff import accounts, views  # noqa: F401 (their routes)
+from portal.blueprints.staff.blueprint import bp
 
-from portal.blueprints.staff import accounts, views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -5,42 +5,17 @@ from flask import abort, render_template, request
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.blueprints.activity.views import with_people
-from portal.blueprints.staff import bp
+from portal.blueprints.staff.blueprint import bp
 from portal.blueprints.staff.forms import EventFilterForm
 from portal.extensions import db
-from portal.models import (
-    LIMITS,
-    Account,
-    Address,
-    AuditEvent,
-    Database,
-    DatabaseUser,
-    Domain,
-    Mailbox,
-    Operation,
-    OpState,
-    SystemUser,
-    User,
-    WebApp,
-    Website,
-)
+from portal.models import KINDS, LIMITS, Account, AuditEvent, Domain, Mailbox, Operation, OpState, User
+from portal.models.validators import domain_to_ascii
 from portal.security import sessions
 from portal.security.roles import staff_required
 from portal.security.scoping import console, current_actor
 from portal.services.resellers import usage
-from portal.services.validators import domain_to_ascii
 
 RESULTS = 50
-SERVICES = (
-    ("Domains", Domain),
-    ("Mailboxes", Mailbox),
-    ("Addresses", Address),
-    ("System users", SystemUser),
-    ("Web apps", WebApp),
-    ("Websites", Website),
-    ("Databases", Database),
-    ("Database users", DatabaseUser),
-)
 
 
 def _ascii(text: str) -> str:
@@ -147,10 +122,10 @@ def account(account_id: int):
     if found is None:
         abort(404)
     services = {
-        title: db.session.scalars(
-            console(model, actor).where(model.account_id == found.id).order_by(model.id).limit(100)
+        kind.plural.capitalize(): db.session.scalars(
+            console(kind.model, actor).where(kind.model.account_id == found.id).order_by(kind.model.id).limit(100)
         ).all()
-        for title, model in SERVICES
+        for kind in KINDS
     }
     failed = db.session.scalars(
         console(Operation, actor)

@@ -1,15 +1,15 @@
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from portal.blueprints.staff import bp
+from portal.blueprints.common import refusals, saved
+from portal.blueprints.staff.blueprint import bp
 from portal.blueprints.staff.forms import ActionForm, LogFilterForm
 from portal.extensions import db
 from portal.models import Account, BackendLog, Operation, Server, User
 from portal.security.roles import staff_required
 from portal.security.scoping import console, current_actor
-from portal.services import ServiceError
 from portal.services.orchestration import resync_server, retry_log
 from portal.services.resellers import set_suspended
 
@@ -47,23 +47,21 @@ def log_detail(log_id: int):
     return render_template("staff/log.html", entry=entry, ops=ops, people=people)
 
 
-def _act(action, object_id: int, done: str):
-    """Run a staff action from a CSRF-checked POST, flash the outcome."""
-    if ActionForm().validate_on_submit():
-        try:
+def _act(action, object_id: int, done: str, back: str):
+    """Run a staff action from a CSRF-checked POST; flash the outcome or the refusal, and go back."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        with refusals(form):
             count = action(current_actor(), object_id)
-            db.session.commit()
-            flash(done.format(count=count), "success")
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
+            return saved(done.format(count=count), back)
+    return redirect(back)
 
 
 @bp.route("/logs/<int:log_id>/retry", methods=["POST"])
 @staff_required
 def retry(log_id: int):
-    _act(retry_log, log_id, "{count} object(s) are being applied again with their current state.")
-    return redirect(url_for(".log_detail", log_id=log_id))
+    done = "{count} object(s) are being applied again with their current state."
+    return _act(retry_log, log_id, done, url_for(".log_detail", log_id=log_id))
 
 
 @bp.route("/servers")
@@ -76,8 +74,7 @@ def servers():
 @bp.route("/servers/<int:server_id>/resync", methods=["POST"])
 @staff_required
 def resync(server_id: int):
-    _act(resync_server, server_id, "{count} object(s) are being applied again.")
-    return redirect(url_for(".servers"))
+    return _act(resync_server, server_id, "{count} object(s) are being applied again.", url_for(".servers"))
 
 
 @bp.route("/accounts/<int:account_id>/suspend", methods=["POST"])
@@ -94,10 +91,10 @@ def resume(account_id: int):
 
 def _suspend(account_id: int, suspended: bool):
     account = db.first_or_404(console(Account, current_actor()).where(Account.id == account_id))
+    back = url_for(".account", account_id=account.id)
     if ActionForm().validate_on_submit():
         count = set_suspended(current_actor(), account, suspended)
-        db.session.commit()
-        flash(
-            f"{account.name} is {'suspended' if suspended else 'active again'}; {count} service(s) follow.", "success"
+        return saved(
+            f"{account.name} is {'suspended' if suspended else 'active again'}; {count} service(s) follow.", back
         )
-    return redirect(url_for(".account", account_id=account.id))
+    return redirect(back)

@@ -1,5 +1,5 @@
-from flask import Blueprint
+"""System users: the unix accounts that own files, reached over SFTP."""
 
-bp = Blueprint("system_users", __name__, url_prefix="/system-users")
+from portal.blueprints.system_users.views import bp
 
-from portal.blueprints.system_users import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -1,13 +1,10 @@
-from flask import flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 
-from portal.blueprints.common import confirm_delete, fail_form, paginated, status_response
-from portal.blueprints.system_users import bp
+from portal.blueprints.common import confirm_delete, paginated, refusals, saved, status_response
 from portal.blueprints.system_users.forms import SystemUserForm, UserPasswordForm, UserSettingsForm
-from portal.extensions import db
 from portal.models import SystemUser
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
-from portal.services import ServiceError
 from portal.services.system_users import (
     change_system_user_password,
     create_system_user,
@@ -15,6 +12,8 @@ from portal.services.system_users import (
     prefix,
     update_system_user,
 )
+
+bp = Blueprint("system_users", __name__, url_prefix="/system-users")
 
 
 @bp.route("/")
@@ -31,7 +30,7 @@ def create():
     actor = current_actor()
     form = SystemUserForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             user = create_system_user(
                 actor,
                 name=form.name.data,
@@ -39,12 +38,7 @@ def create():
                 shell=form.shell.data,
                 ssh_keys=form.ssh_keys.data or "",
             )
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{user.name} is being set up.", "success")
-            return redirect(url_for(".show", user_id=user.id))
+            return saved(f"{user.name} is being set up.", url_for(".show", user_id=user.id))
     account_prefix = prefix(actor.account) if actor.account else ""
     return render_template("system_users/new.html", form=form, prefix=account_prefix)
 
@@ -69,14 +63,9 @@ def password(user_id: int):
     user = get_scoped_or_404(SystemUser, user_id, actor)
     form = UserPasswordForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             change_system_user_password(actor, user.id, form.password.data)
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"The new password for {user.name} is being applied.", "success")
-            return redirect(url_for(".show", user_id=user.id))
+            return saved(f"The new password for {user.name} is being applied.", url_for(".show", user_id=user.id))
     return _page(user, password_form=form, status=400)
 
 
@@ -87,14 +76,9 @@ def settings(user_id: int):
     user = get_scoped_or_404(SystemUser, user_id, actor)
     form = UserSettingsForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             update_system_user(actor, user.id, shell=form.shell.data, ssh_keys=form.ssh_keys.data or "")
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{user.name} is being updated.", "success")
-            return redirect(url_for(".show", user_id=user.id))
+            return saved(f"{user.name} is being updated.", url_for(".show", user_id=user.id))
     return _page(user, settings_form=form, status=400)
 
 

@@ -1,5 +1,5 @@
-from flask import Blueprint
+"""Web apps: files served static or through PHP-FPM."""
 
-bp = Blueprint("webapps", __name__, url_prefix="/webapps")
+from portal.blueprints.webapps.views import bp
 
-from portal.blueprints.webapps import views  # noqa: E402,F401
+__all__ = ["bp"]

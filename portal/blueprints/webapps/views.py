@@ -1,15 +1,15 @@
-from flask import flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from wtforms import SelectChoice
 
-from portal.blueprints.common import confirm_delete, fail_form, paginated, status_response
-from portal.blueprints.webapps import bp
+from portal.blueprints.common import confirm_delete, paginated, refusals, saved, status_response
 from portal.blueprints.webapps.forms import WebAppForm, WebAppOptionsForm
 from portal.extensions import db
 from portal.models import Status, SystemUser, WebApp
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
-from portal.services import ServiceError
 from portal.services.webapps import create_web_app, delete_web_app, php_versions, update_web_app
+
+bp = Blueprint("webapps", __name__, url_prefix="/webapps")
 
 
 @bp.route("/")
@@ -33,7 +33,7 @@ def create():
     ]
     form.php_version.choices = [SelectChoice(v, f"PHP {v}") for v in php_versions()]
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             app = create_web_app(
                 actor,
                 name=form.name.data,
@@ -42,12 +42,7 @@ def create():
                 php_version=form.php_version.data,
                 options=form.option_values(),
             )
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{app.name} is being set up.", "success")
-            return redirect(url_for(".index"))
+            return saved(f"{app.name} is being set up.", url_for(".index"))
     return render_template("webapps/form.html", form=form, app=None)
 
 
@@ -60,14 +55,9 @@ def edit(app_id: int):
     values["display_errors"] = values.get("display_errors") == "On"
     form = WebAppOptionsForm(data=values)
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             update_web_app(actor, app.id, options=form.option_values())
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{app.name} is being updated.", "success")
-            return redirect(url_for(".index"))
+            return saved(f"{app.name} is being updated.", url_for(".index"))
     return render_template("webapps/form.html", form=form, app=app)
 
 

@@ -1,5 +1,5 @@
-from flask import Blueprint
+"""Websites: domains served by nginx, with web apps on paths."""
 
-bp = Blueprint("websites", __name__, url_prefix="/websites")
+from portal.blueprints.websites.views import bp
 
-from portal.blueprints.websites import views  # noqa: E402,F401
+__all__ = ["bp"]

@@ -1,9 +1,8 @@
-from flask import flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from portal.blueprints.common import confirm_delete, fail_form, paginated, status_response
-from portal.blueprints.websites import bp
+from portal.blueprints.common import confirm_delete, paginated, refusals, saved, status_response
 from portal.blueprints.websites.forms import WebsiteForm
 from portal.extensions import db
 from portal.models import Domain, Status, WebApp, Website
@@ -11,6 +10,8 @@ from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
 from portal.services.webapps import create_website, delete_website, update_website
+
+bp = Blueprint("websites", __name__, url_prefix="/websites")
 
 
 @bp.route("/")
@@ -55,7 +56,7 @@ def create():
     form = WebsiteForm()
     apps = _choices(form, actor)
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             website = create_website(
                 actor,
                 name=form.name.data,
@@ -64,12 +65,7 @@ def create():
                 mounts=_mounts(form, apps),
                 **_tls(form),
             )
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{website.name} is being set up.", "success")
-            return redirect(url_for(".index"))
+            return saved(f"{website.name} is being set up.", url_for(".index"))
     return render_template("websites/form.html", form=form, website=None)
 
 
@@ -94,7 +90,7 @@ def edit(website_id: int):
     form.submit.label.text = "Save"
     apps = _choices(form, actor)
     if form.validate_on_submit():
-        try:
+        with refusals(form):
             update_website(
                 actor,
                 website.id,
@@ -104,12 +100,7 @@ def edit(website_id: int):
                 mounts=_mounts(form, apps),
                 **_tls(form),
             )
-            db.session.commit()
-        except ServiceError as error:
-            fail_form(form, error)
-        else:
-            flash(f"{website.name} is being updated.", "success")
-            return redirect(url_for(".index"))
+            return saved(f"{website.name} is being updated.", url_for(".index"))
     return render_template("websites/form.html", form=form, website=website)
 
 

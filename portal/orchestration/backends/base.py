@@ -15,7 +15,10 @@ from portal.orchestration.script import Script
 
 class Backend:
     name: str = ""
+    # The kinds it applies (models/kinds.py names).
     handles: tuple[str, ...] = ()
+    # The service's name for customers, where they choose it (a database engine); else empty.
+    service: str = ""
 
     def wants(self, obj: Any) -> bool:
         """Does this backend run this object? (A PostgreSQL database is not MariaDB's.)"""

@@ -31,6 +31,7 @@ DELIMITER ;"""
 
 class MariaDbBackend(SqlBackend):
     name = "mariadb"
+    service = "MariaDB"
     engine = Engine.MARIADB
 
     def verifier(self, server: Server, plaintext: str) -> str:

@@ -10,11 +10,11 @@ import posixpath
 import re
 
 from portal.models import Server, Website
+from portal.models.validators import domain_to_ascii
 from portal.orchestration.backends.base import Backend
 from portal.orchestration.backends.phpfpm import app_dir, pool_name, socket_path
 from portal.orchestration.backends.staged import STAGE, checked, remove_file, write_file
 from portal.orchestration.script import Script, UnsafeValue, q
-from portal.services.validators import domain_to_ascii
 
 SAFE = re.compile(r"^[A-Za-z0-9._/:@-]+$")
 PATH = re.compile(r"^/(?:[a-z0-9._-]+(?:/[a-z0-9._-]+)*)?$")

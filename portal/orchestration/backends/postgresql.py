@@ -42,6 +42,7 @@ def _database(database: str) -> str:
 
 class PostgreSqlBackend(SqlBackend):
     name = "postgresql"
+    service = "PostgreSQL"
     engine = Engine.POSTGRESQL
 
     def verifier(self, server: Server, plaintext: str) -> str:

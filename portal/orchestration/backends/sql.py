@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy as sa
+
+from portal.extensions import db
 from portal.models import Database, DatabaseUser, Engine, Server, Status
 from portal.orchestration.backends.base import Backend
 from portal.orchestration.script import Script, UnsafeValue, q
@@ -78,13 +81,9 @@ class SqlBackend(Backend):
 
 def account_databases(user: DatabaseUser, engine: Engine) -> list[Database]:
     """Every database of the user's account on this engine: granted ones get grants, the rest revokes."""
-    from sqlalchemy import select
-
-    from portal.extensions import db
-
     return list(
         db.session.scalars(
-            select(Database)
+            sa.select(Database)
             .where(Database.account_id == user.account_id, Database.engine == engine)
             .order_by(Database.name)
         )

@@ -1,6 +1,10 @@
 """Usage counters: each account's `used_*` columns follow its own rows, flush by flush.
 
-Every ORM insert and delete of a counted object (and a mailbox's quota change) moves its account's
+What counts comes from the kinds registry (models/kinds.py): a kind's `limit` counts one per row,
+its `measures` add up a column (a mailbox's quota). `init_app()` hooks the counting into every
+session's flushes.
+
+Every ORM insert and delete of a counted object (and a change to a measured column) moves its account's
 counters in the same transaction, so the figures commit or roll back with the rows. A reseller's
 row holds only its own: what its sub-accounts have is added when read (`totals()`), so creates in
 different sub-accounts never queue on the reseller's row.
@@ -15,50 +19,48 @@ Lock order, everywhere: account rows first (see `lock()`), then the rows of serv
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.orm import Session, attributes, joinedload
 
-from portal.models import LIMITS, Account, AccountKind, Address, Database, Domain, Mailbox, SystemUser, WebApp
+from portal.models.accounts import Account, AccountKind
+from portal.models.kinds import COUNTED, LIMITS, kind_of
 
-COUNTED = {
-    Mailbox: "mailboxes",
-    Address: "addresses",
-    Domain: "domains",
-    WebApp: "web_apps",
-    SystemUser: "system_users",
-    Database: "databases",
-}
-USED = [f"used_{kind}" for kind in LIMITS]
+USED = [f"used_{limit}" for limit in LIMITS]
 LOCKED = "hostdeck.locked_accounts"  # account ids this transaction holds FOR UPDATE
 
 
-def _quota(obj: Mailbox, committed: bool) -> int:
-    if committed:  # a deleted mailbox takes off what was counted, not an uncommitted edit
-        _, unchanged, deleted = attributes.get_history(obj, "quota_mb")
-        return (deleted or unchanged or [obj.quota_mb])[0]
-    return obj.quota_mb
+def _measured(obj: Any, column: str, committed: bool) -> int:
+    if committed:  # a deleted row takes off what was counted, not an uncommitted edit
+        _, unchanged, deleted = attributes.get_history(obj, column)
+        return int((deleted or unchanged or [getattr(obj, column)])[0])
+    return int(getattr(obj, column))
 
 
-def _deltas(session: Session) -> dict[int, Counter]:
-    deltas: dict[int, Counter] = defaultdict(Counter)
+def _deltas(session: Session) -> dict[int, Counter[str]]:
+    deltas: dict[int, Counter[str]] = defaultdict(Counter)
     for objects, sign in ((session.new, 1), (session.deleted, -1)):
         for obj in objects:
-            kind = COUNTED.get(type(obj))
+            kind = kind_of(obj)
             if kind is None:
                 continue
-            deltas[obj.account_id][kind] += sign
-            if kind == "mailboxes":
-                deltas[obj.account_id]["quota_mb"] += sign * _quota(obj, committed=sign < 0)
+            if kind.limit:
+                deltas[obj.account_id][kind.limit] += sign
+            for column in kind.measures:
+                deltas[obj.account_id][column] += sign * _measured(obj, column, committed=sign < 0)
     for obj in session.dirty:
-        if type(obj) is Mailbox:
-            added, _, deleted = attributes.get_history(obj, "quota_mb")
+        kind = kind_of(obj)
+        for column in kind.measures if kind else ():
+            added, _, deleted = attributes.get_history(obj, column)
             if added and deleted:
-                deltas[obj.account_id]["quota_mb"] += added[0] - deleted[0]
+                deltas[obj.account_id][column] += added[0] - deleted[0]
     return {account_id: delta for account_id, delta in deltas.items() if any(delta.values())}
 
 
-def lock(session: Session, account_ids, *, load: bool = False) -> list[Account]:
+def lock(session: Session, account_ids: Iterable[int], *, load: bool = False) -> list[Account]:
     """Lock account rows, once per transaction, in the one order every writer keeps: before any
     service or operation row; customers and sub-accounts by id, then resellers by id. (A create
     locks its account, then its reseller if that one limits it.) So two transactions never wait on
@@ -81,7 +83,7 @@ def lock(session: Session, account_ids, *, load: bool = False) -> list[Account]:
     return rows if load else []
 
 
-def _move(session: Session, deltas: dict[int, Counter]) -> None:
+def _move(session: Session, deltas: dict[int, Counter[str]]) -> None:
     if len(deltas) > 1:  # one account's UPDATE locks just its row; several are locked in order first
         lock(session, deltas)
     for account_id in sorted(deltas):
@@ -99,16 +101,14 @@ def _move(session: Session, deltas: dict[int, Counter]) -> None:
         )
 
 
-@sa.event.listens_for(Session, "after_flush")
-def _count_flushed(session: Session, context) -> None:
+def _count_flushed(session: Session, context: object) -> None:
     deltas = _deltas(session)
     if deltas:
         _move(session, deltas)
         session.info["usage_moved"] = True
 
 
-@sa.event.listens_for(Session, "after_flush_postexec")
-def _expire_moved(session: Session, context) -> None:
+def _expire_moved(session: Session, context: object) -> None:
     # Loaded accounts must not show the figures from before the flush.
     if session.info.pop("usage_moved", False):
         for obj in list(session.identity_map.values()):
@@ -116,33 +116,49 @@ def _expire_moved(session: Session, context) -> None:
                 session.expire(obj, USED)
 
 
-@sa.event.listens_for(Session, "after_commit")
-@sa.event.listens_for(Session, "after_rollback")
 def _release(session: Session) -> None:
     session.info.pop(LOCKED, None)
 
 
-def delete_rows(session: Session, model, ids: list[int]) -> None:
-    """Delete rows of a counted model and take off only what really went: another transaction may
+LISTENERS = (
+    ("after_flush", _count_flushed),
+    ("after_flush_postexec", _expire_moved),
+    ("after_commit", _release),
+    ("after_rollback", _release),
+)
+
+
+def init_app(app: Flask) -> None:
+    """Keep the counters on every session's flushes (every app's: they share the Session class)."""
+    for event, listener in LISTENERS:
+        if not sa.event.contains(Session, event, listener):
+            sa.event.listen(Session, event, listener)
+
+
+def delete_rows(session: Session, model: type[Any], ids: list[int]) -> None:
+    """Delete rows of a counted kind and take off only what really went: another transaction may
     have deleted some of them first (two workers settling, a purge run twice)."""
     if not ids:
         return
+    kind = kind_of(model)
+    assert kind is not None and kind in COUNTED, f"{model.__name__} is not a counted kind"
     owners = session.scalars(sa.select(model.account_id).where(model.id.in_(ids)).distinct()).all()
     lock(session, owners)
-    kind = COUNTED[model]
-    quota = Mailbox.quota_mb if model is Mailbox else sa.literal(0)
-    gone = session.execute(sa.delete(model).where(model.id.in_(ids)).returning(model.account_id, quota)).all()
-    deltas: dict[int, Counter] = defaultdict(Counter)
-    for account_id, quota_mb in gone:
-        deltas[account_id][kind] -= 1
-        deltas[account_id]["quota_mb"] -= quota_mb
+    measures = [getattr(model, column) for column in kind.measures]
+    gone = session.execute(sa.delete(model).where(model.id.in_(ids)).returning(model.account_id, *measures)).all()
+    deltas: dict[int, Counter[str]] = defaultdict(Counter)
+    for account_id, *values in gone:
+        if kind.limit:
+            deltas[account_id][kind.limit] -= 1
+        for column, value in zip(kind.measures, values, strict=True):
+            deltas[account_id][column] -= value
     if deltas:
         _move(session, deltas)
 
 
 def totals(session: Session, accounts: list[Account]) -> dict[int, dict[str, int]]:
-    """account id -> kind -> what it has; a reseller's with its sub-accounts' (one query, if any)."""
-    found = {a.id: {kind: a.used(kind) for kind in LIMITS} for a in accounts}
+    """account id -> limit -> what it has; a reseller's with its sub-accounts' (one query, if any)."""
+    found = {a.id: {limit: a.used(limit) for limit in LIMITS} for a in accounts}
     resellers = [a.id for a in accounts if a.kind == AccountKind.RESELLER]
     if resellers:
         sums = session.execute(
@@ -151,37 +167,35 @@ def totals(session: Session, accounts: list[Account]) -> dict[int, dict[str, int
             .group_by(Account.parent_id)
         )
         for parent_id, *used in sums:
-            for kind, n in zip(LIMITS, used, strict=True):
-                found[parent_id][kind] += int(n or 0)
+            for limit, n in zip(LIMITS, used, strict=True):
+                found[parent_id][limit] += int(n or 0)
     return found
 
 
-def _real() -> sa.Select:
+def _real() -> sa.Select[Any]:
     """Per account, what its own rows are."""
-    columns = [
-        sa.select(sa.func.count())
-        .select_from(model)
-        .where(model.account_id == Account.id)
-        .scalar_subquery()
-        .label(kind)
-        for model, kind in COUNTED.items()
-    ]
-    columns.append(
-        sa.select(sa.func.coalesce(sa.func.sum(Mailbox.quota_mb), 0))
-        .where(Mailbox.account_id == Account.id)
-        .scalar_subquery()
-        .label("quota_mb")
-    )
+    columns = []
+    for kind in COUNTED:
+        model = kind.model
+        if kind.limit:
+            columns.append(_per_account(model, sa.func.count()).label(kind.limit))
+        for column in kind.measures:
+            total = sa.func.coalesce(sa.func.sum(getattr(model, column)), 0)
+            columns.append(_per_account(model, total).label(column))
     return sa.select(Account.id, *columns, *[getattr(Account, c) for c in USED])
 
 
+def _per_account(model: type[Any], value: Any) -> Any:
+    return sa.select(value).select_from(model).where(model.account_id == Account.id).scalar_subquery()
+
+
 def drift(session: Session) -> list[tuple[int, str, int, int]]:
-    """(account id, kind, counter, real count) wherever the two differ."""
+    """(account id, limit, counter, real count) wherever the two differ."""
     return [
-        (row.id, kind, getattr(row, f"used_{kind}"), getattr(row, kind))
+        (row.id, limit, getattr(row, f"used_{limit}"), getattr(row, limit))
         for row in session.execute(_real())
-        for kind in LIMITS
-        if getattr(row, f"used_{kind}") != getattr(row, kind)
+        for limit in LIMITS
+        if getattr(row, f"used_{limit}") != getattr(row, limit)
     ]
 
 
@@ -189,9 +203,9 @@ def recount(session: Session) -> int:
     """Set the counters from real counts, with every account row locked (after bulk inserts, or to
     mend drift). Returns how many accounts were wrong. The caller commits."""
     lock(session, session.scalars(sa.select(Account.id)).all())
-    wrong = defaultdict(dict)
-    for account_id, kind, _, real in drift(session):
-        wrong[account_id][f"used_{kind}"] = real
+    wrong: dict[int, dict[str, int]] = defaultdict(dict)
+    for account_id, limit, _, real in drift(session):
+        wrong[account_id][f"used_{limit}"] = real
     for account_id, values in wrong.items():
         session.execute(
             sa.update(Account).where(Account.id == account_id).values({**values, "updated_at": Account.updated_at})

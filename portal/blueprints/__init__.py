@@ -1,0 +1,45 @@
+"""The HTML pages: one package per feature, each a blueprint. Views stay thin: they parse a form,
+call a service and show the outcome (blueprints/common.py)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portal.blueprints import (
+    account,
+    activity,
+    addresses,
+    auth,
+    dashboard,
+    databases,
+    domains,
+    impersonation,
+    mailboxes,
+    reseller,
+    staff,
+    system_users,
+    webapps,
+    websites,
+)
+
+FEATURES = (
+    auth,
+    account,
+    impersonation,
+    activity,
+    dashboard,
+    reseller,
+    domains,
+    mailboxes,
+    addresses,
+    system_users,
+    webapps,
+    websites,
+    databases,
+    staff,
+)
+
+
+def init_app(app: Flask) -> None:
+    for feature in FEATURES:
+        app.register_blueprint(feature.bp)
