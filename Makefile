@@ -34,8 +34,11 @@ test-deps:
 test: $(VENV)/.dev test-deps
 	$(BIN)/pytest
 
+# The same checks as .pre-commit-config.yaml.
 lint: $(VENV)/.dev
-	$(BIN)/ruff check portal tests config bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 bench: $(VENV)/.dev test-deps
 	$(BIN)/python -m bench.orchestration

@@ -118,7 +118,7 @@ def wrk(url: str, cookie: str | None = None, script: str | None = None, connecti
             lua.write(script)
             lua.flush()
             command += ["-s", lua.name]
-        out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     latency = {p: _ms(v, unit) for p, v, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {

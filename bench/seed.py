@@ -136,7 +136,7 @@ def seed(url: str = URL) -> dict:
                     ]
                 ),
             )
-        data.events(customers + [reseller], EVENTS)
+        data.events([*customers, reseller], EVENTS)
         # A mail server for the create-mailbox POST to record operations for (jobs are not run).
         server = Server(
             name="mail1",

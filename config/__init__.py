@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Config:
-    SECRET_KEY = "dev-only-not-secret"
+    SECRET_KEY = "dev-only-not-secret"  # noqa: S105 (production refuses to start without its own)
     # SQLite in instance/ unless DATABASE_URL says otherwise.
     DATABASE_URL = f"sqlite:///{ROOT / 'instance' / 'hostdeck.sqlite3'}"
     # Empty: jobs run in the web process right after commit (the demo).

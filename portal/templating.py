@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Flask, g, has_request_context, render_template, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Forbidden
 
@@ -54,14 +54,13 @@ def status_badge(obj, url: str) -> Markup:
     """A status badge that static/js/status.js keeps up to date."""
     label, css = STATUS_LOOK[obj.status]
     return Markup(
-        f'<span class="badge {css}" data-status-id="{obj.id:d}" data-status-url="{escape(url)}" '
-        f'data-status="{obj.status}">{label}</span>'
-    )
+        '<span class="badge {}" data-status-id="{:d}" data-status-url="{}" data-status="{}">{}</span>'
+    ).format(css, obj.id, url, obj.status, label)
 
 
 def status_error(obj) -> Markup:
     """Where the reason of a failure shows (static/js/status.js fills it in when one comes)."""
-    return Markup(f'<div class="text-danger small" data-error-for="{obj.id:d}">{escape(obj.last_error or "")}</div>')
+    return Markup('<div class="text-danger small" data-error-for="{:d}">{}</div>').format(obj.id, obj.last_error or "")
 
 
 class RowUrl:

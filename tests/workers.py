@@ -17,7 +17,7 @@ class Workers:
         self.procs: list[tuple[subprocess.Popen, object]] = []
 
     def start(self, *args: str, **env: str) -> subprocess.Popen:
-        log = open(self.log_dir / f"worker-{len(self.procs)}.log", "wb")  # closed in stop_all()
+        log = open(self.log_dir / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 (closed in stop_all())
         proc = subprocess.Popen(
             [sys.executable, "-m", "flask", "worker", *args],
             env={**self.env, **env},

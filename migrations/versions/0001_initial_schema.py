@@ -6,11 +6,10 @@ Create Date: 2026-11-28 01:16:18.684952
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import portal.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = "862c28ee7ced"

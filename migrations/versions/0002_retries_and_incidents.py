@@ -6,11 +6,10 @@ Create Date: 2026-11-28 01:28:02.873570
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import portal.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = "bc2041f4fefc"

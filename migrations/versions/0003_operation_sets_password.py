@@ -6,11 +6,8 @@ Create Date: 2026-11-28 01:49:23.374043
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
-import portal.models.base
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "d12b91c80b0f"

@@ -6,11 +6,10 @@ Create Date: 2026-11-28 02:26:51.747487
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import portal.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = "1c5d5cde513f"

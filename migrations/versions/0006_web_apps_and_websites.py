@@ -6,11 +6,10 @@ Create Date: 2026-11-28 02:30:51.470007
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import portal.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = "3f5f4bfcaac0"

@@ -6,11 +6,8 @@ Create Date: 2026-11-28 02:39:00.808215
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
-import portal.models.base
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "3242acb36a26"

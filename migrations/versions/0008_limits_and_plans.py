@@ -6,11 +6,10 @@ Create Date: 2026-11-28 02:50:26.329993
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import portal.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = "d0d0d12c8ca3"

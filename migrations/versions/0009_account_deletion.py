@@ -6,11 +6,10 @@ Create Date: 2026-11-28 03:03:44.770305
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import portal.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = "ec28531e9e1f"

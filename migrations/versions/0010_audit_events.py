@@ -6,11 +6,10 @@ Create Date: 2026-11-28 03:10:41.416768
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import portal.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = "5257998d2221"

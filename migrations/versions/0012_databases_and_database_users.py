@@ -6,11 +6,10 @@ Create Date: 2026-11-28 04:07:57.341061
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import portal.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = "5034c4689b55"

@@ -7,10 +7,6 @@ Create Date: 2026-11-28 04:34:04.188264
 """
 
 from alembic import op
-import sqlalchemy as sa
-
-import portal.models.base
-
 
 # revision identifiers, used by Alembic.
 revision = "7dbb2435eb37"

@@ -6,11 +6,8 @@ Create Date: 2026-11-28 06:21:18.574845
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
-import portal.models.base
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "38df41a7c433"
@@ -43,7 +40,7 @@ def upgrade():
     }
     for kind, count in own.items():
         table = count.rsplit(" ", 1)[1]
-        op.execute(f"UPDATE account SET used_{kind} = (SELECT {count} WHERE {table}.account_id = account.id)")
+        op.execute(f"UPDATE account SET used_{kind} = (SELECT {count} WHERE {table}.account_id = account.id)")  # noqa: S608 (constants)
 
 
 def downgrade():

@@ -11,7 +11,7 @@ from portal.orchestration.operations import record
 from portal.security.passwords import hash_password
 
 demo = AppGroup("demo", help="Demo data for `make run`.")
-DEMO_PASSWORD = "hostdeck-demo"
+DEMO_PASSWORD = "hostdeck-demo"  # noqa: S105 (the demo's published password)
 DEMO_LOGINS = ("admin@example.com", "staff@example.com", "reseller@example.com", "customer@example.com")
 
 

@@ -141,7 +141,8 @@ def delete_rows(session: Session, model: type[Any], ids: list[int]) -> None:
     if not ids:
         return
     kind = kind_of(model)
-    assert kind is not None and kind in COUNTED, f"{model.__name__} is not a counted kind"
+    if kind is None or kind not in COUNTED:
+        raise ValueError(f"{model.__name__} is not a counted kind")
     owners = session.scalars(sa.select(model.account_id).where(model.id.in_(ids)).distinct()).all()
     lock(session, owners)
     measures = [getattr(model, column) for column in kind.measures]

@@ -24,7 +24,7 @@ def fold(ops: list[Operation]) -> list[Change]:
         previous = changes.get(key)
         change = Change(op=op, secret=op.secret)
         if previous is not None:
-            change.folded = previous.folded + [previous.op]
+            change.folded = [*previous.folded, previous.op]
             if op.action == "save" and op.secret is None and previous.op.action == "save":
                 change.secret = previous.secret
         changes[key] = change

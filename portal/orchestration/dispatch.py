@@ -7,6 +7,7 @@ A marker per server keeps at most one job waiting for each server.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -61,10 +62,8 @@ def dispatch(server_ids: set[int] | list[int], actors: set | None = None) -> Non
             )
         except RedisError as exc:
             log.warning("server %s: cannot enqueue (%s); the sweeper will retry", server_id, exc)
-            try:
+            with contextlib.suppress(RedisError):
                 q.connection.delete(queued_key(server_id))
-            except RedisError:
-                pass
 
 
 def sweep() -> list[int]:
@@ -114,10 +113,8 @@ def recover_orphans() -> int:
             db.session.commit()
             recovered += len(running)
         finally:
-            try:
+            with contextlib.suppress(RedisError):
                 lock.release()
-            except RedisError:
-                pass
     if recovered:
         log.warning("recovered %d operations from a dead worker", recovered)
     return recovered

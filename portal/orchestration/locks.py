@@ -9,6 +9,7 @@ by then the sweeper may have handed its work to another worker.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import defaultdict
@@ -84,7 +85,5 @@ def server_lock(server_id: int, wait: float) -> Iterator[Guard]:
     finally:
         stop.set()
         beat.join()
-        try:
+        with contextlib.suppress(LockError, RedisError):  # it lapsed: nothing to give back
             lock.release()
-        except (LockError, RedisError):
-            pass  # it lapsed; nothing to give back

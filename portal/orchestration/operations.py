@@ -109,7 +109,8 @@ def record(obj: Any, action: str, *, actor=None, password: str | None = None) ->
 
     Failed operations for the object are taken over: the new one carries what they still owe.
     """
-    assert action in ("save", "delete")
+    if action not in ("save", "delete"):
+        raise ValueError(f"unknown action {action!r}")
     object_type = type(obj).__name__
     # An object this transaction inserted has no operations to take over: that saves a query each.
     fresh = (object_type, obj.id) in db.session.info.get(INSERTED, ())

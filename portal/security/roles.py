@@ -18,7 +18,8 @@ RULES = ("public", "user", "customer", "reseller", "staff")
 
 
 def access(rule: str):
-    assert rule in RULES
+    if rule not in RULES:
+        raise ValueError(f"unknown access rule {rule!r}")
 
     def mark(view):
         view.access_rule = rule

@@ -1,5 +1,7 @@
 """One script per request and server; one script per server at a time, in recorded order."""
 
+import itertools
+
 import sqlalchemy as sa
 
 from portal.extensions import db
@@ -95,7 +97,7 @@ def test_twenty_rapid_changes_end_in_the_latest_state(web, make_account, mail_se
     )
     logs = db.session.scalars(sa.select(BackendLog).order_by(BackendLog.started_at)).all()
     assert all(entry.state == LogState.SUCCESS for entry in logs)
-    for earlier, later in zip(logs, logs[1:], strict=False):
+    for earlier, later in itertools.pairwise(logs):
         assert earlier.finished_at <= later.started_at, "two scripts ran on one server at once"
     applied = db.session.scalars(
         sa.select(Operation.id).where(Operation.state == OpState.APPLIED).order_by(Operation.id)

@@ -199,7 +199,7 @@ BAD = ["bl'og", "bl`og", "blog;drop", "bl%og", "my blog", "Blog", 'bl"og', "blog
 def test_bad_names_are_refused(engine, web, customer):
     p = prefix(customer)
     longest = {"mariadb": 64, "postgresql": 63}[engine] - len(p) - 1
-    for name in BAD + ["x" * (longest + 1)]:
+    for name in [*BAD, "x" * (longest + 1)]:
         for response in (new_database(web, engine, name), new_user(web, engine, name)):
             assert response.status_code == 400, name
             text = response.get_data(as_text=True)

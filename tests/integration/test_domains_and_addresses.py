@@ -275,7 +275,7 @@ def test_foreign_mailbox_as_destination_is_refused(web, foreign):
     from portal.services.addresses import create_address
     from tests.integration.test_batching_and_order import customer_actor
 
-    with pytest.raises(ServiceError, match="Choose only your own mailboxes."):
+    with pytest.raises(ServiceError, match=r"Choose only your own mailboxes\."):
         create_address(
             customer_actor(),
             local_part="steal",

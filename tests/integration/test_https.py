@@ -41,12 +41,14 @@ def certificate(names, days=30, start=-1, key=None):
 def https_get(listen: str, host: str, path: str, ca_pem: str) -> str:
     address, _, port = listen.rpartition(":")
     context = ssl.create_default_context(cadata=ca_pem)
-    with socket.create_connection((address, int(port)), timeout=5) as raw:
-        with context.wrap_socket(raw, server_hostname=host) as tls:
-            tls.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
-            data = b""
-            while chunk := tls.recv(65536):
-                data += chunk
+    with (
+        socket.create_connection((address, int(port)), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname=host) as tls,
+    ):
+        tls.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+        data = b""
+        while chunk := tls.recv(65536):
+            data += chunk
     return data.decode()
 
 

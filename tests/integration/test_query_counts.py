@@ -47,12 +47,12 @@ def counted():
 
 def add_rows(reseller_id: int, n: int, start: int) -> None:
     """n more of everything: mailboxes, addresses, hosting, events and sub-accounts."""
-    _, boxes = data.mail(reseller_id, f"d{start}.example", n, n)
+    _, _boxes = data.mail(reseller_id, f"d{start}.example", n, n)
     data.hosting(reseller_id, f"r{start}", n)
     children = data.accounts([f"sub {start + i}" for i in range(n)], parent_id=reseller_id)
     for child in children[:3]:
         data.mail(child, f"c{child}.example", 2, 2)
-    data.events([reseller_id] + children, n)
+    data.events([reseller_id, *children], n)
     usage.recount(db.session)  # bulk inserts skip the flush that keeps the counters
     db.session.commit()
 

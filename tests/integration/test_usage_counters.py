@@ -194,7 +194,7 @@ def test_a_worker_settling_a_delete_locks_the_account_before_any_other_row(
         # It waits on the account, holding nothing the request may need next.
         for table, key in (("mailbox", "box"), ("operation", "op")):
             request.execute(
-                sa.text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE NOWAIT"),  # noqa: S608
+                sa.text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE NOWAIT"),
                 {"id": ids[key]},
             )
     finally:

@@ -91,7 +91,7 @@ def test_php_app_served_with_its_settings(web, shop, sftpd, nginx, work):
     assert db.session.scalar(sa.select(Website.status)) == Status.APPLIED
     assert db.session.scalar(sa.select(WebApp.status)) == Status.APPLIED
     upload(sftpd, user, "/webapps/site/index.php", "<?php echo ini_get('memory_limit'), ' as ', get_current_user();")
-    status, body = wait_http(nginx, "shop.test", "/index.php", 200, "96M")
+    _status, body = wait_http(nginx, "shop.test", "/index.php", 200, "96M")
     assert body == f"96M as {user.name}"
     assert wait_http(nginx, "www.shop.test", "/", 200, "96M")
     assert nginx.get("unknown.test", "/")[0] == 404
@@ -183,7 +183,7 @@ def test_tenancy(web, make_account, shop, work):
 
 
 # Values forced past the forms, straight into the backend.
-NASTY = st.text(alphabet=st.sampled_from(list("abc.-/_:@;{}$\"'\\ \n#") + ["é"]), min_size=1, max_size=20)
+NASTY = st.text(alphabet=st.sampled_from([*list("abc.-/_:@;{}$\"'\\ \n#"), "é"]), min_size=1, max_size=20)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

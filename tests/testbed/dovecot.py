@@ -31,6 +31,7 @@ Found on Dovecot 2.3.19 here:
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import imaplib
 import os
@@ -184,10 +185,8 @@ class Dovecot(Service):
         doveadm = subprocess.Popen(
             [DOVEADM, "-c", str(self.config_path), "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
         doveadm.wait(timeout=timeout)
         stop_tree(proc, timeout, also=children)  # reap; kill stragglers
         wait_for_port_closed(self.imap_port)

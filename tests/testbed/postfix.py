@@ -22,6 +22,7 @@ Found on Postfix 3.7 here:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shlex
@@ -154,10 +155,8 @@ class Postfix(Service):
         master = self._master_pid()
         children = descendants(proc.pid)  # master's children may outlive it
         self._postfix("stop", timeout=timeout + 10)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
         stop_tree(proc, timeout, also=children)  # reap; kill stragglers
         if master is not None and alive(master):
             wait_gone([master], timeout)

@@ -7,6 +7,7 @@ machines is not a classic init and may leave zombies behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -57,10 +58,8 @@ def descendants(pid: int) -> list[int]:
 
 
 def kill_quietly(pid: int, sig: int = signal.SIGTERM) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def wait_gone(pids: list[int], timeout: float = 10) -> None:

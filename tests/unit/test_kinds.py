@@ -50,7 +50,7 @@ def test_kinds_come_in_dependency_order():
                     assert position[target] < owner, f"{table.name} points at {target}, declared after it"
                     checked += 1
     assert checked >= 4  # mailbox and address -> domain, web_app -> system_user, a mount -> its web app
-    assert DELETION_ORDER == tuple(reversed(KINDS))
+    assert tuple(reversed(KINDS)) == DELETION_ORDER
 
 
 def test_every_limit_has_its_columns():

@@ -40,7 +40,7 @@ LOCK = "usermod --lock --expiredate 1 {name}"
 UNLOCK = "usermod --unlock --expiredate '' {name} 2>/dev/null || usermod --expiredate '' {name}"
 
 # The verifier goes through a pipe from the printf builtin: never an argv.
-PASSWORD = "printf '%s:%s\\n' {name} {verifier} | chpasswd -e"
+CHPASSWD = "printf '%s:%s\\n' {name} {verifier} | chpasswd -e"
 
 DELETE = """\
 if id -u {name} >/dev/null 2>&1; then userdel {name}; fi
@@ -81,7 +81,7 @@ class UnixBackend(Backend):
         keys = "".join(line.strip() + "\n" for line in (user.ssh_keys or "").splitlines() if line.strip())
         if any(c in keys for c in "\r\x00"):
             raise UnsafeValue("control characters in SSH keys")
-        password = PASSWORD.format(name=name, verifier=script.secret(secret)) if secret else ":"
+        password = CHPASSWD.format(name=name, verifier=script.secret(secret)) if secret else ":"
         script.add(
             SAVE.format(
                 name=name,
