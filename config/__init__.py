@@ -49,7 +49,6 @@ class Config:
     PER_PAGE = 50
     # How many reverse proxies (each adding X-Forwarded-For) stand in front of the portal.
     PROXY_HOPS = 0
-    DEFAULT_TIMEZONE = "UTC"
     # A login ends after this long without a request, and after this long in any case.
     SESSION_IDLE_MINUTES = 60
     SESSION_MAX_HOURS = 12

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, g, has_request_context, render_template, url_for
@@ -72,8 +73,8 @@ class RowUrl:
 
     SENTINEL = 918273645
 
-    def __init__(self, endpoint: str, id_arg: str, **values) -> None:
-        url = url_for(endpoint, **{id_arg: self.SENTINEL}, **values)
+    def __init__(self, endpoint: str, id_arg: str, **values: Any) -> None:
+        url = url_for(endpoint, **{id_arg: self.SENTINEL, **values})
         self.before, found, self.after = url.partition(str(self.SENTINEL))
         if not found or str(self.SENTINEL) in self.after:
             raise ValueError(f"{endpoint}: the id does not appear once in {url}")
@@ -103,12 +104,12 @@ def init_app(app: Flask) -> None:
         # E-mails are rendered by jobs, outside any request.
         if not has_request_context():
             return {}
-        context = {}
+        context: dict[str, Any] = {}
         if current_user.is_authenticated:
             actor = current_actor()
             context.update(acting=actor.acting, is_reseller=reseller_of(actor) is not None)
             if actor.real_user is not None:
-                row = sessions.current()
+                row = sessions.required()
                 context.update(
                     impersonator=actor.real_user,
                     impersonation_reason=row.reason,

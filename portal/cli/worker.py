@@ -33,7 +33,8 @@ class Sweeper(threading.Thread):
             with self.app.app_context():
                 try:
                     # One sweep per interval across all workers is enough.
-                    if queue().connection.set("hostdeck:sweeping", 1, nx=True, px=int(interval * 1000)):
+                    q = queue()
+                    if q is not None and q.connection.set("hostdeck:sweeping", 1, nx=True, px=int(interval * 1000)):
                         sweep()
                 except Exception:  # a bad sweep must not end the sweeping
                     log.exception("sweep failed")
@@ -55,7 +56,7 @@ def worker(burst: bool) -> None:
     sweep()  # pick up what was recorded while no worker or Redis was around
     sweeper = None
     if not burst:
-        sweeper = Sweeper(current_app._get_current_object())
+        sweeper = Sweeper(current_app._get_current_object())  # type: ignore[attr-defined]  # the app behind the proxy
         sweeper.start()
     try:
         SimpleWorker([q], connection=q.connection, serializer=q.serializer).work(

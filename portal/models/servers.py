@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -26,7 +28,8 @@ class Server(Timestamped, Base):
 
     routes: Mapped[list[Route]] = relationship(back_populates="server", cascade="all, delete-orphan")
 
-    def setting(self, name: str, default=None):
+    def setting(self, name: str, default: Any = None) -> Any:
+        """A backend setting: what it holds depends on the setting (docs/*-server.md)."""
         return (self.settings or {}).get(name, default)
 
     def __str__(self) -> str:

@@ -24,12 +24,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
-from sqlalchemy.orm import Session, attributes, joinedload
+from sqlalchemy.orm import Session, attributes, joinedload, scoped_session
 
 from portal.models.accounts import Account, AccountKind
 from portal.models.kinds import COUNTED, LIMITS, kind_of
 
 USED = [f"used_{limit}" for limit in LIMITS]
+# A session, or the app's scoped one (db.session).
+AnySession = Session | scoped_session[Any]
 LOCKED = "hostdeck.locked_accounts"  # account ids this transaction holds FOR UPDATE
 
 
@@ -60,7 +62,7 @@ def _deltas(session: Session) -> dict[int, Counter[str]]:
     return {account_id: delta for account_id, delta in deltas.items() if any(delta.values())}
 
 
-def lock(session: Session, account_ids: Iterable[int], *, load: bool = False) -> list[Account]:
+def lock(session: AnySession, account_ids: Iterable[int], *, load: bool = False) -> list[Account]:
     """Lock account rows, once per transaction, in the one order every writer keeps: before any
     service or operation row; customers and sub-accounts by id, then resellers by id. (A create
     locks its account, then its reseller if that one limits it.) So two transactions never wait on
@@ -80,10 +82,10 @@ def lock(session: Session, account_ids: Iterable[int], *, load: bool = False) ->
         query = query.options(joinedload(Account.parent)).execution_options(populate_existing=True)
     rows = session.scalars(query).all()
     held.update(wanted)
-    return rows if load else []
+    return [row for row in rows if isinstance(row, Account)]  # none when only ids were locked
 
 
-def _move(session: Session, deltas: dict[int, Counter[str]]) -> None:
+def _move(session: AnySession, deltas: dict[int, Counter[str]]) -> None:
     if len(deltas) > 1:  # one account's UPDATE locks just its row; several are locked in order first
         lock(session, deltas)
     for account_id in sorted(deltas):
@@ -135,7 +137,7 @@ def init_app(app: Flask) -> None:
             sa.event.listen(Session, event, listener)
 
 
-def delete_rows(session: Session, model: type[Any], ids: list[int]) -> None:
+def delete_rows(session: AnySession, model: type[Any], ids: list[int]) -> None:
     """Delete rows of a counted kind and take off only what really went: another transaction may
     have deleted some of them first (two workers settling, a purge run twice)."""
     if not ids:
@@ -157,7 +159,7 @@ def delete_rows(session: Session, model: type[Any], ids: list[int]) -> None:
         _move(session, deltas)
 
 
-def totals(session: Session, accounts: list[Account]) -> dict[int, dict[str, int]]:
+def totals(session: AnySession, accounts: list[Account]) -> dict[int, dict[str, int]]:
     """account id -> limit -> what it has; a reseller's with its sub-accounts' (one query, if any)."""
     found = {a.id: {limit: a.used(limit) for limit in LIMITS} for a in accounts}
     resellers = [a.id for a in accounts if a.kind == AccountKind.RESELLER]
@@ -190,7 +192,7 @@ def _per_account(model: type[Any], value: Any) -> Any:
     return sa.select(value).select_from(model).where(model.account_id == Account.id).scalar_subquery()
 
 
-def drift(session: Session) -> list[tuple[int, str, int, int]]:
+def drift(session: AnySession) -> list[tuple[int, str, int, int]]:
     """(account id, limit, counter, real count) wherever the two differ."""
     return [
         (row.id, limit, getattr(row, f"used_{limit}"), getattr(row, limit))
@@ -200,7 +202,7 @@ def drift(session: Session) -> list[tuple[int, str, int, int]]:
     ]
 
 
-def recount(session: Session) -> int:
+def recount(session: AnySession) -> int:
     """Set the counters from real counts, with every account row locked (after bulk inserts, or to
     mend drift). Returns how many accounts were wrong. The caller commits."""
     lock(session, session.scalars(sa.select(Account.id)).all())

@@ -18,7 +18,7 @@ class Change:
 
 def fold(ops: list[Operation]) -> list[Change]:
     """Last desired state wins; a delete cancels pending saves; a new password survives a later save."""
-    changes: dict[tuple, Change] = {}
+    changes: dict[tuple[str, str, int], Change] = {}
     for op in ops:  # ordered by id
         key = (op.backend, op.object_type, op.object_id)
         previous = changes.get(key)

@@ -14,9 +14,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import Flask, current_app
 from redis.exceptions import RedisError
+from sqlalchemy.orm import Session, UOWTransaction
 
 from portal.extensions import db
 from portal.models import BackendLog, LogState, Operation, OpState, utcnow
+from portal.models.base import rowcount
 from portal.orchestration.jobs import apply_server
 from portal.orchestration.locks import redis_lock
 from portal.orchestration.queue import queue, queued_key
@@ -27,15 +29,16 @@ DIRTY = "hostdeck.dirty_servers"
 ACTORS = "hostdeck.actors"
 ROUTES = "hostdeck.routes"  # operations.routed_servers() caches here until the transaction ends
 INSERTED = "hostdeck.inserted"  # (type name, id) of what this transaction inserted: no operations yet
+ActorIds = tuple[int | None, int | None]  # (user id, impersonating user id)
 
 
-def mark_dirty(server_id: int, actor_ids: tuple[int | None, int | None] = (None, None)) -> None:
+def mark_dirty(server_id: int, actor_ids: ActorIds = (None, None)) -> None:
     db.session.info.setdefault(DIRTY, set()).add(server_id)
     if actor_ids != (None, None):
         db.session.info.setdefault(ACTORS, set()).add(actor_ids)
 
 
-def dispatch(server_ids: set[int] | list[int], actors: set | None = None) -> None:
+def dispatch(server_ids: set[int] | list[int], actors: set[ActorIds] | None = None) -> None:
     """One job per server. `actors` ([user id, impersonating user id] pairs) go in the job's meta."""
     q = queue()
     for server_id in sorted(server_ids):
@@ -132,14 +135,14 @@ def forget_old_secrets() -> int:
         )
         .values(secret=None)
     )
-    return result.rowcount
+    return rowcount(result)
 
 
-def _after_flush(session, context) -> None:
+def _after_flush(session: Session, context: UOWTransaction) -> None:
     session.info.setdefault(INSERTED, set()).update((type(obj).__name__, obj.id) for obj in session.new)
 
 
-def _after_commit(session) -> None:
+def _after_commit(session: Session) -> None:
     session.info.pop(ROUTES, None)
     session.info.pop(INSERTED, None)
     dirty, actors = session.info.pop(DIRTY, None), session.info.pop(ACTORS, None)
@@ -147,7 +150,7 @@ def _after_commit(session) -> None:
         dispatch(dirty, actors)
 
 
-def _after_rollback(session) -> None:
+def _after_rollback(session: Session) -> None:
     session.info.pop(ROUTES, None)
     session.info.pop(INSERTED, None)
     session.info.pop(DIRTY, None)

@@ -13,13 +13,14 @@ from rq import get_current_job
 from portal.extensions import db
 from portal.models import BackendLog, Database, LogState, Operation, OpState, Server, utcnow
 from portal.models.kinds import kind_named
+from portal.models.status import Provisioned
 from portal.orchestration.backends import BACKENDS, get_backend
 from portal.orchestration.changes import Change, fold
-from portal.orchestration.locks import server_lock
+from portal.orchestration.locks import Guard, server_lock
 from portal.orchestration.outcome import settle, unstick
 from portal.orchestration.queue import queue, queued_key
 from portal.orchestration.script import Script, UnsafeValue
-from portal.orchestration.transports import ExecTimeout, TransportError, exec_timeout, transport_for
+from portal.orchestration.transports import ExecTimeout, Result, TransportError, exec_timeout, transport_for
 
 log = logging.getLogger(__name__)
 OUTPUT_LIMIT = 256 * 1024  # per stream kept in a BackendLog
@@ -27,6 +28,10 @@ OUTPUT_LIMIT = 256 * 1024  # per stream kept in a BackendLog
 REFUSED = re.compile(r"^hostdeck-refused (\d+) (.*)$", re.M)
 # A database backend reports the size of a database it applied.
 SIZE = re.compile(r"^hostdeck-size (\d+) (\d+)$", re.M)
+# The changed objects by (object_type, id).
+Objects = dict[tuple[str, int], Provisioned]
+# What the job returns (RQ keeps it as JSON): the server, its log, the log's state.
+Summary = dict[str, int | str | None]
 
 
 def pending_ops(server_id: int) -> list[Operation]:
@@ -42,13 +47,13 @@ def pending_ops(server_id: int) -> list[Operation]:
     return []
 
 
-def load_objects(changes: list[Change]) -> dict[tuple[str, int], object]:
+def load_objects(changes: list[Change]) -> Objects:
     """The changed objects, one query per type. The session only holds weak references,
     so the caller keeps this dict for as long as the job needs the objects."""
     ids: dict[str, set[int]] = defaultdict(set)
     for change in changes:
         ids[change.op.object_type].add(change.op.object_id)
-    found = {}
+    found: Objects = {}
     for object_type, wanted in ids.items():
         model = kind_named(object_type).model
         for obj in db.session.scalars(sa.select(model).where(model.id.in_(wanted))):
@@ -56,7 +61,7 @@ def load_objects(changes: list[Change]) -> dict[tuple[str, int], object]:
     return found
 
 
-def build(script: Script, server: Server, changes: list[Change], objects: dict) -> None:
+def build(script: Script, server: Server, changes: list[Change], objects: Objects) -> None:
     """Prepare, one fragment per change, commit: per backend, so each reloads once."""
     by_backend: dict[str, list[Change]] = defaultdict(list)
     for change in changes:
@@ -74,7 +79,7 @@ def build(script: Script, server: Server, changes: list[Change], objects: dict) 
         backend.commit(script, server)
 
 
-def apply_server(server_id: int) -> dict:
+def apply_server(server_id: int) -> Summary:
     server = db.session.get(Server, server_id)
     if server is None:
         return {"server": server_id, "log": None}
@@ -87,7 +92,7 @@ def apply_server(server_id: int) -> dict:
         return _apply(server, guard)
 
 
-def _record_sizes(changes: list[Change], objects: dict, sizes: dict[str, str]) -> None:
+def _record_sizes(changes: list[Change], objects: Objects, sizes: dict[str, str]) -> None:
     for change in changes:
         size = sizes.get(str(change.op.id))
         obj = objects.get((change.op.object_type, change.op.object_id))
@@ -122,13 +127,15 @@ def _start(server: Server, ops: list[Operation]) -> tuple[BackendLog, list[Chang
     return entry, changes
 
 
-def _apply(server: Server, guard) -> dict:
+def _apply(server: Server, guard: Guard) -> Summary:
     ops = pending_ops(server.id)
     if not ops:
         return {"server": server.id, "log": None}
     entry, changes = _start(server, ops)
     script = Script()
-    result, retryable, objects = None, True, {}
+    result: Result | None = None
+    retryable = True
+    objects: Objects = {}
     try:
         objects = load_objects(changes)
         build(script, server, changes, objects)

@@ -44,9 +44,10 @@ def lock_key(server_id: int) -> str:
 
 def redis_lock(conn: Redis, server_id: int, wait: float | None = None) -> Lock:
     ttl = current_app.config["SERVER_LOCK_TTL"]
-    return conn.lock(
+    lock: Lock = conn.lock(  # redis-py leaves lock() without a return type
         lock_key(server_id), timeout=ttl, blocking=wait is not None, blocking_timeout=wait, thread_local=False
     )
+    return lock
 
 
 def _heartbeat(lock: Lock, ttl: float, stop: threading.Event, guard: Guard) -> None:

@@ -9,17 +9,19 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Operation, OpState, Route, Server, Status
 from portal.models.kinds import kind_named
+from portal.models.status import Provisioned
 from portal.orchestration.backends import backends_for, get_backend
 from portal.orchestration.backends.base import Backend
 from portal.orchestration.dispatch import INSERTED, ROUTES, mark_dirty
 from portal.security.audit import audit
+from portal.security.scoping import Actor
 
 
 class NoServer(Exception):
     """No server runs a backend this object needs. Its message is for the customer."""
 
 
-def _no_server(wanted: list[Backend]) -> NoServer:
+def _no_server(wanted: list[Backend[Any]]) -> NoServer:
     # Where the customer chose the service (a database engine), name it.
     named = {b.service for b in wanted if b.service}
     if len(named) == 1:
@@ -62,14 +64,14 @@ def take_over(
 
 def _new_op(
     server: Server,
-    backend,
+    backend: Backend[Any],
     obj_type: str,
     obj_id: int,
     action: str,
-    payload: dict,
-    account_id,
+    payload: dict[str, Any],
+    account_id: int | None,
     secret: str | None,
-    actor,
+    actor: Actor | None,
 ) -> Operation:
     op = Operation(
         server_id=server.id,
@@ -101,10 +103,13 @@ def routed_servers(backend: str) -> list[Server]:
         ):
             routes.setdefault(name, []).append(server)
         db.session.info[ROUTES] = routes
-    return db.session.info[ROUTES].get(backend, [])
+    cached: dict[str, list[Server]] = db.session.info[ROUTES]
+    return cached.get(backend, [])
 
 
-def record(obj: Any, action: str, *, actor=None, password: str | None = None) -> list[Operation]:
+def record(
+    obj: Provisioned, action: str, *, actor: Actor | None = None, password: str | None = None
+) -> list[Operation]:
     """One Operation per backend and routed server. A password becomes each server's verifier here.
 
     Failed operations for the object are taken over: the new one carries what they still owe.
@@ -145,7 +150,9 @@ def record(obj: Any, action: str, *, actor=None, password: str | None = None) ->
     return ops
 
 
-def requeue(server: Server, backend_name: str, object_type: str, object_id: int, *, actor=None) -> Operation:
+def requeue(
+    server: Server, backend_name: str, object_type: str, object_id: int, *, actor: Actor | None = None
+) -> Operation:
     """One operation that re-applies an object's *current* desired state on one server."""
     newest = db.session.scalars(
         sa.select(Operation)

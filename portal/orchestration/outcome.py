@@ -27,7 +27,8 @@ def reason(server: Server, entry: BackendLog) -> str:
     if entry.state == LogState.TIMEOUT:
         return f"{server.name} did not finish in time: {entry.error}"
     lines = [line for line in (entry.stderr or "").splitlines() if line.strip()]
-    detail = lines[-1] if lines else (entry.error or f"exit code {entry.exit_code}")
+    status = "no exit status (killed)" if entry.exit_code is None else f"exit code {entry.exit_code}"
+    detail = lines[-1] if lines else (entry.error or status)
     return f"{server.name} refused the change: {detail}"
 
 
@@ -43,7 +44,7 @@ def settle(
     # order requests lock them, before any operation or service row (usage.lock).
     usage.lock(db.session, {c.op.account_id for c in changes if c.op.action == "delete" and c.op.account_id})
     ok = entry.state in OK_STATES
-    why = None if ok else reason(server, entry)
+    why = "" if ok else reason(server, entry)
     transient = entry.state in RETRIED_STATES
     delays = retry_delays()
     errors: dict[tuple[str, int], str] = {}
@@ -71,7 +72,8 @@ def settle(
         server.incident_log_id, opened = entry.id, True
     db.session.commit()
     if opened:
-        alerts.send_incident(server, entry, why or next(iter(errors.values())), [c.op for c in changes])
+        why = why or next(iter(errors.values()), f"{server.name} refused a change.")
+        alerts.send_incident(server, entry, why, [c.op for c in changes])
 
 
 def update_objects(keys: set[tuple[str, int]], errors: dict[tuple[str, int], str]) -> None:

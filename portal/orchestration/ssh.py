@@ -98,9 +98,13 @@ def connect(target: Target) -> paramiko.SSHClient:
         client.close()
         raise TransportError(f"cannot connect to {target.name}: {exc}") from exc
     transport = client.get_transport()
+    if transport is None:  # connect() returned without a connection
+        client.close()
+        raise TransportError(f"cannot connect to {target.name}: no transport")
     transport.set_keepalive(KEEPALIVE_S)
     # Our packets are small and latency-bound: Nagle plus delayed ACKs would add ~40 ms per exchange.
-    transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if isinstance(transport.sock, socket.socket):  # not a proxy channel (we never use one)
+        transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return client
 
 
@@ -175,17 +179,23 @@ class SSHTransport:
             return connect(self.target), False
         return self.pool.get(self.target)
 
+    def _session(self, client: paramiko.SSHClient) -> paramiko.Channel:
+        transport = client.get_transport()
+        if transport is None:
+            raise paramiko.SSHException("the connection is closed")
+        return transport.open_session(timeout=self.target.connect_timeout)
+
     def _open(self) -> tuple[paramiko.SSHClient, paramiko.Channel]:
         client, reused = self._client()
         try:
-            return client, client.get_transport().open_session(timeout=self.target.connect_timeout)
-        except (paramiko.SSHException, EOFError, OSError, AttributeError):
-            if not reused:
+            return client, self._session(client)
+        except (paramiko.SSHException, EOFError, OSError):
+            if not reused or self.pool is None:
                 raise
         # A reused connection went stale (server restarted, network blip): connect afresh once.
         self.pool.discard(self.target)
         client, _ = self._client()
-        return client, client.get_transport().open_session(timeout=self.target.connect_timeout)
+        return client, self._session(client)
 
     def run(self, script: str, timeout: float) -> Result:
         started = time.monotonic()

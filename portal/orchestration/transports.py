@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from collections.abc import Mapping
+from typing import Any
 
 from portal.models import Server
 from portal.orchestration.results import ExecTimeout, Result, TransportError
@@ -49,13 +51,16 @@ class LocalTransport:
         return Result(code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
 
-def exec_timeout(server: Server, config) -> int:
+def exec_timeout(server: Server, config: Mapping[str, Any]) -> int:
     """The server's script time limit, kept well inside RQ's limit for the whole job."""
     wanted = int(server.setting("exec_timeout", config["JOB_TIMEOUT"]))
-    return max(1, min(wanted, config["RQ_JOB_TIMEOUT"] // 2))
+    job_limit: int = config["RQ_JOB_TIMEOUT"]
+    return max(1, min(wanted, job_limit // 2))
 
 
-def transport_for(server: Server, config, *, reuse: bool | None = None) -> SSHTransport | LocalTransport:
+def transport_for(
+    server: Server, config: Mapping[str, Any], *, reuse: bool | None = None
+) -> SSHTransport | LocalTransport:
     if server.transport == "local":
         return LocalTransport(server)
     target = Target(

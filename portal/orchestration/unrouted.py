@@ -15,7 +15,7 @@ def delete_now(obj: Provisioned) -> None:
     same row (a purge run by two workers) take it off the usage counters once."""
     db.session.flush()
     if kind_of(obj) in COUNTED:
-        usage.delete_rows(db.session, type(obj), [obj.id])  # type: ignore[attr-defined]
+        usage.delete_rows(db.session, type(obj), [obj.id])
     else:
         db.session.delete(obj)
 

@@ -24,14 +24,16 @@ _argon2id = argon2.using(type="ID", memory_cost=65536, rounds=3, parallelism=1)
 
 def crypt_sha512(plaintext: str) -> str:
     """A $6$ crypt hash, as chpasswd -e and Dovecot's SHA512-CRYPT take it."""
-    return _sha512.hash(plaintext)
+    hashed: str = _sha512.hash(plaintext)  # passlib has no type information
+    return hashed
 
 
 def dovecot(scheme: str, plaintext: str) -> str:
     if scheme == "SHA512-CRYPT":
         return "{SHA512-CRYPT}" + crypt_sha512(plaintext)
     if scheme == "ARGON2ID":
-        return "{ARGON2ID}" + _argon2id.hash(plaintext)
+        hashed: str = _argon2id.hash(plaintext)
+        return "{ARGON2ID}" + hashed
     raise ValueError(f"unknown Dovecot password scheme {scheme!r}")
 
 
@@ -41,7 +43,8 @@ MARIADB_AUTH = ("mysql_native_password", "ed25519")
 def mariadb(auth: str, plaintext: str) -> str:
     """What `ALTER USER … IDENTIFIED VIA <auth> USING '<verifier>'` takes."""
     if auth == "mysql_native_password":
-        return mysql41.hash(plaintext)  # *<SHA1(SHA1(password))>, as PASSWORD() makes it
+        hashed: str = mysql41.hash(plaintext)  # *<SHA1(SHA1(password))>, as PASSWORD() makes it
+        return hashed
     if auth == "ed25519":
         # MariaDB's auth_ed25519: the Ed25519 public key of the clamped SHA-512 of the password,
         # base64 without padding, as ed25519_password() makes it.
@@ -57,16 +60,19 @@ def mariadb(auth: str, plaintext: str) -> str:
 SCRAM_ITERATIONS = 4096  # PostgreSQL's own default (scram_iterations)
 
 
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
 def scram_sha256(plaintext: str, salt: bytes | None = None) -> str:
     """PostgreSQL's SCRAM-SHA-256 verifier (RFC 5802/7677), as `ALTER ROLE … PASSWORD` stores it."""
     salt = salt if salt is not None else secrets.token_bytes(16)
     try:
-        prepared = saslprep(plaintext)
+        prepared: str = saslprep(plaintext)
     except ValueError:
         prepared = plaintext  # PostgreSQL, too, uses the raw bytes when SASLprep refuses
     salted = hashlib.pbkdf2_hmac("sha256", prepared.encode(), salt, SCRAM_ITERATIONS)
     client_key = hmac.new(salted, b"Client Key", "sha256").digest()
     stored_key = hashlib.sha256(client_key).digest()
     server_key = hmac.new(salted, b"Server Key", "sha256").digest()
-    b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
-    return f"SCRAM-SHA-256${SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+    return f"SCRAM-SHA-256${SCRAM_ITERATIONS}:{_b64(salt)}${_b64(stored_key)}:{_b64(server_key)}"

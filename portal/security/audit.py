@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import has_request_context, request
 
 from portal.extensions import db
 from portal.models import AuditEvent
+from portal.security.scoping import Actor
 
 SECRET_FIELDS = {"password", "confirm", "key", "secret", "verifier", "password_hash"}
 
 
-def audit(actor, action: str, *, obj=None, account_id: int | None = None, fields: dict | None = None) -> AuditEvent:
+def audit(
+    actor: Actor | None,
+    action: str,
+    *,
+    obj: object | None = None,
+    account_id: int | None = None,
+    fields: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """`actor` None: the operator's command line, or a public page (a set-password link)."""
     clean = {k: v for k, v in (fields or {}).items() if k not in SECRET_FIELDS}
     event = AuditEvent(
         actor_id=actor.user.id if actor else None,

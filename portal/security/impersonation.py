@@ -7,8 +7,9 @@ after IMPERSONATION_MINUTES, or at the next request once the permission is gone.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
+from typing import Any, cast
 
 from flask import abort, current_app, flash
 
@@ -16,6 +17,7 @@ from portal.extensions import db
 from portal.models import AccountKind, LoginSession, User, utcnow
 from portal.security import sessions
 from portal.security.audit import audit
+from portal.security.roles import View
 from portal.security.scoping import Actor
 
 NOT_FOUND = 404
@@ -47,8 +49,16 @@ def impersonating(row: LoginSession | None = None) -> bool:
     return row is not None and row.subject_id is not None
 
 
-def ends_at(row: LoginSession):
-    return row.impersonating_since + timedelta(minutes=current_app.config["IMPERSONATION_MINUTES"])
+def _subject(row: LoginSession) -> tuple[User, datetime]:
+    """Who the session impersonates, and since when; only for a session that impersonates."""
+    if row.subject is None or row.impersonating_since is None:
+        raise ValueError("this session impersonates nobody")
+    return row.subject, row.impersonating_since
+
+
+def ends_at(row: LoginSession) -> datetime:
+    _, since = _subject(row)
+    return since + timedelta(minutes=current_app.config["IMPERSONATION_MINUTES"])
 
 
 def start(row: LoginSession, target: User, reason: str) -> None:
@@ -64,10 +74,10 @@ def start(row: LoginSession, target: User, reason: str) -> None:
     sessions.rotate(row, target)
 
 
-def stop(row: LoginSession, why: str = "stopped") -> None:
-    """Back to the real user, on a new session id. The caller commits."""
-    subject = row.subject
-    minutes = int((utcnow() - row.impersonating_since).total_seconds() // 60)
+def stop(row: LoginSession, why: str = "stopped") -> User:
+    """Back to the real user, on a new session id; returns who was impersonated. The caller commits."""
+    subject, since = _subject(row)
+    minutes = int((utcnow() - since).total_seconds() // 60)
     audit(
         Actor(user=subject, real_user=row.user),
         "impersonation.stop",
@@ -77,13 +87,14 @@ def stop(row: LoginSession, why: str = "stopped") -> None:
     )
     row.subject_id, row.reason, row.impersonating_since = None, "", None
     sessions.rotate(row, row.user)
+    return subject
 
 
 def end_if_over(row: LoginSession) -> bool:
     """End an impersonation that ran out or lost its permission. True if it ended."""
     if utcnow() >= ends_at(row):
         why = f"ended after {current_app.config['IMPERSONATION_MINUTES']} minutes"
-    elif refusal(row.user, row.subject) is not None:
+    elif refusal(row.user, _subject(row)[0]) is not None:
         why = "ended: the permission is gone"
     else:
         return False
@@ -93,14 +104,14 @@ def end_if_over(row: LoginSession) -> bool:
     return True
 
 
-def not_while_impersonating(view):
+def not_while_impersonating(view: View) -> View:
     """Refuse the subject's own credentials and account deletion to whoever is impersonating."""
 
     @wraps(view)
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
         if impersonating():
             abort(403, description="This is not available while you are impersonating someone.")
         return view(*args, **kwargs)
 
-    wrapped.refused_while_impersonating = True
-    return wrapped
+    setattr(wrapped, "refused_while_impersonating", True)  # noqa: B010 (read by the tests)
+    return cast(View, wrapped)  # wraps() keeps the view's signature; its type says less

@@ -8,7 +8,8 @@ _context = CryptContext(schemes=["argon2"], argon2__type="ID")
 
 
 def hash_password(plaintext: str) -> str:
-    return _context.hash(plaintext)
+    hashed: str = _context.hash(plaintext)
+    return hashed
 
 
 def check_password(plaintext: str, stored: str | None) -> tuple[bool, str | None]:
@@ -16,4 +17,5 @@ def check_password(plaintext: str, stored: str | None) -> tuple[bool, str | None
     if not stored:
         _context.dummy_verify()
         return False, None
-    return _context.verify_and_update(plaintext, stored)
+    ok, new_hash = _context.verify_and_update(plaintext, stored)
+    return bool(ok), new_hash

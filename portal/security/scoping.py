@@ -8,7 +8,7 @@ reads across accounts through `console()`, which is empty for anyone but staff.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from flask import abort, g, session
@@ -19,7 +19,20 @@ from portal.models import Account, AccountKind, User
 from portal.models.usage import totals
 from portal.security.sessions import current
 
-M = TypeVar("M")
+
+class Owned(Protocol):
+    """A model whose rows belong to an account (its id and account_id columns)."""
+
+    id: Any
+    account_id: Any
+
+
+class Row(Protocol):
+    id: Any
+
+
+M = TypeVar("M", bound=Owned)
+R = TypeVar("R", bound=Row)
 
 
 @dataclass(frozen=True)
@@ -59,7 +72,7 @@ class Actor:
         return self.scope.used(kind)
 
 
-def scoped(model: type[M], actor: Actor) -> sa.Select:
+def scoped(model: type[M], actor: Actor) -> sa.Select[tuple[M]]:
     """select(model) limited to the rows the actor may see."""
     stmt = sa.select(model)
     account = actor.scope
@@ -76,7 +89,7 @@ def scoped(model: type[M], actor: Actor) -> sa.Select:
     )
 
 
-def console(model: type[M], actor: Actor) -> sa.Select:
+def console(model: type[R], actor: Actor) -> sa.Select[tuple[R]]:
     """select(model) for the staff console: every row for staff (not while impersonating), else none."""
     stmt = sa.select(model)
     if actor.real_user is None and actor.user.is_staff:
@@ -112,4 +125,5 @@ def current_actor() -> Actor:
         real = row.user if row is not None and row.subject_id is not None else None
         acting = sub_account(user.account, session[ACTING]) if ACTING in session else None
         g.actor = Actor(user=user, real_user=real, acting=acting)
-    return g.actor
+    actor: Actor = g.actor
+    return actor

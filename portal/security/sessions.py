@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, g, has_request_context, request, session
+from flask import abort, current_app, g, has_request_context, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import LoginSession, User, utcnow
+from portal.models.base import rowcount
 
 SID = "sid"
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
@@ -77,10 +78,10 @@ def end_others(user: User, keep: LoginSession | None) -> int:
     query = sa.delete(LoginSession).where(LoginSession.user_id == user.id)
     if keep is not None:
         query = query.where(LoginSession.id != keep.id)
-    return db.session.execute(query).rowcount
+    return rowcount(db.session.execute(query))
 
 
-def _cutoffs() -> tuple:
+def _cutoffs() -> tuple[datetime, datetime]:
     """(last seen before, created before): a session older on either count has expired."""
     now, config = utcnow(), current_app.config
     return (now - timedelta(minutes=config["SESSION_IDLE_MINUTES"]), now - timedelta(hours=config["SESSION_MAX_HOURS"]))
@@ -94,9 +95,11 @@ def _expired(row: LoginSession) -> bool:
 def purge_expired() -> int:
     """Delete the rows of sessions nobody will come back to (the sweeper calls this)."""
     idle, age = _cutoffs()
-    return db.session.execute(
-        sa.delete(LoginSession).where(sa.or_(LoginSession.last_seen_at < idle, LoginSession.created_at < age))
-    ).rowcount
+    return rowcount(
+        db.session.execute(
+            sa.delete(LoginSession).where(sa.or_(LoginSession.last_seen_at < idle, LoginSession.created_at < age))
+        )
+    )
 
 
 def current() -> LoginSession | None:
@@ -113,7 +116,16 @@ def current() -> LoginSession | None:
                 db.session.commit()
                 row = None
         g.login_session = row
-    return g.login_session
+    found: LoginSession | None = g.login_session
+    return found
+
+
+def required() -> LoginSession:
+    """The session of a logged-in request: Flask-Login accepted it, so it is there."""
+    row = current()
+    if row is None:
+        abort(401)
+    return row
 
 
 def stepped_up(row: LoginSession | None) -> bool:

@@ -20,6 +20,7 @@ from flask import current_app
 
 from portal.extensions import db
 from portal.models import RecoveryCode, User, utcnow
+from portal.models.base import rowcount
 
 RECOVERY_CODES = 10
 DRIFT = 1  # accept the previous and the next 30-second step too: phone clocks drift
@@ -68,12 +69,14 @@ def accept_code(user: User, code: str) -> bool:
     for step in range(now - DRIFT, now + DRIFT + 1):
         if hmac.compare_digest(totp.generate_otp(step), code):
             # One UPDATE, so two requests racing with the same code cannot both win.
-            won = db.session.execute(
-                sa.update(User)
-                .where(User.id == user.id, sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step))
-                .values(totp_last_step=step)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            won = rowcount(
+                db.session.execute(
+                    sa.update(User)
+                    .where(User.id == user.id, sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+                    .values(totp_last_step=step)
+                    .execution_options(synchronize_session=False)
+                )
+            )
             if won:
                 user.totp_last_step = step
             return bool(won)
@@ -110,14 +113,18 @@ def new_recovery_codes(user: User) -> list[str]:
 
 
 def use_recovery_code(user: User, code: str) -> bool:
-    used = db.session.execute(
-        sa.update(RecoveryCode)
-        .where(
-            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None), RecoveryCode.code_hash == _code_hash(code)
+    used = rowcount(
+        db.session.execute(
+            sa.update(RecoveryCode)
+            .where(
+                RecoveryCode.user_id == user.id,
+                RecoveryCode.used_at.is_(None),
+                RecoveryCode.code_hash == _code_hash(code),
+            )
+            .values(used_at=utcnow())
+            .execution_options(synchronize_session=False)
         )
-        .values(used_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return bool(used)
 
 

@@ -25,7 +25,7 @@ def clean_forwards(forwards: list[str]) -> list[str]:
         if control_problem(value) or any(c in value for c in ", ;"):
             raise ServiceError(f"{value!r} is not one e-mail address.", field="forwards")
         local, _, domain = value.lower().rpartition("@")
-        ours = db.session.scalar(sa.select(sa.func.count()).select_from(Domain).where(Domain.name == domain)) > 0
+        ours = bool(db.session.scalar(sa.select(sa.exists().where(Domain.name == domain))))
         if ours:  # one of this portal's domains (maybe a special-use name like .test on staging)
             if local_part_problem(local):
                 raise ServiceError(f"{value}: {local_part_problem(local)}", field="forwards")

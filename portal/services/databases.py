@@ -12,7 +12,7 @@ import re
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Database, DatabaseUser, Engine, Status
+from portal.models import Account, Database, DatabaseUser, Engine, Status
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.services import ServiceError, record, to_change
 from portal.services.limits import reserve
@@ -37,7 +37,7 @@ def full_name(actor: Actor, base: str, engine: Engine) -> str:
             "Use lowercase letters a-z, digits and _ only: no capitals, spaces, quotes, backticks, ; or %.",
             field="name",
         )
-    full = f"{prefix(actor.account)}_{base}"
+    full = f"{prefix(_account(actor))}_{base}"
     if len(full) > engine.max_name:
         raise ServiceError(
             f"{engine.label} allows names of at most {engine.max_name} characters, "
@@ -47,16 +47,16 @@ def full_name(actor: Actor, base: str, engine: Engine) -> str:
     return full
 
 
-def _taken(model, engine: Engine, full: str) -> bool:
+def _taken(model: type[Database | DatabaseUser], engine: Engine, full: str) -> bool:
     # On PostgreSQL each database has an owner role of its own name, and roles share one namespace.
-    models = {Database, DatabaseUser} if engine == Engine.POSTGRESQL else {model}
+    models: set[type[Database | DatabaseUser]] = {Database, DatabaseUser} if engine == Engine.POSTGRESQL else {model}
     return any(
         db.session.scalar(sa.select(sa.func.count()).select_from(m).where(m.engine == engine, m.name == full))
         for m in models
     )
 
 
-def _account(actor: Actor):
+def _account(actor: Actor) -> Account:
     if actor.account is None:
         raise ServiceError("Databases belong to a customer account.")
     return actor.account
@@ -138,7 +138,8 @@ def delete_user(actor: Actor, user_id: int) -> DatabaseUser:
 
 def users_going_with(database: Database) -> tuple[list[DatabaseUser], list[DatabaseUser]]:
     """(users dropped with the database, users that stay because another database uses them)."""
-    going, staying = [], []
+    going: list[DatabaseUser] = []
+    staying: list[DatabaseUser] = []
     for user in database.users:
         others = [d for d in user.databases if d.id != database.id and d.status != Status.DELETING]
         (staying if others else going).append(user)

@@ -22,8 +22,9 @@ def reserve(account_id: int, kinds: str | dict[str, int], amount: int = 1) -> No
     wanted = {kinds: amount} if isinstance(kinds, str) else {k: n for k, n in kinds.items() if n}
     [account] = usage.lock(db.session, [account_id], load=True)
     chain = [account]
-    if account.parent_id is not None and any(account.parent.limit(kind) is not None for kind in wanted):
-        chain += usage.lock(db.session, [account.parent_id], load=True)
+    parent = account.parent
+    if parent is not None and any(parent.limit(kind) is not None for kind in wanted):
+        chain += usage.lock(db.session, [parent.id], load=True)
     if not any(holder.limit(kind) is not None for holder in chain for kind in wanted):
         return
     used = usage.totals(db.session, chain)  # a reseller's: with its sub-accounts'

@@ -51,11 +51,10 @@ def create_mailbox(
         account_id=domain.account_id, domain=domain, local_part=local_part, quota_mb=quota_mb, status=Status.PENDING
     )
     db.session.add(mailbox)
-    if with_address:
-        address = _own_address(mailbox, address)
+    own = _own_address(mailbox, address) if with_address else None
     db.session.flush()  # one flush for both: their ids, and one move of the usage counters
-    if with_address:
-        record(address, "save", actor)
+    if own is not None:
+        record(own, "save", actor)
     record(mailbox, "save", actor, password)
     return mailbox
 

@@ -78,7 +78,7 @@ def set_limits(actor: Actor, account_id: int, values: dict[str, int | None]) -> 
     """A sub-account's limits, each within the reseller's own."""
     reseller = reseller_of(actor)
     account = sub_account(reseller, account_id)
-    if account is None:
+    if reseller is None or account is None:
         abort(404)
     for kind in LIMITS:
         value, cap = values.get(kind), reseller.limit(kind)

@@ -60,7 +60,7 @@ def prefix(account: Account) -> str:
 
 
 def clean_keys(text: str) -> str:
-    keys = []
+    keys: list[str] = []
     for line in (text or "").splitlines():
         line = line.strip()
         if not line:

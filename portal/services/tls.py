@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.x509.oid import ExtensionOID
 
 from portal.models import utcnow
 from portal.services import ServiceError
@@ -45,7 +44,7 @@ def check_certificate(cert_pem: str, key_pem: str, names: list[str]) -> str:
     if cert.not_valid_before_utc > now:
         raise ServiceError("The certificate is not valid yet.", field="certificate")
     try:
-        sans = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         dns_names = sans.get_values_for_type(x509.DNSName)
     except x509.ExtensionNotFound:
         dns_names = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from zoneinfo import available_timezones
 
 import sqlalchemy as sa
@@ -31,7 +32,7 @@ def _megabytes(field: str, value: str) -> int:
     return size
 
 
-def clean_options(options: dict) -> dict:
+def clean_options(options: dict[str, Any]) -> dict[str, str]:
     """Checked PHP settings, as php_admin_value will carry them."""
     memory = _megabytes("memory_limit", options.get("memory_limit") or "128M")
     upload = _megabytes("upload_max_filesize", options.get("upload_max_filesize") or "8M")
@@ -64,7 +65,13 @@ def php_versions() -> list[str]:
 
 
 def create_web_app(
-    actor: Actor, *, name: str, system_user_id: int, kind: str, php_version: str = "", options: dict | None = None
+    actor: Actor,
+    *,
+    name: str,
+    system_user_id: int,
+    kind: str,
+    php_version: str = "",
+    options: dict[str, Any] | None = None,
 ) -> WebApp:
     name = name.strip().lower()
     if not APP_NAME.match(name):
@@ -94,7 +101,7 @@ def create_web_app(
     return app
 
 
-def update_web_app(actor: Actor, app_id: int, *, options: dict) -> WebApp:
+def update_web_app(actor: Actor, app_id: int, *, options: dict[str, Any]) -> WebApp:
     app = get_scoped_or_404(WebApp, app_id, actor)
     if app.kind == "php":
         app.options = clean_options(options)
@@ -113,7 +120,15 @@ def delete_web_app(actor: Actor, app_id: int) -> WebApp:
     return app
 
 
+def _site_name(name: str) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= 64 or not name.isprintable():
+        raise ServiceError("Give it a short name.", field="name")
+    return name
+
+
 def _domains(actor: Actor, domain_ids: list[int], website: Website | None) -> list[Domain]:
+    """The actor's domains, of one account (the website's), that no other website serves."""
     wanted = set(domain_ids)
     if not wanted:
         raise ServiceError("Choose at least one domain.", field="domain_ids")
@@ -127,6 +142,9 @@ def _domains(actor: Actor, domain_ids: list[int], website: Website | None) -> li
     ).first()
     if taken is not None:
         raise ServiceError(f"One of these domains is already served by {taken.name}.", field="domain_ids")
+    account_id = website.account_id if website else domains[0].account_id
+    if any(d.account_id != account_id for d in domains):
+        raise ServiceError("A website's domains belong to one account.", field="domain_ids")
     return list(domains)
 
 
@@ -171,13 +189,9 @@ def create_website(
     certificate: str = "",
     key: str = "",
 ) -> Website:
-    name = name.strip()
-    if not 1 <= len(name) <= 64 or not name.isprintable():
-        raise ServiceError("Give it a short name.", field="name")
+    name = _site_name(name)
     domains = _domains(actor, domain_ids, None)
     account_id = domains[0].account_id
-    if any(d.account_id != account_id for d in domains):
-        raise ServiceError("A website's domains belong to one account.", field="domain_ids")
     website = Website(
         account_id=account_id,
         name=name,
@@ -208,12 +222,8 @@ def update_website(
     website = get_scoped_or_404(Website, website_id, actor)
     if website.status == Status.DELETING:
         raise ServiceError("This website is being deleted.")
-    name = name.strip()
-    if not 1 <= len(name) <= 64 or not name.isprintable():
-        raise ServiceError("Give it a short name.", field="name")
+    name = _site_name(name)
     domains = _domains(actor, domain_ids, website)
-    if any(d.account_id != website.account_id for d in domains):
-        raise ServiceError("A website's domains belong to one account.", field="domain_ids")
     new_mounts = _mounts(actor, mounts, website.account_id)
     website.mounts.clear()
     db.session.flush()  # the old mounts go before new ones may reuse their paths

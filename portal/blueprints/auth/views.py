@@ -82,7 +82,7 @@ def login():
             abort(429)
         user = db.session.scalar(sa.select(User).where(User.email == email))
         ok, new_hash = check_password(form.password.data, user.password_hash if user else None)
-        if ok and user.is_active:
+        if user is not None and ok and user.is_active:
             if new_hash:
                 user.password_hash = new_hash
                 db.session.commit()
@@ -159,7 +159,7 @@ def step_up():
         return redirect(url_for("account.two_factor"))
     if form.validate_on_submit():
         if totp.verify(current_user, form.code.data):
-            sessions.current().stepped_up_at = utcnow()
+            sessions.required().stepped_up_at = utcnow()
             db.session.commit()
             return redirect(next_url)
         db.session.rollback()
@@ -171,7 +171,7 @@ def step_up():
 @user
 def logout():
     if LogoutForm().validate_on_submit():
-        row = sessions.current()
+        row = sessions.required()
         if impersonation.impersonating(row):
             impersonation.stop(row, "logged out")
         sessions.end()

@@ -26,7 +26,9 @@ def index():
             .where(sa.or_(*(Mailbox.status == status for status in UNSETTLED)))
             .with_only_columns(Mailbox.status, sa.func.count())
             .group_by(Mailbox.status)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     # (Never below zero: a create between the two reads is in the count, not yet in the total.)
     by_status = {Status.APPLIED: max(0, total - sum(by_status.values())), **by_status}

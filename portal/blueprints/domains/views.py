@@ -12,12 +12,9 @@ from portal.services.domains import add_domain, delete_domain, domain_usage
 bp = Blueprint("domains", __name__, url_prefix="/domains")
 
 
-def _counts(model, domain_ids: list[int]) -> dict[int, int]:
-    return dict(
-        db.session.execute(
-            sa.select(model.domain_id, sa.func.count()).where(model.domain_id.in_(domain_ids)).group_by(model.domain_id)
-        ).all()
-    )
+def _counts(model: type[Mailbox | Address], domain_ids: list[int]) -> dict[int, int]:
+    query = sa.select(model.domain_id, sa.func.count()).where(model.domain_id.in_(domain_ids)).group_by(model.domain_id)
+    return dict(db.session.execute(query).tuples().all())
 
 
 @bp.route("/", methods=["GET", "POST"])

@@ -23,7 +23,7 @@ def _back(real: User, target: User | None) -> str:
 @bp.route("/impersonate/<int:subject_id>", methods=["POST"])
 @user
 def start(subject_id: int):
-    row = sessions.current()
+    row = sessions.required()
     if impersonation.impersonating(row):
         abort(403, description="Stop the current impersonation first: impersonations do not nest.")
     real, target = row.user, db.session.get(User, subject_id)
@@ -54,9 +54,8 @@ def start(subject_id: int):
 @bp.route("/impersonate/stop", methods=["POST"])
 @user
 def stop():
-    row = sessions.current()
+    row = sessions.required()
     if StopForm().validate_on_submit() and impersonation.impersonating(row):
-        subject = row.subject
-        impersonation.stop(row)
+        subject = impersonation.stop(row)
         return saved(f"You stopped acting as {subject.email}.", _back(row.user, subject), "info")
     return redirect(url_for("dashboard.index"))

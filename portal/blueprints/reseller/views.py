@@ -141,13 +141,13 @@ def switch():
         if target == 0:
             session.pop(ACTING, None)
             flash("Back in your own account.", "info")
-        elif sub_account(reseller, target) is None:
+            return redirect(url_for("dashboard.index"))
+        account = sub_account(reseller, target)
+        if account is None:
             abort(404)
-        else:
-            session[ACTING] = target
-            audit(current_actor(), "account.act_inside", account_id=target)
-            db.session.commit()
-            flash(f"You are acting inside {sub_account(reseller, target).name}.", "info")
+        session[ACTING] = target
+        audit(current_actor(), "account.act_inside", account_id=target)
+        return saved(f"You are acting inside {account.name}.", url_for("dashboard.index"), "info")
     return redirect(url_for("dashboard.index"))
 
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from flask import Blueprint, render_template, url_for
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
@@ -45,8 +47,17 @@ def _choices(form, actor) -> dict[str, int]:
     return {a.name: a.id for a in apps}
 
 
-def _tls(form) -> dict:
-    return {"https": form.https.data, "certificate": form.certificate.data or "", "key": form.key.data or ""}
+def _site(form, apps: dict[str, int]) -> dict[str, Any]:
+    """What the form says the website is, as create_website() and update_website() take it."""
+    return {
+        "name": form.name.data,
+        "domain_ids": form.domain_ids.data or [],
+        "with_www": form.with_www.data,
+        "mounts": _mounts(form, apps),
+        "https": form.https.data,
+        "certificate": form.certificate.data or "",
+        "key": form.key.data or "",
+    }
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -57,14 +68,7 @@ def create():
     apps = _choices(form, actor)
     if form.validate_on_submit():
         with refusals(form):
-            website = create_website(
-                actor,
-                name=form.name.data,
-                domain_ids=form.domain_ids.data or [],
-                with_www=form.with_www.data,
-                mounts=_mounts(form, apps),
-                **_tls(form),
-            )
+            website = create_website(actor, **_site(form, apps))
             return saved(f"{website.name} is being set up.", url_for(".index"))
     return render_template("websites/form.html", form=form, website=None)
 
@@ -91,15 +95,7 @@ def edit(website_id: int):
     apps = _choices(form, actor)
     if form.validate_on_submit():
         with refusals(form):
-            update_website(
-                actor,
-                website.id,
-                name=form.name.data,
-                domain_ids=form.domain_ids.data or [],
-                with_www=form.with_www.data,
-                mounts=_mounts(form, apps),
-                **_tls(form),
-            )
+            update_website(actor, website.id, **_site(form, apps))
             return saved(f"{website.name} is being updated.", url_for(".index"))
     return render_template("websites/form.html", form=form, website=website)
 

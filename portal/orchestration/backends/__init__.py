@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from portal.models.status import Provisioned
 from portal.orchestration.backends.base import Backend
 from portal.orchestration.backends.dovecot import DovecotBackend
 from portal.orchestration.backends.mariadb import MariaDbBackend
@@ -12,7 +15,8 @@ from portal.orchestration.backends.postgresql import PostgreSqlBackend
 from portal.orchestration.backends.unix import UnixBackend
 
 # In the order their fragments run in one script: users before the apps they own, apps before sites.
-BACKENDS: dict[str, Backend] = {
+# Any: which model a backend gets is decided at run time, by the operation's object_type.
+BACKENDS: dict[str, Backend[Any]] = {
     b.name: b
     for b in (
         DovecotBackend(),
@@ -26,9 +30,9 @@ BACKENDS: dict[str, Backend] = {
 }
 
 
-def backends_for(object_type: str, obj=None) -> list[Backend]:
+def backends_for(object_type: str, obj: Provisioned | None = None) -> list[Backend[Any]]:
     return [b for b in BACKENDS.values() if object_type in b.handles and (obj is None or b.wants(obj))]
 
 
-def get_backend(name: str) -> Backend:
+def get_backend(name: str) -> Backend[Any]:
     return BACKENDS[name]

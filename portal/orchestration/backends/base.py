@@ -7,20 +7,24 @@ stdout and carries on; the job fails just that change.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from portal.models import Server
+from portal.models.status import Provisioned
 from portal.orchestration.script import Script
 
+# The model (or a union of the models) a backend applies.
+ObjT = TypeVar("ObjT", bound=Provisioned)
 
-class Backend:
+
+class Backend(Generic[ObjT]):
     name: str = ""
     # The kinds it applies (models/kinds.py names).
     handles: tuple[str, ...] = ()
     # The service's name for customers, where they choose it (a database engine); else empty.
     service: str = ""
 
-    def wants(self, obj: Any) -> bool:
+    def wants(self, obj: ObjT) -> bool:
         """Does this backend run this object? (A PostgreSQL database is not MariaDB's.)"""
         return True
 
@@ -28,17 +32,17 @@ class Backend:
         """The password as this service stores it; None for a service without passwords."""
         return None
 
-    def payload(self, obj: Any, server: Server) -> dict:
+    def payload(self, obj: ObjT, server: Server) -> dict[str, Any]:
         """What delete() needs once the object itself is gone. Never a secret."""
         return {}
 
     def prepare(self, script: Script, server: Server) -> None:
         pass
 
-    def save(self, script: Script, server: Server, obj: Any, secret: str | None, ref: int = 0) -> None:
+    def save(self, script: Script, server: Server, obj: ObjT, secret: str | None, ref: int = 0) -> None:
         raise NotImplementedError
 
-    def delete(self, script: Script, server: Server, payload: dict, ref: int = 0) -> None:
+    def delete(self, script: Script, server: Server, payload: dict[str, Any], ref: int = 0) -> None:
         raise NotImplementedError
 
     def commit(self, script: Script, server: Server) -> None:

@@ -16,6 +16,7 @@ The dovecot auth process reads the file as the `dovecot` user: a new file is
 from __future__ import annotations
 
 import posixpath
+from typing import Any
 
 from portal.models import Mailbox, Server
 from portal.orchestration import verifiers
@@ -119,7 +120,7 @@ def sieve_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def vacation_script(mailbox) -> str | None:
+def vacation_script(mailbox: Mailbox) -> str | None:
     """The mailbox's vacation reply as Sieve, or None when it has none."""
     if not getattr(mailbox, "autoreply_enabled", False):
         return None
@@ -138,8 +139,8 @@ def vacation_script(mailbox) -> str | None:
     return f'require ["vacation", "date", "relational"];\n{body}'
 
 
-def _active(obj) -> bool:
-    account = getattr(obj, "account", None)
+def _active(mailbox: Mailbox) -> bool:
+    account = getattr(mailbox, "account", None)
     return account is None or account.active
 
 
@@ -150,7 +151,7 @@ def _field(value: object) -> str:
     return text
 
 
-class DovecotBackend(Backend):
+class DovecotBackend(Backend[Mailbox]):
     name = "dovecot"
     handles = ("Mailbox",)
 
@@ -161,7 +162,7 @@ class DovecotBackend(Backend):
         root = server.setting("mail_root", "/var/vmail")
         return posixpath.join(root, _field(mailbox.domain.name), _field(mailbox.local_part))
 
-    def payload(self, mailbox: Mailbox, server: Server) -> dict:
+    def payload(self, mailbox: Mailbox, server: Server) -> dict[str, Any]:
         return {"user": mailbox.address, "home": self.home(server, mailbox)}
 
     def prepare(self, script: Script, server: Server) -> None:
@@ -194,7 +195,7 @@ class DovecotBackend(Backend):
             )
         )
 
-    def delete(self, script: Script, server: Server, payload: dict, ref: int = 0) -> None:
+    def delete(self, script: Script, server: Server, payload: dict[str, Any], ref: int = 0) -> None:
         root = server.setting("mail_root", "/var/vmail").rstrip("/") + "/"
         home = payload["home"]
         if not home.startswith(root) or ".." in home.split("/"):

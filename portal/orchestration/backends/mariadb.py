@@ -13,6 +13,8 @@ Server settings:
 
 from __future__ import annotations
 
+from typing import Any
+
 from portal.models import Database, DatabaseUser, Engine, Server
 from portal.orchestration import verifiers
 from portal.orchestration.backends.sql import SqlBackend, account_databases, active, granted, name
@@ -39,7 +41,7 @@ class MariaDbBackend(SqlBackend):
 
     @staticmethod
     def auth(server: Server) -> str:
-        auth = server.setting("mariadb_auth", "mysql_native_password")
+        auth: str = server.setting("mariadb_auth", "mysql_native_password")
         if auth not in verifiers.MARIADB_AUTH:
             raise ValueError(f"mariadb_auth must be one of {verifiers.MARIADB_AUTH}")
         return auth
@@ -90,8 +92,8 @@ class MariaDbBackend(SqlBackend):
         statements.append(f"ALTER USER {account} ACCOUNT {'UNLOCK' if active(user) else 'LOCK'};")
         return statements
 
-    def delete_database(self, server: Server, payload: dict) -> list[str]:
+    def delete_database(self, server: Server, payload: dict[str, Any]) -> list[str]:
         return [f"DROP DATABASE IF EXISTS {mariadb_name(name(payload['name']))};"]
 
-    def delete_user(self, server: Server, payload: dict) -> list[str]:
+    def delete_user(self, server: Server, payload: dict[str, Any]) -> list[str]:
         return [f"DROP USER IF EXISTS {self._account(server, payload['name'])};"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from typing import Any
 
 from portal.models import Server, Website
 from portal.models.validators import domain_to_ascii
@@ -101,11 +102,11 @@ def render(server: Server, website: Website) -> str:
     return "\n".join(lines) + "\n"
 
 
-class NginxBackend(Backend):
+class NginxBackend(Backend[Website]):
     name = "nginx"
     handles = ("Website",)
 
-    def payload(self, website: Website, server: Server) -> dict:
+    def payload(self, website: Website, server: Server) -> dict[str, Any]:
         return {"id": website.id}
 
     def _file(self, server: Server, website_id: int) -> str:
@@ -129,7 +130,7 @@ class NginxBackend(Backend):
                 script.add(f"hs_stage {q(key)}\n( umask 077; printf '%s' {script.secret(secret)} > {q(key)} )")
         script.add(write_file(self._file(server, website.id), render(server, website)))
 
-    def delete(self, script: Script, server: Server, payload: dict, ref: int = 0) -> None:
+    def delete(self, script: Script, server: Server, payload: dict[str, Any], ref: int = 0) -> None:
         script.add(remove_file(self._file(server, payload["id"])))
         for path in tls_files(server, payload["id"]):
             script.add(f"if [ -e {q(path)} ]; then\n{remove_file(path)}\nfi")

@@ -7,6 +7,7 @@ would make the reload kill every site's PHP.
 from __future__ import annotations
 
 import posixpath
+from typing import Any
 
 from portal.models import Server, WebApp
 from portal.orchestration.backends.base import Backend
@@ -46,17 +47,17 @@ def socket_path(server: Server, pool: str) -> str:
     return posixpath.join(server.setting("phpfpm_socket_dir", "/run/php"), f"hostdeck-{pool}.sock")
 
 
-def app_dir(server: Server, app_or_payload) -> str:
+def app_dir(server: Server, app_or_payload: WebApp | dict[str, Any]) -> str:
     user = app_or_payload.system_user.name if isinstance(app_or_payload, WebApp) else app_or_payload["user"]
     name = app_or_payload.name if isinstance(app_or_payload, WebApp) else app_or_payload["name"]
     return posixpath.join(server.setting("web_home_root", "/home"), _word(user), "webapps", _word(name))
 
 
-class PhpFpmBackend(Backend):
+class PhpFpmBackend(Backend[WebApp]):
     name = "phpfpm"
     handles = ("WebApp",)
 
-    def payload(self, app: WebApp, server: Server) -> dict:
+    def payload(self, app: WebApp, server: Server) -> dict[str, Any]:
         return {"user": app.system_user.name, "name": app.name, "pool": pool_name(app)}
 
     def _pool_file(self, server: Server, pool: str) -> str:
@@ -84,7 +85,7 @@ class PhpFpmBackend(Backend):
         )
         script.add(write_file(self._pool_file(server, pool), text))
 
-    def delete(self, script: Script, server: Server, payload: dict, ref: int = 0) -> None:
+    def delete(self, script: Script, server: Server, payload: dict[str, Any], ref: int = 0) -> None:
         script.add(remove_file(self._pool_file(server, _word(payload["pool"]))))
         script.add(f"rm -rf -- {q(app_dir(server, payload))}")
 

@@ -16,6 +16,8 @@ compiles it beside the original, and renames the compiled map into place.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from portal.extensions import db
@@ -74,25 +76,23 @@ def _key(value: str) -> str:
     return value
 
 
-def _live(model, key: str) -> bool:
+def _live(model: type[Mailbox] | type[Address], key: str) -> bool:
     """Is there a mailbox (or address) of this name that is not being deleted?"""
     local, _, domain = key.partition("@")
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(model)
-            .join(model.domain)
-            .where(model.local_part == local, Domain.name == domain, model.status != Status.DELETING)
-        )
-        > 0
+    count = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(model)
+        .join(model.domain)
+        .where(model.local_part == local, Domain.name == domain, model.status != Status.DELETING)
     )
+    return bool(count)
 
 
-class PostfixBackend(Backend):
+class PostfixBackend(Backend[Domain | Address | Mailbox]):
     name = "postfix"
     handles = ("Domain", "Address", "Mailbox")
 
-    def payload(self, obj, server: Server) -> dict:
+    def payload(self, obj: Domain | Address | Mailbox, server: Server) -> dict[str, Any]:
         if isinstance(obj, Domain):
             return {"kind": "domain", "key": obj.name}
         if isinstance(obj, Address):
@@ -110,7 +110,9 @@ class PostfixBackend(Backend):
     def _del(self, script: Script, table: str, key: str) -> None:
         script.add(f"hp_del {table} {q(_key(key))}")
 
-    def save(self, script: Script, server: Server, obj, secret: str | None, ref: int = 0) -> None:
+    def save(
+        self, script: Script, server: Server, obj: Domain | Address | Mailbox, secret: str | None, ref: int = 0
+    ) -> None:
         if isinstance(obj, Domain):
             self._set(script, "domains", obj.name, "OK")
         elif isinstance(obj, Address):
@@ -123,7 +125,7 @@ class PostfixBackend(Backend):
             self._set(script, "mailboxes", obj.address, obj.address)
             self._set(script, "private", obj.address, PRIVATE)
 
-    def delete(self, script: Script, server: Server, payload: dict, ref: int = 0) -> None:
+    def delete(self, script: Script, server: Server, payload: dict[str, Any], ref: int = 0) -> None:
         kind, key = payload["kind"], payload["key"]
         if kind == "domain":
             self._del(script, "domains", key)

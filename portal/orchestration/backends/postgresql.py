@@ -13,6 +13,8 @@ Server settings:
 
 from __future__ import annotations
 
+from typing import Any
+
 from portal.models import Database, DatabaseUser, Engine, Server
 from portal.orchestration import verifiers
 from portal.orchestration.backends.sql import SqlBackend, account_databases, active, granted, name
@@ -105,14 +107,14 @@ class PostgreSqlBackend(SqlBackend):
                 ]
         return statements
 
-    def delete_database(self, server: Server, payload: dict) -> list[str]:
+    def delete_database(self, server: Server, payload: dict[str, Any]) -> list[str]:
         database = name(payload["name"])
         return [
             f"DROP DATABASE IF EXISTS {pg_name(database)} WITH (FORCE);",
             f"DROP ROLE IF EXISTS {pg_name(database)};",
         ]
 
-    def delete_user(self, server: Server, payload: dict) -> list[str]:
+    def delete_user(self, server: Server, payload: dict[str, Any]) -> list[str]:
         role = name(payload["name"])
         statements = []
         for database in map(name, payload.get("databases", [])):

@@ -9,6 +9,7 @@ comes back as `hostdeck-size <ref> <bytes>`.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -35,11 +36,11 @@ def name(value: str) -> str:
     return value
 
 
-class SqlBackend(Backend):
+class SqlBackend(Backend[Database | DatabaseUser]):
     engine: Engine
     handles = ("Database", "DatabaseUser")
 
-    def wants(self, obj) -> bool:
+    def wants(self, obj: Database | DatabaseUser) -> bool:
         return obj.engine == self.engine
 
     def client(self, server: Server) -> str:
@@ -48,12 +49,14 @@ class SqlBackend(Backend):
     def run(self, script: Script, server: Server, statements: list[str], ref: int) -> None:
         script.add(RUN.format(sql=q("\n".join(statements)), client=self.client(server), ref=q(ref)))
 
-    def payload(self, obj, server: Server) -> dict:
+    def payload(self, obj: Database | DatabaseUser, server: Server) -> dict[str, Any]:
         if isinstance(obj, DatabaseUser):
             return {"name": obj.name, "databases": [d.name for d in account_databases(obj, self.engine)]}
         return {"name": obj.name}
 
-    def save(self, script: Script, server: Server, obj, secret: str | None, ref: int = 0) -> None:
+    def save(
+        self, script: Script, server: Server, obj: Database | DatabaseUser, secret: str | None, ref: int = 0
+    ) -> None:
         if isinstance(obj, Database):
             self.run(script, server, self.save_database(server, obj, ref), ref)
         else:
@@ -61,7 +64,7 @@ class SqlBackend(Backend):
             if secret is not None:
                 script.secret(secret)  # so that redacted() hides it inside the statements
 
-    def delete(self, script: Script, server: Server, payload: dict, ref: int = 0) -> None:
+    def delete(self, script: Script, server: Server, payload: dict[str, Any], ref: int = 0) -> None:
         kind = "user" if "databases" in payload else "database"
         statements = self.delete_user(server, payload) if kind == "user" else self.delete_database(server, payload)
         self.run(script, server, statements, ref)
@@ -72,10 +75,10 @@ class SqlBackend(Backend):
     def save_user(self, server: Server, user: DatabaseUser, secret: str | None) -> list[str]:
         raise NotImplementedError
 
-    def delete_database(self, server: Server, payload: dict) -> list[str]:
+    def delete_database(self, server: Server, payload: dict[str, Any]) -> list[str]:
         raise NotImplementedError
 
-    def delete_user(self, server: Server, payload: dict) -> list[str]:
+    def delete_user(self, server: Server, payload: dict[str, Any]) -> list[str]:
         raise NotImplementedError
 
 

@@ -10,6 +10,7 @@ Users write into ~/webapps, which they own.
 from __future__ import annotations
 
 import posixpath
+from typing import Any
 
 from portal.models import Server, SystemUser
 from portal.orchestration import verifiers
@@ -54,7 +55,7 @@ def _name(value: str) -> str:
     return value
 
 
-class UnixBackend(Backend):
+class UnixBackend(Backend[SystemUser]):
     name = "unix"
     handles = ("SystemUser",)
 
@@ -64,7 +65,7 @@ class UnixBackend(Backend):
     def home(self, server: Server, user_name: str) -> str:
         return posixpath.join(server.setting("web_home_root", "/home"), _name(user_name))
 
-    def payload(self, user: SystemUser, server: Server) -> dict:
+    def payload(self, user: SystemUser, server: Server) -> dict[str, Any]:
         return {"name": user.name, "home": self.home(server, user.name)}
 
     def prepare(self, script: Script, server: Server) -> None:
@@ -94,7 +95,7 @@ class UnixBackend(Backend):
             )
         )
 
-    def delete(self, script: Script, server: Server, payload: dict, ref: int = 0) -> None:
+    def delete(self, script: Script, server: Server, payload: dict[str, Any], ref: int = 0) -> None:
         root = server.setting("web_home_root", "/home").rstrip("/") + "/"
         home = payload["home"]
         if not home.startswith(root) or ".." in home.split("/") or home.rstrip("/") + "/" == root:
