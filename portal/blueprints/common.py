@@ -16,12 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import joinedload
 from wtforms import SubmitField
 
 from portal.extensions import db
+from portal.models import AuditEvent
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
 
@@ -99,3 +103,11 @@ def confirm_delete(
             delete(actor, obj.id)
             return saved(message, url_for(back))
     return render_template(template, form=form, **{name: obj}, **(extra(obj) if extra else {}))
+
+
+def with_people(query: sa.Select[Any]) -> sa.Select[Any]:
+    """Audit events newest first, each with its people and account: joined into the page's own query,
+    not fetched apart (the activity page and the staff console)."""
+    return query.options(
+        joinedload(AuditEvent.actor), joinedload(AuditEvent.real_actor), joinedload(AuditEvent.account)
+    ).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())

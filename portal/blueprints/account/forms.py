@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from portal.blueprints.mailboxes.forms import PasswordFields
+from portal.blueprints.forms import PasswordFields
 
 
 class PasswordChangeForm(PasswordFields, FlaskForm):

@@ -7,8 +7,8 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from portal.blueprints.account.forms import CodeConfirmForm, EmailChangeForm, PasswordChangeForm, TimezoneForm
-from portal.blueprints.auth.views import BAD_CODE, enrol_page
 from portal.blueprints.common import refusals, saved
+from portal.blueprints.enrolment import BAD_CODE, enrol_page
 from portal.extensions import db
 from portal.security import totp
 from portal.security.audit import audit

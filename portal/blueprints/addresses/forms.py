@@ -1,18 +1,13 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.blueprints.forms import Checkboxes
 from portal.services.addresses import MAX_FORWARDS
 
 
-class MailboxChoices(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
 class DestinationFields:
-    mailbox_ids = MailboxChoices("Deliver to these mailboxes", coerce=int, validators=[Optional()])
+    mailbox_ids = Checkboxes("Deliver to these mailboxes", coerce=int, validators=[Optional()])
     forwards = TextAreaField(
         "Forward to (one address per line)",
         validators=[Length(max=MAX_FORWARDS * 260)],

@@ -21,12 +21,3 @@ class CodeForm(FlaskForm):
         description="The 6 digits your authenticator app shows, or one of your recovery codes.",
     )
     submit = SubmitField("Continue")
-
-
-class EnrolForm(FlaskForm):
-    code = StringField(
-        "Code from the app",
-        validators=[DataRequired(), Length(max=10)],
-        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
-    )
-    submit = SubmitField("Turn on two-factor login")

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from portal.blueprints.auth.forms import CodeForm, EnrolForm, LoginForm, LogoutForm
+from portal.blueprints.auth.forms import CodeForm, LoginForm, LogoutForm
+from portal.blueprints.enrolment import BAD_CODE, enrol_page
 from portal.extensions import db
 from portal.models import User, utcnow
 from portal.security import impersonation, sessions, totp
@@ -19,7 +20,6 @@ from portal.security.throttle import login_blocked, login_failed
 bp = Blueprint("auth", __name__)
 
 BAD_LOGIN = "Wrong e-mail or password."
-BAD_CODE = "That code is wrong or was already used."
 PENDING = "pending_login"
 PENDING_SECONDS = 300  # the second step must follow the first within this
 
@@ -48,26 +48,6 @@ def _log_in(user: User, *, stepped_up: bool) -> None:
 def _finish_login(user: User, next_url: str, *, stepped_up: bool):
     _log_in(user, stepped_up=stepped_up)
     return redirect(next_url)
-
-
-def enrol_page(user: User, confirmed, *, required: bool):
-    """Setting up two-factor login: the pending seed (made on first view) as a QR code, and the
-    code that confirms it. `confirmed(codes)` answers once a code matched."""
-    seed = totp.seed_of(user)
-    if seed is None:
-        seed = totp.begin_enrolment(user)
-        db.session.commit()
-    form = EnrolForm()
-    if form.validate_on_submit():
-        codes = totp.confirm_enrolment(user, form.code.data)
-        if codes is not None:
-            return confirmed(codes)
-        db.session.rollback()
-        form.code.errors.append(BAD_CODE)
-    uri = totp.provisioning_uri(user, seed)
-    return render_template(
-        "auth/enrol.html", form=form, seed=seed, qr=totp.qr_data_uri(uri), email=user.email, required=required
-    )
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -1,18 +1,12 @@
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectChoice, SelectMultipleField, StringField, SubmitField
+from wtforms import RadioField, SelectChoice, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.blueprints.mailboxes.forms import PasswordFields
+from portal.blueprints.forms import Checkboxes, PasswordFields
 from portal.models import Engine
 
 ENGINES = [SelectChoice(e.value, e.label) for e in Engine]
 NAME_HELP = "Lowercase letters, digits and _; your account prefix is added in front."
-
-
-class Checkboxes(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class DatabaseForm(FlaskForm):

@@ -3,7 +3,6 @@ from wtforms import (
     BooleanField,
     DateField,
     IntegerField,
-    PasswordField,
     SelectField,
     StringField,
     SubmitField,
@@ -11,7 +10,6 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
-    EqualTo,
     InputRequired,
     Length,
     NumberRange,
@@ -19,10 +17,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal.blueprints.forms import PasswordFields
 from portal.models.validators import local_part_problem
 from portal.services.mailboxes import QUOTA_MAX_MB, QUOTA_MIN_MB
-
-PASSWORD_RULES = [DataRequired(), Length(min=10, max=128, message="Use 10 to 128 characters.")]
 
 
 def _lower(value):
@@ -33,13 +30,6 @@ def _valid_local_part(form, field):
     problem = local_part_problem(field.data or "")
     if problem:
         raise ValidationError(problem)
-
-
-class PasswordFields:
-    password = PasswordField("Password", validators=PASSWORD_RULES)
-    confirm = PasswordField(
-        "Repeat the password", validators=[DataRequired(), EqualTo("password", message="The passwords differ.")]
-    )
 
 
 class MailboxForm(PasswordFields, FlaskForm):

@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from portal.blueprints.mailboxes.forms import PasswordFields
+from portal.blueprints.forms import PasswordFields
 from portal.models import LIMITS
 
 

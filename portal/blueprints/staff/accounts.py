@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from flask import abort, render_template, request
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.blueprints.activity.views import with_people
+from portal.blueprints.common import with_people
 from portal.blueprints.staff.blueprint import bp
 from portal.blueprints.staff.forms import EventFilterForm
 from portal.extensions import db

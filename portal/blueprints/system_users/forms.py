@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from portal.blueprints.mailboxes.forms import PasswordFields
+from portal.blueprints.forms import PasswordFields
 
 SHELL_CHOICES = [SelectChoice("sftp", "SFTP only, inside its home"), SelectChoice("bash", "Login shell (SSH)")]
 KEYS_HELP = "Optional. OpenSSH public keys, one per line."

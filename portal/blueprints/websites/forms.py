@@ -2,12 +2,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from portal.blueprints.addresses.forms import MailboxChoices
+from portal.blueprints.forms import Checkboxes
 
 
 class WebsiteForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=64)])
-    domain_ids = MailboxChoices("Domains", coerce=int)
+    domain_ids = Checkboxes("Domains", coerce=int)
     with_www = BooleanField("Also answer on www.<domain>", default=True)
     root_app = SelectField("Web app on /", coerce=int)
     more_mounts = TextAreaField(
