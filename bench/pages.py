@@ -136,7 +136,7 @@ def _ms(value: str, unit: str) -> float:
 
 def query_counts(url: str, redis_url: str) -> dict[str, int]:
     """SQL statements per request, counted in-process on the same data and settings."""
-    from tests.conftest import IsolatedClient
+    from tests.helpers import IsolatedClient
 
     app = bench_app(url, REDIS_URL=redis_url, RQ_QUEUE="hostdeck-bench", PER_PAGE=50, TESTING=True)
     app.test_client_class = IsolatedClient  # each request its own `g`, as under gunicorn

@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 from portal.cli.demo import DEMO_PASSWORD, seed_demo
 from portal.extensions import db
 from portal.models import Route, Server
-from tests.conftest import postfix_on
+from tests.helpers import add_server, dovecot_settings, postfix_on, ssh_server, totp_now
 from tests.testbed.plugin import need
 from tests.testbed.ports import free_port
 
@@ -36,22 +36,8 @@ def app_config(redis_server, sshd):
 def demo(app, tmp_path, sshd, dovecot):
     """Demo data, with the demo's mail routed to the real Dovecot behind the test sshd."""
     seed_demo(str(tmp_path / "demo-server"))
-    mail = Server(
-        name="mail1",
-        host=sshd.host,
-        port=sshd.port,
-        ssh_user=sshd.user,
-        host_key=sshd.host_key_line,
-        settings={
-            "dovecot_passwd_file": str(dovecot.passwd_file),
-            "mail_root": str(dovecot.mail_root),
-            "mail_uid": 5000,
-            "mail_gid": 5000,
-        },
-    )
     db.session.execute(sa.delete(Route))
-    db.session.add_all([mail, Route(backend="dovecot", server=mail)])
-    db.session.commit()
+    add_server(ssh_server("mail1", sshd, **dovecot_settings(dovecot)), "dovecot")
     yield
     dovecot.passwd_file.write_text("")
 
@@ -64,7 +50,8 @@ def with_postfix(demo, postfix):
 
 
 @pytest.fixture
-def live_server(app, demo):
+def served(app):
+    """The app on a free port, in a thread; its base URL."""
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -73,12 +60,13 @@ def live_server(app, demo):
 
 
 @pytest.fixture
-def start_worker(app, redis_server, tmp_path):
-    from tests.workers import Workers, worker_env
+def live_server(demo, served):
+    return served
 
-    pool = Workers(worker_env(app, redis_server.url), tmp_path)
-    yield pool.start
-    pool.stop_all()
+
+@pytest.fixture
+def start_worker(workers):
+    return workers.start
 
 
 @pytest.fixture
@@ -90,19 +78,6 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
         browser.close()
-
-
-def logged_in(browser, base: str, email: str, password: str = DEMO_PASSWORD):
-    """A new page, logged in, and the list its console errors (CSP violations, say) land in."""
-    page = browser.new_page()
-    problems: list[str] = []
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page, problems
 
 
 @pytest.fixture
@@ -117,9 +92,39 @@ def demo_web(app, tmp_path, webstack):
 
 
 @pytest.fixture
-def web_live_server(app, demo_web):
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+def web_live_server(demo_web, served):
+    return served
+
+
+@pytest.fixture
+def logged_in_page(browser):
+    """Log in on a new page (typing totp_user's current code when asked): the page, and the list its
+    console errors (CSP violations, say) land in."""
+
+    def log_in(base: str, email: str, password: str = DEMO_PASSWORD, totp_user=None):
+        page = browser.new_page()
+        problems: list[str] = []
+        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+        page.goto(f"{base}/login")
+        page.fill("input[name=email]", email)
+        page.fill("input[name=password]", password)
+        page.click("input[type=submit]")
+        if totp_user is not None:
+            page.wait_for_url(f"{base}/login/two-factor")
+            page.fill("input[name=code]", totp_now(totp_user))
+            page.click("input[type=submit]")
+        page.wait_for_url(f"{base}/")
+        return page, problems
+
+    return log_in
+
+
+@pytest.fixture
+def screenshot():
+    """Keep a picture of the whole page in test-artifacts/."""
+
+    def take(page, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+    return take

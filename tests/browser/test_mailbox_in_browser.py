@@ -2,20 +2,17 @@
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, logged_in
+from tests.helpers import browser_new_mailbox, sftp, wait_http
 
 pytestmark = pytest.mark.browser
 
 
-def test_demo_customer_creates_a_mailbox_and_sees_it_applied(live_server, start_worker, browser, dovecot):
-    page, problems = logged_in(browser, live_server, "customer@example.com")
+def test_demo_customer_creates_a_mailbox_and_sees_it_applied(
+    live_server, start_worker, logged_in_page, screenshot, dovecot
+):
+    page, problems = logged_in_page(live_server, "customer@example.com")
 
-    page.click("text=New mailbox")
-    page.fill("input[name=local_part]", "Browser")
-    page.select_option("select[name=domain_id]", label="example.org")
-    page.fill("input[name=password]", "browser-pass-123")
-    page.fill("input[name=confirm]", "browser-pass-123")
-    page.click("input[type=submit][value='Create mailbox']")
+    browser_new_mailbox(page, "Browser", "example.org", "browser-pass-123")
 
     page.wait_for_url(f"{live_server}/mailboxes/*")
     assert page.locator("h1").inner_text().startswith("browser@example.org")
@@ -24,8 +21,7 @@ def test_demo_customer_creates_a_mailbox_and_sees_it_applied(live_server, start_
     worker = start_worker()
     # No reload: status.js polls until the worker has applied the change.
     page.wait_for_selector('[data-status="applied"]', timeout=20000)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "mailbox-applied.png"), full_page=True)
+    screenshot(page, "mailbox-applied.png")
     assert page.locator(".badge").first.inner_text() == "Applied"
     assert problems == [], f"browser console errors (CSP?): {problems}"
     assert dovecot.wait_login("browser@example.org", "browser-pass-123")
@@ -39,9 +35,11 @@ def wait_applied(page, name: str, link: bool = False) -> None:
     row.locator('[data-status="applied"]').wait_for(timeout=20000)
 
 
-def test_customer_adds_a_domain_a_mailbox_and_an_address(live_server, with_postfix, start_worker, browser, dovecot):
+def test_customer_adds_a_domain_a_mailbox_and_an_address(
+    live_server, with_postfix, start_worker, logged_in_page, screenshot, dovecot
+):
     start_worker()
-    page, problems = logged_in(browser, live_server, "customer@example.com")
+    page, problems = logged_in_page(live_server, "customer@example.com")
 
     page.click("nav >> text=Domains")
     page.fill("input[name=name]", "Café-Browser.test")
@@ -66,8 +64,7 @@ def test_customer_adds_a_domain_a_mailbox_and_an_address(live_server, with_postf
     page.click("input[type=submit][value='Create address']")
     wait_applied(page, "hello@café-browser.test", link=True)
     wait_applied(page, "anna@café-browser.test", link=True)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "addresses-applied.png"), full_page=True)
+    screenshot(page, "addresses-applied.png")
     assert problems == [], f"browser console errors (CSP?): {problems}"
 
     # And it is real: mail to the new address lands in the new mailbox.
@@ -79,12 +76,12 @@ def test_customer_adds_a_domain_a_mailbox_and_an_address(live_server, with_postf
     assert messages[0]["Subject"] == "Bonjour"
 
 
-def test_customer_creates_a_php_app_and_a_website(web_live_server, start_worker, browser, sftpd, nginx):
-    from tests.integration.test_system_users import sftp
-
+def test_customer_creates_a_php_app_and_a_website(
+    web_live_server, start_worker, logged_in_page, screenshot, sftpd, nginx
+):
     start_worker()
     base = web_live_server
-    page, problems = logged_in(browser, base, "customer@example.com")
+    page, problems = logged_in_page(base, "customer@example.com")
 
     page.click("nav >> text=System users")
     page.click("text=New system user")
@@ -110,24 +107,23 @@ def test_customer_creates_a_php_app_and_a_website(web_live_server, start_worker,
     page.select_option("select[name=root_app]", label="shop (php)")
     page.click("input[type=submit][value='Create website']")
     wait_applied(page, "Shop site")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "website-applied.png"), full_page=True)
+    screenshot(page, "website-applied.png")
     assert problems == [], f"browser console errors (CSP?): {problems}"
 
     session = sftp(sftpd, user_name, "site-password-1")
     with session.open("/webapps/shop/index.php", "w") as handle:
         handle.write("<?php echo ini_get('memory_limit');")
     session.close()
-    from tests.integration.test_websites import wait_http
-
     wait_http(nginx, "www.example.org", "/index.php", 200, "96M")
 
 
-def test_reseller_sets_up_a_customer_who_then_logs_in(live_server, with_postfix, start_worker, browser, dovecot):
+def test_reseller_sets_up_a_customer_who_then_logs_in(
+    live_server, with_postfix, start_worker, logged_in_page, screenshot, dovecot
+):
     """The demo reseller creates a sub-account, limits it, acts inside it to create a mailbox; the new
     customer sets a password through the one-time link and logs in."""
     start_worker()
-    page, problems = logged_in(browser, live_server, "reseller@example.com")
+    page, problems = logged_in_page(live_server, "reseller@example.com")
 
     page.click("nav >> text=Sub-accounts")
     page.fill("input[name=name]", "Flower Shop")
@@ -146,12 +142,7 @@ def test_reseller_sets_up_a_customer_who_then_logs_in(live_server, with_postfix,
     page.fill("input[name=name]", "flowers.example.net")
     page.click("input[type=submit][value='Add domain']")
     page.click("nav >> text=Mailboxes")
-    page.click("text=New mailbox")
-    page.fill("input[name=local_part]", "flora")
-    page.select_option("select[name=domain_id]", label="flowers.example.net")
-    page.fill("input[name=password]", "flora-mail-pass-1")
-    page.fill("input[name=confirm]", "flora-mail-pass-1")
-    page.click("input[type=submit][value='Create mailbox']")
+    browser_new_mailbox(page, "flora", "flowers.example.net", "flora-mail-pass-1")
     page.wait_for_selector('[data-status="applied"]', timeout=20000)
     assert dovecot.wait_login("flora@flowers.example.net", "flora-mail-pass-1")
     page.get_by_role("button", name="Log out").click()
@@ -166,6 +157,5 @@ def test_reseller_sets_up_a_customer_who_then_logs_in(live_server, with_postfix,
     page.wait_for_url(f"{live_server}/")
     page.click("nav >> text=Mailboxes")
     assert "flora@flowers.example.net" in page.locator("table").inner_text()
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "reseller-customer.png"), full_page=True)
+    screenshot(page, "reseller-customer.png")
     assert problems == [], f"browser console errors (CSP?): {problems}"

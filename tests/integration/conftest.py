@@ -1,17 +1,32 @@
-"""Real Redis, sshd and Dovecot, and a real RQ worker, for the tests in this folder."""
+"""Real Redis, sshd and Dovecot, and a real RQ worker, for the tests in this folder; and the servers
+and customers several of its files start from."""
 
 from __future__ import annotations
 
 import shutil
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 from rq import SimpleWorker
 
 from portal.extensions import db
-from portal.models import Domain, Mailbox, Route, Server
+from portal.models import WebApp
 from portal.orchestration.queue import queue
 from portal.orchestration.ssh import POOL
+from tests.helpers import (
+    add_server,
+    dovecot_settings,
+    local_mail_server,
+    new_mailbox,
+    new_system_user,
+    new_web_app,
+    new_website,
+    ssh_server,
+    upload,
+    wait_http,
+)
+from tests.testbed.plugin import need
 
 
 @pytest.fixture
@@ -22,16 +37,6 @@ def app_config(redis_server, sshd):
         "RQ_QUEUE": "hostdeck-test",
         "SERVER_LOCK_TTL": 2,
     }
-
-
-@pytest.fixture
-def workers(app, redis_server, tmp_path):
-    """Worker processes; all stopped after the test."""
-    from tests.workers import Workers, worker_env
-
-    pool = Workers(worker_env(app, redis_server.url), tmp_path)
-    yield pool
-    pool.stop_all()
 
 
 @pytest.fixture(autouse=True)
@@ -46,27 +51,25 @@ def _empty_redis(app_config, redis_server):
 @pytest.fixture
 def mail_server(app, sshd, dovecot):
     """mail1: Dovecot behind the test sshd, reached with a pinned host key."""
-    server = Server(
-        name="mail1",
-        host=sshd.host,
-        port=sshd.port,
-        ssh_user=sshd.user,
-        host_key=sshd.host_key_line,
-        transport="ssh",
-        settings={
-            "dovecot_passwd_file": str(dovecot.passwd_file),
-            "dovecot_scheme": "SHA512-CRYPT",
-            "mail_root": str(dovecot.mail_root),
-            "mail_uid": 5000,
-            "mail_gid": 5000,
-        },
-    )
-    db.session.add_all([server, Route(backend="dovecot", server=server)])
-    db.session.commit()
-    yield server
+    server = ssh_server("mail1", sshd, **dovecot_settings(dovecot), dovecot_scheme="SHA512-CRYPT")
+    yield add_server(server, "dovecot")
     dovecot.passwd_file.write_text("")
     for home in dovecot.mail_root.iterdir():
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def mailhost(tmp_path):
+    """mx1: a local server running Dovecot and Postfix maps (no Postfix daemon: nothing compiled)."""
+    server = local_mail_server("mx1", tmp_path, postfix_maps_dir=str(tmp_path / "postfix"), postfix_postmap="")
+    add_server(server, "dovecot", "postfix")
+    return tmp_path
+
+
+@pytest.fixture
+def row_locks(database_url):
+    """The test needs PostgreSQL: SQLite has no row locks."""
+    need(database_url.startswith("postgresql"), "PostgreSQL (TEST_DATABASE_URL) for row locks")
 
 
 @pytest.fixture
@@ -90,44 +93,6 @@ def queued(app):
     return lambda: queue(app).count
 
 
-def mailbox(address: str) -> Mailbox | None:
-    local, _, domain = address.partition("@")
-    return db.session.scalars(
-        sa.select(Mailbox).join(Mailbox.domain).where(Mailbox.local_part == local, Domain.name == domain)
-    ).first()
-
-
-def domain_id(name: str) -> int:
-    return db.session.scalar(sa.select(Domain.id).where(Domain.name == name))
-
-
-def new_mailbox(web, name: str, password: str = "pw-0123456789", domain: str = "acme.test", quota: int = 10):
-    """Create a mailbox through the form, as the logged-in customer."""
-    return web.submit(
-        "/mailboxes/new",
-        {
-            "local_part": name,
-            "domain_id": domain_id(domain),
-            "password": password,
-            "confirm": password,
-            "quota_mb": quota,
-        },
-    )
-
-
-def wait_for(predicate, timeout: float = 20.0, what: str = "a condition") -> None:
-    """Poll the database (fresh each time) until predicate() holds."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        db.session.expire_all()
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def acme(web, make_account, make_staff, mail_server, dovecot):
     """Customer Acme (acme.test) logged in, a staff login, and no passwd-file on mail1 yet."""
@@ -137,3 +102,24 @@ def acme(web, make_account, make_staff, mail_server, dovecot):
     web.login("acme@owner.test")
     yield mail_server
     dovecot.passwd_file.touch()
+
+
+@pytest.fixture
+def bakery(web, make_account, mail_server, webstack, dovecot, sftpd, nginx, work):
+    """Reseller Resell (boss@resell.test, logged in) and its sub-account Bakery (bakery.test), set up from
+    inside: mailbox orders@, SFTP user web and a static website that serves "fresh bread", all applied."""
+    found = SimpleNamespace(mail_password="mail-password-1", sftp_password="sftp-password-1")
+    reseller = make_account("Resell", kind="reseller", email="boss@resell.test")
+    found.account = make_account("Bakery", parent=reseller, email="owner@bakery.example.net", domains=("bakery.test",))
+    web.login("boss@resell.test")
+    web.submit("/", {"account_id": found.account.id}, post_url="/reseller/switch")
+    new_mailbox(web, "orders", found.mail_password, domain="bakery.test")
+    found.user = new_system_user(web, work, "web", password=found.sftp_password)
+    new_web_app(web, found.user, "site", kind="static")
+    new_website(web, "Bakery", "bakery.test", db.session.scalar(sa.select(WebApp)))
+    work()
+    upload(sftpd, found.user, "/webapps/site/index.html", "fresh bread", password=found.sftp_password)
+    wait_http(nginx, "bakery.test", "/", 200, "fresh bread")
+    assert dovecot.wait_login("orders@bakery.test", found.mail_password)
+    web.submit("/", {"account_id": 0}, post_url="/reseller/switch")
+    return found

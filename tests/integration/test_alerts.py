@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import BackendLog, LogState, Operation, OpState, Status
 from portal.orchestration.dispatch import sweep
-from tests.integration.conftest import domain_id, mailbox
+from tests.helpers import mailbox, new_mailbox
 from tests.testbed.ports import free_port
 from tests.testbed.smtp import SmtpServer
 
@@ -56,16 +56,7 @@ def test_one_email_per_incident(web, make_account, make_staff, mail_server, work
     db.session.commit()
     make_account("Acme", domains=("acme.test",))
     web.login("acme@owner.test")
-    web.submit(
-        "/mailboxes/new",
-        {
-            "local_part": "alice",
-            "domain_id": domain_id("acme.test"),
-            "password": CANARY,
-            "confirm": CANARY,
-            "quota_mb": 10,
-        },
-    )
+    new_mailbox(web, "alice", CANARY)
 
     run_until_settled(work)
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import AuditEvent, BackendLog, LogState, Operation, Status
 from portal.orchestration.queue import queue
-from tests.integration.conftest import mailbox, new_mailbox
+from tests.helpers import mailbox, new_mailbox
 
 SECRET = "imp-Secret-pw-42"
 
@@ -49,7 +49,7 @@ def test_a_mailbox_made_while_impersonating_carries_both_identities(
     assert "acme@owner.test (impersonated by staff@hostdeck.test)" in log_page
 
     # The customer sees what support did, and why.
-    web.submit("/", {}, post_url="/logout")
+    web.logout()
     web.login("acme@owner.test")
     page = web.get("/activity").get_data(as_text=True)
     assert "Support (staff@hostdeck.test) accessed your account: ticket #7: set up sales@" in page
@@ -77,7 +77,7 @@ def test_who_sees_which_events(web, make_account, make_staff):
     def seen(email):
         web.login(email)
         page = web.get("/activity").get_data(as_text=True)
-        web.submit("/", {}, post_url="/logout")
+        web.logout()
         return {name for name in ("resell.test", "sub.test", "other.test") if name in page}
 
     assert seen("sub@owner.test") == {"sub.test"}

@@ -3,12 +3,10 @@
 import re
 
 import pytest
-import sqlalchemy as sa
 from passlib.hash import argon2
 
 from portal.extensions import db
-from portal.models import User
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD, user_named
 
 
 @pytest.fixture
@@ -25,8 +23,7 @@ def test_login_and_logout(web, customer):
     assert response.status_code == 302
     assert web.get("/").status_code == 200
     assert web.get("/logout").status_code == 405  # state changes only by POST
-    r = web.submit("/", {}, post_url="/logout")
-    assert r.status_code == 302
+    assert web.logout().status_code == 302
     assert web.get("/").status_code == 302
 
 
@@ -60,11 +57,11 @@ def test_session_is_rotated_on_login(web, client, customer):
     attempt(web, "acme@owner.test", PASSWORD)
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session.get("_user_id")
+        assert session.get("_user_id") == str(customer.users[0].id)
 
 
 def test_login_rehashes_old_parameters(web, customer):
-    user = db.session.scalar(sa.select(User).where(User.email == "acme@owner.test"))
+    user = user_named("acme@owner.test")
     user.password_hash = argon2.using(type="ID", rounds=2, memory_cost=8192).hash(PASSWORD)
     db.session.commit()
     old = user.password_hash
@@ -101,7 +98,7 @@ def test_cookie_and_security_headers(web, customer):
     csp = page.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert page.headers["X-Content-Type-Options"] == "nosniff"
-    assert page.headers["Referrer-Policy"]
+    assert page.headers["Referrer-Policy"] == "same-origin"
     html = page.get_data(as_text=True)
     assert "<script" in html and not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline script found"
     assert "cdn" not in html.lower()

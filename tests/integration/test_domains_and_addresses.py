@@ -1,6 +1,5 @@
 """Domains and addresses through the forms, applied in-process to a local server's map files."""
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,39 +8,25 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Address, Domain, Mailbox, Operation, Route, Server, Status
-from tests.conftest import page_text
-from tests.integration.conftest import domain_id, mailbox
+from portal.models import Address, Domain, Mailbox, Operation, Status
+from portal.services import ServiceError
+from portal.services.addresses import create_address
+from tests.helpers import (
+    count,
+    customer_actor,
+    domain_id,
+    domain_named,
+    mailbox,
+    new_address,
+    new_mailbox,
+    page_text,
+)
 from tests.testbed.plugin import need
-
-PW = {"password": "pw-0123456789", "confirm": "pw-0123456789", "quota_mb": 10}
 
 
 @pytest.fixture
 def app_config():
     return {}  # no Redis: applied in-process, right after each request
-
-
-@pytest.fixture
-def mailhost(tmp_path):
-    """A local server running Dovecot and Postfix maps (no Postfix daemon: nothing compiled)."""
-    server = Server(
-        name="mx1",
-        host="localhost",
-        transport="local",
-        settings={
-            "dovecot_passwd_file": str(tmp_path / "dovecot" / "users"),
-            "mail_root": str(tmp_path / "vmail"),
-            "mail_uid": os.getuid(),
-            "mail_gid": os.getgid(),
-            "dovecot_passwd_group": "",
-            "postfix_maps_dir": str(tmp_path / "postfix"),
-            "postfix_postmap": "",
-        },
-    )
-    db.session.add_all([server, Route(backend="dovecot", server=server), Route(backend="postfix", server=server)])
-    db.session.commit()
-    return tmp_path
 
 
 @pytest.fixture
@@ -63,35 +48,12 @@ def add_domain(web, name):
     return web.submit("/domains/", {"name": name})
 
 
-def new_address(web, local="info", domain="acme.test", mailboxes=(), forwards="", catch_all=False):
-    data = {
-        "local_part": local,
-        "domain_id": domain_id(domain),
-        "mailbox_ids": [m.id for m in mailboxes],
-        "forwards": forwards,
-    }
-    if catch_all:
-        data["catch_all"] = "y"
-    return web.submit("/addresses/new", data)
-
-
-def new_mailbox(web, name, domain="acme.test", with_address=True):
-    data = {"local_part": name, "domain_id": domain_id(domain), **PW}
-    if with_address:
-        data["with_address"] = "y"
-    return web.submit("/mailboxes/new", data)
-
-
-def count(model) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
-
-
 # Domains
 
 
 def test_domain_is_stored_as_idna_and_shown_in_unicode(web, acme):
     assert add_domain(web, "Bücher.Example").status_code == 302
-    domain = db.session.scalar(sa.select(Domain).where(Domain.name == "xn--bcher-kva.example"))
+    domain = domain_named("xn--bcher-kva.example")
     assert domain.status == Status.APPLIED
     assert mapping(acme, "domains")["xn--bcher-kva.example"] == "OK"
     assert "bücher.example" in web.get("/domains/").get_data(as_text=True)
@@ -124,14 +86,14 @@ def test_parent_of_a_foreign_domain_is_refused(web, make_account, acme):
 
 
 def test_domain_in_use_is_not_deleted_and_the_page_says_why(web, acme):
-    new_mailbox(web, "alice")
-    domain = db.session.scalar(sa.select(Domain).where(Domain.name == "acme.test"))
-    domain_id_ = domain.id
+    new_mailbox(web, "alice", with_address=True)
+    domain = domain_named("acme.test")
+    domain_id_, status = domain.id, domain.status
     page = web.get(f"/domains/{domain.id}/delete").get_data(as_text=True)
     assert "1 mailboxes: alice@acme.test" in page and "1 addresses: alice@acme.test" in page
     response = web.submit(f"/domains/{domain.id}/delete", {})
     assert "still used by" in response.get_data(as_text=True)
-    assert db.session.get(Domain, domain.id).status != Status.DELETING
+    assert db.session.get(Domain, domain.id).status == status != Status.DELETING
 
     web.submit(f"/mailboxes/{mailbox('alice@acme.test').id}/delete", {})
     assert count(Address) == 0  # its own address went with it
@@ -144,7 +106,7 @@ def test_domain_in_use_is_not_deleted_and_the_page_says_why(web, acme):
 
 
 def test_mailbox_comes_with_its_address(web, acme):
-    new_mailbox(web, "alice")
+    new_mailbox(web, "alice", with_address=True)
     box = mailbox("alice@acme.test")
     assert [a.key for a in box.addresses] == ["alice@acme.test"]
     assert mapping(acme, "aliases") == {"alice@acme.test": "alice@acme.test"}
@@ -153,20 +115,20 @@ def test_mailbox_comes_with_its_address(web, acme):
 
 
 def test_mailbox_without_address_is_private(web, acme):
-    new_mailbox(web, "vault", with_address=False)
+    new_mailbox(web, "vault")
     assert mapping(acme, "aliases") == {}
     assert mapping(acme, "private")["vault@acme.test"].startswith("REJECT")
-    new_address(web, "vault", mailboxes=[mailbox("vault@acme.test")])
+    new_address(web, "vault", mailboxes=["vault@acme.test"])
     assert mapping(acme, "private") == {}
 
 
 def test_address_with_mailboxes_and_forwards(web, acme):
-    new_mailbox(web, "alice")
-    new_mailbox(web, "bob")
+    new_mailbox(web, "alice", with_address=True)
+    new_mailbox(web, "bob", with_address=True)
     response = new_address(
         web,
         "Sales",
-        mailboxes=[mailbox("alice@acme.test"), mailbox("bob@acme.test")],
+        mailboxes=["alice@acme.test", "bob@acme.test"],
         forwards="Boss@Example.NET\n\nboss@example.net\nteam@example.org",
     )
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -179,8 +141,8 @@ def test_address_with_mailboxes_and_forwards(web, acme):
 
 
 def test_catch_all(web, acme):
-    new_mailbox(web, "alice")
-    response = new_address(web, local="", catch_all=True, mailboxes=[mailbox("alice@acme.test")])
+    new_mailbox(web, "alice", with_address=True)
+    response = new_address(web, local="", catch_all=True, mailboxes=["alice@acme.test"])
     assert response.status_code == 302
     assert mapping(acme, "aliases")["@acme.test"] == "alice@acme.test"
     again = new_address(web, local="", catch_all=True, forwards="x@example.net")
@@ -188,7 +150,7 @@ def test_catch_all(web, acme):
 
 
 def test_editing_and_deleting_an_address(web, acme):
-    new_mailbox(web, "alice")
+    new_mailbox(web, "alice", with_address=True)
     new_address(web, "info", forwards="a@example.net")
     address_id = db.session.scalar(sa.select(Address.id).where(Address.local_part == "info"))
     web.submit(f"/addresses/{address_id}", {"mailbox_ids": [mailbox("alice@acme.test").id], "forwards": ""})
@@ -234,7 +196,7 @@ def test_forward_loops_through_other_addresses_are_refused(web, acme):
 @pytest.fixture
 def foreign(web, make_account, acme):
     """Globex's mailbox, address and domain."""
-    globex = db.session.scalar(sa.select(Domain).where(Domain.name == "globex.test"))
+    globex = domain_named("globex.test")
     box = Mailbox(account_id=globex.account_id, domain=globex, local_part="boss", status=Status.APPLIED)
     address = Address(
         account_id=globex.account_id, domain=globex, local_part="ceo", forwards=["x@example.net"], status=Status.APPLIED
@@ -268,13 +230,9 @@ def test_foreign_domains_and_addresses_are_404(web, foreign, method, path, kind)
 
 def test_foreign_mailbox_as_destination_is_refused(web, foreign):
     before = count(Address), count(Operation)
-    response = new_address(web, "steal", mailboxes=[foreign["mailbox"]])
+    response = new_address(web, "steal", mailboxes=["boss@globex.test"])
     assert response.status_code == 200
     assert "is not a valid choice" in response.get_data(as_text=True)  # not even offered
-    from portal.services import ServiceError
-    from portal.services.addresses import create_address
-    from tests.integration.test_batching_and_order import customer_actor
-
     with pytest.raises(ServiceError, match=r"Choose only your own mailboxes\."):
         create_address(
             customer_actor(),
@@ -301,7 +259,7 @@ HOSTILE = 'Back soon";\ndiscard;\nredirect "evil@example.net'
 
 
 def test_autoreply_is_a_sieve_string_the_message_cannot_leave(web, acme):
-    new_mailbox(web, "alice")
+    new_mailbox(web, "alice", with_address=True)
     box = mailbox("alice@acme.test")
     response = web.submit(
         f"/mailboxes/{box.id}",
@@ -319,7 +277,7 @@ def test_autoreply_is_a_sieve_string_the_message_cannot_leave(web, acme):
 
 
 def test_autoreply_dates_must_be_in_order(web, acme):
-    new_mailbox(web, "alice")
+    new_mailbox(web, "alice", with_address=True)
     box = mailbox("alice@acme.test")
     response = web.submit(
         f"/mailboxes/{box.id}",
@@ -331,7 +289,7 @@ def test_autoreply_dates_must_be_in_order(web, acme):
 
 def test_sieve_compiles_when_pigeonhole_is_here(web, acme):
     need(shutil.which("sievec"), "sievec (dovecot-sieve)")
-    new_mailbox(web, "alice")
+    new_mailbox(web, "alice", with_address=True)
     box = mailbox("alice@acme.test")
     web.submit(
         f"/mailboxes/{box.id}",

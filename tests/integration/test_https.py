@@ -13,9 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from portal.extensions import db
-from portal.models import Base, Operation, WebApp, Website
-from tests.integration.conftest import domain_id
-from tests.integration.test_websites import make_app, make_user, upload, wait_http
+from portal.models import Operation, WebApp, Website
+from tests.helpers import count, dump_database, new_system_user, new_web_app, new_website, upload, wait_http
 
 
 def certificate(names, days=30, start=-1, key=None):
@@ -56,16 +55,13 @@ def https_get(listen: str, host: str, path: str, ca_pem: str) -> str:
 def site(web, make_account, webstack, work):
     make_account("Acme", domains=("shop.test",))
     web.login("acme@owner.test")
-    user = make_user(web, work)
-    make_app(web, user, "site", memory_limit="64M")
+    user = new_system_user(web, work)
+    new_web_app(web, user, "site", memory_limit="64M")
     return user, db.session.scalar(sa.select(WebApp))
 
 
 def submit(web, app, **tls):
-    return web.submit(
-        "/websites/new",
-        {"name": "Shop", "domain_ids": [domain_id("shop.test")], "with_www": "y", "root_app": app.id, **tls},
-    )
+    return new_website(web, "Shop", "shop.test", app, **tls)
 
 
 def test_https_is_served_and_the_key_is_not_kept(web, site, webstack, sftpd, nginx, work):
@@ -82,10 +78,8 @@ def test_https_is_served_and_the_key_is_not_kept(web, site, webstack, sftpd, ngi
     key_file = nginx.root / "ssl" / f"hostdeck-site-{db.session.scalar(sa.select(Website.id))}.key"
     assert oct(os.stat(key_file).st_mode & 0o777) == "0o600"
     secret_part = key.splitlines()[2]
-    with db.engine.connect() as conn:
-        dump = "\n".join(repr(tuple(r)) for t in Base.metadata.sorted_tables for r in conn.execute(t.select()))
-    assert secret_part not in dump
-    assert db.session.scalar(sa.select(sa.func.count()).where(Operation.secret.is_not(None))) == 0
+    assert secret_part not in dump_database()
+    assert count(Operation, Operation.secret.is_not(None)) == 0
 
 
 @pytest.mark.parametrize(
@@ -122,4 +116,4 @@ def test_bad_certificates_are_refused(web, site, queued, case, message):
     response = submit(web, app, https="y", certificate=cert, key=key)
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Website)) == 0
+    assert count(Website) == 0

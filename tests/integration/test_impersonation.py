@@ -8,7 +8,7 @@ from freezegun import freeze_time
 
 from portal.extensions import db
 from portal.models import AuditEvent, LoginSession, Role, User, utcnow
-from tests.conftest import PASSWORD, totp_now
+from tests.helpers import PASSWORD, totp_now
 
 BANNER = 'id="impersonation-banner"'
 

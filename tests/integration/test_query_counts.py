@@ -9,7 +9,7 @@ from bench import data
 from portal.extensions import db
 from portal.models import Account, AccountKind, Role, User, usage
 from portal.security.passwords import hash_password
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 CUSTOMER_PAGES = [
     "/",
@@ -81,13 +81,13 @@ def test_list_pages_query_counts_do_not_grow_with_rows(web, make_staff, app):
 
     add_rows(reseller.id, 10, 0)
     staff_small = queries(web, staff_pages)
-    web.submit("/", {}, post_url="/logout")
+    web.logout()
     web.login("big@owner.test")
     small = queries(web, CUSTOMER_PAGES)
 
     add_rows(reseller.id, 990, 10)
     big = queries(web, CUSTOMER_PAGES)
-    web.submit("/", {}, post_url="/logout")
+    web.logout()
     web.login("staff@hostdeck.test")
     staff_big = queries(web, staff_pages)
     print({"customer": small, "staff": staff_small})

@@ -1,4 +1,5 @@
-"""A canary password never shows up anywhere but on the mail server, as a hash."""
+"""A canary password never shows up anywhere but on the mail server, as a hash; database errors show
+no bound values."""
 
 import logging
 import subprocess
@@ -6,11 +7,13 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.models import BackendLog, Base
-from tests.integration.conftest import domain_id, mailbox
+from portal.models import BackendLog, Domain
+from tests.helpers import account_named, change_password, dump_database, mailbox, new_mailbox
 
 CANARY = "Canary-7f3a-pässwörd-0042"
 CANARY2 = "Canary-second-9c1e-0043"
@@ -38,14 +41,6 @@ class ArgvWatcher(threading.Thread):
                     self.seen.append(argv)
 
 
-def dump_database() -> str:
-    rows = []
-    with db.engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            rows.extend(repr(tuple(r)) for r in conn.execute(table.select()))
-    return "\n".join(rows)
-
-
 def test_canary_password_is_never_stored_or_logged(
     web, make_account, mail_server, dovecot, sshd, redis_server, work, caplog, capfd
 ):
@@ -60,22 +55,11 @@ def test_canary_password_is_never_stored_or_logged(
     watcher.seen.clear()
     try:
         web.login("acme@owner.test")
-        web.submit(
-            "/mailboxes/new",
-            {
-                "local_part": "alice",
-                "domain_id": domain_id("acme.test"),
-                "password": CANARY,
-                "confirm": CANARY,
-                "quota_mb": 100,
-            },
-        )
+        new_mailbox(web, "alice", CANARY, quota=100)
         pending = dump_database()
         queued = redis_server.all_values()
         work()
-        box = mailbox("alice@acme.test")
-        page = f"/mailboxes/{box.id}"
-        web.submit(page, {"password": CANARY2, "confirm": CANARY2}, post_url=f"{page}/password")
+        change_password(web, f"/mailboxes/{mailbox('alice@acme.test').id}", CANARY2)
         work()
     finally:
         watcher.stop.set()
@@ -104,3 +88,12 @@ def test_canary_password_is_never_stored_or_logged(
             assert secret not in text, f"secret found in {where}"
     assert "[redacted]" in haystacks["backend logs"]
     assert watcher.seen == [], f"secret in a process's argv: {watcher.seen[:1]}"
+
+
+def test_database_errors_hide_bound_values(app, acme):
+    """(PostgreSQL's own DETAIL may still quote a unique key; no secret column has one.)"""
+    db.session.add(Domain(account=account_named("Acme"), name="acme.test"))
+    with pytest.raises(IntegrityError) as caught:
+        db.session.commit()
+    db.session.rollback()
+    assert "[SQL parameters hidden due to hide_parameters=True]" in str(caught.value)

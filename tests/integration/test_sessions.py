@@ -8,8 +8,9 @@ from freezegun import freeze_time
 
 from portal.extensions import db
 from portal.models import AuditEvent, LoginSession, utcnow
+from portal.orchestration.dispatch import sweep
 from portal.security.passwords import check_password
-from tests.conftest import PASSWORD, Web
+from tests.helpers import PASSWORD, Web, count, logged_in
 
 NEW = "another long password"
 
@@ -19,21 +20,17 @@ def app_config(app_config):
     return {**app_config, "SESSION_IDLE_MINUTES": 30, "SESSION_MAX_HOURS": 2}
 
 
-def logged_in(client) -> bool:
-    return client.get("/account/").status_code == 200
-
-
 def test_a_logged_out_cookie_cannot_be_replayed(app, web, make_account):
     make_account("Acme")
     web.login("acme@owner.test")
     cookie = web.client.get_cookie("session").value
-    web.submit("/", {}, post_url="/logout")
+    web.logout()
     assert not logged_in(web.client)
     thief = app.test_client()
     thief.set_cookie("session", cookie)
     response = thief.get("/account/")
     assert response.status_code == 302 and "/login" in response.location
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginSession)) == 0
+    assert count(LoginSession) == 0
 
 
 def test_a_password_change_ends_the_other_sessions(app, web, make_account):
@@ -91,7 +88,7 @@ def test_a_suspended_users_session_ends(web, make_account):
     account.active = False
     db.session.commit()
     assert not logged_in(web.client)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginSession)) == 0
+    assert count(LoginSession) == 0
 
 
 def test_changing_the_login_email_needs_the_password(web, make_account):
@@ -108,19 +105,17 @@ def test_changing_the_login_email_needs_the_password(web, make_account):
         ).status_code
         == 302
     )
-    web.submit("/", {}, post_url="/logout")
+    web.logout()
     web.login("new@example.net")
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "user.email"))
     assert event.fields == {"from": "acme@owner.test", "to": "new@example.net"}
 
 
 def test_the_sweeper_forgets_expired_sessions(app, web, make_account):
-    from portal.orchestration.dispatch import sweep
-
     make_account("Acme")
     web.login("acme@owner.test")
     sweep()
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginSession)) == 1
+    assert count(LoginSession) == 1
     with freeze_time(utcnow() + timedelta(minutes=31)):
         sweep()
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginSession)) == 0
+    assert count(LoginSession) == 0

@@ -1,4 +1,5 @@
-"""The support console: find an account by anything a customer might quote, and see all of it."""
+"""The support console: find an account by anything a customer might quote, see all of it, and suspend
+it (only staff may)."""
 
 import re
 
@@ -6,7 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import AuditEvent, BackendLog, Domain, LogState, Mailbox, Operation, OpState, Server, Status
+from portal.models import Account, AuditEvent, BackendLog, Domain, LogState, Mailbox, OpState, Server, Status
+from tests.helpers import PASSWORD, mailbox_operation
 
 
 @pytest.fixture
@@ -30,17 +32,7 @@ def accounts(make_account, make_staff):
     db.session.add(entry)
     db.session.flush()
     db.session.add(
-        Operation(
-            server_id=server.id,
-            backend="dovecot",
-            object_type="Mailbox",
-            object_id=box.id,
-            action="save",
-            payload={},
-            account_id=acme.id,
-            state=OpState.FAILED,
-            backend_log_id=entry.id,
-        )
+        mailbox_operation(server.id, box.id, account_id=acme.id, state=OpState.FAILED, backend_log_id=entry.id)
     )
     db.session.add(
         AuditEvent(
@@ -115,3 +107,19 @@ def test_suspending_from_the_overview_is_audited(web, accounts):
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "account.suspend"))
     assert event.account_id == books.id and event.actor.email == "staff@hostdeck.test"
     assert "Account Books suspended" in web.get(f"/staff/events?account={books.id}").get_data(as_text=True)
+
+
+def test_staff_can_suspend_any_account(web, make_account, make_staff):
+    make_account("Resell", kind="reseller", email="boss@resell.test")
+    other = make_account("Stranger")
+    make_staff()
+    web.login("boss@resell.test")
+    assert web.submit("/", {}, post_url=f"/staff/accounts/{other.id}/suspend").status_code == 404  # not staff
+    web.logout()
+    web.login("staff@hostdeck.test")
+    assert "Stranger" in web.get("/staff/accounts").get_data(as_text=True)
+    assert web.submit("/staff/accounts", {}, post_url=f"/staff/accounts/{other.id}/suspend").status_code == 302
+    assert db.session.scalar(sa.select(Account.active).where(Account.id == other.id)) is False
+    web.logout()
+    refused = web.submit("/login", {"email": "stranger@owner.test", "password": PASSWORD})
+    assert refused.status_code == 200 and "Wrong e-mail or password." in refused.get_data(as_text=True)

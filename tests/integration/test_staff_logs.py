@@ -4,63 +4,62 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import BackendLog, LogState, Operation, OpState, Status
-from tests.integration.conftest import mailbox, new_mailbox
+from portal.models import LogState, Operation, OpState, Status
+from tests.helpers import (
+    backend_logs,
+    break_server,
+    change_password,
+    count,
+    failed_mailbox,
+    mailbox,
+    new_mailbox,
+    staff_retry,
+)
 
 P1, P2 = "first-password-1", "second-password-2"
 
 
-def break_server(server, broken: bool) -> None:
-    """A group that does not exist makes the script fail (FAILURE) when it creates the file."""
-    server.settings = {**server.settings, "dovecot_passwd_group": "no-such-group" if broken else "dovecot"}
-    db.session.commit()
-
-
-def staff_retry(client, web, log_id):
-    web.submit("/", {}, post_url="/logout")
-    web.login("staff@hostdeck.test")
-    response = web.submit(f"/staff/logs/{log_id}", {}, post_url=f"/staff/logs/{log_id}/retry")
-    assert response.status_code == 302
-    return response
-
-
-def logs():
-    return db.session.scalars(sa.select(BackendLog).order_by(BackendLog.id)).all()
-
-
-def test_retry_applies_the_latest_password(web, client, acme, dovecot, work):
-    break_server(acme, True)
-    new_mailbox(web, "alice", P1)
-    work()
-    box = mailbox("alice@acme.test")
+def test_retry_applies_the_latest_password(web, acme, dovecot, work):
+    box = failed_mailbox(web, acme, work, "alice", P1)
     assert box.status == Status.FAILED and "no-such-group" in box.last_error
-    assert logs()[0].state == LogState.FAILURE and logs()[0].exit_code != 0
-    web.submit(f"/mailboxes/{box.id}", {"password": P2, "confirm": P2}, post_url=f"/mailboxes/{box.id}/password")
+    assert backend_logs()[0].state == LogState.FAILURE and backend_logs()[0].exit_code == 1
+    change_password(web, f"/mailboxes/{box.id}", P2)
     work()
-    assert [e.state for e in logs()] == [LogState.FAILURE, LogState.FAILURE]  # FAILURE is not retried by itself
+    assert [e.state for e in backend_logs()] == [LogState.FAILURE, LogState.FAILURE]  # FAILURE is not retried by itself
     work()
-    assert len(logs()) == 2
+    assert len(backend_logs()) == 2
 
     break_server(acme, False)
-    staff_retry(client, web, logs()[0].id)  # the older log: the current state has P2
+    staff_retry(web, backend_logs()[0].id)  # the older log: the current state has P2
     work()
     db.session.refresh(box)
     assert box.status == Status.APPLIED
     assert dovecot.wait_login("alice@acme.test", P2)
     assert not dovecot.wait_login("alice@acme.test", P1, expect=False)
-    assert db.session.scalar(sa.select(sa.func.count()).where(Operation.secret.is_not(None))) == 0
+    assert count(Operation, Operation.secret.is_not(None)) == 0
 
 
-def test_retry_after_a_delete_deletes(web, client, acme, dovecot, work):
-    break_server(acme, True)
-    new_mailbox(web, "bob", P1)
+def test_retrying_an_old_log_keeps_the_newer_password(web, acme, dovecot, work):
+    box = failed_mailbox(web, acme, work, "alice", P1)
+    assert box.status == Status.FAILED
+    break_server(acme, False)
+    change_password(web, f"/mailboxes/{box.id}", P2)
     work()
-    box = mailbox("bob@acme.test")
+    assert dovecot.wait_login("alice@acme.test", P2)
+    staff_retry(web, backend_logs()[0].id)  # the log that failed with P1
+    work()
+    assert dovecot.wait_login("alice@acme.test", P2)
+    assert not dovecot.wait_login("alice@acme.test", P1, expect=False)
+    assert count(Operation, Operation.secret.is_not(None)) == 0
+
+
+def test_retry_after_a_delete_deletes(web, acme, dovecot, work):
+    box = failed_mailbox(web, acme, work, "bob", P1)
     web.submit(f"/mailboxes/{box.id}/delete", {})
     work()
     assert mailbox("bob@acme.test").status == Status.FAILED
     break_server(acme, False)
-    staff_retry(client, web, logs()[0].id)  # retrying the create...
+    staff_retry(web, backend_logs()[0].id)  # retrying the create...
     work()
     assert mailbox("bob@acme.test") is None  # ...applies what is wanted now: no bob
     assert "bob@acme.test" not in dovecot.passwd_file.read_text()
@@ -75,13 +74,13 @@ def test_resync_reapplies_everything_in_one_script(web, acme, dovecot, work):
     ben = mailbox("ben@acme.test")
     ben.quota_mb = 77
     db.session.commit()
-    web.submit("/", {}, post_url="/logout")
+    web.logout()
     web.login("staff@hostdeck.test")
     assert "Resync server" in web.get("/staff/servers").get_data(as_text=True)
     web.submit("/staff/servers", {}, post_url=f"/staff/servers/{acme.id}/resync")
     work()
     # One script for both; ben had no hash left on the server, so just ben is refused, saying why.
-    last = logs()[-1]
+    last = backend_logs()[-1]
     assert len(last.operations) == 2
     assert last.state == LogState.WARNING and "ben@acme.test has no password on the server yet" in last.stderr
     assert mailbox("ann@acme.test").status == Status.APPLIED
@@ -94,8 +93,8 @@ def test_resync_reapplies_everything_in_one_script(web, acme, dovecot, work):
 def test_log_pages_for_staff(web, acme, work):
     new_mailbox(web, "alice", P1)
     work()
-    entry = logs()[0]
-    web.submit("/", {}, post_url="/logout")
+    entry = backend_logs()[0]
+    web.logout()
     web.login("staff@hostdeck.test")
     listing = web.get(f"/staff/logs?server={acme.id}&state=SUCCESS&account=").get_data(as_text=True)
     assert f"/staff/logs/{entry.id}" in listing
@@ -118,10 +117,10 @@ STAFF_PAGES = [
 def test_staff_pages_are_404_for_customers(web, acme, work, method, path):
     new_mailbox(web, "alice", P1)
     work()
-    url = path.format(id=logs()[0].id, server=acme.id)
+    url = path.format(id=backend_logs()[0].id, server=acme.id)
     response = web.get(url) if method == "GET" else web.submit("/mailboxes/new", {}, post_url=url)
     assert response.status_code == 404
-    assert db.session.scalar(sa.select(sa.func.count()).where(Operation.state == OpState.PENDING)) == 0
+    assert count(Operation, Operation.state == OpState.PENDING) == 0
 
 
 def test_dry_run_prints_redacted_scripts_and_changes_nothing(web, acme, app, redis_server):
@@ -132,4 +131,4 @@ def test_dry_run_prints_redacted_scripts_and_changes_nothing(web, acme, app, red
     assert "# mail1: 1 operation(s)" in result.output
     assert "alice@acme.test" in result.output and "[redacted]" in result.output and "$6$" not in result.output
     assert db.session.scalar(sa.select(Operation.state)) == OpState.PENDING
-    assert logs() == []
+    assert backend_logs() == []

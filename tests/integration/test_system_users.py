@@ -2,7 +2,6 @@
 
 import os
 import pwd
-import subprocess
 from pathlib import Path
 
 import paramiko
@@ -11,30 +10,9 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Operation, Status, SystemUser
-from portal.orchestration.ssh import parse_host_key
+from tests.helpers import change_password, count, sftp
 
 P1, P2 = "sftp-password-1", "sftp-password-2"
-
-
-def sftp(sftpd, user, password=None, pkey=None) -> paramiko.SFTPClient | None:
-    """An SFTP session, or None when the server refuses the login."""
-    client = paramiko.SSHClient()
-    key = parse_host_key(sftpd.host_key_line)
-    client.get_host_keys().add(f"[{sftpd.host}]:{sftpd.port}", key.get_name(), key)
-    try:
-        client.connect(
-            sftpd.host,
-            sftpd.port,
-            username=user,
-            password=password,
-            pkey=pkey,
-            look_for_keys=False,
-            allow_agent=False,
-            timeout=10,
-        )
-    except paramiko.AuthenticationException:
-        return None
-    return client.open_sftp()
 
 
 @pytest.fixture
@@ -61,7 +39,7 @@ def test_sftp_user_lifecycle(web, acme, sftpd, work, tmp_path):
     assert session is not None
     with session.open("/webapps/index.html", "w") as handle:
         handle.write("<h1>hello</h1>")
-    with pytest.raises(OSError):
+    with pytest.raises(PermissionError):
         session.open("/outside.txt", "w")  # the chroot (its home) is not its to write
     assert sorted(session.listdir("/")) == [".ssh", "webapps"]
     session.close()
@@ -70,7 +48,7 @@ def test_sftp_user_lifecycle(web, acme, sftpd, work, tmp_path):
     assert os.stat(uploaded).st_uid == pwd.getpwnam(user.name).pw_uid
 
     page = f"/system-users/{user.id}"
-    web.submit(page, {"password": P2, "confirm": P2}, post_url=f"{page}/password")
+    change_password(web, page, P2)
     work()
     assert sftp(sftpd, user.name, P2) is not None
     assert sftp(sftpd, user.name, P1) is None
@@ -86,8 +64,8 @@ def test_sftp_user_lifecycle(web, acme, sftpd, work, tmp_path):
     assert db.session.scalar(sa.select(SystemUser)) is None
     with pytest.raises(KeyError):
         pwd.getpwnam(name)
-    assert subprocess.run(["test", "-e", home]).returncode != 0
-    assert db.session.scalar(sa.select(sa.func.count()).where(Operation.secret.is_not(None))) == 0
+    assert not Path(home).exists()
+    assert count(Operation, Operation.secret.is_not(None)) == 0
 
 
 @pytest.mark.parametrize(
@@ -108,7 +86,7 @@ def test_bad_names_are_refused(web, acme, queued, name, message):
     response = create(web, name)
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(SystemUser)) == 0
+    assert count(SystemUser) == 0
     assert queued() == 0
 
 

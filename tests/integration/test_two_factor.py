@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.models import RecoveryCode, Role, User, utcnow
 from portal.security import totp
 from portal.security.passwords import hash_password
-from tests.conftest import PASSWORD, enrol_totp, totp_now
+from tests.helpers import PASSWORD, enrol_totp, logged_in, totp_now, user_named
 
 KEY = re.compile(r'<code id="totp-key">([A-Z2-7]+)</code>')
 CODES = re.compile(r"<li>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</li>")
@@ -23,26 +23,22 @@ def password_step(web, email: str):
     return response.location
 
 
-def logged_in(web) -> bool:
-    return web.get("/account/").status_code == 200
-
-
 def test_staff_set_up_two_factor_at_their_first_login(web):
     db.session.add(User(email="new-staff@hostdeck.test", password_hash=hash_password(PASSWORD), role=Role.STAFF))
     db.session.commit()
     assert password_step(web, "new-staff@hostdeck.test").endswith("/login/two-factor/setup")
-    assert not logged_in(web)  # the password alone is not a login
+    assert not logged_in(web.client)  # the password alone is not a login
     page = web.get("/login/two-factor/setup").get_data(as_text=True)
     assert 'src="data:image/svg+xml;base64,' in page  # the QR code, made offline
     seed = KEY.search(page).group(1)
-    user = db.session.scalar(sa.select(User).where(User.email == "new-staff@hostdeck.test"))
+    user = user_named("new-staff@hostdeck.test")
     assert seed not in (user.totp_secret or "") and totp.seed_of(user) == seed  # stored encrypted
     wrong = web.submit("/login/two-factor/setup", {"code": "000000"})
-    assert "wrong or was already used" in wrong.get_data(as_text=True) and not logged_in(web)
+    assert "wrong or was already used" in wrong.get_data(as_text=True) and not logged_in(web.client)
     done = web.submit("/login/two-factor/setup", {"code": pyotp.TOTP(seed).now()})
     codes = CODES.findall(done.get_data(as_text=True))
     assert len(set(codes)) == 10
-    assert logged_in(web)
+    assert logged_in(web.client)
     db.session.refresh(user)
     assert user.totp_enabled and user.last_login_at is not None
     stored = db.session.scalars(sa.select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id)).all()
@@ -63,16 +59,16 @@ def test_a_code_is_refused_when_used_again(web, make_staff):
         code = totp_now(staff)
         password_step(web, "staff@hostdeck.test")
         assert web.submit("/login/two-factor", {"code": code}).status_code == 302
-        assert logged_in(web)
-        web.submit("/", {}, post_url="/logout")
-        assert not logged_in(web)
+        assert logged_in(web.client)
+        web.logout()
+        assert not logged_in(web.client)
         password_step(web, "staff@hostdeck.test")
         again = web.submit("/login/two-factor", {"code": code})
         assert again.status_code == 200 and "wrong or was already used" in again.get_data(as_text=True)
-        assert not logged_in(web)
+        assert not logged_in(web.client)
     with freeze_time(utcnow() + timedelta(seconds=30)):  # the next step's code works
         assert web.submit("/login/two-factor", {"code": totp_now(staff)}).status_code == 302
-        assert logged_in(web)
+        assert logged_in(web.client)
 
 
 def test_recovery_codes_work_once(web, make_account):
@@ -82,15 +78,15 @@ def test_recovery_codes_work_once(web, make_account):
     seed = KEY.search(page).group(1)
     codes = CODES.findall(web.submit("/account/two-factor", {"code": pyotp.TOTP(seed).now()}).get_data(as_text=True))
     assert len(codes) == 10
-    web.submit("/", {}, post_url="/logout")
+    web.logout()
 
     password_step(web, "acme@owner.test")
     assert web.submit("/login/two-factor", {"code": codes[3].upper()}).status_code == 302
-    assert logged_in(web)
-    web.submit("/", {}, post_url="/logout")
+    assert logged_in(web.client)
+    web.logout()
     password_step(web, "acme@owner.test")
     assert "wrong or was already used" in web.submit("/login/two-factor", {"code": codes[3]}).get_data(as_text=True)
-    assert not logged_in(web)
+    assert not logged_in(web.client)
     assert totp.recovery_codes_left(customer) == 9
 
 
@@ -107,10 +103,10 @@ def test_customers_may_turn_it_off_staff_may_not(web, make_account, make_staff):
     web.submit("/account/", {"code": totp_now(customer)}, post_url="/account/two-factor/off")
     db.session.refresh(customer)
     assert not customer.totp_enabled and customer.totp_secret is None
-    web.submit("/", {}, post_url="/logout")
+    web.logout()
     assert password_step(web, "acme@owner.test").endswith("/")  # no second step any more
-    assert logged_in(web)
-    web.submit("/", {}, post_url="/logout")
+    assert logged_in(web.client)
+    web.logout()
 
     staff = make_staff()
     web.login("staff@hostdeck.test")
@@ -123,7 +119,7 @@ def test_step_up_takes_a_fresh_code(web, make_staff):
     staff = make_staff()
     web.login("staff@hostdeck.test")
     with freeze_time(utcnow() + timedelta(minutes=10)):
-        assert "wrong" in web.submit("/step-up", {"code": "000000"}).get_data(as_text=True)
+        assert "wrong or was already used" in web.submit("/step-up", {"code": "000000"}).get_data(as_text=True)
         staff.totp_last_step = None
         db.session.commit()
         ok = web.submit("/step-up?next=/staff/accounts", {"code": totp_now(staff)})

@@ -2,19 +2,17 @@
 dashboard, the list pages and the reseller's usage column read them instead of counting rows.
 (Every test's teardown also checks them against the rows: tests/conftest.py.)"""
 
-import os
 import re
 import threading
-import time
 
 import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Account, Domain, Mailbox, Status, usage
-from tests.integration.conftest import domain_id
-
-PW = {"password": "pw-0123456789", "confirm": "pw-0123456789"}
+from portal.models import Account, BackendLog, Domain, LogState, Mailbox, Operation, Status, usage
+from portal.orchestration.changes import Change
+from portal.orchestration.outcome import settle
+from tests.helpers import account_named, domain_id, mailbox_operation, new_mailbox, wait_for
 
 
 @pytest.fixture
@@ -24,14 +22,12 @@ def app_config():
 
 def used(name: str) -> dict[str, int]:
     db.session.expire_all()
-    account = db.session.scalar(sa.select(Account).where(Account.name == name))
+    account = account_named(name)
     return {"mailboxes": account.used_mailboxes, "quota_mb": account.used_quota_mb, "domains": account.used_domains}
 
 
 def create(web, name: str, quota: int = 10):
-    reply = web.submit(
-        "/mailboxes/new", {"local_part": name, "domain_id": domain_id("acme.test"), "quota_mb": quota, **PW}
-    )
+    reply = new_mailbox(web, name, quota=quota)
     assert reply.status_code == 302, reply.get_data(as_text=True)[:300]
 
 
@@ -45,7 +41,7 @@ def test_counters_follow_creates_and_applied_deletes(web, make_account, local_se
     assert used("Acme") == {"mailboxes": 2, "quota_mb": 50, "domains": 1}
     # The reseller's row keeps its own (none): its sub-accounts' are added when read.
     assert used("Resell") == {"mailboxes": 0, "quota_mb": 0, "domains": 0}
-    resell = db.session.scalar(sa.select(Account).where(Account.name == "Resell"))
+    resell = account_named("Resell")
     assert usage.totals(db.session, [resell])[resell.id]["mailboxes"] == 2
 
     box_id = db.session.scalar(sa.select(Mailbox.id).where(Mailbox.local_part == "one"))
@@ -54,7 +50,7 @@ def test_counters_follow_creates_and_applied_deletes(web, make_account, local_se
     db.session.expire_all()
     assert db.session.get(Mailbox, box_id) is None
     assert used("Acme")["mailboxes"] == 1 and used("Acme")["quota_mb"] == 20
-    resell = db.session.scalar(sa.select(Account).where(Account.name == "Resell"))
+    resell = account_named("Resell")
     assert usage.totals(db.session, [resell])[resell.id]["quota_mb"] == 20
 
 
@@ -83,10 +79,8 @@ def test_a_refused_create_moves_no_counter(web, make_account, local_server, app)
     make_account("Acme", domains=("acme.test",))
     web.login("acme@owner.test")
     create(web, "one")
-    again = web.submit(
-        "/mailboxes/new", {"local_part": "one", "domain_id": domain_id("acme.test"), "quota_mb": 10, **PW}
-    )
-    assert again.status_code == 200 and "already" in again.get_data(as_text=True)
+    again = new_mailbox(web, "one")
+    assert again.status_code == 200 and "one@acme.test already exists." in again.get_data(as_text=True)
     assert used("Acme")["mailboxes"] == 1 and used("Acme")["quota_mb"] == 10
 
 
@@ -120,50 +114,32 @@ def test_reseller_usage_column_reads_the_counters(web, make_account, local_serve
     make_account("Acme", parent=reseller, domains=("acme.test",))
     web.login("acme@owner.test")
     create(web, "one", quota=25)
-    web.submit("/", {}, post_url="/logout")
+    web.logout()
     web.login("resell@owner.test")
     page = web.get("/reseller/accounts").get_data(as_text=True)
     assert "mailboxes: 1 / ∞" in page and "MB of mail quota: 25 / ∞" in page
 
 
-def test_a_worker_settling_a_delete_locks_the_account_before_any_other_row(
-    app, make_account, local_server, database_url
-):
+def test_a_worker_settling_a_delete_locks_the_account_before_any_other_row(app, make_account, local_server, row_locks):
     """The lock order that keeps workers and requests from deadlocking: account rows first.
 
     A request that reserved a limit holds the account row and may then need the mailbox or its
     operation; so a worker settling a delete must wait on the account before it locks them."""
-    if not database_url.startswith("postgresql"):
-        from tests.testbed.plugin import need
-
-        need(os.environ.get("TEST_DATABASE_URL"), "PostgreSQL (TEST_DATABASE_URL) for row locks")
-    from portal.models import BackendLog, LogState, Operation
-    from portal.orchestration.changes import Change
-    from portal.orchestration.outcome import settle
-
     make_account("Acme", domains=("acme.test",))
-    acme = db.session.scalar(sa.select(Account).where(Account.name == "Acme"))
+    acme = account_named("Acme")
     box = Mailbox(
         account_id=acme.id, domain_id=domain_id("acme.test"), local_part="gone", quota_mb=10, status=Status.DELETING
     )
     db.session.add(box)
     db.session.flush()
-    op = Operation(
-        server_id=local_server.id,
-        backend="dovecot",
-        object_type="Mailbox",
-        object_id=box.id,
-        action="delete",
-        payload={},
-        account_id=acme.id,
-        state="running",
-    )
+    op = mailbox_operation(local_server.id, box.id, "delete", account_id=acme.id, state="running")
     db.session.add(op)
     db.session.commit()
     ids = {"account": acme.id, "box": box.id, "op": op.id, "server": local_server.id}
 
     request = db.engine.connect()  # a request that reserved a limit: it holds the account row
     request.execute(sa.text("SELECT id FROM account WHERE id = :id FOR UPDATE"), {"id": ids["account"]})
+    request_pid = request.execute(sa.text("SELECT pg_backend_pid()")).scalar()
     done = []
 
     def worker():
@@ -181,16 +157,19 @@ def test_a_worker_settling_a_delete_locks_the_account_before_any_other_row(
 
     thread = threading.Thread(target=worker)
     thread.start()
+    blocked = sa.text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND :request = ANY(pg_blocking_pids(pid))"
+    )
+
+    def waiting_on_the_request() -> int:
+        request.execute(sa.text("SELECT pg_stat_clear_snapshot()"))  # else one snapshot per transaction
+        return request.execute(blocked, {"request": request_pid}).scalar()
+
     try:
-        waiting = sa.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        for _ in range(100):  # until the worker waits on a lock
-            request.execute(sa.text("SELECT pg_stat_clear_snapshot()"))  # else one snapshot per transaction
-            if request.execute(waiting).scalar() or done:
-                break
-            time.sleep(0.05)
-        assert not done, done  # it is still waiting, on the account row
+        wait_for(lambda: done or waiting_on_the_request() == 1, timeout=10, what="the worker to wait on the request")
+        assert not done, done  # it is still waiting...
+        assert waiting_on_the_request() == 1  # ...on the account row the request holds
         # It waits on the account, holding nothing the request may need next.
         for table, key in (("mailbox", "box"), ("operation", "op")):
             request.execute(
@@ -206,12 +185,8 @@ def test_a_worker_settling_a_delete_locks_the_account_before_any_other_row(
     assert db.session.get(Mailbox, ids["box"]) is None and used("Acme")["mailboxes"] == 0
 
 
-def test_a_create_locks_its_account_before_writing_anything(web, make_account, local_server, database_url):
+def test_a_create_locks_its_account_before_writing_anything(web, make_account, local_server, row_locks):
     """The other half of the lock order: a request takes its account's row first, then writes."""
-    if not database_url.startswith("postgresql"):
-        from tests.testbed.plugin import need
-
-        need(os.environ.get("TEST_DATABASE_URL"), "PostgreSQL (TEST_DATABASE_URL) for row locks")
     reseller = make_account("Resell", kind="reseller")
     make_account("Acme", parent=reseller, domains=("acme.test",))
     web.login("acme@owner.test")

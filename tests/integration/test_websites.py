@@ -3,9 +3,7 @@ nginx and PHP-FPM; files uploaded over SFTP."""
 
 import shutil
 import subprocess
-import time
 
-import paramiko
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
@@ -15,10 +13,16 @@ from portal.extensions import db
 from portal.models import BackendLog, Domain, LogState, Mount, Status, SystemUser, WebApp, Website
 from portal.orchestration.backends.nginx import render
 from portal.orchestration.script import UnsafeValue
-from tests.integration.conftest import domain_id
-from tests.integration.test_system_users import sftp
-
-PW = "web-password-1"
+from tests.helpers import (
+    count,
+    domain_id,
+    domain_named,
+    new_system_user,
+    new_web_app,
+    new_website,
+    upload,
+    wait_http,
+)
 
 
 @pytest.fixture
@@ -28,82 +32,40 @@ def shop(web, make_account, webstack):
     return webstack
 
 
-def wait_http(nginx, host, path, status, text=None, timeout=10.0):
-    """nginx and PHP-FPM reloads take effect a moment after they return."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = nginx.get(host, path)
-        if got[0] == status and (text is None or text in got[1]):
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{host}{path}: wanted {status} {text!r}, got {got[0]} {got[1][:200]!r}")
-        time.sleep(0.1)
-
-
-def make_user(web, work, name="web"):
-    web.submit("/system-users/new", {"name": name, "password": PW, "confirm": PW, "shell": "sftp"})
+def static_site(web, work, sftpd, nginx, domain: str, path: str, content: str) -> WebApp:
+    """Website Files on domain, with the static app files at its root, serving content at path."""
+    user = new_system_user(web, work)
+    new_web_app(web, user, "files", kind="static")
+    app = db.session.scalar(sa.select(WebApp))
+    new_website(web, "Files", domain, app)
     work()
-    return db.session.scalars(sa.select(SystemUser).where(SystemUser.name.like(f"acme%_{name}"))).first()
-
-
-def make_app(web, user, name, kind="php", **options):
-    data = {
-        "name": name,
-        "system_user_id": user.id,
-        "kind": kind,
-        "php_version": "8.2",
-        "memory_limit": "128M",
-        "upload_max_filesize": "8M",
-        "post_max_size": "8M",
-        "max_execution_time": "30",
-        "date_timezone": "UTC",
-        **options,
-    }
-    return web.submit("/webapps/new", data)
-
-
-def make_site(web, name, domain, app, more=""):
-    return web.submit(
-        "/websites/new",
-        {
-            "name": name,
-            "domain_ids": [domain_id(domain)],
-            "with_www": "y",
-            "root_app": app.id if app else 0,
-            "more_mounts": more,
-        },
-    )
-
-
-def upload(sftpd, user, path, content, password=PW):
-    session = sftp(sftpd, user.name, password)
-    with session.open(path, "w") as handle:
-        handle.write(content)
-    session.close()
+    upload(sftpd, user, f"/webapps/files{path}", content)
+    wait_http(nginx, domain, path, 200, content)
+    return app
 
 
 def test_php_app_served_with_its_settings(web, shop, sftpd, nginx, work):
-    user = make_user(web, work)
-    assert make_app(web, user, "site", memory_limit="96M").status_code == 302
+    user = new_system_user(web, work)
+    assert new_web_app(web, user, "site", memory_limit="96M").status_code == 302
     app = db.session.scalar(sa.select(WebApp))
-    assert make_site(web, "Shop", "shop.test", app).status_code == 302
+    assert new_website(web, "Shop", "shop.test", app).status_code == 302
     work()
     assert db.session.scalar(sa.select(Website.status)) == Status.APPLIED
     assert db.session.scalar(sa.select(WebApp.status)) == Status.APPLIED
     upload(sftpd, user, "/webapps/site/index.php", "<?php echo ini_get('memory_limit'), ' as ', get_current_user();")
     _status, body = wait_http(nginx, "shop.test", "/index.php", 200, "96M")
     assert body == f"96M as {user.name}"
-    assert wait_http(nginx, "www.shop.test", "/", 200, "96M")
+    assert wait_http(nginx, "www.shop.test", "/", 200, "96M")[1] == f"96M as {user.name}"
     assert nginx.get("unknown.test", "/")[0] == 404
 
 
 def test_static_app_and_deleting_a_site_leaves_the_others(web, shop, sftpd, nginx, work):
-    user = make_user(web, work)
-    make_app(web, user, "site")
-    make_app(web, user, "files", kind="static")
+    user = new_system_user(web, work)
+    new_web_app(web, user, "site")
+    new_web_app(web, user, "files", kind="static")
     site_app, files_app = (db.session.scalar(sa.select(WebApp).where(WebApp.name == n)) for n in ("site", "files"))
-    make_site(web, "Shop", "shop.test", site_app)
-    make_site(web, "Files", "files.test", files_app, more="/docs site")
+    new_website(web, "Shop", "shop.test", site_app)
+    new_website(web, "Files", "files.test", files_app, more="/docs site")
     work()
     upload(sftpd, user, "/webapps/files/hello.txt", "hello, static world")
     upload(sftpd, user, "/webapps/site/index.php", "<?php echo 'php here';")
@@ -116,7 +78,7 @@ def test_static_app_and_deleting_a_site_leaves_the_others(web, shop, sftpd, ngin
     work()
     wait_http(nginx, "shop.test", "/index.php", 404)
     assert nginx.get("files.test", "/hello.txt") == (200, "hello, static world")
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Website)) == 1
+    assert count(Website) == 1
 
 
 @pytest.mark.parametrize(
@@ -132,27 +94,38 @@ def test_static_app_and_deleting_a_site_leaves_the_others(web, shop, sftpd, ngin
     ],
 )
 def test_config_injection_in_app_forms_is_refused(web, shop, work, url, data, message):
-    user = make_user(web, work)
-    response = make_app(web, user, **{"name": "ok", **data})
+    user = new_system_user(web, work)
+    response = new_web_app(web, user, **{"name": "ok", **data})
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(WebApp)) == 0
+    assert count(WebApp) == 0
 
 
-@pytest.mark.parametrize(
-    "more",
-    ["/a;b site", "/a{ site", "/a} site", '/x"y site', "/$host site", "/a b site", "relative site", "/../x site"],
-)
+NOT_A_PATH = "is not a path like / or /blog."
+MOUNTS = {
+    "/a;b site": NOT_A_PATH,
+    "/a{ site": NOT_A_PATH,
+    "/a} site": NOT_A_PATH,
+    '/x"y site': NOT_A_PATH,
+    "/$host site": NOT_A_PATH,
+    "/a b site": "No web app called &#39;b site&#39;.",  # a path ends at the first space
+    "relative site": NOT_A_PATH,
+    "/../x site": NOT_A_PATH,
+}
+
+
+@pytest.mark.parametrize("more", MOUNTS)
 def test_config_injection_in_paths_is_refused(web, shop, work, more):
-    user = make_user(web, work)
-    make_app(web, user, "site")
+    user = new_system_user(web, work)
+    new_web_app(web, user, "site")
     app = db.session.scalar(sa.select(WebApp))
-    response = make_site(web, "Shop", "shop.test", app, more=more)
+    response = new_website(web, "Shop", "shop.test", app, more=more)
     assert response.status_code == 200
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Website)) == 0
+    assert MOUNTS[more] in response.get_data(as_text=True)
+    assert count(Website) == 0
 
 
-def test_tenancy(web, make_account, shop, work):
+def test_another_accounts_apps_and_sites_are_out_of_reach(web, make_account, shop, work):
     other = make_account("Globex", domains=("globex.test",))
     their_user = SystemUser(account_id=other.id, name="globex99_web", status=Status.APPLIED)
     their_app = WebApp(account_id=other.id, system_user=their_user, name="theirs", kind="static", options={})
@@ -160,7 +133,7 @@ def test_tenancy(web, make_account, shop, work):
         account_id=other.id,
         name="Theirs",
         with_www=True,
-        domains=[db.session.scalar(sa.select(Domain).where(Domain.name == "globex.test"))],
+        domains=[domain_named("globex.test")],
     )
     db.session.add_all([their_user, their_app, their_site])
     db.session.commit()
@@ -173,13 +146,16 @@ def test_tenancy(web, make_account, shop, work):
         assert web.get(url).status_code == 404
         assert web.submit("/webapps/new", {}, post_url=url).status_code == 404
     response = web.submit("/websites/new", {"name": "Steal", "domain_ids": [domain_id("globex.test")], "root_app": 0})
-    assert response.status_code == 200 and db.session.scalar(sa.select(sa.func.count()).select_from(Website)) == 1
-    user = make_user(web, work)
-    assert make_app(web, user, "mine").status_code == 302
+    assert response.status_code == 200 and count(Website) == 1
+    assert "is not a valid choice" in response.get_data(as_text=True)
+    user = new_system_user(web, work)
+    assert new_web_app(web, user, "mine").status_code == 302
     response = web.submit(
         "/websites/new", {"name": "Mix", "domain_ids": [domain_id("shop.test")], "root_app": their_app.id}
     )
     assert response.status_code == 200  # not even offered
+    assert "Not a valid choice" in response.get_data(as_text=True)
+    assert count(Website) == 1
 
 
 # Values forced past the forms, straight into the backend.
@@ -217,13 +193,7 @@ def test_rendered_configs_pass_nginx_or_are_refused(nginx, tmp_path, name, path)
 
 def test_a_config_nginx_refuses_is_rolled_back(web, shop, sftpd, nginx, work):
     """Forced in: a site that nginx -t refuses (a port out of range) never reaches a reload."""
-    user = make_user(web, work)
-    make_app(web, user, "files", kind="static")
-    app = db.session.scalar(sa.select(WebApp))
-    make_site(web, "Files", "files.test", app)
-    work()
-    upload(sftpd, user, "/webapps/files/ok.txt", "still fine")
-    wait_http(nginx, "files.test", "/ok.txt", 200, "still fine")
+    app = static_site(web, work, sftpd, nginx, "files.test", "/ok.txt", "still fine")
     shop.settings = {**shop.settings, "nginx_listen": "127.0.0.1:99999"}  # no such port: nginx -t says no
     db.session.commit()
     site = db.session.scalar(sa.select(Website))
@@ -237,19 +207,9 @@ def test_a_config_nginx_refuses_is_rolled_back(web, shop, sftpd, nginx, work):
     assert nginx.test_config()[0]
 
 
-__all__ = ["paramiko"]
-
-
 def test_editing_a_website_moves_it_and_domains_in_use_stay(web, shop, sftpd, nginx, work):
-    user = make_user(web, work)
-    make_app(web, user, "files", kind="static")
-    app = db.session.scalar(sa.select(WebApp))
-    make_site(web, "Files", "shop.test", app)
-    work()
-    upload(sftpd, user, "/webapps/files/a.txt", "moved")
-    wait_http(nginx, "shop.test", "/a.txt", 200, "moved")
-    shop_domain = db.session.scalar(sa.select(Domain.id).where(Domain.name == "shop.test"))
-    page = web.get(f"/domains/{shop_domain}/delete").get_data(as_text=True)
+    app = static_site(web, work, sftpd, nginx, "shop.test", "/a.txt", "moved")
+    page = web.get(f"/domains/{domain_id('shop.test')}/delete").get_data(as_text=True)
     assert "1 websites: Files" in page
 
     site_id = db.session.scalar(sa.select(Website.id))

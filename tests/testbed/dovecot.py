@@ -233,13 +233,6 @@ class Dovecot(Service):
                 return ok
             time.sleep(0.2)
 
-    def auth_test(self, user: str, password: str) -> bool:
-        """doveadm auth test: exit 0 good, 77 refused, anything else raises."""
-        r = self.doveadm("auth", "test", user, password)
-        if r.returncode not in (0, 77):
-            raise RuntimeError(f"doveadm auth test failed ({r.returncode}): {r.stderr}")
-        return r.returncode == 0
-
     def doveadm(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run doveadm against this instance (e.g. "quota", "get", "-u", user)."""
         return subprocess.run([DOVEADM, "-c", str(self.config_path), *args], capture_output=True, text=True, timeout=30)

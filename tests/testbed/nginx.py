@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from .ports import HOST, free_port, port_open, wait_for_port_closed
-from .proc import alive, children, stop_tree
+from .proc import alive, children, spawn, stop_tree
 from .service import Service
 
 # /usr/sbin may be missing from PATH in a bare CI environment.
@@ -106,16 +106,12 @@ class Nginx(Service):
         if not self.port:  # keep the port across stop()/start()
             self.port = free_port()
         self._write_config()
-        with self.log_path.open("ab") as log:  # early errors go to stderr
-            # daemon off on the command line, not in the file: the app's
-            # `nginx -t -c CONF` then sees an ordinary config.
-            self._proc = subprocess.Popen(
-                [NGINX, "-c", str(self.conf_path), "-g", "daemon off;"],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        # daemon off on the command line, not in the file: the app's
+        # `nginx -t -c CONF` then sees an ordinary config. (Early errors go to stderr: the log.)
+        self._proc = spawn(
+            [NGINX, "-c", str(self.conf_path), "-g", "daemon off;"],
+            self.log_path,
+        )
         deadline = time.monotonic() + timeout
         while not (port_open(self.port) and self.worker_pids()):
             if self._proc.poll() is not None or time.monotonic() > deadline:

@@ -9,8 +9,8 @@ Found on PHP-FPM 8.2 (Debian 12) here:
   pool, creates the new sockets and unlinks those of removed pools.
 - Trap: if the new config is broken, the re-exec fails and the whole master
   EXITS ("FPM initialization failed"), taking every site down and leaving
-  stale sockets. So always `php-fpm8.2 -t -y CONF` before the signal:
-  reload() and reload_command both do.
+  stale sockets. So always `php-fpm8.2 -t -y CONF` before the signal, as
+  reload() does (and the portal's PHP-FPM backend).
 - The signal is asynchronous; the master logs "ready to handle connections"
   once the new pools listen. settle() waits for one more such line.
 - nginx (www-data) connects to the pool sockets: they need
@@ -20,14 +20,13 @@ Found on PHP-FPM 8.2 (Debian 12) here:
 
 from __future__ import annotations
 
-import shlex
 import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
 
-from .proc import alive, stop_tree
+from .proc import alive, spawn, stop_tree
 from .service import Service
 
 # Absolute: USR2 re-execs argv[0] (see above). /usr/sbin may miss from PATH.
@@ -71,26 +70,6 @@ class PhpFpm(Service):
         self.log_path = self.root / "php-fpm.log"
         self._proc: subprocess.Popen[bytes] | None = None
 
-    @property
-    def pid(self) -> int:
-        """The master's pid; stable across USR2 reloads (re-exec in place)."""
-        if self._proc is None:
-            raise RuntimeError("php-fpm is not running")
-        return self._proc.pid
-
-    @property
-    def reload_command(self) -> str:
-        """Shell command for the application: test the config, then USR2.
-
-        Reads pid_path at run time, so it stays right after stop()/start().
-        Works with shell=True and with shlex.split() (it is `sh -c '...'`).
-        """
-        inner = (
-            f"{shlex.quote(self.binary)} -t -y {shlex.quote(str(self.conf_path))}"
-            f' && kill -USR2 "$(cat {shlex.quote(str(self.pid_path))})"'
-        )
-        return f"sh -c {shlex.quote(inner)}"
-
     def _write_config(self) -> None:
         self.pools_dir.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o755)  # nginx workers (www-data) reach the sockets here
@@ -106,14 +85,10 @@ class PhpFpm(Service):
             return
         self._write_config()
         mark = self.reload_mark()
-        with self.log_path.open("ab") as log:  # config parse errors go to stderr
-            self._proc = subprocess.Popen(
-                [self.binary, "-y", str(self.conf_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self._proc = spawn(  # config parse errors go to stderr: the log
+            [self.binary, "-y", str(self.conf_path)],
+            self.log_path,
+        )
         try:
             self.settle(mark, timeout)
         except Exception as err:

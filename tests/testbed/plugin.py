@@ -1,4 +1,5 @@
-"""pytest plugin: session-wide real sshd, Dovecot, Postfix and Redis on 127.0.0.1.
+"""pytest plugin: session-wide real services on 127.0.0.1: two sshd (the workers' and the SFTP
+users'), Dovecot, Postfix, Redis, nginx, PHP-FPM, PostgreSQL, and the machine's MariaDB.
 
 Enable with `pytest_plugins = ["tests.testbed.plugin"]` in tests/conftest.py.
 Each service starts on first use and stops at session end, also when tests
@@ -10,6 +11,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,8 +21,13 @@ from typing import Protocol, TypeVar
 import pytest
 
 from .dovecot import DOVEADM, DOVECOT, Dovecot
+from .mariadb import MariaDb
+from .nginx import NGINX, Nginx
+from .phpfpm import PHP_FPM, PhpFpm
 from .postfix import POSTFIX, POSTMAP, POSTQUEUE, Postfix
+from .postgres import PgCluster, pg_bin
 from .redis_server import RedisServer
+from .sftp import SFTP_GROUP, SftpSshd
 from .sshd import SSHD, Sshd
 
 
@@ -89,6 +96,16 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
 
 
 @pytest.fixture(scope="session")
+def sftpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpSshd]:
+    """The sshd hosting users log in to: passwords allowed, SFTP-only users chrooted."""
+    need(SSHD, "openssh-server (/usr/sbin/sshd)")
+    need_root("system users (useradd) and a chrooting sshd")
+    subprocess.run(["sh", "-c", f"getent group {SFTP_GROUP} >/dev/null || groupadd --system {SFTP_GROUP}"], check=True)
+    with running(SftpSshd(tmp_path_factory.mktemp("sftpd"))) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def dovecot(request: pytest.FixtureRequest) -> Iterator[Dovecot]:
     need(Path(DOVECOT).exists(), "dovecot-core (dovecot)")
     need(Path(DOVEADM).exists(), "dovecot-core (doveadm)")
@@ -133,11 +150,6 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
         yield server
 
 
-# Web stack (appended to this file, hence the imports here).
-from .nginx import NGINX, Nginx  # noqa: E402
-from .phpfpm import PHP_FPM, PhpFpm  # noqa: E402
-
-
 @pytest.fixture(scope="session")
 def phpfpm(request: pytest.FixtureRequest) -> Iterator[PhpFpm]:
     """PHP-FPM with an empty pools_dir; the app writes pools and reloads."""
@@ -156,11 +168,6 @@ def nginx(request: pytest.FixtureRequest) -> Iterator[Nginx]:
     # Its workers (www-data) traverse it.
     with shared_root(request, "nginx") as root, running(Nginx(root)) as server:
         yield server
-
-
-# Databases (appended like the web stack).
-from .mariadb import MariaDb  # noqa: E402
-from .postgres import PgCluster, pg_bin  # noqa: E402
 
 
 @pytest.fixture(scope="session")

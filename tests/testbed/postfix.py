@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
-import shlex
 import shutil
 import smtplib
 import subprocess
@@ -38,7 +37,7 @@ from pathlib import Path
 from .dovecot_setup import make_traversable
 from .ports import HOST, free_port, wait_for_port, wait_for_port_closed
 from .postfix_setup import MAIN_CF, SYSTEM_DIR, ensure_system_main_cf, master_cf
-from .proc import alive, children, descendants, started_at, stop_tree, wait_gone
+from .proc import alive, children, descendants, spawn, started_at, stop_tree, wait_gone
 from .service import Service
 
 # /usr/sbin may be missing from PATH in a bare CI environment.
@@ -118,14 +117,10 @@ class Postfix(Service):
         self._prepare()
         self._write_config()
         self._create_maps()  # postmap -c reads our main.cf
-        with self.out_path.open("ab") as out:
-            self._proc = subprocess.Popen(
-                [POSTFIX, "-c", str(self.config_dir), "start-fg"],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-                start_new_session=True,
-            )
+        self._proc = spawn(
+            [POSTFIX, "-c", str(self.config_dir), "start-fg"],
+            self.out_path,
+        )
         try:
             deadline = time.monotonic() + timeout
             while True:
@@ -193,12 +188,6 @@ class Postfix(Service):
                     f"postfix daemons {stale} predate the last map change after {timeout}s: was postfix reloaded?"
                 )
             time.sleep(0.05)
-
-    def check(self) -> str:
-        """`postfix check` output. It prints only to a terminal, so give it one (script)."""
-        command = f"{shlex.quote(POSTFIX)} -c {shlex.quote(str(self.config_dir))} check"
-        r = subprocess.run(["script", "-qc", command, "/dev/null"], capture_output=True, text=True, timeout=60)
-        return r.stdout.replace("\r\n", "\n")
 
     # -- maps ----------------------------------------------------------------
     def postmap(self, map_name: str) -> None:
@@ -270,17 +259,3 @@ class Postfix(Service):
             if code != 250:
                 raise smtplib.SMTPDataError(code, reply)
             return reply.decode(errors="replace")
-
-    def queue_empty(self) -> bool:
-        r = subprocess.run([POSTQUEUE, "-c", str(self.config_dir), "-p"], capture_output=True, text=True, timeout=30)
-        return "Mail queue is empty" in r.stdout
-
-    def wait_queue_empty(self, timeout: float = 10) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.queue_empty():
-            if time.monotonic() > deadline:
-                queue = subprocess.run(
-                    [POSTQUEUE, "-c", str(self.config_dir), "-p"], capture_output=True, text=True
-                ).stdout
-                raise TimeoutError(f"postfix queue not empty after {timeout}s:\n{queue}")
-            time.sleep(0.1)

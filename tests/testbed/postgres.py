@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from .ports import HOST, free_port, wait_for_port, wait_for_port_closed
-from .proc import stop_tree
+from .proc import spawn, stop_tree
 from .service import Service
 
 
@@ -71,40 +71,38 @@ class PgCluster(Service):
             )
             (self.data / "pg_hba.conf").write_text(HBA)
         self.port = self.port or free_port()
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(
-                [
-                    "runuser",
-                    "-u",
-                    "postgres",
-                    "--",
-                    pg_bin("postgres"),
-                    "-D",
-                    str(self.data),
-                    "-c",
-                    f"port={self.port}",
-                    "-c",
-                    f"listen_addresses={self.host}",
-                    "-c",
-                    f"unix_socket_directories={self.socket_dir}",
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "log_statement=all",
-                    "-c",
-                    "log_connections=on",
-                    "-c",
-                    "password_encryption=scram-sha-256",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self._proc = spawn(
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                pg_bin("postgres"),
+                "-D",
+                str(self.data),
+                "-c",
+                f"port={self.port}",
+                "-c",
+                f"listen_addresses={self.host}",
+                "-c",
+                f"unix_socket_directories={self.socket_dir}",
+                "-c",
+                "fsync=off",
+                "-c",
+                "log_statement=all",
+                "-c",
+                "log_connections=on",
+                "-c",
+                "password_encryption=scram-sha-256",
+            ],
+            self.log_path,
+        )
         try:
             wait_for_port(self.port, timeout)
             deadline = time.monotonic() + timeout
-            while self.psql("SELECT 1", check=False).returncode != 0 and time.monotonic() < deadline:
+            while self.psql("SELECT 1", check=False).returncode != 0:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"psql could not connect after {timeout}s")
                 time.sleep(0.1)
         except Exception as err:
             self.stop()

@@ -15,6 +15,14 @@ import time
 from pathlib import Path
 
 
+def spawn(argv: list[str], output: Path) -> subprocess.Popen[bytes]:
+    """Start a foreground daemon as our child, in a session of its own, its output appended to output."""
+    with output.open("ab") as log:
+        return subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
 def alive(pid: int) -> bool:
     """True if pid exists and is not a zombie."""
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .ports import HOST, free_port, wait_for_port, wait_for_port_closed
-from .proc import stop_tree
+from .proc import spawn, stop_tree
 from .service import Service
 
 # Commands that read a whole value, by TYPE; the key goes after the command.
@@ -59,30 +59,26 @@ class RedisServer(Service):
         self.root.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port()
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(
-                [
-                    "redis-server",
-                    "--port",
-                    str(self.port),
-                    "--bind",
-                    self.host,
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                    str(self.root),
-                    "--daemonize",
-                    "no",
-                    "--protected-mode",
-                    "yes",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self._proc = spawn(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                self.host,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.root),
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                "yes",
+            ],
+            self.log_path,
+        )
         try:
             wait_for_port(self.port, timeout)
         except Exception as err:

@@ -10,25 +10,21 @@ SFTP_GROUP = "hostdeck-sftp"
 class SftpSshd(Sshd):
     def _write_config(self) -> None:
         self.config_path.write_text(
-            f"Port {self.port}\n"
-            f"ListenAddress {self.host}\n"
-            f"HostKey {self.host_key_path}\n"
-            f"PidFile {self.pid_path}\n"
-            # The users' own keys, as the portal writes them.
-            "AuthorizedKeysFile .ssh/authorized_keys\n"
-            "UsePAM no\n"
-            "UseDNS no\n"
-            "StrictModes no\n"
-            "PasswordAuthentication yes\n"
-            "KbdInteractiveAuthentication no\n"
-            "PubkeyAuthentication yes\n"
-            "PermitRootLogin no\n"
-            "LogLevel VERBOSE\n"
-            "MaxStartups 100\n"
-            "Subsystem sftp internal-sftp\n"
-            f"Match Group {SFTP_GROUP}\n"
-            "  ChrootDirectory %h\n"
-            "  ForceCommand internal-sftp\n"
-            "  AllowTcpForwarding no\n"
-            "  X11Forwarding no\n"
+            self._listening()
+            + (
+                # The users' own keys, as the portal writes them.
+                "AuthorizedKeysFile .ssh/authorized_keys\n"
+                "PasswordAuthentication yes\n"
+                "KbdInteractiveAuthentication no\n"
+                "PubkeyAuthentication yes\n"
+                "PermitRootLogin no\n"
+                "LogLevel VERBOSE\n"
+                "MaxStartups 100\n"
+                "Subsystem sftp internal-sftp\n"
+                f"Match Group {SFTP_GROUP}\n"
+                "  ChrootDirectory %h\n"
+                "  ForceCommand internal-sftp\n"
+                "  AllowTcpForwarding no\n"
+                "  X11Forwarding no\n"
+            )
         )

@@ -89,7 +89,6 @@ class Sshd(Service):
         self.host_key_path = self.root / "ssh_host_ed25519_key"
         self.client_key_path = self.root / "client_ed25519"
         self.authorized_keys_path = self.root / "authorized_keys"
-        self.known_hosts_path = self.root / "known_hosts"
         self.config_path = self.root / "sshd_config"
         self.pid_path = self.root / "sshd.pid"
         self.log_path = self.root / "sshd.log"
@@ -113,27 +112,35 @@ class Sshd(Service):
         self.authorized_keys_path.write_text(self.client_public_key_line + "\n")
         self.authorized_keys_path.chmod(0o600)
 
-    def _write_config(self) -> None:
-        self.config_path.write_text(
+    def _listening(self) -> str:
+        """Where it listens, with which host key; no PAM, no DNS, no checks of key files' owners."""
+        return (
             f"Port {self.port}\n"
             f"ListenAddress {self.host}\n"
             f"HostKey {self.host_key_path}\n"
             f"PidFile {self.pid_path}\n"
-            f"AuthorizedKeysFile {self.authorized_keys_path}\n"
             "UsePAM no\n"
             "UseDNS no\n"
             # Keys live in tmp folders whose owners/modes sshd would refuse.
             "StrictModes no\n"
-            "PasswordAuthentication no\n"
-            "KbdInteractiveAuthentication no\n"
-            "PubkeyAuthentication yes\n"
-            "PermitRootLogin prohibit-password\n"
-            # VERBOSE logs the accepted key and each session's command.
-            "LogLevel VERBOSE\n"
-            # Tests may open many connections in a burst.
-            "MaxStartups 100\n"
-            "MaxSessions 50\n"
-            "Subsystem sftp internal-sftp\n"
+        )
+
+    def _write_config(self) -> None:
+        self.config_path.write_text(
+            self._listening()
+            + (
+                f"AuthorizedKeysFile {self.authorized_keys_path}\n"
+                "PasswordAuthentication no\n"
+                "KbdInteractiveAuthentication no\n"
+                "PubkeyAuthentication yes\n"
+                "PermitRootLogin prohibit-password\n"
+                # VERBOSE logs the accepted key and each session's command.
+                "LogLevel VERBOSE\n"
+                # Tests may open many connections in a burst.
+                "MaxStartups 100\n"
+                "MaxSessions 50\n"
+                "Subsystem sftp internal-sftp\n"
+            )
         )
 
     # -- lifecycle ---------------------------------------------------------
@@ -146,7 +153,6 @@ class Sshd(Service):
         if not self.port:
             self.port = free_port()
         self._write_config()
-        self.known_hosts_path.write_text(f"[{self.host}]:{self.port} {self.host_key_line}\n")
         # Privilege separation directory; sshd exits without it.
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         self.pid_path.unlink(missing_ok=True)
@@ -159,7 +165,9 @@ class Sshd(Service):
         try:
             wait_for_port(self.port, timeout)
             deadline = time.monotonic() + timeout
-            while not self.pid_path.exists() and time.monotonic() < deadline:
+            while not self.pid_path.exists():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no {self.pid_path} after {timeout}s")
                 time.sleep(0.02)
         except Exception as err:
             self.stop()

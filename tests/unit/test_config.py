@@ -1,3 +1,6 @@
+"""Settings come from the environment with their types; production refuses to start without its
+secrets and sends cookies over HTTPS only."""
+
 import pytest
 
 from config import load_config

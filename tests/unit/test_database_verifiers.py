@@ -43,7 +43,7 @@ def test_mariadb_verifiers():
     # What MariaDB's PASSWORD('secret') and ed25519_password('secret') return.
     assert verifiers.mariadb("mysql_native_password", "secret") == "*14E65567ABDB5135D0CFD9A70B3032C179A49EE7"
     assert verifiers.mariadb("ed25519", "secret") == "ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4YJY"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown MariaDB authentication 'old_password'"):
         verifiers.mariadb("old_password", "secret")
 
 

@@ -4,9 +4,11 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
+import pytest
+
 from portal.models import Server
 from portal.orchestration.backends.dovecot import DovecotBackend
-from portal.orchestration.script import Script
+from portal.orchestration.script import Script, UnsafeValue
 
 
 def server(tmp_path) -> Server:
@@ -83,10 +85,6 @@ def test_delete_removes_line_and_home_only(tmp_path):
 
 
 def test_delete_refuses_a_home_outside_the_mail_root(tmp_path):
-    import pytest
-
-    from portal.orchestration.script import UnsafeValue
-
     srv = server(tmp_path)
     for home in ("/etc", str(tmp_path / "vmail" / ".." / "etc")):
         with pytest.raises(UnsafeValue):
@@ -94,10 +92,6 @@ def test_delete_refuses_a_home_outside_the_mail_root(tmp_path):
 
 
 def test_passwd_fields_refuse_colons_and_newlines(tmp_path):
-    import pytest
-
-    from portal.orchestration.script import UnsafeValue
-
     with pytest.raises(UnsafeValue):
         save_script(server(tmp_path), "al:ice")
     with pytest.raises(UnsafeValue):

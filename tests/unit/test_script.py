@@ -1,4 +1,5 @@
-"""The quoting helper: any string reaches bash as one literal word."""
+"""The script builder: any string reaches bash as one literal word through q(), secrets are redacted
+from the script and its output, and a script with a syntax error anywhere runs nothing."""
 
 import subprocess
 
@@ -49,5 +50,5 @@ def test_a_syntax_error_anywhere_runs_nothing(tmp_path):
     script.add(f"touch {q(marker)}")
     script.add("if then fi")
     result = subprocess.run(["bash", "-c", 'eval "$(cat)"'], input=script.text.encode(), capture_output=True)
-    assert result.returncode != 0
+    assert result.returncode == 2 and b"syntax error" in result.stderr
     assert not marker.exists()

@@ -1,7 +1,6 @@
 """Limits: a clear refusal at the limit, resellers' caps over their sub-accounts, plans, and no way past
 a limit by creating two things at once (row locks on PostgreSQL)."""
 
-import os
 import threading
 
 import pytest
@@ -12,9 +11,7 @@ from portal.models import Account, Mailbox, Operation, User
 from portal.security.scoping import Actor
 from portal.services import ServiceError
 from portal.services.mailboxes import create_mailbox
-from tests.integration.conftest import domain_id
-
-PW = {"password": "pw-0123456789", "confirm": "pw-0123456789"}
+from tests.helpers import account_named, count, domain_id, new_mailbox
 
 
 @pytest.fixture
@@ -22,22 +19,13 @@ def app_config():
     return {}
 
 
-def count(model) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
-
-
-def create(web, name, quota=10):
-    return web.submit(
-        "/mailboxes/new", {"local_part": name, "domain_id": domain_id("acme.test"), "quota_mb": quota, **PW}
-    )
-
-
 def test_limit_refuses_with_a_clear_message(web, make_account, local_server, app):
     make_account("Acme", domains=("acme.test",))
-    app.test_cli_runner().invoke(args=["plans", "limit", "Acme", "--mailboxes", "1", "--quota-mb", "100"])
+    limit = app.test_cli_runner().invoke(args=["plans", "limit", "Acme", "--mailboxes", "1", "--quota-mb", "100"])
+    assert limit.exit_code == 0, limit.output
     web.login("acme@owner.test")
-    assert create(web, "one").status_code == 302
-    refused = create(web, "two").get_data(as_text=True)
+    assert new_mailbox(web, "one").status_code == 302
+    refused = new_mailbox(web, "two").get_data(as_text=True)
     assert "Your plan allows 1 mailboxes and 1 are in use." in refused
     assert "ask us for a bigger plan" in refused
     assert count(Mailbox) == 1 and count(Operation) == 1
@@ -45,11 +33,12 @@ def test_limit_refuses_with_a_clear_message(web, make_account, local_server, app
 
 def test_quota_limit(web, make_account, local_server, app):
     make_account("Acme", domains=("acme.test",))
-    app.test_cli_runner().invoke(args=["plans", "limit", "Acme", "--quota-mb", "100"])
+    limit = app.test_cli_runner().invoke(args=["plans", "limit", "Acme", "--quota-mb", "100"])
+    assert limit.exit_code == 0, limit.output
     web.login("acme@owner.test")
-    assert create(web, "big", quota=80).status_code == 302
-    assert "allows 100 MB of mail quota and 80 are in use" in create(web, "more", quota=30).get_data(as_text=True)
-    assert create(web, "small", quota=20).status_code == 302
+    assert new_mailbox(web, "big", quota=80).status_code == 302
+    assert "allows 100 MB of mail quota and 80 are in use" in new_mailbox(web, "more", quota=30).get_data(as_text=True)
+    assert new_mailbox(web, "small", quota=20).status_code == 302
 
 
 def test_reseller_caps_the_sum_of_its_sub_accounts(web, make_account, local_server, app):
@@ -61,22 +50,18 @@ def test_reseller_caps_the_sum_of_its_sub_accounts(web, make_account, local_serv
     assert app.test_cli_runner().invoke(args=["plans", "apply", "small", "Resell"]).exit_code == 0
     assert db.session.scalar(sa.select(Account.max_mailboxes).where(Account.name == "Resell")) == 2
     web.login("other@owner.test")
-    web.submit("/mailboxes/new", {"local_part": "o1", "domain_id": domain_id("other.test"), "quota_mb": 10, **PW})
-    web.submit("/", {}, post_url="/logout")
+    new_mailbox(web, "o1", domain="other.test")
+    web.logout()
     web.login("acme@owner.test")
-    assert create(web, "a1").status_code == 302
-    refused = create(web, "a2").get_data(as_text=True)
+    assert new_mailbox(web, "a1").status_code == 302
+    refused = new_mailbox(web, "a2").get_data(as_text=True)
     assert "Your reseller&#39;s plan allows 2 mailboxes and 2 are in use." in refused
     assert "ask your reseller for a bigger plan" in refused
 
 
-def test_two_creates_at_once_cannot_pass_the_limit(app, make_account, local_server, database_url):
-    if not database_url.startswith("postgresql"):
-        from tests.testbed.plugin import need
-
-        need(os.environ.get("TEST_DATABASE_URL"), "PostgreSQL (TEST_DATABASE_URL) for row locks")
+def test_two_creates_at_once_cannot_pass_the_limit(app, make_account, local_server, row_locks):
     make_account("Acme", domains=("acme.test",))
-    acme = db.session.scalar(sa.select(Account).where(Account.name == "Acme"))
+    acme = account_named("Acme")
     acme.max_mailboxes = 1
     db.session.commit()
     user_id, domain = db.session.scalar(sa.select(User.id).where(User.account_id == acme.id)), domain_id("acme.test")

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from passlib.hash import sha512_crypt
 
 from portal.extensions import db
-from portal.models import BackendLog, LogState, Mailbox, Status
+from portal.models import Account, BackendLog, Domain, LogState, Mailbox, Status
 from portal.orchestration.jobs import apply_server
 from portal.orchestration.operations import record
-from tests.integration.conftest import domain_id, mailbox
+from tests.helpers import change_password, mailbox, new_mailbox
 
 PW = "local-pass-0001"
 
@@ -33,21 +33,8 @@ def passwd(server) -> str:
     return path.read_text() if path.exists() else ""
 
 
-def create(web, name="alice", password=PW):
-    return web.submit(
-        "/mailboxes/new",
-        {
-            "local_part": name,
-            "domain_id": domain_id("acme.test"),
-            "password": password,
-            "confirm": password,
-            "quota_mb": 300,
-        },
-    )
-
-
 def test_change_is_applied_before_the_redirect(web, customer):
-    assert create(web).status_code == 302
+    assert new_mailbox(web, "alice", PW, quota=300).status_code == 302
     box = mailbox("alice@acme.test")
     assert box.status == Status.APPLIED
     user, verifier, uid, gid, _, home, _, extra = passwd(customer).strip().split(":", 7)
@@ -61,7 +48,7 @@ def test_change_is_applied_before_the_redirect(web, customer):
 
 
 def test_save_without_password_keeps_the_hash_on_the_server(web, customer):
-    create(web)
+    new_mailbox(web, "alice", PW, quota=300)
     before = passwd(customer)
     box = mailbox("alice@acme.test")
     box.quota_mb = 999
@@ -73,8 +60,6 @@ def test_save_without_password_keeps_the_hash_on_the_server(web, customer):
 
 
 def test_save_without_any_password_refuses_just_that_mailbox(app, customer):
-    from portal.models import Account, Domain
-
     account = db.session.scalar(sa.select(Account))
     box = Mailbox(account=account, domain=db.session.scalar(sa.select(Domain)), local_part="ghost")
     db.session.add(box)
@@ -92,15 +77,10 @@ def test_save_without_any_password_refuses_just_that_mailbox(app, customer):
 
 def test_mtime_moves_even_when_the_size_does_not(web, customer):
     """Dovecot only rereads the file when mtime (seconds) or size changes."""
-    create(web, password="same-length-01")
+    new_mailbox(web, "alice", "same-length-01", quota=300)
     path = Path(customer.settings["dovecot_passwd_file"])
     first = path.stat()
-    box = mailbox("alice@acme.test")
-    web.submit(
-        f"/mailboxes/{box.id}",
-        {"password": "same-length-02", "confirm": "same-length-02"},
-        post_url=f"/mailboxes/{box.id}/password",
-    )
+    change_password(web, f"/mailboxes/{mailbox('alice@acme.test').id}", "same-length-02")
     second = path.stat()
     assert second.st_size == first.st_size
     assert int(second.st_mtime) > int(first.st_mtime)

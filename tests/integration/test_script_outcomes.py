@@ -1,8 +1,8 @@
-"""Execution timeouts, big outputs and the WARNING state, over the real sshd."""
+"""What running a script on a server ends in, over the real sshd: a timeout kills it and all it started
+(and is retried), ten megabytes of output do not stall, a command killed by a signal has no exit status,
+and stderr with exit 0 is a WARNING."""
 
-import fcntl
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -11,21 +11,8 @@ from portal.extensions import db
 from portal.models import BackendLog, LogState, Operation, OpState, Status
 from portal.orchestration.dispatch import sweep
 from portal.orchestration.transports import transport_for
-from tests.integration.conftest import domain_id, mailbox
+from tests.helpers import MAILBOX_PASSWORD, mailbox, new_mailbox, passwd_file_locked
 from tests.testbed.proc import descendants
-
-PW = {"password": "pw-0123456789", "confirm": "pw-0123456789", "quota_mb": 10}
-
-
-@contextmanager
-def passwd_file_locked(dovecot):
-    """Hold the lock the Dovecot script takes, so the script waits on the server."""
-    with open(f"{dovecot.passwd_file}.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def script_processes(sshd) -> list[str]:
@@ -46,7 +33,7 @@ def test_timeout_kills_the_script_and_leaves_no_session(web, make_account, mail_
     db.session.commit()
     make_account("Acme", domains=("acme.test",))
     web.login("acme@owner.test")
-    web.submit("/mailboxes/new", {"local_part": "alice", "domain_id": domain_id("acme.test"), **PW})
+    new_mailbox(web, "alice")
 
     with passwd_file_locked(dovecot):
         started = time.monotonic()
@@ -72,7 +59,7 @@ def test_timeout_kills_the_script_and_leaves_no_session(web, make_account, mail_
     work()
     db.session.refresh(box)
     assert box.status == Status.APPLIED
-    assert dovecot.wait_login("alice@acme.test", PW["password"])
+    assert dovecot.wait_login("alice@acme.test", MAILBOX_PASSWORD)
 
 
 def test_ten_megabytes_of_output_do_not_stall(app, mail_server):
@@ -97,7 +84,7 @@ def test_stderr_with_exit_zero_is_a_warning(web, make_account, mail_server, dove
     """A delete of a user the server had already lost: done, but worth a look."""
     make_account("Acme", domains=("acme.test",))
     web.login("acme@owner.test")
-    web.submit("/mailboxes/new", {"local_part": "alice", "domain_id": domain_id("acme.test"), **PW})
+    new_mailbox(web, "alice")
     work()
     dovecot.passwd_file.write_text("")  # someone edited the server by hand
     box = mailbox("alice@acme.test")

@@ -1,12 +1,10 @@
 """Another account's mailbox answers exactly like a missing one, and nothing is recorded."""
 
 import pytest
-import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Domain, Mailbox, Operation, Status
-from tests.conftest import page_text
-from tests.integration.conftest import domain_id
+from portal.models import Mailbox, Operation, Status
+from tests.helpers import count, domain_named, new_mailbox, page_text
 
 MISSING = 987654
 PW = {"password": "pw-0123456789", "confirm": "pw-0123456789"}
@@ -24,7 +22,7 @@ def foreign_mailbox(make_account, mail_server):
     other = make_account("Globex", domains=("globex.test",))
     box = Mailbox(
         account=other,
-        domain=db.session.scalar(sa.select(Domain).where(Domain.name == "globex.test")),
+        domain=domain_named("globex.test"),
         local_part="boss",
         status=Status.APPLIED,
     )
@@ -48,7 +46,7 @@ def test_foreign_mailbox_is_404_like_a_missing_one(web, foreign_mailbox, queued,
     assert page_text(foreign) == page_text(missing)
     db.session.refresh(foreign_mailbox)
     assert foreign_mailbox.status == Status.APPLIED
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Operation)) == 0
+    assert count(Operation) == 0
     assert queued() == 0
 
 
@@ -65,11 +63,9 @@ def test_foreign_mailbox_is_not_listed(web, foreign_mailbox):
 
 def test_creating_on_a_foreign_domain_is_refused_and_records_nothing(web, foreign_mailbox, queued):
     web.login("acme@owner.test")
-    response = web.submit(
-        "/mailboxes/new", {"local_part": "intruder", "domain_id": domain_id("globex.test"), "quota_mb": 100, **PW}
-    )
+    response = new_mailbox(web, "intruder", domain="globex.test", quota=100)
     assert response.status_code == 200
     assert "Not a valid choice" in response.get_data(as_text=True)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Mailbox)) == 1
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Operation)) == 0
+    assert count(Mailbox) == 1
+    assert count(Operation) == 0
     assert queued() == 0
