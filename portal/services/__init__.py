@@ -29,6 +29,13 @@ def record(obj: Provisioned, action: str, actor: Actor | None, password: str | N
         raise ServiceError(str(exc)) from exc
 
 
+def to_delete(obj: P, actor: Actor | None) -> P:
+    """Mark an object for deletion and record it: its row goes once every server has let it go."""
+    obj.status, obj.last_error = Status.DELETING, None
+    record(obj, "delete", actor)
+    return obj
+
+
 def to_change(model: type[P], object_id: int, actor: Actor, noun: str) -> P:
     """The actor's object, marked pending for a change; refused while it is being deleted."""
     obj = get_scoped_or_404(model, object_id, actor)

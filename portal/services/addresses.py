@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status
 from portal.models.validators import control_problem, local_part_problem
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
-from portal.services import ServiceError, record
+from portal.services import ServiceError, record, to_delete
 from portal.services.limits import reserve
 
 MAX_FORWARDS = 20
@@ -130,7 +130,4 @@ def update_address(actor: Actor, address_id: int, *, mailbox_ids: list[int], for
 
 
 def delete_address(actor: Actor, address_id: int) -> Address:
-    address = get_scoped_or_404(Address, address_id, actor)
-    address.status, address.last_error = Status.DELETING, None
-    record(address, "delete", actor)
-    return address
+    return to_delete(get_scoped_or_404(Address, address_id, actor), actor)

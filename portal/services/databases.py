@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Account, Database, DatabaseUser, Engine, Status
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
-from portal.services import ServiceError, record, to_change
+from portal.services import ServiceError, record, to_change, to_delete
 from portal.services.limits import reserve
 from portal.services.system_users import prefix
 
@@ -130,10 +130,7 @@ def change_password(actor: Actor, user_id: int, password: str) -> DatabaseUser:
 
 
 def delete_user(actor: Actor, user_id: int) -> DatabaseUser:
-    user = get_scoped_or_404(DatabaseUser, user_id, actor)
-    user.status, user.last_error = Status.DELETING, None
-    record(user, "delete", actor)
-    return user
+    return to_delete(get_scoped_or_404(DatabaseUser, user_id, actor), actor)
 
 
 def users_going_with(database: Database) -> tuple[list[DatabaseUser], list[DatabaseUser]]:
@@ -158,9 +155,7 @@ def delete_database(actor: Actor, database_id: int) -> Database:
     for user in going:
         if user.status != Status.DELETING:
             delete_user(actor, user.id)
-    database.status, database.last_error = Status.DELETING, None
-    record(database, "delete", actor)
-    return database
+    return to_delete(database, actor)
 
 
 def refresh_sizes(actor: Actor) -> int:

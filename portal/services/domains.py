@@ -8,7 +8,7 @@ from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status, Website, website_domain
 from portal.models.validators import domain_to_ascii
 from portal.security.scoping import Actor, get_scoped_or_404
-from portal.services import ServiceError, record
+from portal.services import ServiceError, record, to_delete
 from portal.services.limits import reserve
 
 
@@ -79,6 +79,4 @@ def delete_domain(actor: Actor, domain_id: int) -> Domain:
             for kind, names in usage.items()
         )
         raise ServiceError(f"{domain.display_name} is still used by {listed}. Delete those first.")
-    domain.status, domain.last_error = Status.DELETING, None
-    record(domain, "delete", actor)
-    return domain
+    return to_delete(domain, actor)

@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status
 from portal.models.validators import control_problem, local_part_problem
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
-from portal.services import ServiceError, record, to_change
+from portal.services import ServiceError, record, to_change, to_delete
 from portal.services.limits import reserve
 
 QUOTA_MIN_MB, QUOTA_MAX_MB = 10, 102400
@@ -89,14 +89,11 @@ def delete_mailbox(actor: Actor, mailbox_id: int) -> Mailbox:
     for address in list(mailbox.addresses):
         address.mailboxes.remove(mailbox)
         if not address.mailboxes and not address.forwards:
-            address.status = Status.DELETING
-            record(address, "delete", actor)
+            to_delete(address, actor)
         else:
             address.status = Status.PENDING
             record(address, "save", actor)
-    mailbox.status, mailbox.last_error = Status.DELETING, None
-    record(mailbox, "delete", actor)
-    return mailbox
+    return to_delete(mailbox, actor)
 
 
 AUTOREPLY_MAX = 5000

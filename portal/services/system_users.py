@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.models import Account, Status, SystemUser
 from portal.orchestration.ssh import parse_host_key
 from portal.security.scoping import Actor, get_scoped_or_404
-from portal.services import ServiceError, record, to_change
+from portal.services import ServiceError, record, to_change, to_delete
 from portal.services.limits import reserve
 
 BASE_NAME = re.compile(r"^[a-z][a-z0-9]{0,15}$")
@@ -125,10 +125,7 @@ def update_system_user(actor: Actor, user_id: int, *, shell: str, ssh_keys: str)
 
 
 def delete_system_user(actor: Actor, user_id: int) -> SystemUser:
-    user = get_scoped_or_404(SystemUser, user_id, actor)
-    user.status, user.last_error = Status.DELETING, None
-    record(user, "delete", actor)
-    return user
+    return to_delete(get_scoped_or_404(SystemUser, user_id, actor), actor)
 
 
 def _live(actor: Actor, user_id: int) -> SystemUser:

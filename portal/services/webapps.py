@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import Domain, Mount, Server, Status, SystemUser, WebApp, Website, website_domain
 from portal.orchestration.backends.nginx import PATH, server_names
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
-from portal.services import ServiceError, record
+from portal.services import ServiceError, record, to_delete
 from portal.services.limits import reserve
 from portal.services.tls import check_certificate, normalised_key
 
@@ -115,9 +115,7 @@ def delete_web_app(actor: Actor, app_id: int) -> WebApp:
     sites = db.session.scalars(sa.select(Website).join(Mount).where(Mount.web_app_id == app.id)).all()
     if sites:
         raise ServiceError(f"{app.name} is served by {', '.join(s.name for s in sites)}: remove it there first.")
-    app.status, app.last_error = Status.DELETING, None
-    record(app, "delete", actor)
-    return app
+    return to_delete(app, actor)
 
 
 def _site_name(name: str) -> str:
@@ -235,7 +233,4 @@ def update_website(
 
 
 def delete_website(actor: Actor, website_id: int) -> Website:
-    website = get_scoped_or_404(Website, website_id, actor)
-    website.status, website.last_error = Status.DELETING, None
-    record(website, "delete", actor)
-    return website
+    return to_delete(get_scoped_or_404(Website, website_id, actor), actor)
