@@ -13,6 +13,7 @@ from portal.blueprints import (
     dashboard,
     databases,
     domains,
+    events,
     impersonation,
     mailboxes,
     reseller,
@@ -43,3 +44,5 @@ FEATURES = (
 def init_app(app: Flask) -> None:
     for feature in FEATURES:
         app.register_blueprint(feature.bp)
+    app.add_template_global(events.describe_event)
+    app.add_template_global(events.event_actor)

@@ -31,5 +31,5 @@ def enrol_page(user: User, confirmed: Callable[[list[str]], Any], *, required: b
         form.code.errors.append(BAD_CODE)
     uri = totp.provisioning_uri(user, seed)
     return render_template(
-        "auth/enrol.html", form=form, seed=seed, qr=totp.qr_data_uri(uri), email=user.email, required=required
+        "two_factor/enrol.html", form=form, seed=seed, qr=totp.qr_data_uri(uri), email=user.email, required=required
     )

@@ -20,7 +20,8 @@ from portal.models.mail import Address, Domain, Mailbox
 from portal.models.status import Provisioned
 
 
-@dataclass(frozen=True)
+# eq=False: a kind is itself (hashable, compared by identity), whatever its fields hold.
+@dataclass(frozen=True, eq=False)
 class Kind:
     model: type[Provisioned]
     # Words for people: "system user", "system users".

@@ -63,7 +63,7 @@ class Mailbox(Provisioned, Timestamped, Base):
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
     domain_id: Mapped[int] = mapped_column(sa.ForeignKey("domain.id"), index=True)
     local_part: Mapped[str] = mapped_column(sa.String(64))
-    # active_history: a quota change moves the usage counter by the difference (services/usage.py).
+    # active_history: a quota change moves the usage counter by the difference (models/usage.py).
     quota_mb: Mapped[int] = mapped_column(default=1024, active_history=True)
     # The vacation reply, applied as a Sieve script.
     autoreply_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

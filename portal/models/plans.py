@@ -28,7 +28,7 @@ class Limits:
 
 
 class Usage:
-    """What an account has of each limited kind: its own rows (services/usage.py adds a reseller's
+    """What an account has of each limited kind: its own rows (models/usage.py adds a reseller's
     sub-accounts when reading, and keeps these in step on every flush), so that limit checks, usage
     columns and list totals read a row instead of counting thousands."""
 

@@ -63,7 +63,7 @@ class Actor:
         return account if account is not None and account.active else None
 
     def total(self, kind: str) -> int:
-        """How many rows of a counted kind (services/usage.py) scoped() shows the actor: its account's
+        """How many rows of a counted kind (models/usage.py) scoped() shows the actor: its account's
         usage counter, with a reseller's sub-accounts' added, as its scope includes their rows."""
         if self.scope is None:
             return 0

@@ -1,6 +1,6 @@
 """Limits hold under concurrency: the account row (and its reseller's) is locked while checking.
 
-The figures are the usage counters (services/usage.py), moved by the same transaction's flush. Two
+The figures are the usage counters (models/usage.py), moved by the same transaction's flush. Two
 requests creating mailboxes at once both wait on the account row, so the second one reads the
 counter the first one moved.
 """
@@ -16,7 +16,7 @@ def reserve(account_id: int, kinds: str | dict[str, int], amount: int = 1) -> No
     """Refuse, in plain words, what would take the account or its reseller over a limit.
 
     `kinds` is one kind (with `amount`) or {kind: amount}. Every create calls it before writing
-    anything: it takes the account's row lock first, as the lock order wants (services/usage.py),
+    anything: it takes the account's row lock first, as the lock order wants (models/usage.py),
     and the reseller's only when the reseller limits one of these kinds.
     """
     wanted = {kinds: amount} if isinstance(kinds, str) else {k: n for k, n in kinds.items() if n}

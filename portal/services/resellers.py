@@ -140,7 +140,8 @@ def remaining_services(account: Account) -> list[tuple[Kind, int]]:
 
 def delete_sub_account(actor: Actor, account_id: int) -> Account:
     """Remove every service from the servers, in the deletion order (models/kinds.py: sites before
-    their apps, users, addresses, mailboxes and domains); logins stop at once. The account row stays,
+    their apps, system users, database users, databases, addresses, mailboxes and domains); logins
+    stop at once. The account row stays,
     inactive, for its history."""
     account = sub_account(reseller_of(actor), account_id)
     if account is None or account.deleting_at is not None:

@@ -13,11 +13,16 @@ from portal.orchestration.backends import BACKENDS
 
 def test_every_model_with_a_status_and_an_account_is_a_kind():
     provisioned = {
-        mapper.class_
-        for mapper in Base.registry.mappers
-        if issubclass(mapper.class_, Provisioned) and "account_id" in mapper.columns
+        mapper.class_ for mapper in Base.registry.mappers if {"status", "account_id"} <= set(mapper.columns.keys())
     }
     assert provisioned, "the walk found no models"
+    # Every model with the Provisioned mixin (a status) belongs to an account, so it is walked above.
+    no_account = [
+        m.class_.__name__
+        for m in Base.registry.mappers
+        if issubclass(m.class_, Provisioned) and "account_id" not in m.columns
+    ]
+    assert no_account == [], f"provisioned models without an account_id: {no_account}"
     missing = sorted(model.__name__ for model in provisioned - {kind.model for kind in KINDS})
     assert missing == [], f"add these to KINDS in portal/models/kinds.py: {missing}"
 
@@ -25,6 +30,7 @@ def test_every_model_with_a_status_and_an_account_is_a_kind():
 def test_each_kind_is_declared_once_with_words_for_people():
     names = [kind.name for kind in KINDS]
     assert len(names) == len(set(names))
+    assert len(set(KINDS)) == len(KINDS)  # a kind can be a set member or a dict key
     for kind in KINDS:
         assert kind_named(kind.name) is kind and kind_of(kind.model) is kind
         assert kind.singular and kind.plural and kind.singular == kind.singular.lower()

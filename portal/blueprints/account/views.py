@@ -81,7 +81,7 @@ def two_factor():
     def confirmed(codes):
         _audit("user.two_factor_on")
         db.session.commit()
-        return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for(".index"))
+        return render_template("two_factor/recovery_codes.html", codes=codes, next_url=url_for(".index"))
 
     return enrol_page(current_user._get_current_object(), confirmed, required=False)
 
@@ -115,7 +115,7 @@ def recovery_codes():
             codes = totp.new_recovery_codes(current_user)
             _audit("user.recovery_codes")
             db.session.commit()
-            return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for(".index"))
+            return render_template("two_factor/recovery_codes.html", codes=codes, next_url=url_for(".index"))
         db.session.rollback()
         flash(BAD_CODE, "danger")
     return redirect(url_for(".index"))

@@ -2,7 +2,6 @@
 
 from flask import Blueprint, render_template
 
-from portal.blueprints.activity.words import describe_event, event_actor
 from portal.blueprints.common import with_people
 from portal.extensions import db
 from portal.models import AuditEvent
@@ -10,8 +9,6 @@ from portal.security.roles import customer
 from portal.security.scoping import current_actor, scoped
 
 bp = Blueprint("activity", __name__)
-bp.add_app_template_global(describe_event)
-bp.add_app_template_global(event_actor)
 
 PER_PAGE = 50
 

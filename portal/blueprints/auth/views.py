@@ -122,7 +122,7 @@ def enrol():
     def confirmed(codes):
         session.pop(PENDING, None)
         _log_in(user, stepped_up=True)
-        return render_template("auth/recovery_codes.html", codes=codes, next_url=next_url)
+        return render_template("two_factor/recovery_codes.html", codes=codes, next_url=next_url)
 
     return enrol_page(user, confirmed, required=True)
 

@@ -1,4 +1,5 @@
-"""Audit events in plain words, for the customer's activity page and the staff console."""
+"""Audit events in plain words, for the customer's activity page and the staff console (both render
+_macros/events.html, which calls these)."""
 
 from __future__ import annotations
 
