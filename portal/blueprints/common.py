@@ -39,7 +39,7 @@ def fail_form(form, error: ServiceError) -> None:
     db.session.rollback()
     field = getattr(form, error.field, None) if error.field else None
     if field is not None:
-        field.errors = [*list(field.errors), error.message]
+        field.errors = [*field.errors, error.message]
     else:
         flash(error.message, "danger")
 

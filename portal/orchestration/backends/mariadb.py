@@ -33,7 +33,7 @@ DELIMITER ;"""
 
 class MariaDbBackend(SqlBackend):
     name = "mariadb"
-    service = "MariaDB"
+    service = Engine.MARIADB.label
     engine = Engine.MARIADB
 
     def verifier(self, server: Server, plaintext: str) -> str:

@@ -44,7 +44,7 @@ def _database(database: str) -> str:
 
 class PostgreSqlBackend(SqlBackend):
     name = "postgresql"
-    service = "PostgreSQL"
+    service = Engine.POSTGRESQL.label
     engine = Engine.POSTGRESQL
 
     def verifier(self, server: Server, plaintext: str) -> str:
