@@ -13,6 +13,7 @@ command -v /usr/sbin/nginx >/dev/null || need+=(nginx)
 command -v /usr/sbin/php-fpm8.2 >/dev/null || need+=(php8.2-fpm)
 command -v chromium >/dev/null || need+=(chromium)
 command -v mariadb >/dev/null || need+=(mariadb-client)
+command -v /usr/sbin/named >/dev/null || need+=(bind9 bind9-utils)  # the TXT proof of a domain
 command -v wrk >/dev/null || need+=(wrk)  # make bench
 command -v psql >/dev/null || need+=(postgresql-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)

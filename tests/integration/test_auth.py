@@ -115,3 +115,18 @@ def test_post_without_csrf_token_is_refused(web, customer):
 def test_pages_need_login(client, path):
     response = client.get(path)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_every_page_behind_login_is_never_cached(app, web, customer):
+    attempt(web, "acme@owner.test", PASSWORD)
+    plain = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods and not rule.arguments and rule.endpoint not in ("static", "auth.logout")
+    ]
+    assert len(plain) > 10
+    for path in plain:
+        response = web.client.get(path)
+        assert "no-store" in response.headers.get("Cache-Control", ""), path
+    saved = web.submit("/mailboxes/new", {"local_part": ""})
+    assert "no-store" in saved.headers.get("Cache-Control", "")
