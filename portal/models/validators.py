@@ -1,11 +1,48 @@
-"""Syntax rules for names that reach servers. Shared by forms and services."""
+"""Rules for text that reaches servers: free text, local parts, domain names and e-mail addresses.
+Shared by forms and services, so every face of the portal refuses the same things in the same words."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import unicodedata
+
+import idna
+from publicsuffixlist import PublicSuffixList
+
+# Controls, invisible format characters, line and paragraph separators: none of them reaches a server
+# (U+0085 and U+2028 end a line in some parsers, U+202E turns text around, U+200B hides in a name).
+HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def _named(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X}"
+
+
+def normalise_lines(text: str) -> str:
+    """Browsers send a text area's line breaks as CR LF; servers get LF."""
+    return text.replace("\r\n", "\n")
+
+
+def control_problem(value: str, *, multiline: bool = False) -> str | None:
+    """None when the text is plain, else what is wrong, naming the character.
+
+    multiline: ordinary line breaks (LF, after normalise_lines) are fine, nothing else of those kinds."""
+    for char in value:
+        category = unicodedata.category(char)
+        if category not in HIDDEN or (multiline and char == "\n"):
+            continue
+        if category == "Cf":
+            return f"Invisible characters are not allowed ({_named(char)}); type the text without them."
+        if multiline:
+            return f"Only ordinary line breaks are allowed, no other control characters ({_named(char)})."
+        return f"Line breaks and control characters are not allowed ({_named(char)})."
+    return None
+
 
 # Letters, digits and . _ - ; starts and ends with a letter or digit; no "..".
-LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
+LOCAL_PART = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?")
 LOCAL_PART_MAX = 64
 
 
@@ -13,38 +50,141 @@ def local_part_problem(value: str) -> str | None:
     """None when valid, else what is wrong, in words a customer understands."""
     if not value:
         return "Enter the part before the @."
+    problem = control_problem(value)
+    if problem:
+        return problem
     if len(value) > LOCAL_PART_MAX:
         return f"Use at most {LOCAL_PART_MAX} characters."
-    if not value.isascii() or not LOCAL_PART.match(value) or ".." in value:
+    if not value.isascii() or not LOCAL_PART.fullmatch(value) or ".." in value:
         return (
             "Use only letters a-z, digits, dots, hyphens and underscores, starting and ending with a letter or digit."
         )
     return None
 
 
-def control_problem(value: str) -> str | None:
-    """Control characters (newlines, escapes, NUL...) never reach a server."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        return "Control characters such as line breaks are not allowed."
-    return None
+# The Public Suffix List bundled with the pinned package (ICANN and private sections): read once, offline.
+SUFFIXES = PublicSuffixList()
+
+# Scripts that one label may combine (UTS #39, "highly restrictive"): Japanese, Chinese, Korean with Latin.
+MIXES = (
+    frozenset({"LATIN", "CJK", "HIRAGANA", "KATAKANA"}),
+    frozenset({"LATIN", "CJK", "BOPOMOFO"}),
+    frozenset({"LATIN", "CJK", "HANGUL"}),
+)
+# The first word of a letter's Unicode name is its script, but for these spellings of one script.
+SCRIPT_ALIASES = {"KATAKANA-HIRAGANA": "KATAKANA", "IDEOGRAPHIC": "CJK", "HALFWIDTH": "KATAKANA"}
+COMMON_LETTERS = {"MODIFIER"}  # letters of no script of their own
 
 
-# One DNS label: letters, digits and inner hyphens, at most 63 characters.
-LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+def _ignored(char: str) -> bool:
+    """A character UTS-46 drops without a trace (zero-width, variation selectors, soft hyphen...)."""
+    if char.isascii():
+        return False
+    try:
+        return idna.uts46_remap(char, std3_rules=False) == ""
+    except idna.IDNAError:
+        return False
+
+
+def _scripts(label: str) -> dict[str, None]:
+    """The scripts of a label's letters, in the order they appear."""
+    scripts: dict[str, None] = {}
+    for char in label:
+        if unicodedata.category(char).startswith("L"):
+            word = unicodedata.name(char, "?").split(" ")[0]
+            word = SCRIPT_ALIASES.get(word, word)
+            if word not in COMMON_LETTERS:
+                scripts[word] = None
+    return scripts
+
+
+def _mixed_scripts(label: str) -> str | None:
+    scripts = _scripts(label)
+    if len(scripts) <= 1 or any(scripts.keys() <= mix for mix in MIXES):
+        return None
+    words = " and ".join(s.title() for s in scripts)
+    return f"{label} mixes {words} letters; use the letters of one script, so it cannot pass for another name."
+
+
+def _looks_like_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        # Resolvers read 127.1 or 0x7f.1 as addresses too: no top-level domain is a number.
+        last = name.rsplit(".", 1)[-1]
+        return "." in name and (last.isdigit() or bool(re.fullmatch(r"0x[0-9a-f]*", last, re.IGNORECASE)))
+    return True
+
+
+IDNA_REASONS = {
+    "label_too_long": "each part between dots has at most 63 characters",
+    "domain_too_long": "a domain name has at most 253 characters",
+    "empty_label": "there is nothing between two dots",
+    "hyphen_start_end": "no part may start or end with a hyphen",
+    "hyphen_3_4": "no part may have hyphens as its 3rd and 4th characters unless it is a valid xn-- label",
+    "invalid_alabel": "an xn-- part must decode to a valid international name",
+    "non_canonical_alabel": "an xn-- part must decode to a valid international name",
+}
 
 
 def domain_to_ascii(name: str) -> str:
-    """Lowercase IDNA form of a domain name, or ValueError saying what is wrong."""
-    problem = control_problem(name)
+    """The lowercase A-label (IDNA, UTS-46) form of a registrable domain name, or ValueError in plain words.
+
+    The one domain validator: domains, forwards and every other field that holds a domain."""
+    text = name.strip()
+    problem = control_problem(text)
     if problem:
         raise ValueError(problem)
+    hidden = next((char for char in text if _ignored(char)), None)
+    if hidden is not None:
+        raise ValueError(f"Invisible characters are not allowed ({_named(hidden)}); type the name without them.")
+    if not text:
+        raise ValueError("Enter a domain name.")
+    if _looks_like_ip(text.removesuffix(".")):
+        raise ValueError(f"{text} is an IP address; enter a domain name such as example.com.")
     try:
-        ascii_name = name.strip().rstrip(".").encode("idna").decode("ascii").lower()
-    except UnicodeError as exc:
-        raise ValueError(f"{name!r} is not a valid domain name") from exc
-    if len(ascii_name) > 253:
-        raise ValueError("A domain name has at most 253 characters.")
-    labels = ascii_name.split(".")
-    if len(labels) < 2 or not all(LABEL.match(label) for label in labels):
-        raise ValueError(f"{name!r} is not a valid domain name")
+        # One trailing dot (the root, in any script's full stop) is fine; idna refuses more.
+        ascii_name = idna.encode(text, uts46=True, std3_rules=True).decode("ascii").removesuffix(".")
+        unicode_name = idna.decode(ascii_name)
+    except idna.IDNAError as exc:
+        reason = IDNA_REASONS.get(getattr(exc, "code", ""), "use letters, digits and hyphens between the dots")
+        raise ValueError(f"{name.strip()!r} is not a valid domain name: {reason}.") from exc
+    if SUFFIXES.is_public(ascii_name, accept_unknown=False):
+        raise ValueError(
+            f"{unicode_name} is a public suffix, shared by many owners; enter a name registered under it, "
+            f"such as example.{unicode_name}."
+        )
+    if "." not in ascii_name:
+        raise ValueError(f"{unicode_name} is a single name; enter a full domain name such as example.com.")
+    for label in unicode_name.split("."):
+        problem = _mixed_scripts(label)
+        if problem:
+            raise ValueError(problem)
     return ascii_name
+
+
+# An address's part before the @ as RFC 5322 writes it unquoted (dot-atom), in ASCII.
+ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+EMAIL_LOCAL = re.compile(rf"{ATOM}(?:\.{ATOM})*")
+
+
+def email_to_ascii(address: str) -> str:
+    """user@domain in lowercase with the domain as A-labels, or ValueError in plain words."""
+    value = address.strip()
+    problem = control_problem(value)
+    if problem:
+        raise ValueError(problem)
+    local, at, domain = value.lower().rpartition("@")
+    if not at or not local:
+        raise ValueError(f"{value}: an address needs a name before the @ and a domain after it.")
+    if len(local) > LOCAL_PART_MAX:
+        raise ValueError(f"{value}: the part before the @ has at most {LOCAL_PART_MAX} characters.")
+    if not EMAIL_LOCAL.fullmatch(local):
+        raise ValueError(
+            f"{value}: the part before the @ may use letters a-z, digits and ! # $ % & ' * + / = ? ^ _ ` {{ | }} ~ -, "
+            "with single dots between them."
+        )
+    try:
+        return f"{local}@{domain_to_ascii(domain)}"
+    except ValueError as exc:
+        raise ValueError(f"{value}: {exc}") from exc
