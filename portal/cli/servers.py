@@ -8,6 +8,7 @@ from portal.extensions import db
 from portal.models import Route, Server
 from portal.models.validators import control_problem
 from portal.orchestration.backends import BACKENDS
+from portal.orchestration.backends.mariadb import auth_problem
 from portal.orchestration.transports import host_key_from_keyscan, parse_host_key
 
 servers = AppGroup("servers", help="Managed servers.")
@@ -34,6 +35,9 @@ def _settings(pairs: tuple[str, ...]) -> dict:
         if not sep:
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--set")
         settings[key] = int(value) if value.isdigit() else value
+    problem = auth_problem(settings["mariadb_auth"]) if "mariadb_auth" in settings else None
+    if problem:
+        raise click.BadParameter(problem, param_hint="--set")
     return settings
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 
 from nacl import bindings as nacl_bindings
@@ -37,24 +38,60 @@ def dovecot(scheme: str, plaintext: str) -> str:
     raise ValueError(f"unknown Dovecot password scheme {scheme!r}")
 
 
-MARIADB_AUTH = ("mysql_native_password", "ed25519")
+# Salted first. parsec (MariaDB 11.6+) salts each verifier; ed25519 (10.4+, the default here since
+# 10.x has nothing salted) and mysql_native_password do not: equal passwords give equal verifiers.
+MARIADB_AUTH = ("parsec", "ed25519", "mysql_native_password")
+MARIADB_DEFAULT_AUTH = "ed25519"
+PARSEC_SALT_BYTES = 18  # auth_parsec's CHALLENGE_SALT_LENGTH
+PARSEC_ITERATIONS = 0  # 1024 << 0: what the server itself picks for USING PASSWORD('...')
+
+
+def _b64_unpadded(raw: bytes) -> str:
+    return base64.b64encode(raw).decode().rstrip("=")
+
+
+def parsec(plaintext: str, salt: bytes | None = None, iterations: int = PARSEC_ITERATIONS) -> str:
+    """MariaDB's parsec verifier: `P<n>:<base64 salt>:<base64 key>`, the key being the Ed25519
+    public key whose seed is PBKDF2-HMAC-SHA512(password, salt, 1024 << n, 32)."""
+    salt = salt if salt is not None else secrets.token_bytes(PARSEC_SALT_BYTES)
+    if len(salt) != PARSEC_SALT_BYTES or not 0 <= iterations <= 3:  # the server reads '0'..'3' only
+        raise ValueError("a parsec salt has 18 bytes and its iteration digit is 0 to 3")
+    seed = hashlib.pbkdf2_hmac("sha512", plaintext.encode(), salt, 1024 << iterations, 32)
+    public, _secret = nacl_bindings.crypto_sign_seed_keypair(seed)
+    return f"P{iterations}:{_b64_unpadded(salt)}:{_b64_unpadded(public)}"
 
 
 def mariadb(auth: str, plaintext: str) -> str:
     """What `ALTER USER … IDENTIFIED VIA <auth> USING '<verifier>'` takes."""
-    if auth == "mysql_native_password":
-        hashed: str = mysql41.hash(plaintext)  # *<SHA1(SHA1(password))>, as PASSWORD() makes it
-        return hashed
+    if auth == "parsec":
+        return parsec(plaintext)
     if auth == "ed25519":
         # MariaDB's auth_ed25519: the Ed25519 public key of the clamped SHA-512 of the password,
-        # base64 without padding, as ed25519_password() makes it.
+        # base64 without padding, as ed25519_password() makes it. No salt: the plugin has none.
         digest = bytearray(hashlib.sha512(plaintext.encode()).digest()[:32])
         digest[0] &= 248
         digest[31] &= 63
         digest[31] |= 64
-        public = nacl_bindings.crypto_scalarmult_ed25519_base_noclamp(bytes(digest))
-        return base64.b64encode(public).decode().rstrip("=")
+        return _b64_unpadded(nacl_bindings.crypto_scalarmult_ed25519_base_noclamp(bytes(digest)))
+    if auth == "mysql_native_password":
+        hashed: str = mysql41.hash(plaintext)  # *<SHA1(SHA1(password))>, as PASSWORD() makes it
+        return hashed
     raise ValueError(f"unknown MariaDB authentication {auth!r}")
+
+
+_MARIADB_SHAPES = {
+    "parsec": re.compile(r"^P[0-3]:[A-Za-z0-9+/]{24}:[A-Za-z0-9+/]{43}$"),
+    "ed25519": re.compile(r"^[A-Za-z0-9+/]{43}$"),
+    "mysql_native_password": re.compile(r"^\*[0-9A-F]{40}$"),
+}
+
+
+def mariadb_auth_of(verifier: str) -> str:
+    """Which plugin a verifier is for, from its shape: the server setting may change before it is applied."""
+    for auth, shape in _MARIADB_SHAPES.items():
+        if shape.match(verifier):
+            return auth
+    raise ValueError("not a MariaDB verifier")
 
 
 SCRAM_ITERATIONS = 4096  # PostgreSQL's own default (scram_iterations)

@@ -102,6 +102,16 @@ def test_ssh_server_needs_a_valid_pinned_key(runner, args, message):
     assert count(Server) == 0
 
 
+def test_an_unknown_mariadb_auth_is_refused(runner):
+    args = ["servers", "add", "db1", "--transport", "local", "--set", "mariadb_auth=old_password"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 2
+    assert "mariadb_auth must be one of parsec, ed25519, mysql_native_password" in result.output
+    assert count(Server) == 0
+    args[-1] = "mariadb_auth=parsec"
+    assert runner.invoke(args=args).exit_code == 0
+
+
 def test_demo_seed_is_idempotent(runner):
     first = runner.invoke(args=["demo", "seed"])
     assert "Demo data created." in first.output and "customer@example.com" in first.output

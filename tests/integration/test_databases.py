@@ -148,7 +148,7 @@ def test_create_connect_and_change_the_password(engine, web, customer, mariadb, 
     assert count(Operation, Operation.secret.is_not(None)) == 0
     logs = " ".join(f"{e.script} {e.stdout} {e.stderr}" for e in db.session.scalars(sa.select(BackendLog)))
     assert "[redacted]" in logs
-    assert verifiers.mariadb("mysql_native_password", P1) not in logs and "SCRAM-SHA-256$" not in logs
+    assert verifiers.mariadb("ed25519", P1) not in logs and "SCRAM-SHA-256$" not in logs
     assert P1 not in logs and P2 not in logs
 
     page = web.get("/databases/").get_data(as_text=True)
@@ -267,23 +267,72 @@ def test_no_plaintext_password_in_any_server_log(web, customer, mariadb, postgre
             assert login(engine, mariadb, postgres, user.name, second, database.name) is None
         maria_log = general_log()
     pg_log = postgres.log_path.read_bytes()[pg_log_start:].decode(errors="replace")
-    assert f"{p}_logger" in maria_log and "IDENTIFIED WITH" in maria_log  # the log was on
+    assert f"{p}_logger" in maria_log and "IDENTIFIED VIA ed25519 USING '" in maria_log  # the log was on
+    assert "PASSWORD(" not in maria_log.upper()
     assert "ALTER ROLE" in pg_log and "SCRAM-SHA-256$" in pg_log
     for secret in secrets_used:
         assert secret not in maria_log and secret not in pg_log
 
 
-def test_ed25519_when_the_server_is_set_to_it(web, customer, db_server, mariadb, postgres, work):
-    db_server.settings = {**db_server.settings, "mariadb_auth": "ed25519"}
-    db.session.commit()
+def stored(mariadb, user: str) -> tuple[str, str]:
+    """(plugin, authentication_string) of a user on the MariaDB server."""
+    rows = mariadb.query("SELECT plugin, authentication_string FROM mysql.user WHERE User = %s", user)
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_users_log_in_with_ed25519_by_default(web, customer, db_server, mariadb, postgres, work):
+    assert "mariadb_auth" not in db_server.settings
     p = prefix(customer)
     new_database(web, "mariadb", "edb")
-    new_user(web, "mariadb", "eduser", databases=[one(Database, f"{p}_edb").id])
+    for user in ("eduser", "edtwin"):  # two users, one password
+        new_user(web, "mariadb", user, databases=[one(Database, f"{p}_edb").id])
     work()
-    plugin = mariadb.query("SELECT plugin FROM mysql.user WHERE User = %s", f"{p}_eduser")
-    assert plugin == [("ed25519",)]
+    plugin, verifier = stored(mariadb, f"{p}_eduser")
+    assert plugin == "ed25519" and verifier == verifiers.mariadb("ed25519", P1)
     assert login("mariadb", mariadb, postgres, f"{p}_eduser", P1, f"{p}_edb") is None
     assert login("mariadb", mariadb, postgres, f"{p}_eduser", P2, f"{p}_edb") == WRONG_PASSWORD
+    # ed25519 on MariaDB 10 has no salt: the same password gives the same verifier. Only parsec salts.
+    assert stored(mariadb, f"{p}_edtwin") == (plugin, verifier)
+
+
+def test_mysql_native_password_only_when_the_server_asks_for_it(web, customer, db_server, mariadb, postgres, work):
+    db_server.settings = {**db_server.settings, "mariadb_auth": "mysql_native_password"}
+    db.session.commit()
+    p = prefix(customer)
+    new_database(web, "mariadb", "ndb")
+    new_user(web, "mariadb", "nuser", databases=[one(Database, f"{p}_ndb").id])
+    work()
+    assert stored(mariadb, f"{p}_nuser") == ("mysql_native_password", verifiers.mariadb("mysql_native_password", P1))
+    assert login("mariadb", mariadb, postgres, f"{p}_nuser", P1, f"{p}_ndb") is None
+    assert login("mariadb", mariadb, postgres, f"{p}_nuser", P2, f"{p}_ndb") == WRONG_PASSWORD
+
+
+def test_a_verifier_is_applied_with_the_plugin_it_was_made_for(web, customer, db_server, mariadb, postgres, work):
+    """The setting changes between the form and the worker: the pending verifier still logs in."""
+    p = prefix(customer)
+    new_database(web, "mariadb", "mdb")
+    new_user(web, "mariadb", "muser", databases=[one(Database, f"{p}_mdb").id])
+    db_server.settings = {**db_server.settings, "mariadb_auth": "mysql_native_password"}
+    db.session.commit()
+    work()
+    assert stored(mariadb, f"{p}_muser")[0] == "ed25519"
+    assert login("mariadb", mariadb, postgres, f"{p}_muser", P1, f"{p}_mdb") is None
+
+
+def test_parsec_on_a_server_without_it_fails_in_plain_words(web, customer, db_server, mariadb, work):
+    """MariaDB 10.11 has no auth_parsec (it came in 11.6): the user fails with the server's reason."""
+    if mariadb.query("SELECT 1 FROM information_schema.plugins WHERE plugin_name = 'parsec'"):
+        pytest.skip("this MariaDB has parsec")
+    db_server.settings = {**db_server.settings, "mariadb_auth": "parsec"}
+    db.session.commit()
+    p = prefix(customer)
+    new_user(web, "mariadb", "puser")
+    work()
+    user = one(DatabaseUser, f"{p}_puser")
+    assert user.status == Status.FAILED
+    assert "auth_parsec" in user.last_error, user.last_error
+    assert mariadb.query("SELECT 1 FROM mysql.user WHERE User = %s", f"{p}_puser") == []
 
 
 def test_suspension_locks_database_users(app, web, customer, make_staff, mariadb, postgres, work):

@@ -3,8 +3,11 @@
 import base64
 import hashlib
 import hmac
+import re
 
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from portal.orchestration import verifiers
 from portal.orchestration.script import UnsafeValue
@@ -45,6 +48,58 @@ def test_mariadb_verifiers():
     assert verifiers.mariadb("ed25519", "secret") == "ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4YJY"
     with pytest.raises(ValueError, match="unknown MariaDB authentication 'old_password'"):
         verifiers.mariadb("old_password", "secret")
+
+
+def test_mariadb_defaults_to_ed25519_and_offers_parsec_first():
+    assert verifiers.MARIADB_DEFAULT_AUTH == "ed25519"
+    assert verifiers.MARIADB_AUTH == ("parsec", "ed25519", "mysql_native_password")
+
+
+# MariaDB's release notes for 11.4 (Enterprise): SHOW GRANTS after
+# CREATE USER ... IDENTIFIED VIA PARSEC USING PASSWORD('MyPassword123!').
+PARSEC_EXAMPLE = "P0:lhXyNv1cIxpB8EnTxR7ON7S7:1l3rWRW1/jw45yrvYXB8eh02wzk7lcJcz4CMcWw2b+8"
+PARSEC_FORMAT = re.compile(r"^P0:[A-Za-z0-9+/]{24}:[A-Za-z0-9+/]{43}$")  # auth_parsec's Passwd_as_stored
+
+
+def test_parsec_matches_what_the_server_made():
+    salt = base64.b64decode(PARSEC_EXAMPLE.split(":")[1])
+    assert verifiers.parsec("MyPassword123!", salt=salt) == PARSEC_EXAMPLE
+    assert verifiers.parsec("MyPassword124!", salt=salt) != PARSEC_EXAMPLE
+
+
+def test_parsec_is_salted_so_equal_passwords_give_different_verifiers():
+    first, second = verifiers.mariadb("parsec", "same password"), verifiers.mariadb("parsec", "same password")
+    assert first != second
+    assert PARSEC_FORMAT.match(first) and PARSEC_FORMAT.match(second)
+    assert first.split(":")[1] != second.split(":")[1]  # the salts differ, and so the keys
+    assert len(base64.b64decode(first.split(":")[1])) == verifiers.PARSEC_SALT_BYTES
+    with pytest.raises(ValueError, match="18 bytes"):
+        verifiers.parsec("x", salt=b"short")
+
+
+def test_parsec_login_as_the_protocol_describes_it():
+    """The client derives the key from the ext-salt the server sends (P, iterations, salt), signs the
+    server's and its own scramble with it; the server checks the signature with the stored key."""
+    stored = verifiers.parsec("pässword")
+    algorithm_and_iterations, salt_b64, key_b64 = stored.split(":")
+    salt = base64.b64decode(salt_b64)
+    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key_b64 + "="))
+    iterations = 1024 << int(algorithm_and_iterations[1])
+    scrambles = b"s" * 32 + b"c" * 32
+    for password, accepted in (("pässword", True), ("password", False)):
+        seed = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations, 32)
+        signature = Ed25519PrivateKey.from_private_bytes(seed).sign(scrambles)  # OpenSSL, as the server
+        try:
+            public.verify(signature, scrambles)
+            verified = True
+        except InvalidSignature:
+            verified = False
+        assert verified is accepted
+
+
+def test_ed25519_on_mariadb_10_is_not_salted():
+    """A fact the docs state: only parsec (11.6+) gives two users with one password different verifiers."""
+    assert verifiers.mariadb("ed25519", "same password") == verifiers.mariadb("ed25519", "same password")
 
 
 def test_sql_quoting_follows_each_engine():

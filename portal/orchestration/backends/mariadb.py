@@ -7,8 +7,10 @@ Server settings:
   mariadb_host, mariadb_port, mariadb_admin   where and as whom to connect, if not the socket
   mariadb_user_host      the host part of created users (default "localhost"; "%" or an address
                          when the web servers are elsewhere)
-  mariadb_auth           mysql_native_password (default) or ed25519 (needs INSTALL SONAME
-                         'auth_ed25519'; PHP's mysqlnd cannot log in with it)
+  mariadb_auth           how users log in: ed25519 (default), parsec (MariaDB 11.6+, the one that
+                         is salted) or mysql_native_password (only when a client needs it: PHP's
+                         stock mysqlnd speaks neither ed25519 nor parsec); the script installs
+                         the plugin when the server lacks it
 """
 
 from __future__ import annotations
@@ -30,6 +32,23 @@ BEGIN NOT ATOMIC
 END//
 DELIMITER ;"""
 
+# The server's plugin for each kind of verifier, loaded by the script if it is not yet.
+PLUGINS = {"parsec": "auth_parsec", "ed25519": "auth_ed25519"}
+INSTALL = """DELIMITER //
+BEGIN NOT ATOMIC
+  IF NOT EXISTS (SELECT 1 FROM information_schema.plugins WHERE plugin_name = {plugin} AND plugin_status = 'ACTIVE') THEN
+    INSTALL SONAME {soname};
+  END IF;
+END//
+DELIMITER ;"""
+
+
+def auth_problem(auth: object) -> str | None:
+    """What is wrong with a mariadb_auth setting, in words for the operator; None when it is fine."""
+    if auth not in verifiers.MARIADB_AUTH:
+        return f"mariadb_auth must be one of {', '.join(verifiers.MARIADB_AUTH)}, not {auth!r}"
+    return None
+
 
 class MariaDbBackend(SqlBackend):
     name = "mariadb"
@@ -41,9 +60,10 @@ class MariaDbBackend(SqlBackend):
 
     @staticmethod
     def auth(server: Server) -> str:
-        auth: str = server.setting("mariadb_auth", "mysql_native_password")
-        if auth not in verifiers.MARIADB_AUTH:
-            raise ValueError(f"mariadb_auth must be one of {verifiers.MARIADB_AUTH}")
+        auth: str = server.setting("mariadb_auth", verifiers.MARIADB_DEFAULT_AUTH)
+        problem = auth_problem(auth)
+        if problem:
+            raise ValueError(problem)
         return auth
 
     def client(self, server: Server) -> str:
@@ -74,8 +94,11 @@ class MariaDbBackend(SqlBackend):
     def save_user(self, server: Server, user: DatabaseUser, secret: str | None) -> list[str]:
         account = self._account(server, user.name)
         if secret is not None:
-            how = f"IDENTIFIED WITH {self.auth(server)} AS {mariadb_string(secret)}"
+            auth = verifiers.mariadb_auth_of(secret)  # what it was made for, whatever the setting says now
+            how = f"IDENTIFIED VIA {auth} USING {mariadb_string(secret)}"  # the verifier, never PASSWORD('...')
             statements = [f"CREATE USER IF NOT EXISTS {account} {how};", f"ALTER USER {account} {how};"]
+            if auth in PLUGINS:
+                statements.insert(0, INSTALL.format(plugin=mariadb_string(auth), soname=mariadb_string(PLUGINS[auth])))
         else:
             statements = [
                 MISSING.format(
