@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -13,7 +14,9 @@ from portal.models import Domain, Mount, Server, Status, SystemUser, WebApp, Web
 from portal.orchestration.backends.nginx import PATH, server_names
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.services import ServiceError, record, to_delete
+from portal.services.domains import refuse_unproven
 from portal.services.limits import reserve
+from portal.services.text import plain_text
 from portal.services.tls import check_certificate, normalised_key
 
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
@@ -21,8 +24,8 @@ SIZE = re.compile(r"^([1-9][0-9]{0,4})([MG])$")
 LIMITS_MB = {"memory_limit": (16, 2048), "upload_max_filesize": (1, 2048), "post_max_size": (1, 2048)}
 
 
-def _megabytes(field: str, value: str) -> int:
-    found = SIZE.match((value or "").strip())
+def _megabytes(field: str, value: Any) -> int:
+    found = SIZE.match(value.strip()) if isinstance(value, str) else None
     if not found:
         raise ServiceError("Write a size like 128M or 1G.", field=field)
     size = int(found.group(1)) * (1024 if found.group(2) == "G" else 1)
@@ -32,8 +35,35 @@ def _megabytes(field: str, value: str) -> int:
     return size
 
 
+# Names the zoneinfo folder holds that are no zone of the tz database: the host's own local time, the
+# "-00" placeholder, the POSIX rules template and the folders of duplicates.
+NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+
+
+@cache
+def php_timezones() -> dict[str, str]:
+    """The tz database's zone names (links for old names included), by their lowercase spelling.
+
+    Python's zoneinfo is the tz database itself, in this process; PHP's own list would need PHP
+    here, and Debian's build lists files that are no zones (leapseconds, tzdata.zi, localtime).
+    tests/integration/test_websites.py checks that PHP knows every name offered here.
+    """
+    zones = {z for z in available_timezones() if z not in NOT_ZONES and not z.startswith(("posix/", "right/"))}
+    return {zone.lower(): zone for zone in zones | {"UTC"}}
+
+
+def php_timezone(value: Any) -> str:
+    zone = php_timezones().get(value.strip().lower()) if isinstance(value, str) else None
+    if zone is None:
+        raise ServiceError("Choose a timezone of the tz database, such as Europe/Berlin or UTC.", field="date_timezone")
+    return zone
+
+
 def clean_options(options: dict[str, Any]) -> dict[str, str]:
     """Checked PHP settings, as php_admin_value will carry them."""
+    for field, value in options.items():
+        if isinstance(value, str):
+            plain_text(value, field)
     memory = _megabytes("memory_limit", options.get("memory_limit") or "128M")
     upload = _megabytes("upload_max_filesize", options.get("upload_max_filesize") or "8M")
     post = max(_megabytes("post_max_size", options.get("post_max_size") or "8M"), upload)  # never below upload
@@ -43,9 +73,7 @@ def clean_options(options: dict[str, Any]) -> dict[str, str]:
         raise ServiceError("Write whole seconds.", field="max_execution_time") from None
     if not 1 <= seconds <= 3600:
         raise ServiceError("Choose between 1 and 3600 seconds.", field="max_execution_time")
-    zone = options.get("date_timezone") or "UTC"
-    if zone not in available_timezones():
-        raise ServiceError("Choose a timezone such as Europe/Berlin.", field="date_timezone")
+    zone = php_timezone(options.get("date_timezone") or "UTC")
     return {
         "memory_limit": f"{memory}M",
         "upload_max_filesize": f"{upload}M",
@@ -73,7 +101,7 @@ def create_web_app(
     php_version: str = "",
     options: dict[str, Any] | None = None,
 ) -> WebApp:
-    name = name.strip().lower()
+    name = plain_text(name, "name").strip().lower()
     if not APP_NAME.match(name):
         raise ServiceError("Use letters a-z, digits and hyphens, starting with a letter (at most 32).", field="name")
     user = db.session.scalars(scoped(SystemUser, actor).where(SystemUser.id == system_user_id)).first()
@@ -119,7 +147,7 @@ def delete_web_app(actor: Actor, app_id: int) -> WebApp:
 
 
 def _site_name(name: str) -> str:
-    name = name.strip()
+    name = plain_text(name, "name").strip()
     if not 1 <= len(name) <= 64 or not name.isprintable():
         raise ServiceError("Give it a short name.", field="name")
     return name
@@ -133,6 +161,8 @@ def _domains(actor: Actor, domain_ids: list[int], website: Website | None) -> li
     domains = db.session.scalars(scoped(Domain, actor).where(Domain.id.in_(wanted))).all()
     if len(domains) != len(wanted):
         raise ServiceError("Choose only your own domains.", field="domain_ids")
+    for domain in domains:
+        refuse_unproven(domain, field="domain_ids")
     taken = db.session.scalars(
         sa.select(Website)
         .join(website_domain)
@@ -149,7 +179,7 @@ def _domains(actor: Actor, domain_ids: list[int], website: Website | None) -> li
 def _mounts(actor: Actor, mounts: list[tuple[str, int]], account_id: int) -> list[Mount]:
     result, paths = [], set()
     for path, app_id in mounts:
-        path = path.strip().rstrip("/") or "/"
+        path = plain_text(path, "mounts").strip().rstrip("/") or "/"
         if not PATH.match(path) or any(part in (".", "..") for part in path.split("/")):
             raise ServiceError(f"{path!r} is not a path like / or /blog.", field="mounts")
         if path in paths:
@@ -167,6 +197,7 @@ def _tls(website: Website, https: bool, certificate: str, key: str) -> str | Non
     if not https:
         website.https, website.certificate = False, ""
         return None
+    certificate, key = plain_text(certificate, "certificate", multiline=True), plain_text(key, "key", multiline=True)
     if not key.strip():
         if website.https and website.certificate and not certificate.strip():
             return None  # unchanged: the key is already on the server

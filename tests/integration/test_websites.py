@@ -1,8 +1,12 @@
 """System user, PHP or static web app and website, through the forms and a real worker, served by real
 nginx and PHP-FPM; files uploaded over SFTP."""
 
+import json
+import pwd
 import shutil
+import stat
 import subprocess
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -13,13 +17,16 @@ from portal.extensions import db
 from portal.models import BackendLog, Domain, LogState, Mount, Status, SystemUser, WebApp, Website
 from portal.orchestration.backends.nginx import render
 from portal.orchestration.script import UnsafeValue
+from portal.services.webapps import php_timezones
 from tests.helpers import (
+    WEB_PASSWORD,
     count,
     domain_id,
     domain_named,
     new_system_user,
     new_web_app,
     new_website,
+    sftp,
     upload,
     wait_http,
 )
@@ -89,6 +96,9 @@ def test_static_app_and_deleting_a_site_leaves_the_others(web, shop, sftpd, ngin
         ("/webapps/new", {"name": "ok", "memory_limit": "96M\nphp_admin_value[x]=1"}, "longer than 10"),
         ("/webapps/new", {"name": "ok", "memory_limit": "96M\nx=1"}, "Write a size like 128M"),
         ("/webapps/new", {"name": "ok", "date_timezone": "UTC}"}, "Choose a timezone"),
+        ("/webapps/new", {"name": "ok", "date_timezone": "localtime"}, "Choose a timezone"),  # the server's own
+        ("/webapps/new", {"name": "ok", "date_timezone": "posix/Europe/Berlin"}, "Choose a timezone"),
+        ("/webapps/new", {"name": "ok", "date_timezone": "../../../etc/passwd"}, "Choose a timezone"),
         ("/webapps/new", {"name": "ok", "max_execution_time": "$x"}, "Write whole seconds"),
         ("/webapps/new", {"name": "ok", "memory_limit": "9999G"}, "Choose between 16M and 2048M"),
     ],
@@ -222,3 +232,93 @@ def test_editing_a_website_moves_it_and_domains_in_use_stay(web, shop, sftpd, ng
     wait_http(nginx, "files.test", "/also/a.txt", 200, "moved")
     wait_http(nginx, "shop.test", "/a.txt", 404)
     assert [m.path for m in db.session.scalar(sa.select(Website)).mounts] == ["/", "/also"]
+
+
+# What a PHP app sees of its temporary folders, and whether it can leave them (probe.php?other=<file>).
+PROBE = """<?php
+header('Content-Type: application/json');
+session_start();
+$_SESSION['seen'] = 1;
+session_write_close();
+$mine = tempnam(sys_get_temp_dir(), 'probe');
+file_put_contents($mine, 'mine');
+echo json_encode([
+    'sys_temp_dir' => sys_get_temp_dir(),
+    'upload_tmp_dir' => ini_get('upload_tmp_dir'),
+    'session_save_path' => session_save_path(),
+    'tmpdir' => getenv('TMPDIR'),
+    'timezone' => date_default_timezone_get(),
+    'mine' => $mine,
+    'session_file' => is_file(session_save_path() . '/sess_' . session_id()),
+    'wrote_shared_tmp' => @file_put_contents('/tmp/hostdeck-probe-' . getmypid(), 'x') !== false,
+    'read_other' => isset($_GET['other']) ? @file_get_contents($_GET['other']) : null,
+]);
+"""
+
+
+def probe(nginx, host: str, other: str = "") -> dict:
+    _status, body = wait_http(nginx, host, f"/probe.php?other={other}" if other else "/probe.php", 200, "{")
+    return json.loads(body)
+
+
+def test_each_php_app_has_its_own_temporary_upload_and_session_folders(web, shop, sftpd, nginx, work):
+    users = [new_system_user(web, work, name) for name in ("web", "other")]
+    new_web_app(web, users[0], "site", date_timezone="europe/berlin")
+    new_web_app(web, users[1], "site")
+    apps = db.session.scalars(sa.select(WebApp).order_by(WebApp.id)).all()
+    assert apps[0].options["date.timezone"] == "Europe/Berlin"
+    new_website(web, "Shop", "shop.test", apps[0])
+    new_website(web, "Files", "files.test", apps[1])
+    work()
+    for user in users:
+        upload(sftpd, user, "/webapps/site/probe.php", PROBE)
+    homes = Path(shop.setting("web_home_root"))
+
+    seen = probe(nginx, "shop.test")
+    php = homes / users[0].name / "php" / "site"
+    assert seen["sys_temp_dir"] == seen["tmpdir"] == f"{php}/tmp"
+    assert seen["upload_tmp_dir"] == f"{php}/uploads" and seen["session_save_path"] == f"{php}/sessions"
+    assert seen["timezone"] == "Europe/Berlin"
+    assert seen["mine"].startswith(f"{php}/tmp/") and seen["session_file"] is True
+    assert seen["wrote_shared_tmp"] is False  # /tmp is outside open_basedir
+    for folder in ("tmp", "uploads", "sessions"):
+        info = (php / folder).stat()
+        assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (pwd.getpwnam(users[0].name).pw_uid, 0o700)
+    for parent in (php, php.parent):  # root's: the user cannot swap a folder for a symlink
+        assert (parent.stat().st_uid, stat.S_IMODE(parent.stat().st_mode)) == (0, 0o755)
+
+    # The other user's app reads neither the first app's temporary files nor its sessions.
+    theirs = probe(nginx, "files.test", other=seen["mine"])
+    assert theirs["sys_temp_dir"] == str(homes / users[1].name / "php" / "site" / "tmp")
+    assert theirs["timezone"] == "UTC" and theirs["read_other"] is False
+    assert probe(nginx, "files.test", other=seen["session_save_path"] + "/")["read_other"] is False
+
+
+def test_a_symlink_in_place_of_an_app_folder_is_not_followed(web, shop, sftpd, work):
+    """A user who puts a symlink where the app folder goes gets a plain folder; its target is untouched."""
+    user = new_system_user(web, work)
+    target = Path(shop.setting("web_home_root")) / "not-yours"
+    target.mkdir(mode=0o755)
+    session = sftp(sftpd, user.name, WEB_PASSWORD)
+    session.symlink(str(target), "/webapps/site")
+    session.close()
+    new_web_app(web, user, "site")
+    work()
+    assert db.session.scalar(sa.select(WebApp.status)) == Status.APPLIED
+    assert (target.stat().st_uid, stat.S_IMODE(target.stat().st_mode)) == (0, 0o755)
+    folder = Path(shop.setting("web_home_root")) / user.name / "webapps" / "site"
+    assert folder.is_dir() and not folder.is_symlink() and folder.stat().st_uid == pwd.getpwnam(user.name).pw_uid
+
+
+def test_php_knows_every_timezone_the_form_offers():
+    """Python's zoneinfo is the source; the real PHP here must accept each name, and each names a zone."""
+    listed = subprocess.run(
+        ["php", "-r", 'echo implode("\\n", DateTimeZone::listIdentifiers(DateTimeZone::ALL_WITH_BC));'],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    offered = set(php_timezones().values())
+    assert "Europe/Berlin" in offered and "US/Eastern" in offered  # zones and the old names linked to them
+    assert offered <= set(listed), sorted(offered - set(listed))
+    assert not offered & {"localtime", "Factory", "leapseconds", "tzdata.zi", "posixrules"}
