@@ -32,6 +32,13 @@ class Config:
     RETRY_DELAYS = "5,30,120,600,1800"
     # How often a worker sweeps for due retries, orphaned work and what Redis missed.
     SWEEP_INTERVAL = 5.0
+    # Where a domain's proof record is looked up: "host" or "host:port", comma-separated. Empty: the system's resolvers.
+    DNS_RESOLVERS = ""
+    DNS_TIMEOUT = 5.0
+    # Seconds between the worker's looks for a waiting domain's proof record; the last one repeats.
+    PROOF_RECHECK_DELAYS = "60,300,900,3600,14400,43200,86400"
+    # Names under .test, .example, .invalid and .localhost count as proven, so the demo can try everything.
+    RESERVED_TLDS_VERIFIED = True
     # Incident e-mails to staff. ALERT_EMAILS empty: every staff and admin login.
     SMTP_HOST = ""
     SMTP_PORT = 25
@@ -70,6 +77,7 @@ class ProductionConfig(Config):
     SECRET_KEY = ""
     DATABASE_URL = ""
     SESSION_COOKIE_SECURE = True
+    RESERVED_TLDS_VERIFIED = False
     REQUIRED = ("SECRET_KEY", "DATABASE_URL")
 
 

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from portal.extensions import db
-from portal.models import Account, AccountKind, Domain, Role, Status, User, usage
+from portal.models import Account, AccountKind, Domain, Role, Status, User, usage, utcnow
 from portal.models.validators import domain_to_ascii
 from portal.orchestration.operations import is_routed, record
 from portal.security import sessions, totp
@@ -105,7 +105,14 @@ def add_domain(account_name: str, name: str) -> None:
         raise click.ClickException(str(exc)) from exc
     if db.session.scalar(sa.select(Domain).where(Domain.name == ascii_name)):
         raise click.ClickException(f"{ascii_name} is already taken")
-    domain = Domain(account=_account(account_name), name=ascii_name, status=Status.APPLIED)
+    # The operator vouches for it: no proof record is asked for.
+    domain = Domain(
+        account=_account(account_name),
+        name=ascii_name,
+        status=Status.APPLIED,
+        verified_at=utcnow(),
+        proof_result="Verified: added by the operator.",
+    )
     db.session.add(domain)
     db.session.flush()
     if is_routed("postfix"):  # else there is nothing to apply it to

@@ -12,6 +12,7 @@ from portal.models import Operation, OpState, Server
 from portal.orchestration.changes import fold
 from portal.orchestration.dispatch import sweep
 from portal.orchestration.jobs import apply_server, build, load_objects, pending_ops
+from portal.orchestration.proving import sweep_due
 from portal.orchestration.queue import queue
 from portal.orchestration.script import Script
 
@@ -20,7 +21,8 @@ orchestration = AppGroup("orchestration", help="Operations waiting for servers."
 
 
 class Sweeper(threading.Thread):
-    """Every SWEEP_INTERVAL: enqueue due retries, work dead workers left, and what Redis missed."""
+    """Every SWEEP_INTERVAL: enqueue due retries, work dead workers left, what Redis missed, and the due
+    re-checks of domains waiting for proof."""
 
     def __init__(self, app: Flask) -> None:
         super().__init__(name="sweeper", daemon=True)
@@ -36,6 +38,7 @@ class Sweeper(threading.Thread):
                     q = queue()
                     if q is not None and q.connection.set("hostdeck:sweeping", 1, nx=True, px=int(interval * 1000)):
                         sweep()
+                        sweep_due()  # domains waiting for proof whose next look is due
                 except Exception:  # a bad sweep must not end the sweeping
                     log.exception("sweep failed")
                     db.session.rollback()

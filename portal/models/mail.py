@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.accounts import Account
-from portal.models.base import Base, Timestamped, search_index
+from portal.models.base import Base, Timestamped, UTCDateTime, search_index
 from portal.models.status import Provisioned
 
 address_mailbox = sa.Table(
@@ -37,6 +37,16 @@ class Domain(Provisioned, Timestamped, Base):
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
     # Lowercase IDNA (ASCII) form; unique across the portal.
     name: Mapped[str] = mapped_column(sa.String(253), unique=True)
+    # Proof of control (orchestration/proof.py): until verified_at is set, no server is told of it.
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    proof_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the worker looks for the record again; None once verified (or while nobody waits).
+    proof_next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Checks so far without the record: the backoff grows with them.
+    proof_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The last check (or how it was verified) in plain words for the customer, and the resolver's raw answer for staff.
+    proof_result: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    proof_detail: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
 
     account: Mapped[Account] = relationship()
 

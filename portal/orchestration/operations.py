@@ -13,6 +13,7 @@ from portal.models.status import Provisioned
 from portal.orchestration.backends import backends_for, get_backend
 from portal.orchestration.backends.base import Backend
 from portal.orchestration.dispatch import INSERTED, ROUTES, mark_dirty
+from portal.orchestration.proof import check_served
 from portal.security.audit import audit
 from portal.security.scoping import Actor
 
@@ -116,6 +117,8 @@ def record(
     """
     if action not in ("save", "delete"):
         raise ValueError(f"unknown action {action!r}")
+    if action == "save":
+        check_served(obj)  # no server hears of a domain nobody has proved, nor of anything on it
     object_type = type(obj).__name__
     # An object this transaction inserted has no operations to take over: that saves a query each.
     fresh = (object_type, obj.id) in db.session.info.get(INSERTED, ())
@@ -175,6 +178,7 @@ def requeue(
         if obj is not None:
             obj.status, obj.last_error = Status.DELETING, None
         return _new_op(server, backend, object_type, object_id, "delete", payload, account_id, None, actor)
+    check_served(obj)
     obj.status, obj.last_error = Status.PENDING, None
     return _new_op(
         server, backend, object_type, object_id, "save", backend.payload(obj, server), obj.account_id, owed, actor

@@ -7,6 +7,7 @@ from typing import TypeVar
 from portal.models import Operation, Status
 from portal.models.status import Provisioned
 from portal.orchestration import operations
+from portal.orchestration.proof import NotProven
 from portal.security.scoping import Actor, get_scoped_or_404
 
 P = TypeVar("P", bound=Provisioned)
@@ -22,10 +23,11 @@ class ServiceError(Exception):
 
 
 def record(obj: Provisioned, action: str, actor: Actor | None, password: str | None = None) -> list[Operation]:
-    """The outbox's record(), with "no server runs this" as a refusal the customer reads."""
+    """The outbox's record(), with "no server runs this" (or "its domain is not proven") as a refusal
+    the customer reads."""
     try:
         return operations.record(obj, action, actor=actor, password=password)
-    except operations.NoServer as exc:
+    except (operations.NoServer, NotProven) as exc:
         raise ServiceError(str(exc)) from exc
 
 

@@ -10,6 +10,7 @@ from portal.models import Address, Domain, Mailbox, Status
 from portal.models.validators import control_problem, local_part_problem
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.services import ServiceError, record, to_delete
+from portal.services.domains import refuse_unproven
 from portal.services.limits import reserve
 
 MAX_FORWARDS = 20
@@ -94,6 +95,7 @@ def create_address(
     domain = db.session.scalars(scoped(Domain, actor).where(Domain.id == domain_id)).first()
     if domain is None:
         raise ServiceError("Choose one of your own domains.", field="domain_id")
+    refuse_unproven(domain)
     mailboxes = _own_mailboxes(actor, mailbox_ids)
     cleaned = clean_forwards(forwards)
     key = f"{local}@{domain.name}"

@@ -11,6 +11,7 @@ from portal.models import Address, Domain, Mailbox, Status
 from portal.models.validators import control_problem, local_part_problem
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.services import ServiceError, record, to_change, to_delete
+from portal.services.domains import refuse_unproven
 from portal.services.limits import reserve
 
 QUOTA_MIN_MB, QUOTA_MAX_MB = 10, 102400
@@ -40,6 +41,7 @@ def create_mailbox(
     if found is None:
         raise ServiceError("Choose one of your own domains.", field="domain_id")
     domain, taken, address_id = found
+    refuse_unproven(domain)
     if taken:
         raise ServiceError(f"{local_part}@{domain.name} already exists.", field="local_part")
     address = db.session.get(Address, address_id) if with_address and address_id is not None else None

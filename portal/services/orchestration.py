@@ -9,6 +9,7 @@ from portal.models import BackendLog, OpState, Route, Server
 from portal.models.kinds import kind_named
 from portal.orchestration.backends import get_backend
 from portal.orchestration.operations import requeue
+from portal.orchestration.proof import unproven_domain
 from portal.security.audit import audit
 from portal.security.scoping import Actor
 from portal.services import ServiceError
@@ -39,7 +40,8 @@ def resync_server(actor: Actor, server_id: int) -> int:
             model = kind_named(object_type).model
             backend = get_backend(backend_name)
             for obj in db.session.scalars(sa.select(model).order_by(model.id)):
-                if backend.wants(obj):
+                # A domain nobody has proved, and what is on it, stay off the server.
+                if backend.wants(obj) and unproven_domain(obj) is None:
                     requeue(server, backend_name, object_type, obj.id, actor=actor)
                     count += 1
     if not count:

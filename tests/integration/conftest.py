@@ -4,6 +4,7 @@ and customers several of its files start from."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -26,7 +27,17 @@ from tests.helpers import (
     upload,
     wait_http,
 )
-from tests.testbed.plugin import need
+from tests.testbed.bind import NAMED, Bind
+from tests.testbed.plugin import need, running
+
+
+@pytest.fixture(scope="session")
+def bind(tmp_path_factory):
+    """A DNS server on loopback, authoritative for the zones customers prove their domains in."""
+    need(Path(NAMED).exists(), "bind9 (named)")
+    need("tsig-keygen", "bind9 (tsig-keygen)")
+    with running(Bind(tmp_path_factory.mktemp("bind"), zones=("brightmail.org", "rival.net"))) as server:
+        yield server
 
 
 @pytest.fixture

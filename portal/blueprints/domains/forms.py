@@ -10,3 +10,16 @@ class DomainForm(FlaskForm):
         description="For example example.org or bücher.example",
     )
     submit = SubmitField("Add domain")
+
+
+class CheckForm(FlaskForm):
+    submit = SubmitField("Check now")
+
+
+class VerifyForm(FlaskForm):
+    reason = StringField(
+        "Reason",
+        validators=[Length(max=1000)],
+        description="Why you vouch for this domain (a contract, a ticket id). It goes into the audit trail.",
+    )
+    submit = SubmitField("Mark as verified")

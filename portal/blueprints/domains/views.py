@@ -1,13 +1,21 @@
 import sqlalchemy as sa
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 
 from portal.blueprints.common import confirm_delete, paginated, refusals, saved, status_response
-from portal.blueprints.domains.forms import DomainForm
+from portal.blueprints.domains.forms import CheckForm, DomainForm, VerifyForm
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox
+from portal.orchestration.proof import proven, record_name, token
 from portal.security.roles import customer
-from portal.security.scoping import current_actor, scoped
-from portal.services.domains import add_domain, delete_domain, domain_usage
+from portal.security.scoping import current_actor, get_scoped_or_404, scoped
+from portal.services.domains import (
+    add_domain,
+    check_domain,
+    delete_domain,
+    domain_usage,
+    may_verify_by_hand,
+    verify_for_sub_account,
+)
 
 bp = Blueprint("domains", __name__, url_prefix="/domains")
 
@@ -25,6 +33,9 @@ def index():
     if form.validate_on_submit():
         with refusals(form):
             domain = add_domain(actor, form.name.data)
+            if not proven(domain):
+                message = f"{domain.display_name} is added. Prove it is yours with the TXT record below."
+                return saved(message, url_for(".show", domain_id=domain.id))
             return saved(f"{domain.display_name} is being set up.", url_for(".index"))
     page = paginated(scoped(Domain, actor).order_by(Domain.name), total=actor.total("domains"))
     ids = [d.id for d in page.items]
@@ -35,7 +46,54 @@ def index():
         page=page,
         mailboxes=_counts(Mailbox, ids),
         addresses=_counts(Address, ids),
+        proven=proven,
     )
+
+
+@bp.route("/<int:domain_id>")
+@customer
+def show(domain_id: int):
+    actor = current_actor()
+    domain = get_scoped_or_404(Domain, domain_id, actor)
+    return render_template(
+        "domains/show.html",
+        domain=domain,
+        proven=proven(domain),
+        record=(record_name(domain.name), "TXT", token(domain.account_id, domain.name)),
+        check_form=CheckForm(),
+        verify_form=VerifyForm() if may_verify_by_hand(actor, domain) else None,
+        # Staff behind the customer (impersonating) see what the resolver said.
+        staff=actor.real_user is not None and actor.real_user.is_staff,
+    )
+
+
+@bp.route("/<int:domain_id>/check", methods=["POST"])
+@customer
+def check(domain_id: int):
+    form, back = CheckForm(), url_for(".show", domain_id=domain_id)
+    if form.validate_on_submit():
+        with refusals(form):
+            if check_domain(current_actor(), domain_id):
+                return saved("Hostdeck is looking for the record; the result shows here in a moment.", back)
+            domain = db.session.get(Domain, domain_id)
+            found = domain is not None and proven(domain)
+            words = domain.proof_result if domain is not None else ""
+            return saved(words, back, "success" if found else "warning")
+    return redirect(back)
+
+
+@bp.route("/<int:domain_id>/verify", methods=["POST"])
+@customer
+def verify(domain_id: int):
+    """A reseller vouches for a domain of one of its sub-accounts."""
+    form, back = VerifyForm(), url_for(".show", domain_id=domain_id)
+    if form.validate_on_submit():
+        with refusals(form):
+            domain = verify_for_sub_account(current_actor(), domain_id, form.reason.data or "")
+            return saved(f"{domain.display_name} is verified and being set up.", back)
+        for error in form.reason.errors:
+            flash(error, "danger")
+    return redirect(back)
 
 
 @bp.route("/<int:domain_id>/delete", methods=["GET", "POST"])

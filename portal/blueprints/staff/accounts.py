@@ -1,18 +1,20 @@
 """The support console: find an account, see everything about it, impersonate its users."""
 
 import sqlalchemy as sa
-from flask import abort, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.blueprints.common import with_people
+from portal.blueprints.common import refusals, saved, with_people
 from portal.blueprints.staff.blueprint import bp
-from portal.blueprints.staff.forms import EventFilterForm
+from portal.blueprints.staff.forms import EventFilterForm, VerifyDomainForm
 from portal.extensions import db
 from portal.models import KINDS, LIMITS, Account, AuditEvent, Domain, Mailbox, Operation, OpState, User
 from portal.models.validators import domain_to_ascii
+from portal.orchestration.proof import proven, record_name, token
 from portal.security import sessions
 from portal.security.roles import staff_required
 from portal.security.scoping import console, current_actor
+from portal.services.domains import verify_as_staff
 from portal.services.resellers import usage
 
 RESULTS = 50
@@ -136,9 +138,13 @@ def account(account_id: int):
     events = db.session.scalars(
         with_people(console(AuditEvent, actor).where(AuditEvent.account_id == found.id)).limit(25)
     ).all()
+    unverified = console(Domain, actor).where(Domain.account_id == found.id, Domain.verified_at.is_(None))
+    waiting = [d for d in db.session.scalars(unverified.order_by(Domain.name).limit(100)) if not proven(d)]
     return render_template(
         "staff/account.html",
         account=found,
+        waiting=[(d, record_name(d.name), token(d.account_id, d.name)) for d in waiting],
+        verify_form=VerifyDomainForm(),
         services=services,
         failed=failed,
         events=events,
@@ -146,6 +152,21 @@ def account(account_id: int):
         limits=LIMITS,
         stepped_up=sessions.stepped_up(sessions.current()),
     )
+
+
+@bp.route("/domains/<int:domain_id>/verify", methods=["POST"])
+@staff_required
+def verify_domain(domain_id: int):
+    """Mark a domain verified by hand, with a reason for the audit trail."""
+    domain = db.first_or_404(console(Domain, current_actor()).where(Domain.id == domain_id))
+    form, back = VerifyDomainForm(), url_for(".account", account_id=domain.account_id)
+    if form.validate_on_submit():
+        with refusals(form):
+            verify_as_staff(current_actor(), domain.id, form.reason.data or "")
+            return saved(f"{domain.display_name} is verified and being set up.", back)
+        for error in form.reason.errors:
+            flash(error, "danger")
+    return redirect(back)
 
 
 @bp.route("/events")

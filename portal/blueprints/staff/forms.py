@@ -32,3 +32,8 @@ class EventFilterForm(FlaskForm):
         "Action starts with", validators=[Optional(), Length(max=40)], description="e.g. mailbox, impersonation.start"
     )
     impersonated = BooleanField("Only steps taken while impersonating")
+
+
+class VerifyDomainForm(FlaskForm):
+    reason = StringField("Reason", validators=[Length(max=1000)])
+    submit = SubmitField("Mark as verified")

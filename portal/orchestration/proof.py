@@ -1,0 +1,75 @@
+"""Proof before service: a domain reaches servers only once its account has proved control of it.
+
+The proof is a TXT record `_hostdeck-challenge.<domain>` holding a token made for that domain and that
+account. The token is public (it is published in DNS); it is derived, not stored, so deleting and adding
+the domain again in the same account asks for the same record. The outbox (operations.record) asks
+`unproven_domain()` before it tells any server of a domain, or of anything on one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app
+
+from portal.models import Address, Domain, Mailbox, Website
+from portal.models.status import Provisioned
+
+PREFIX = "_hostdeck-challenge"
+# Special-use names nobody can register (RFC 2606, RFC 6761): the demo may count them as proven.
+RESERVED_TLDS = ("test", "example", "invalid", "localhost")
+
+
+class NotProven(Exception):
+    """Something would reach a server for a domain nobody has proved. Its message is for the customer."""
+
+
+def token(account_id: int, name: str) -> str:
+    """The value the TXT record must hold for this account's claim on this name."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    message = f"hostdeck domain proof\0{account_id}\0{name}".encode()
+    return "hostdeck-proof-" + hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def record_name(name: str) -> str:
+    return f"{PREFIX}.{name}"
+
+
+def reserved(name: str) -> bool:
+    return name.rsplit(".", 1)[-1] in RESERVED_TLDS
+
+
+def reserved_counts() -> bool:
+    return bool(current_app.config["RESERVED_TLDS_VERIFIED"])
+
+
+def proven(domain: Domain) -> bool:
+    return domain.verified_at is not None or (reserved_counts() and reserved(domain.name))
+
+
+def waiting_reason(domain: Domain) -> str:
+    return (
+        f"{domain.display_name} is not verified yet: add the TXT record {record_name(domain.name)} "
+        "shown on its page, then check it."
+    )
+
+
+def unproven_domain(obj: Provisioned) -> Domain | None:
+    """The domain, of those an object is served on, that nobody has proved yet."""
+    if isinstance(obj, Domain):
+        domains = [obj]
+    elif isinstance(obj, Mailbox | Address):
+        domains = [obj.domain]
+    elif isinstance(obj, Website):
+        domains = list(obj.domains)
+    else:
+        return None
+    return next((d for d in domains if not proven(d)), None)
+
+
+def check_served(obj: Provisioned) -> None:
+    """Refuse to tell a server of an object on an unproven domain."""
+    domain = unproven_domain(obj)
+    if domain is not None:
+        raise NotProven(waiting_reason(domain))
