@@ -72,6 +72,8 @@ def lock(session: AnySession, account_ids: Iterable[int], *, load: bool = False)
     wanted = sorted(ids if load else ids - held)
     if not wanted:
         return []
+    if session.connection().dialect.name == "sqlite" and not held:
+        _write_lock(session, wanted)
     query = (
         sa.select(Account if load else Account.id)
         .where(Account.id.in_(wanted))
@@ -83,6 +85,14 @@ def lock(session: AnySession, account_ids: Iterable[int], *, load: bool = False)
     rows = session.scalars(query).all()
     held.update(wanted)
     return [row for row in rows if isinstance(row, Account)]  # none when only ids were locked
+
+
+def _write_lock(session: AnySession, account_ids: list[int]) -> None:
+    """SQLite has no row locks (it ignores FOR UPDATE): a write takes the whole database's write
+    lock until the commit. The sqlite3 driver begins a transaction at its first write, never at a
+    read, so this no-op UPDATE is where the transaction starts: a writer already holding the lock
+    makes it wait (the busy timeout), and what it reads next is what the others committed."""
+    session.execute(sa.update(Account).where(Account.id.in_(account_ids)).values(updated_at=Account.updated_at))
 
 
 def _move(session: AnySession, deltas: dict[int, Counter[str]]) -> None:

@@ -1,8 +1,9 @@
 """Limits hold under concurrency: the account row (and its reseller's) is locked while checking.
 
 The figures are the usage counters (models/usage.py), moved by the same transaction's flush. Two
-requests creating mailboxes at once both wait on the account row, so the second one reads the
-counter the first one moved.
+requests creating mailboxes at once both wait on the account row (on SQLite, which has no row
+locks, on the database's write lock: models/usage.py lock()), so the second one reads the counter
+the first one moved.
 """
 
 from __future__ import annotations
