@@ -24,8 +24,9 @@ class Config:
     JOB_TIMEOUT = 300
     # RQ's own limit for a whole job (lock wait + script + bookkeeping). exec_timeout stays below it.
     RQ_JOB_TIMEOUT = 3600
-    # A failed operation's verifier is kept this long for a retry, then wiped.
-    FAILED_SECRET_DAYS = 7
+    # A failed operation's verifier is kept this long for a retry, then wiped (a newer password wipes it
+    # at once); the object's page then asks for a new password.
+    FAILED_SECRET_DAYS = 1
     # A killed worker's server lock lapses after this; its work is then redone.
     SERVER_LOCK_TTL = 30
     # Seconds between retries of ERROR and TIMEOUT; after the last, the change is failed.

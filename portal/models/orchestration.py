@@ -46,14 +46,16 @@ class Operation(Timestamped, Base):
     # The service verifier (a hash, never plaintext) until it has been applied.
     secret: Mapped[str | None] = mapped_column(sa.Text)
     # Whether this operation sets a password: kept after the verifier is wiped, so a
-    # retry can tell an older, unapplied password from one a newer change replaced.
+    # retry can tell an older, unapplied password from one a newer change replaced, and
+    # the object's page can tell that its newest password was lost (operations.password_lost).
     sets_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     state: Mapped[OpState] = enum_column(OpState, OpState.PENDING)
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"), index=True)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     real_actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     backend_log_id: Mapped[int | None] = mapped_column(sa.ForeignKey("backend_log.id"), index=True)
-    # ERROR and TIMEOUT come back as pending, due again at retry_at.
+    # ERROR and TIMEOUT come back as pending, due again at retry_at. Both are this operation's
+    # own: only a script it was in moves them (outcome.retry_later).
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

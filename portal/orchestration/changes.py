@@ -25,7 +25,8 @@ def fold(ops: list[Operation]) -> list[Change]:
         change = Change(op=op, secret=op.secret)
         if previous is not None:
             change.folded = [*previous.folded, previous.op]
-            if op.action == "save" and op.secret is None and previous.op.action == "save":
+            # An op that set a password it no longer has (wiped) never brings back an older one.
+            if op.action == "save" and op.secret is None and not op.sets_password and previous.op.action == "save":
                 change.secret = previous.secret
         changes[key] = change
     return sorted(changes.values(), key=lambda c: c.op.id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -18,9 +17,9 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from portal.extensions import db
 from portal.models import BackendLog, LogState, Operation, OpState, utcnow
-from portal.models.base import rowcount
-from portal.orchestration.jobs import apply_server
+from portal.orchestration.jobs import apply_server, runnable
 from portal.orchestration.locks import redis_lock
+from portal.orchestration.outcome import forget_old_secrets
 from portal.orchestration.queue import queue, queued_key
 from portal.security.sessions import purge_expired
 
@@ -74,16 +73,7 @@ def sweep() -> list[int]:
     recover_orphans()
     forget_old_secrets()
     purge_expired()
-    ids = list(
-        db.session.scalars(
-            sa.select(Operation.server_id)
-            .where(
-                Operation.state == OpState.PENDING,
-                sa.or_(Operation.retry_at.is_(None), Operation.retry_at <= utcnow()),
-            )
-            .distinct()
-        )
-    )
+    ids = list(db.session.scalars(sa.select(Operation.server_id).where(runnable(utcnow())).distinct()))
     db.session.commit()
     dispatch(ids)
     return ids
@@ -121,21 +111,6 @@ def recover_orphans() -> int:
     if recovered:
         log.warning("recovered %d operations from a dead worker", recovered)
     return recovered
-
-
-def forget_old_secrets() -> int:
-    """A failed operation keeps its verifier for a retry, but not for ever."""
-    cutoff = utcnow() - timedelta(days=current_app.config["FAILED_SECRET_DAYS"])
-    result = db.session.execute(
-        sa.update(Operation)
-        .where(
-            Operation.state == OpState.FAILED,
-            Operation.secret.is_not(None),
-            Operation.updated_at < cutoff,
-        )
-        .values(secret=None)
-    )
-    return rowcount(result)
 
 
 def _after_flush(session: Session, context: UOWTransaction) -> None:

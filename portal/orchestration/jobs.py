@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
 from rq import get_current_job
+from sqlalchemy.orm import aliased
 
 from portal.extensions import db
 from portal.models import BackendLog, Database, LogState, Operation, OpState, Server, utcnow
@@ -17,7 +19,7 @@ from portal.models.status import Provisioned
 from portal.orchestration.backends import BACKENDS, get_backend
 from portal.orchestration.changes import Change, fold
 from portal.orchestration.locks import Guard, server_lock
-from portal.orchestration.outcome import settle, unstick
+from portal.orchestration.outcome import forget_old_secrets, settle, unstick
 from portal.orchestration.queue import queue, queued_key
 from portal.orchestration.script import Script, UnsafeValue
 from portal.orchestration.transports import ExecTimeout, Result, TransportError, exec_timeout, transport_for
@@ -34,17 +36,37 @@ Objects = dict[tuple[str, int], Provisioned]
 Summary = dict[str, int | str | None]
 
 
+def runnable(now: datetime) -> sa.ColumnElement[bool]:
+    """Which pending operations may go into a script now: those due, unless an older change of the same
+    account on that server still waits for its retry. So an account's changes reach a server in the
+    order they were made (a site after its user), and no operation runs, or spends an attempt, before
+    its own time. The sweeper asks the same question."""
+    older = aliased(Operation)
+    held = (
+        sa.exists()
+        .where(
+            older.server_id == Operation.server_id,
+            older.account_id.is_not_distinct_from(Operation.account_id),
+            older.state == OpState.PENDING,
+            older.id < Operation.id,
+            older.retry_at > now,
+        )
+        .correlate(Operation)
+    )
+    return sa.and_(
+        Operation.state == OpState.PENDING,
+        sa.or_(Operation.retry_at.is_(None), Operation.retry_at <= now),
+        ~held,
+    )
+
+
 def pending_ops(server_id: int) -> list[Operation]:
-    """All pending operations of a server, once any of them is due."""
-    now = utcnow()
-    ops = db.session.scalars(
-        sa.select(Operation)
-        .where(Operation.server_id == server_id, Operation.state == OpState.PENDING)
-        .order_by(Operation.id)
-    ).all()
-    if any(op.retry_at is None or op.retry_at <= now for op in ops):
-        return list(ops)
-    return []
+    """The operations of a server that may run now, in the order they were recorded."""
+    return list(
+        db.session.scalars(
+            sa.select(Operation).where(Operation.server_id == server_id, runnable(utcnow())).order_by(Operation.id)
+        )
+    )
 
 
 def load_objects(changes: list[Change]) -> Objects:
@@ -128,6 +150,9 @@ def _start(server: Server, ops: list[Operation]) -> tuple[BackendLog, list[Chang
 
 
 def _apply(server: Server, guard: Guard) -> Summary:
+    # Here too, not only in the sweep: the demo has no sweeper.
+    if forget_old_secrets():
+        db.session.commit()
     ops = pending_ops(server.id)
     if not ops:
         return {"server": server.id, "log": None}

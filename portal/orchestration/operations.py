@@ -36,13 +36,20 @@ def is_routed(backend: str) -> bool:
 
 
 def take_over(
-    server_id: int, backend: str, object_type: str, object_id: int, states: tuple[OpState, ...]
+    server_id: int,
+    backend: str,
+    object_type: str,
+    object_id: int,
+    states: tuple[OpState, ...],
+    *,
+    new_password: bool = False,
 ) -> str | None:
     """Supersede an object's operations in `states` on one server, wiping their verifiers.
 
     Returns the verifier that must still reach the server: the newest password-setting
     operation's, if that one is among those superseded (a newer password wins, even an
-    applied or running one, so a retry can never put an old password back).
+    applied or running one, so a retry can never put an old password back). With a
+    `new_password`, pending ones lose theirs too: it replaces them.
     """
     ops = db.session.scalars(
         sa.select(Operation)
@@ -60,7 +67,31 @@ def take_over(
             carried = op.secret if op.state in states else None
         if op.state in states:
             op.state, op.secret = OpState.SUPERSEDED, None
+        elif new_password and op.state == OpState.PENDING:
+            op.secret = None
     return carried
+
+
+def password_lost(obj: Provisioned) -> bool:
+    """Whether the newest password given to obj never reached a server, and Hostdeck no longer has its
+    verifier (wiped after FAILED_SECRET_DAYS): its page asks for a new one.
+
+    Per server and backend, the newest operation that set a password decides: applied, or still
+    holding its verifier, is fine. (A change that took a password over is marked as setting it.)
+    """
+    newest: dict[tuple[int, str], bool] = {}
+    rows = db.session.execute(
+        sa.select(Operation.server_id, Operation.backend, Operation.state, Operation.secret.is_(None))
+        .where(
+            Operation.object_type == type(obj).__name__,
+            Operation.object_id == obj.id,
+            Operation.sets_password.is_(True),
+        )
+        .order_by(Operation.id)
+    )
+    for server_id, backend, state, wiped in rows:
+        newest[(server_id, backend)] = state != OpState.APPLIED and wiped
+    return any(newest.values())
 
 
 def _new_op(
@@ -126,8 +157,14 @@ def record(
     wanted = backends_for(object_type, obj)
     for backend in wanted:
         for server in routed_servers(backend.name):
-            owed = None if fresh else take_over(server.id, backend.name, object_type, obj.id, (OpState.FAILED,))
             verifier = backend.verifier(server, password) if password is not None else None
+            owed = (
+                None
+                if fresh
+                else take_over(
+                    server.id, backend.name, object_type, obj.id, (OpState.FAILED,), new_password=verifier is not None
+                )
+            )
             secret = verifier if verifier is not None else owed
             ops.append(
                 _new_op(

@@ -10,6 +10,7 @@ from flask import current_app
 
 from portal.extensions import db
 from portal.models import BackendLog, LogState, Operation, OpState, Server, Status, usage, utcnow
+from portal.models.base import rowcount
 from portal.models.kinds import COUNTED, deletion_rank, kind_named
 from portal.orchestration import alerts
 from portal.orchestration.changes import Change
@@ -36,6 +37,18 @@ def retry_delays() -> list[int]:
     return [int(d) for d in str(current_app.config["RETRY_DELAYS"]).split(",") if d.strip()]
 
 
+def retry_later(op: Operation, delays: list[int]) -> int | None:
+    """Count a failed attempt of op. It comes back after the next of its own delays; once it has used
+    every one, it has failed (None)."""
+    op.attempts += 1
+    if op.attempts <= len(delays):
+        delay = delays[op.attempts - 1]
+        op.state, op.retry_at = OpState.PENDING, utcnow() + timedelta(seconds=delay)
+        return delay
+    op.state, op.retry_at = OpState.FAILED, None
+    return None
+
+
 def settle(
     server: Server, entry: BackendLog, changes: list[Change], refused: dict[int, str], *, retryable: bool = True
 ) -> None:
@@ -48,20 +61,21 @@ def settle(
     transient = entry.state in RETRIED_STATES
     delays = retry_delays()
     errors: dict[tuple[str, int], str] = {}
+    # Only the operations in this script take its outcome: no other one's attempts or next try move.
     for change in changes:
         op = change.op
         key = (op.object_type, op.object_id)
         if ok and op.id not in refused:
             op.state, op.secret, op.retry_at = OpState.APPLIED, None, None  # keep no copy of the verifier
-        elif transient and retryable and op.attempts < len(delays):
-            delay = delays[op.attempts]
-            op.attempts += 1
-            op.state, op.retry_at = OpState.PENDING, utcnow() + timedelta(seconds=delay)
-            errors[key] = f"{why} Hostdeck tries again in {delay} s."
+        elif transient and retryable:
+            delay = retry_later(op, delays)  # failed once it has used every delay
+            errors[key] = why if delay is None else f"{why} Hostdeck tries again in {delay} s."
         else:
             op.attempts += transient
-            op.state = OpState.FAILED  # its verifier stays for a retry, for a while
+            op.state, op.retry_at = OpState.FAILED, None
             errors[key] = f"{server.name} refused the change: {refused[op.id]}" if op.id in refused else why
+        # A failed operation keeps its verifier for a retry, for a while (forget_old_secrets).
+    hand_over(server.id, [c.op for c in changes if c.op.state != OpState.APPLIED])
     db.session.flush()
     update_objects({(c.op.object_type, c.op.object_id) for c in changes}, errors)
     purge_unrouted_domains()
@@ -74,6 +88,41 @@ def settle(
     if opened:
         why = why or next(iter(errors.values()), f"{server.name} refused a change.")
         alerts.send_incident(server, entry, why, [c.op for c in changes])
+
+
+def hand_over(server_id: int, unsettled: list[Operation]) -> None:
+    """Changes to the same objects recorded while the script ran (they could not take over an operation
+    that was running) take over from those that did not get through.
+
+    A newer password makes an older verifier useless: it is wiped at once. A failed operation is
+    superseded by the newest pending one, which delivers its password if it brings none of its own.
+    One waiting for a retry stays: it runs with the newer ones, folded into them, at its own time.
+    """
+    if not unsettled:
+        return
+    newer: dict[tuple[str, str, int], list[Operation]] = defaultdict(list)
+    for op in db.session.scalars(
+        sa.select(Operation)
+        .where(
+            Operation.server_id == server_id,
+            Operation.object_id.in_({op.object_id for op in unsettled}),
+            Operation.id > min(op.id for op in unsettled),
+            Operation.state != OpState.SUPERSEDED,
+        )
+        .order_by(Operation.id)
+    ):
+        newer[(op.backend, op.object_type, op.object_id)].append(op)
+    for op in unsettled:
+        later = [o for o in newer[(op.backend, op.object_type, op.object_id)] if o.id > op.id]
+        if any(o.sets_password for o in later):
+            op.secret = None
+        waiting = [o for o in later if o.state == OpState.PENDING]
+        if op.state != OpState.FAILED or not waiting:
+            continue
+        carrier = waiting[-1]
+        if op.secret is not None and carrier.action == "save":
+            carrier.secret, carrier.sets_password = op.secret, True
+        op.state, op.secret = OpState.SUPERSEDED, None
 
 
 def update_objects(keys: set[tuple[str, int]], errors: dict[tuple[str, int], str]) -> None:
@@ -153,14 +202,32 @@ def latest_per_server(object_type: str, ids: list[int]) -> dict[int, list[tuple[
 
 
 def unstick(log_id: int) -> None:
-    """The outcome could not be recorded: put the log's running operations back, to retry later."""
-    delay = (retry_delays() or [30])[0]
-    db.session.execute(
+    """The outcome could not be recorded: the log's running operations count a failed attempt, as
+    after an ERROR, and come back after their next delay (or fail, once they have used every one)."""
+    delays = retry_delays()
+    errors: dict[tuple[str, int], str] = {}
+    running = sa.select(Operation).where(Operation.backend_log_id == log_id, Operation.state == OpState.RUNNING)
+    for op in db.session.scalars(running).all():
+        delay = retry_later(op, delays)
+        errors[(op.object_type, op.object_id)] = "Hostdeck could not record what the server did with this change." + (
+            "" if delay is None else f" It tries again in {delay} s."
+        )
+    db.session.flush()
+    update_objects(set(errors), errors)
+    db.session.commit()
+
+
+def forget_old_secrets() -> int:
+    """A failed operation keeps its verifier for a retry, but for FAILED_SECRET_DAYS at most. The
+    object's page then asks for a new password (operations.password_lost)."""
+    cutoff = utcnow() - timedelta(days=current_app.config["FAILED_SECRET_DAYS"])
+    result = db.session.execute(
         sa.update(Operation)
         .where(
-            Operation.backend_log_id == log_id,
-            Operation.state == OpState.RUNNING,
+            Operation.state == OpState.FAILED,
+            Operation.secret.is_not(None),
+            Operation.updated_at < cutoff,
         )
-        .values(state=OpState.PENDING, retry_at=utcnow() + timedelta(seconds=delay), attempts=Operation.attempts + 1)
+        .values(secret=None)
     )
-    db.session.commit()
+    return rowcount(result)

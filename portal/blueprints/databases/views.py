@@ -11,6 +11,7 @@ from portal.blueprints.databases.forms import (
 )
 from portal.extensions import db
 from portal.models import Database, DatabaseUser, Status
+from portal.orchestration.operations import password_lost
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services.databases import (
@@ -146,7 +147,11 @@ def _user_page(
         grants = GrantsForm(data={"databases": [d.id for d in user.databases]})
     grants.databases.choices = _choices(_databases(user.engine))
     return render_template(
-        "databases/user.html", user=user, grants=grants, form=password or DatabasePasswordForm()
+        "databases/user.html",
+        user=user,
+        grants=grants,
+        form=password or DatabasePasswordForm(),
+        password_lost=password_lost(user),
     ), status
 
 

@@ -13,7 +13,7 @@ from portal.blueprints.mailboxes.forms import (
 )
 from portal.extensions import db
 from portal.models import Domain, Mailbox
-from portal.orchestration.operations import is_routed
+from portal.orchestration.operations import is_routed, password_lost
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services.mailboxes import (
@@ -79,6 +79,7 @@ def _page(mailbox: Mailbox, password_form=None, autoreply_form=None, status: int
         form=password_form or MailboxPasswordForm(),
         autoreply=autoreply_form,
         addresses=sorted(mailbox.addresses, key=lambda a: a.key),
+        password_lost=password_lost(mailbox),
     ), status
 
 

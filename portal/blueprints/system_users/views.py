@@ -3,6 +3,7 @@ from flask import Blueprint, render_template, url_for
 from portal.blueprints.common import confirm_delete, paginated, refusals, saved, status_response
 from portal.blueprints.system_users.forms import SystemUserForm, UserPasswordForm, UserSettingsForm
 from portal.models import SystemUser
+from portal.orchestration.operations import password_lost
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services.system_users import (
@@ -46,7 +47,11 @@ def create():
 def _page(user, password_form=None, settings_form=None, status=200):
     settings_form = settings_form or UserSettingsForm(data={"shell": user.shell, "ssh_keys": user.ssh_keys})
     return render_template(
-        "system_users/show.html", user=user, form=password_form or UserPasswordForm(), settings=settings_form
+        "system_users/show.html",
+        user=user,
+        form=password_form or UserPasswordForm(),
+        settings=settings_form,
+        password_lost=password_lost(user),
     ), status
 
 
