@@ -117,13 +117,13 @@ def _looks_like_ip(name: str) -> bool:
 
 
 IDNA_REASONS = {
-    "label_too_long": "each part between dots has at most 63 characters",
-    "domain_too_long": "a domain name has at most 253 characters",
-    "empty_label": "there is nothing between two dots",
-    "hyphen_start_end": "no part may start or end with a hyphen",
-    "hyphen_3_4": "no part may have hyphens as its 3rd and 4th characters unless it is a valid xn-- label",
-    "invalid_alabel": "an xn-- part must decode to a valid international name",
-    "non_canonical_alabel": "an xn-- part must decode to a valid international name",
+    "label_too_long": "Each part between the dots has at most 63 characters.",
+    "domain_too_long": "A domain name has at most 253 characters.",
+    "empty_label": "There is nothing between two dots.",
+    "hyphen_start_end": "No part may start or end with a hyphen.",
+    "hyphen_3_4": "Only an xn-- part may have hyphens as its 3rd and 4th characters.",
+    "invalid_alabel": "An xn-- part must decode to a valid international name.",
+    "non_canonical_alabel": "An xn-- part must decode to a valid international name.",
 }
 
 
@@ -147,8 +147,8 @@ def domain_to_ascii(name: str) -> str:
         ascii_name = idna.encode(text, uts46=True, std3_rules=True).decode("ascii").removesuffix(".")
         unicode_name = idna.decode(ascii_name)
     except idna.IDNAError as exc:
-        reason = IDNA_REASONS.get(getattr(exc, "code", ""), "use letters, digits and hyphens between the dots")
-        raise ValueError(f"{name.strip()!r} is not a valid domain name: {reason}.") from exc
+        reason = IDNA_REASONS.get(getattr(exc, "code", ""), "Use letters, digits and hyphens between the dots.")
+        raise ValueError(f"{name.strip()!r} is not a valid domain name. {reason}") from exc
     if SUFFIXES.is_public(ascii_name, accept_unknown=False):
         raise ValueError(
             f"{unicode_name} is a public suffix, shared by many owners; enter a name registered under it, "

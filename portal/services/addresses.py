@@ -3,40 +3,37 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
 
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status
-from portal.models.validators import control_problem, local_part_problem
+from portal.models.validators import email_to_ascii, local_part_problem
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.services import ServiceError, record, to_delete
 from portal.services.domains import refuse_unproven
 from portal.services.limits import reserve
+from portal.services.text import plain_text
 
 MAX_FORWARDS = 20
 
 
 def clean_forwards(forwards: list[str]) -> list[str]:
-    """Validated, normalised, de-duplicated external addresses."""
+    """Validated, de-duplicated addresses in the form Postfix gets: lowercase, the domain as A-labels
+    (the one domain validator's, as for domains)."""
     cleaned: list[str] = []
     for raw in forwards:
-        value = raw.strip()
+        value = plain_text(raw, "forwards").strip()
         if not value:
             continue
-        if control_problem(value) or any(c in value for c in ", ;"):
+        if any(c in value for c in ", ;"):
             raise ServiceError(f"{value!r} is not one e-mail address.", field="forwards")
-        local, _, domain = value.lower().rpartition("@")
+        try:
+            normalized = email_to_ascii(value)
+        except ValueError as exc:
+            raise ServiceError(str(exc), field="forwards") from exc
+        local, _, domain = normalized.rpartition("@")
         ours = bool(db.session.scalar(sa.select(sa.exists().where(Domain.name == domain))))
-        if ours:  # one of this portal's domains (maybe a special-use name like .test on staging)
-            if local_part_problem(local):
-                raise ServiceError(f"{value}: {local_part_problem(local)}", field="forwards")
-            normalized = f"{local}@{domain}"
-        else:
-            try:
-                normalized = validate_email(value, check_deliverability=False, allow_smtputf8=False).normalized
-            except EmailNotValidError as exc:
-                raise ServiceError(f"{value}: {exc}", field="forwards") from exc
-        normalized = normalized.lower()
+        if ours and local_part_problem(local):  # our own names follow our own rules
+            raise ServiceError(f"{value}: {local_part_problem(local)}", field="forwards")
         if normalized not in cleaned:
             cleaned.append(normalized)
     if len(cleaned) > MAX_FORWARDS:

@@ -17,8 +17,9 @@ from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.services import ServiceError, record, to_change, to_delete
 from portal.services.limits import reserve
 from portal.services.system_users import prefix
+from portal.services.text import plain_text
 
-BASE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+BASE = re.compile(r"[a-z0-9][a-z0-9_]*")  # fullmatch: $ would let a final line break through
 
 
 def engine_of(value: str) -> Engine:
@@ -32,7 +33,7 @@ def full_name(actor: Actor, base: str, engine: Engine) -> str:
     """The account prefix, _, and the part the customer chose; refused in plain words."""
     if not base:
         raise ServiceError("Give it a name.", field="name")
-    if not BASE.match(base):
+    if not BASE.fullmatch(plain_text(base, "name")):
         raise ServiceError(
             "Use lowercase letters a-z, digits and _ only: no capitals, spaces, quotes, backticks, ; or %.",
             field="name",

@@ -8,11 +8,12 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status
-from portal.models.validators import control_problem, local_part_problem
+from portal.models.validators import local_part_problem
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.services import ServiceError, record, to_change, to_delete
 from portal.services.domains import refuse_unproven
 from portal.services.limits import reserve
+from portal.services.text import plain_text
 
 QUOTA_MIN_MB, QUOTA_MAX_MB = 10, 102400
 
@@ -105,15 +106,15 @@ def set_autoreply(
     actor: Actor, mailbox_id: int, *, enabled: bool, subject: str, message: str, start: date | None, end: date | None
 ) -> Mailbox:
     mailbox = get_scoped_or_404(Mailbox, mailbox_id, actor)
-    subject, message = subject.strip(), message.replace("\r\n", "\n").strip()
+    # Checked before strip(), which would quietly drop a U+2028 or U+0085 at either end.
+    subject = plain_text(subject, "subject").strip()
+    message = plain_text(message, "message", multiline=True).strip()
     if enabled and not message:
         raise ServiceError("Write the reply message.", field="message")
     if len(subject) > 200:
         raise ServiceError("Keep the subject under 200 characters.", field="subject")
     if len(message) > AUTOREPLY_MAX:
         raise ServiceError(f"Keep the message under {AUTOREPLY_MAX} characters.", field="message")
-    if control_problem(subject) or control_problem(message.replace("\n", "").replace("\t", "")):
-        raise ServiceError("Control characters are not allowed.", field="message")
     if start and end and end < start:
         raise ServiceError("The end date comes before the start date.", field="end")
     if mailbox.status == Status.DELETING:

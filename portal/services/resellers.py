@@ -19,6 +19,7 @@ from portal.security.audit import audit
 from portal.security.passwords import hash_password
 from portal.security.scoping import Actor, sub_account
 from portal.services import ServiceError
+from portal.services.text import plain_text
 
 LINK_DAYS = 7
 
@@ -53,7 +54,7 @@ def create_sub_account(actor: Actor, *, name: str, owner_email: str) -> tuple[Ac
     reseller = reseller_of(actor)
     if reseller is None:
         raise ServiceError("Only resellers create accounts.")
-    name = name.strip()
+    name = plain_text(name, "name").strip()
     if not 1 <= len(name) <= 100 or not name.isprintable():
         raise ServiceError("Give the account a name.", field="name")
     if db.session.scalar(sa.select(sa.func.count()).where(Account.name == name)):

@@ -129,6 +129,8 @@ def test_worker_needs_redis(app):
     ("args", "exit_code"),
     [
         (["domains", "add", "Acme", "exa\nmple.com"], 1),  # refused by the command
+        (["domains", "add", "Acme", "exa\u2028mple.com"], 1),  # any Unicode line separator or control
+        (["servers", "add", "x", "--host", "mail1\x85", "--transport", "local"], 2),
         (["servers", "add", "x", "--transport", "local", "--set", "mail_root=/var/vmail\n/etc"], 2),  # by its option
         (["servers", "add", "x", "--host", "mail1\n", "--transport", "local"], 2),
     ],
@@ -137,7 +139,7 @@ def test_control_characters_never_reach_a_server(runner, make_account, args, exi
     make_account("Acme")
     result = runner.invoke(args=args)
     assert result.exit_code == exit_code
-    assert "Control characters such as line breaks are not allowed." in result.output
+    assert "Line breaks and control characters are not allowed" in result.output
     assert count(Server) == 0
     assert count(Domain) == 0
 

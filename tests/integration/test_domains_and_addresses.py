@@ -165,7 +165,9 @@ def test_editing_and_deleting_an_address(web, acme):
     [
         ("a,b", "x@example.net", "Use only letters"),
         ("a b", "x@example.net", "Use only letters"),
-        ("a\nb", "x@example.net", "Use only letters"),
+        ("a\nb", "x@example.net", "Line breaks and control characters are not allowed (U+000A)"),
+        ("info", "x@example.net\u2028y@example.net", "Only ordinary line breaks are allowed"),
+        ("info", "x@p\u0430ypal.com", "mixes Latin and Cyrillic letters"),
         ("a:b", "x@example.net", "Use only letters"),
         ("a#b", "x@example.net", "Use only letters"),
         ("info", "x@example.net, y@example.net", "is not one e-mail address"),

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Server, Status
+from portal.models.validators import domain_to_ascii
 from portal.orchestration.backends.base import Backend
 from portal.orchestration.script import Script, UnsafeValue, q
 
@@ -76,6 +77,18 @@ def _key(value: str) -> str:
     return value
 
 
+def _destination(address: str) -> str:
+    """As Postfix matches it, the domain in A-labels: forwards saved before the service stored them so
+    may still name a Unicode domain."""
+    if address.isascii():
+        return address
+    local, _, domain = address.rpartition("@")
+    try:
+        return f"{local}@{domain_to_ascii(domain)}"
+    except ValueError as exc:
+        raise UnsafeValue(f"{address!r} cannot be a Postfix destination: {exc}") from exc
+
+
 def _live(model: type[Mailbox] | type[Address], key: str) -> bool:
     """Is there a mailbox (or address) of this name that is not being deleted?"""
     local, _, domain = key.partition("@")
@@ -116,7 +129,7 @@ class PostfixBackend(Backend[Domain | Address | Mailbox]):
         if isinstance(obj, Domain):
             self._set(script, "domains", obj.name, "OK")
         elif isinstance(obj, Address):
-            self._set(script, "aliases", obj.key, ", ".join(obj.destinations))
+            self._set(script, "aliases", obj.key, ", ".join(_destination(d) for d in obj.destinations))
             self._del(script, "private", obj.key)  # a mailbox of this name is reachable now
         elif _live(Address, obj.address):
             self._set(script, "mailboxes", obj.address, obj.address)
