@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Account, Status, SystemUser
-from portal.orchestration.ssh import parse_host_key
+from portal.models.ssh_keys import AuthorizedKey, KeyProblem, parse_line
 from portal.security.scoping import Actor, get_scoped_or_404
 from portal.services import ServiceError, record, to_change, to_delete
 from portal.services.limits import reserve
@@ -60,19 +60,24 @@ def prefix(account: Account) -> str:
 
 
 def clean_keys(text: str) -> str:
+    """authorized_keys lines with their options checked and kept; a key with a bad option is refused."""
     keys: list[str] = []
-    for line in (text or "").splitlines():
-        line = line.strip()
-        if not line:
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
             continue
         if len(keys) >= MAX_KEYS:
             raise ServiceError(f"At most {MAX_KEYS} keys.", field="ssh_keys")
         try:
-            key = parse_host_key(line)
-        except ValueError as exc:
-            raise ServiceError(f"Not an OpenSSH public key: {line[:40]}…", field="ssh_keys") from exc
-        keys.append(f"{key.get_name()} {key.get_base64()}")  # comments dropped: they would reach a file
+            key = parse_line(line)
+        except KeyProblem as exc:
+            raise ServiceError(f"Key on line {number}: {exc}", field="ssh_keys") from exc
+        keys.append(key.line)  # comments dropped: they would reach a file
     return "\n".join(keys)
+
+
+def keys_of(user: SystemUser) -> list[AuthorizedKey]:
+    """The user's keys as stored (each line was checked when saved)."""
+    return [parse_line(line) for line in (user.ssh_keys or "").splitlines() if line.strip()]
 
 
 def _shell(actor: Actor, account: Account, shell: str) -> str:

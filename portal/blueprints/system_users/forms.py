@@ -5,7 +5,10 @@ from wtforms.validators import DataRequired, Length
 from portal.blueprints.forms import PasswordFields
 
 SHELL_CHOICES = [SelectChoice("sftp", "SFTP only, inside its home"), SelectChoice("bash", "Login shell (SSH)")]
-KEYS_HELP = "Optional. OpenSSH public keys, one per line."
+KEYS_HELP = (
+    "Optional. OpenSSH public keys, one per line, with authorized_keys options in front if you want them "
+    '(restrict, from="...", command="...", permitopen="host:port"...).'
+)
 
 
 class SystemUserForm(PasswordFields, FlaskForm):

@@ -10,6 +10,7 @@ from portal.services.system_users import (
     change_system_user_password,
     create_system_user,
     delete_system_user,
+    keys_of,
     prefix,
     update_system_user,
 )
@@ -49,6 +50,7 @@ def _page(user, password_form=None, settings_form=None, status=200):
     return render_template(
         "system_users/show.html",
         user=user,
+        keys=keys_of(user),
         form=password_form or UserPasswordForm(),
         settings=settings_form,
         password_lost=password_lost(user),

@@ -13,6 +13,7 @@ import posixpath
 from typing import Any
 
 from portal.models import Server, SystemUser
+from portal.models.ssh_keys import KeyProblem, parse_line
 from portal.orchestration import verifiers
 from portal.orchestration.backends.base import Backend
 from portal.orchestration.script import Script, UnsafeValue, q
@@ -27,7 +28,8 @@ SAVE = """\
 if ! id -u {name} >/dev/null 2>&1; then
   useradd --home-dir {home} --no-create-home --shell {shell} --user-group {name}
 fi
-usermod --shell {shell} {name}
+# A user left from before may have another home: sshd reads the keys from the one in passwd.
+usermod --shell {shell} --home {home} {name}
 {membership}
 install -d -m 0755 -o root -g root {home} {home}/.ssh
 install -d -m 0711 -o {name} -g {name} {home}/webapps
@@ -55,6 +57,14 @@ def _name(value: str) -> str:
     return value
 
 
+def _key_line(line: str) -> str:
+    """Each stored key read again, options included, and written in the one spelling we checked."""
+    try:
+        return parse_line(line).line
+    except KeyProblem as exc:
+        raise UnsafeValue(f"SSH key refused: {exc}") from exc
+
+
 class UnixBackend(Backend[SystemUser]):
     name = "unix"
     handles = ("SystemUser",)
@@ -79,9 +89,7 @@ class UnixBackend(Backend[SystemUser]):
             if sftp_only
             else f"if id -nG {name} | grep -qw {group}; then gpasswd -d {name} {group} >/dev/null; fi"
         )
-        keys = "".join(line.strip() + "\n" for line in (user.ssh_keys or "").splitlines() if line.strip())
-        if any(c in keys for c in "\r\x00"):
-            raise UnsafeValue("control characters in SSH keys")
+        keys = "".join(_key_line(line) + "\n" for line in (user.ssh_keys or "").splitlines() if line.strip())
         password = CHPASSWD.format(name=name, verifier=script.secret(secret)) if secret else ":"
         script.add(
             SAVE.format(
