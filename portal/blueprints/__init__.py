@@ -10,6 +10,7 @@ from portal.blueprints import (
     activity,
     addresses,
     auth,
+    common,
     dashboard,
     databases,
     domains,
@@ -42,6 +43,7 @@ FEATURES = (
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = common.IdConverter  # before any route is added: ids in every route
     for feature in FEATURES:
         app.register_blueprint(feature.bp)
     app.add_template_global(events.describe_event)

@@ -20,17 +20,33 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
+from werkzeug.routing import IntegerConverter
 from wtforms import SubmitField
 
+from portal.blueprints.forms import INT_MAX, Form, whole_number
 from portal.extensions import db
 from portal.models import AuditEvent
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
 
+MAX_PAGE = 1_000_000  # beyond this no list has rows, and the offset stays within the database's reach
+MAX_POLLED = 200  # ids in one status poll
 
-class DeleteForm(FlaskForm):
+
+class IdConverter(IntegerConverter):
+    """<int:...> in every route: an id is 1 to INT_MAX in ASCII digits. Anything else (0, a sign,
+    Unicode digits, more than the database's integer) is not found, like an id that does not exist."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", INT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+class DeleteForm(Form):
     submit = SubmitField("Delete for good")
 
 
@@ -62,14 +78,15 @@ def saved(message: str, target: str, category: str = "success"):
     return redirect(target)
 
 
-def paginated(query, arg: str = "page", total: int | None = None):
-    """One page of a list (PER_PAGE rows), the page number read from ?<arg>=.
+def paginated(query, arg: str = "page", total: int | None = None, per_page: int | None = None):
+    """One page of a list (PER_PAGE rows unless told), the page number read from ?<arg>=; anything
+    but a page number (0, -1, 10**18, "x", Unicode digits) shows the first page.
 
     `total`, when known (a usage counter: Actor.total), saves counting every row of the list."""
     page = db.paginate(
         query,
-        page=request.args.get(arg, 1, type=int),
-        per_page=current_app.config["PER_PAGE"],
+        page=whole_number(request.args.get(arg), MAX_PAGE) or 1,
+        per_page=per_page or current_app.config["PER_PAGE"],
         error_out=False,
         count=total is None,
     )
@@ -80,7 +97,9 @@ def paginated(query, arg: str = "page", total: int | None = None):
 
 def status_response(model):
     """Live statuses for the ids on a page, polled by static/js/status.js."""
-    ids = [int(i) for i in request.args.get("ids", "").split(",") if i.isdigit()][:200]
+    # Ids as the page wrote them: ASCII digits within the database's integer, each once, at most MAX_POLLED.
+    polled = (whole_number(i) for i in request.args.get("ids", "").split(",", MAX_POLLED)[:MAX_POLLED])
+    ids = list(dict.fromkeys(i for i in polled if i))
     rows = db.session.scalars(scoped(model, current_actor()).where(model.id.in_(ids))).all()
     found = {row.id: {"status": str(row.status), "error": row.last_error or ""} for row in rows}
     # Ids that vanished were deleted (or were never ours): both read as "gone".

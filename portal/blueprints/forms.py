@@ -2,10 +2,80 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
+from flask import request
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectMultipleField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import IntegerField, PasswordField, SelectMultipleField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
+
+# PostgreSQL's integer, the type of every id and number column: a larger value would fail in the database.
+INT_MAX = 2**31 - 1
+NOT_A_FILE = "Type text here; a file cannot go in this field."
+# What a form reads when it is given no formdata: Flask-WTF's own marker for "the request".
+READ_THE_REQUEST = inspect.signature(FlaskForm.__init__).parameters["formdata"].default
+
+
+def whole_number(text: object, highest: int = INT_MAX) -> int | None:
+    """A number typed by hand, 0 to highest in ASCII digits; None for anything else (a sign, Unicode
+    digits, 5,000 digits)."""
+    if isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= len(str(highest)):
+        number = int(text)
+        return number if number <= highest else None
+    return None
+
+
+def id_choice(value: Any) -> int:
+    """coerce= for a choice of ids: an id from the page, or a ValueError that the field shows as an
+    invalid choice (never a number the database cannot hold)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT_MAX:
+        return value
+    number = whole_number(value)
+    if number is None:
+        raise ValueError("Not a valid choice.")
+    return number
+
+
+class Form(FlaskForm):
+    """Every form of the portal. It reads the posted fields and nothing else: a file where it expects
+    text is an error at that field, and a JSON body is no form (Flask-WTF would hand both to the fields)."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            if formdata is not READ_THE_REQUEST:
+                return formdata
+            return request.form if form.is_submitted() else None
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for name in request.files:
+            if name in self._fields:
+                self._fields[name].errors = [NOT_A_FILE]
+                valid = False
+        return valid
+
+
+class WholeNumberField(IntegerField):
+    """A count or an id typed in a form: 0 or more, in ASCII digits, no larger than the database holds
+    (INT_MAX). Anything else is an error at the field, in words."""
+
+    data: Any  # an int, or None when empty or refused; typed like the other WTForms fields
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        text = valuelist[0].strip() if isinstance(valuelist[0], str) else ""
+        self.data = whole_number(text)
+        if self.data is not None:
+            return
+        if not (text.isascii() and text.isdigit()):
+            raise ValueError("Type a whole number, in digits.")
+        # Too large: a range validator with a maximum says so in the field's own words.
+        if not any(isinstance(v, NumberRange) and v.max is not None for v in self.validators):
+            raise ValueError(f"Type a number no larger than {INT_MAX}.")
+
 
 PASSWORD_RULES = [DataRequired(), Length(min=10, max=128, message="Use 10 to 128 characters.")]
 
@@ -24,7 +94,7 @@ class Checkboxes(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(Form):
     code = StringField(
         "Code from the app",
         validators=[DataRequired(), Length(max=10)],

@@ -52,7 +52,8 @@ def test_bad_local_part_is_a_form_error(web, customer, queued, local_part):
         ({"confirm": "something-else"}, "The passwords differ."),
         ({"password": "short", "confirm": "short"}, "Use 10 to 128 characters."),
         ({"quota_mb": 0}, "Choose 10 to 102400 MB."),
-        ({"quota_mb": "lots"}, "Not a valid integer"),
+        ({"quota_mb": "lots"}, "Type a whole number, in digits."),
+        ({"quota_mb": str(10**20)}, "Choose 10 to 102400 MB."),
     ],
 )
 def test_bad_password_or_quota_is_a_form_error(web, customer, queued, fields, message):

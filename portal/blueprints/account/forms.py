@@ -1,29 +1,28 @@
 from zoneinfo import available_timezones
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from portal.blueprints.forms import PasswordFields
+from portal.blueprints.forms import Form, PasswordFields
 
 
-class PasswordChangeForm(PasswordFields, FlaskForm):
+class PasswordChangeForm(PasswordFields, Form):
     current = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
     submit = SubmitField("Change my password")
 
 
-class EmailChangeForm(FlaskForm):
+class EmailChangeForm(Form):
     email = EmailField("New login e-mail", validators=[DataRequired(), Length(max=254)])
     current = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
     submit = SubmitField("Change my e-mail")
 
 
-class TimezoneForm(FlaskForm):
+class TimezoneForm(Form):
     timezone = SelectField("Show times in", choices=sorted(available_timezones()))
     submit = SubmitField("Save")
 
 
-class CodeConfirmForm(FlaskForm):
+class CodeConfirmForm(Form):
     code = StringField(
         "Authenticator or recovery code",
         validators=[DataRequired(), Length(max=40)],

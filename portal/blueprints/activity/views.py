@@ -2,8 +2,7 @@
 
 from flask import Blueprint, render_template
 
-from portal.blueprints.common import with_people
-from portal.extensions import db
+from portal.blueprints.common import paginated, with_people
 from portal.models import AuditEvent
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, scoped
@@ -17,5 +16,5 @@ PER_PAGE = 50
 @customer
 def index():
     actor = current_actor()
-    page = db.paginate(with_people(scoped(AuditEvent, actor)), per_page=PER_PAGE, error_out=False)
+    page = paginated(with_people(scoped(AuditEvent, actor)), per_page=PER_PAGE)
     return render_template("activity/index.html", page=page, own_account_id=actor.account_id)

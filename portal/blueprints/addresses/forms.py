@@ -1,13 +1,12 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.blueprints.forms import Checkboxes
+from portal.blueprints.forms import Checkboxes, Form, id_choice
 from portal.services.addresses import MAX_FORWARDS
 
 
 class DestinationFields:
-    mailbox_ids = Checkboxes("Deliver to these mailboxes", coerce=int, validators=[Optional()])
+    mailbox_ids = Checkboxes("Deliver to these mailboxes", coerce=id_choice, validators=[Optional()])
     forwards = TextAreaField(
         "Forward to (one address per line)",
         validators=[Length(max=MAX_FORWARDS * 260)],
@@ -19,7 +18,7 @@ class DestinationFields:
         return (self.forwards.data or "").splitlines()
 
 
-class AddressForm(DestinationFields, FlaskForm):
+class AddressForm(DestinationFields, Form):
     local_part = StringField(
         "Name",
         filters=[lambda v: v.lower() if isinstance(v, str) else v],
@@ -27,9 +26,9 @@ class AddressForm(DestinationFields, FlaskForm):
         description="The part before the @, e.g. info.",
     )
     catch_all = BooleanField("Catch-all: every name on the domain that is not otherwise taken")
-    domain_id = SelectField("Domain", coerce=int, validators=[DataRequired()])
+    domain_id = SelectField("Domain", coerce=id_choice, validators=[DataRequired()])
     submit = SubmitField("Create address")
 
 
-class EditAddressForm(DestinationFields, FlaskForm):
+class EditAddressForm(DestinationFields, Form):
     submit = SubmitField("Save")

@@ -1,9 +1,10 @@
-from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
+from portal.blueprints.forms import Form
 
-class DomainForm(FlaskForm):
+
+class DomainForm(Form):
     name = StringField(
         "Domain name",
         validators=[DataRequired(), Length(max=1000)],
@@ -12,11 +13,11 @@ class DomainForm(FlaskForm):
     submit = SubmitField("Add domain")
 
 
-class CheckForm(FlaskForm):
+class CheckForm(Form):
     submit = SubmitField("Check now")
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(Form):
     reason = StringField(
         "Reason",
         validators=[Length(max=1000)],

@@ -1,6 +1,7 @@
-from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField, ValidationError
 from wtforms.validators import DataRequired, Length, Optional
+
+from portal.blueprints.forms import Form
 
 
 def _printable(form, field):
@@ -8,7 +9,7 @@ def _printable(form, field):
         raise ValidationError("Use plain text: no line breaks or control characters.")
 
 
-class ImpersonateForm(FlaskForm):
+class ImpersonateForm(Form):
     reason = StringField(
         "Reason",
         validators=[DataRequired("Say why: a ticket id or a few words."), Length(max=200), _printable],
@@ -22,5 +23,5 @@ class ImpersonateForm(FlaskForm):
     submit = SubmitField("Impersonate")
 
 
-class StopForm(FlaskForm):
+class StopForm(Form):
     submit = SubmitField("Stop impersonating")

@@ -1,8 +1,6 @@
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -17,7 +15,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.blueprints.forms import PasswordFields
+from portal.blueprints.forms import Form, PasswordFields, WholeNumberField, id_choice
 from portal.models.validators import local_part_problem
 from portal.services.mailboxes import QUOTA_MAX_MB, QUOTA_MIN_MB
 
@@ -32,16 +30,16 @@ def _valid_local_part(form, field):
         raise ValidationError(problem)
 
 
-class MailboxForm(PasswordFields, FlaskForm):
+class MailboxForm(PasswordFields, Form):
     local_part = StringField(
         "Name",
         filters=[_lower],
         validators=[DataRequired(), _valid_local_part],
         description="The part before the @, e.g. alice.",
     )
-    domain_id = SelectField("Domain", coerce=int, validators=[DataRequired()])
+    domain_id = SelectField("Domain", coerce=id_choice, validators=[DataRequired()])
     with_address = BooleanField("Also create the address of the same name, so mail to it arrives here", default=True)
-    quota_mb = IntegerField(
+    quota_mb = WholeNumberField(
         "Quota (MB)",
         default=1024,
         validators=[
@@ -52,11 +50,11 @@ class MailboxForm(PasswordFields, FlaskForm):
     submit = SubmitField("Create mailbox")
 
 
-class MailboxPasswordForm(PasswordFields, FlaskForm):
+class MailboxPasswordForm(PasswordFields, Form):
     submit = SubmitField("Change password")
 
 
-class AutoreplyForm(FlaskForm):
+class AutoreplyForm(Form):
     enabled = BooleanField("Send an automatic reply")
     subject = StringField("Subject", validators=[Length(max=200)], default="Out of office")
     message = TextAreaField("Message", validators=[Length(max=5000)], render_kw={"rows": 5})

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.blueprints.common import refusals, saved, with_people
+from portal.blueprints.common import paginated, refusals, saved, with_people
 from portal.blueprints.staff.blueprint import bp
 from portal.blueprints.staff.forms import EventFilterForm, VerifyDomainForm
 from portal.extensions import db
@@ -184,6 +184,6 @@ def events():
             query = query.where(AuditEvent.action.like(f"{form.action.data}%"))
         if form.impersonated.data:
             query = query.where(AuditEvent.real_actor_id.is_not(None))
-    page = db.paginate(with_people(query), per_page=50, error_out=False)
+    page = paginated(with_people(query), per_page=50)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("staff/events.html", page=page, form=form, args=args)

@@ -1,11 +1,11 @@
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import Length, Optional
 
+from portal.blueprints.forms import Form, WholeNumberField
 from portal.models import LogState
 
 
-class LogFilterForm(FlaskForm):
+class LogFilterForm(Form):
     class Meta:
         csrf = False  # a GET filter changes nothing
 
@@ -15,18 +15,18 @@ class LogFilterForm(FlaskForm):
         choices=[SelectChoice("", "Any state")] + [SelectChoice(s.value) for s in LogState],
         validators=[Optional()],
     )
-    account = IntegerField("Account id", validators=[Optional()])
+    account = WholeNumberField("Account id", validators=[Optional()])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     submit = SubmitField("Go")
 
 
-class EventFilterForm(FlaskForm):
+class EventFilterForm(Form):
     class Meta:
         csrf = False  # a GET filter changes nothing
 
-    account = IntegerField("Account id", validators=[Optional()])
+    account = WholeNumberField("Account id", validators=[Optional()])
     who = StringField("Who (e-mail)", validators=[Optional(), Length(max=254)])
     action = StringField(
         "Action starts with", validators=[Optional(), Length(max=40)], description="e.g. mailbox, impersonation.start"
@@ -34,6 +34,6 @@ class EventFilterForm(FlaskForm):
     impersonated = BooleanField("Only steps taken while impersonating")
 
 
-class VerifyDomainForm(FlaskForm):
+class VerifyDomainForm(Form):
     reason = StringField("Reason", validators=[Length(max=1000)])
     submit = SubmitField("Mark as verified")

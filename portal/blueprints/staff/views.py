@@ -3,7 +3,7 @@ from flask import redirect, render_template, request, url_for
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from portal.blueprints.common import refusals, saved
+from portal.blueprints.common import paginated, refusals, saved
 from portal.blueprints.staff.blueprint import bp
 from portal.blueprints.staff.forms import ActionForm, LogFilterForm
 from portal.extensions import db
@@ -30,7 +30,7 @@ def logs():
             query = query.where(
                 BackendLog.id.in_(sa.select(Operation.backend_log_id).where(Operation.account_id == form.account.data))
             )
-    page = db.paginate(query, per_page=50, error_out=False)
+    page = paginated(query, per_page=50)
     return render_template("staff/logs.html", page=page, form=form, servers=servers)
 
 

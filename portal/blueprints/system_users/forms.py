@@ -1,8 +1,7 @@
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from portal.blueprints.forms import PasswordFields
+from portal.blueprints.forms import Form, PasswordFields
 
 SHELL_CHOICES = [SelectChoice("sftp", "SFTP only, inside its home"), SelectChoice("bash", "Login shell (SSH)")]
 KEYS_HELP = (
@@ -11,7 +10,7 @@ KEYS_HELP = (
 )
 
 
-class SystemUserForm(PasswordFields, FlaskForm):
+class SystemUserForm(PasswordFields, Form):
     name = StringField(
         "Name",
         validators=[DataRequired(), Length(max=16)],
@@ -22,11 +21,11 @@ class SystemUserForm(PasswordFields, FlaskForm):
     submit = SubmitField("Create user")
 
 
-class UserPasswordForm(PasswordFields, FlaskForm):
+class UserPasswordForm(PasswordFields, Form):
     submit = SubmitField("Change password")
 
 
-class UserSettingsForm(FlaskForm):
+class UserSettingsForm(Form):
     shell = RadioField("Access", choices=SHELL_CHOICES)
     ssh_keys = TextAreaField("SSH keys", validators=[Length(max=20000)], description=KEYS_HELP, render_kw={"rows": 3})
     submit = SubmitField("Save")

@@ -1,6 +1,7 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
+
+from portal.blueprints.forms import Form, id_choice
 
 
 class PhpOptions:
@@ -24,13 +25,13 @@ class PhpOptions:
         }
 
 
-class WebAppForm(PhpOptions, FlaskForm):
+class WebAppForm(PhpOptions, Form):
     name = StringField(
         "Name",
         validators=[DataRequired(), Length(max=32)],
         description="Its files go to ~/webapps/<name> of the system user.",
     )
-    system_user_id = SelectField("System user", coerce=int, validators=[DataRequired()])
+    system_user_id = SelectField("System user", coerce=id_choice, validators=[DataRequired()])
     kind = RadioField(
         "Type", choices=[SelectChoice("static", "Static files"), SelectChoice("php", "PHP")], default="php"
     )
@@ -38,5 +39,5 @@ class WebAppForm(PhpOptions, FlaskForm):
     submit = SubmitField("Create web app")
 
 
-class WebAppOptionsForm(PhpOptions, FlaskForm):
+class WebAppOptionsForm(PhpOptions, Form):
     submit = SubmitField("Save PHP settings")

@@ -1,15 +1,14 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from portal.blueprints.forms import Checkboxes
+from portal.blueprints.forms import Checkboxes, Form, id_choice
 
 
-class WebsiteForm(FlaskForm):
+class WebsiteForm(Form):
     name = StringField("Name", validators=[DataRequired(), Length(max=64)])
-    domain_ids = Checkboxes("Domains", coerce=int)
+    domain_ids = Checkboxes("Domains", coerce=id_choice)
     with_www = BooleanField("Also answer on www.<domain>", default=True)
-    root_app = SelectField("Web app on /", coerce=int)
+    root_app = SelectField("Web app on /", coerce=id_choice)
     more_mounts = TextAreaField(
         "More apps (optional)",
         render_kw={"rows": 2},
