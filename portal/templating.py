@@ -11,7 +11,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import Forbidden, TooManyRequests
 
 from portal.extensions import db
 from portal.models import Status
@@ -151,9 +151,17 @@ def init_app(app: Flask) -> None:
         CSRFError, page(400, "Form expired", "The form was out of date. Please go back, reload and try again.")
     )
     app.register_error_handler(404, page(404, "Not found", "There is nothing here, or it is not yours to see."))
-    app.register_error_handler(
-        429, page(429, "Too many attempts", "Too many failed logins. Wait a minute and try again.")
-    )
+
+    def too_many(error):
+        # A wrong two-factor code says so (security/totp.py); a login keeps the default words.
+        message = (
+            error.description
+            if isinstance(error, TooManyRequests) and error.description != TooManyRequests.description
+            else "Too many failed logins. Wait a minute and try again."
+        )
+        return render_template("errors/error.html", code=429, title="Too many attempts", message=message), 429
+
+    app.register_error_handler(429, too_many)
     app.register_error_handler(
         500, page(500, "Something went wrong", "Our team has been told. Please try again later.")
     )

@@ -1,9 +1,16 @@
-"""Failed-login throttling per account and per IP, shared through Redis when there is one."""
+"""Throttling of failed logins and of wrong two-factor codes, per account and per IP, shared through
+Redis when there is one.
+
+Passwords and codes keep counts of their own. Past the limit within a minute, even the right
+password or code is refused (429) until the minute has passed: the account is under attack.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
 from limits import RateLimitItemPerMinute, storage, strategies
+
+Key = tuple[str, str]
 
 
 def init_app(app: Flask) -> None:
@@ -11,20 +18,46 @@ def init_app(app: Flask) -> None:
     app.extensions["hostdeck.throttle"] = strategies.MovingWindowRateLimiter(storage.storage_from_string(uri))
 
 
+def client_ip() -> str:
+    """The client's address (behind proxies, as ProxyFix found it); "-" outside a request."""
+    return (request.remote_addr or "-") if has_request_context() else "-"
+
+
 def _limit() -> RateLimitItemPerMinute:
     return RateLimitItemPerMinute(current_app.config["LOGIN_ATTEMPTS_PER_MINUTE"])
 
 
-def _keys(email: str, ip: str) -> list[tuple[str, str]]:
+def _blocked(keys: list[Key]) -> bool:
+    limiter = current_app.extensions["hostdeck.throttle"]
+    return any(not limiter.test(_limit(), "hostdeck", *key) for key in keys)
+
+
+def _failed(keys: list[Key]) -> None:
+    limiter = current_app.extensions["hostdeck.throttle"]
+    for key in keys:
+        limiter.hit(_limit(), "hostdeck", *key)
+
+
+def _login_keys(email: str, ip: str) -> list[Key]:
     return [("login-account", email.strip().lower()), ("login-ip", ip)]
 
 
 def login_blocked(email: str, ip: str) -> bool:
-    limiter = current_app.extensions["hostdeck.throttle"]
-    return any(not limiter.test(_limit(), "hostdeck", *key) for key in _keys(email, ip))
+    return _blocked(_login_keys(email, ip))
 
 
 def login_failed(email: str, ip: str) -> None:
-    limiter = current_app.extensions["hostdeck.throttle"]
-    for key in _keys(email, ip):
-        limiter.hit(_limit(), "hostdeck", *key)
+    _failed(_login_keys(email, ip))
+
+
+def _code_keys(user_id: int, ip: str) -> list[Key]:
+    return [("code-user", str(user_id)), ("code-ip", ip)]
+
+
+def codes_blocked(user_id: int, ip: str) -> bool:
+    """Too many wrong two-factor codes for this user, or from this IP, within the minute?"""
+    return _blocked(_code_keys(user_id, ip))
+
+
+def code_failed(user_id: int, ip: str) -> None:
+    _failed(_code_keys(user_id, ip))

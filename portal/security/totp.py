@@ -2,6 +2,11 @@
 
 The seed is stored encrypted (Fernet, keyed from TOTP_KEY or SECRET_KEY). A code is accepted once:
 the accepted time step is recorded, and a code from that step or an earlier one is refused.
+
+Every check of a code goes through `verify()` (a second factor: login, step-up, impersonation,
+turning two-factor off, new recovery codes) or `confirm_enrolment()`, and so through `_throttled()`:
+wrong codes are counted per user and per IP (security/throttle.py), and past the limit the request
+is refused with 429, whatever the code.
 """
 
 from __future__ import annotations
@@ -10,17 +15,19 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 
 import pyotp
 import qrcode
 import qrcode.image.svg
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
-from flask import current_app
+from flask import abort, current_app
 
 from portal.extensions import db
 from portal.models import RecoveryCode, User, utcnow
 from portal.models.base import rowcount
+from portal.security import throttle
 
 RECOVERY_CODES = 10
 DRIFT = 1  # accept the previous and the next 30-second step too: phone clocks drift
@@ -58,7 +65,7 @@ def qr_data_uri(text: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
 
 
-def accept_code(user: User, code: str) -> bool:
+def _accept_code(user: User, code: str) -> bool:
     """Is this the user's current code, and not one already used? Marks it used."""
     seed = seed_of(user)
     code = "".join(code.split())
@@ -83,9 +90,21 @@ def accept_code(user: User, code: str) -> bool:
     return False
 
 
+def _throttled(user: User, check: Callable[[], bool]) -> bool:
+    """Run a check of the user's code, counting it when wrong. Past the limit of wrong codes for the
+    user or from the IP, refuse (429) before looking at the code: a right one guessed now fails too."""
+    ip = throttle.client_ip()
+    if throttle.codes_blocked(user.id, ip):
+        abort(429, description="Too many wrong codes. Wait a minute and try again.")
+    if check():
+        return True
+    throttle.code_failed(user.id, ip)
+    return False
+
+
 def confirm_enrolment(user: User, code: str) -> list[str] | None:
     """Turn two-factor on if the code matches the pending seed; the new recovery codes, or None."""
-    if user.totp_secret is None or not accept_code(user, code):
+    if user.totp_secret is None or not _throttled(user, lambda: _accept_code(user, code)):
         return None
     user.totp_enabled = True
     return new_recovery_codes(user)
@@ -112,7 +131,7 @@ def new_recovery_codes(user: User) -> list[str]:
     return codes
 
 
-def use_recovery_code(user: User, code: str) -> bool:
+def _use_recovery_code(user: User, code: str) -> bool:
     used = rowcount(
         db.session.execute(
             sa.update(RecoveryCode)
@@ -140,7 +159,6 @@ def recovery_codes_left(user: User) -> int:
 
 
 def verify(user: User, code: str) -> bool:
-    """A second factor: the authenticator's code, or else one of the recovery codes."""
-    if not user.totp_enabled:
-        return False
-    return accept_code(user, code) or use_recovery_code(user, code)
+    """A second factor: the authenticator's code, or else one of the recovery codes. Throttled:
+    past the limit of wrong codes, a 429."""
+    return _throttled(user, lambda: user.totp_enabled and (_accept_code(user, code) or _use_recovery_code(user, code)))

