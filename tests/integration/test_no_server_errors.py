@@ -18,6 +18,7 @@ from flask import got_request_exception, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectFieldBase
 from wtforms.fields.core import UnboundField
+from wtforms.validators import Length
 
 from portal.blueprints.common import MAX_POLLED
 from portal.blueprints.forms import INT_MAX, NOT_A_FILE, Form, WholeNumberField
@@ -148,6 +149,22 @@ DATE_FIELDS = sorted(name for name, field in FIELDS.items() if issubclass(field.
 ALL_FIELDS = sorted(FIELDS)
 
 
+def _longest() -> list[dict[str, str]]:
+    """Each text field as long as its form allows: what passes the form must fit the database."""
+    allowed: dict[str, set[int]] = {}
+    for form in _form_classes():
+        for name, field in _fields(form):
+            for rule in field.kwargs.get("validators") or ():
+                if isinstance(rule, Length) and rule.max > 0:
+                    allowed.setdefault(name, set()).add(rule.max)
+    most = max(len(lengths) for lengths in allowed.values())
+    bodies = [{name: "a" * sorted(lengths)[i % len(lengths)] for name, lengths in allowed.items()} for i in range(most)]
+    return [{**body, "confirm": body.get("password", "")} for body in bodies]
+
+
+LONGEST = _longest()
+
+
 def _bodies(token: str) -> Iterator[dict]:
     """Request bodies a form must answer with a form error (or success), never a 500."""
     csrf = {"csrf_token": token}
@@ -158,6 +175,8 @@ def _bodies(token: str) -> Iterator[dict]:
     yield {"data": {**{name: (io.BytesIO(b"text"), "upload.txt") for name in ALL_FIELDS}, **csrf}}
     yield {"data": {**{name: (io.BytesIO(b""), "") for name in ALL_FIELDS}, **csrf}}
     yield {"data": {**dict.fromkeys(ALL_FIELDS, "x" * 100_000), **csrf}}
+    for longest in LONGEST:
+        yield {"data": {**longest, **csrf}}
     yield {"data": {**dict.fromkeys(ALL_FIELDS, "a\x00b"), **csrf}}
     raw = "&".join(f"{name}=%ff%fe%80" for name in ALL_FIELDS)
     yield {"data": f"{raw}&csrf_token={token}", "content_type": "application/x-www-form-urlencoded"}
