@@ -79,9 +79,13 @@ def create_account(name: str, owner_email: str, reseller_name: str | None, kind:
     parent = _account(reseller_name) if reseller_name else None
     if parent is not None and parent.kind != AccountKind.RESELLER:
         raise click.ClickException(f"{reseller_name} is not a reseller")
+    if db.session.scalar(sa.select(Account.id).where(Account.name == name)):
+        raise click.ClickException(f"an account named {name} already exists")
     account = Account(name=name, kind=AccountKind(kind), parent=parent)
     db.session.add(account)
     _add_user(owner_email, password, Role.OWNER, account)
+    db.session.flush()
+    account.assigned_prefix()
     db.session.commit()
     click.echo(f"{kind} {name} created, owner {owner_email}")
 

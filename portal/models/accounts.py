@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -24,11 +25,24 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+def name_prefix(name: str, account_id: int) -> str:
+    """The prefix of an account's system user and database names: letters of its name, then its id.
+
+    The letters hold no digit, so the id always starts where the digits do: no two accounts can get
+    the same prefix (before, "Abcdefg1" with id 6 and "Abcdefg" with id 16 both got abcdefg16). At
+    most 8 + 7 characters, so prefix_name16 stays within Unix's 32 even past a million accounts.
+    """
+    return (re.sub(r"[^a-z]", "", name.lower())[:8] or "acct") + str(account_id)
+
+
 class Account(Limits, Usage, Timestamped, Base):
     __tablename__ = "account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    # What its system users' and databases' names start with (name_prefix); accounts from before
+    # keep the one their names on the servers already carry (migration 0017).
+    prefix: Mapped[str | None] = mapped_column(sa.String(24), unique=True)
     kind: Mapped[AccountKind] = enum_column(AccountKind, AccountKind.CUSTOMER)
     # A customer sub-account points at the reseller that owns it.
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"), index=True)
@@ -43,6 +57,12 @@ class Account(Limits, Usage, Timestamped, Base):
     parent: Mapped[Account | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Account]] = relationship(back_populates="parent")
     users: Mapped[list[User]] = relationship(back_populates="account")
+
+    def assigned_prefix(self) -> str:
+        """The stored prefix, given one on first use (it needs the id)."""
+        if self.prefix is None:
+            self.prefix = name_prefix(self.name, self.id)
+        return self.prefix
 
     def __str__(self) -> str:
         return self.name

@@ -48,13 +48,18 @@ def full_name(actor: Actor, base: str, engine: Engine) -> str:
     return full
 
 
-def _taken(model: type[Database | DatabaseUser], engine: Engine, full: str) -> bool:
+def _refuse_taken(model: type[Database | DatabaseUser], engine: Engine, full: str, account: Account) -> None:
+    """Refused when the name is in use: in plain words when it is the account's own, neutrally when
+    it is another's (only names from before prefixes were unique can be)."""
     # On PostgreSQL each database has an owner role of its own name, and roles share one namespace.
     models: set[type[Database | DatabaseUser]] = {Database, DatabaseUser} if engine == Engine.POSTGRESQL else {model}
-    return any(
-        db.session.scalar(sa.select(sa.func.count()).select_from(m).where(m.engine == engine, m.name == full))
-        for m in models
-    )
+    for m in models:
+        owner = db.session.scalar(sa.select(m.account_id).where(m.engine == engine, m.name == full))
+        if owner == account.id:
+            what = "database" if m is Database else "database user"
+            raise ServiceError(f"You already have a {engine.label} {what} named {full}.", field="name")
+        if owner is not None:
+            raise ServiceError(f"{full} is not available; choose another name.", field="name")
 
 
 def _account(actor: Actor) -> Account:
@@ -84,8 +89,7 @@ def _grantable(actor: Actor, engine: Engine, database_ids: list[int]) -> list[Da
 def create_database(actor: Actor, *, engine: str, name: str) -> Database:
     account, kind = _account(actor), engine_of(engine)
     full = full_name(actor, name, kind)
-    if _taken(Database, kind, full):
-        raise ServiceError(f"{full} is already taken.", field="name")
+    _refuse_taken(Database, kind, full, account)
     reserve(account.id, "databases")
     database = Database(account_id=account.id, engine=kind, name=full, status=Status.PENDING)
     db.session.add(database)
@@ -97,8 +101,7 @@ def create_database(actor: Actor, *, engine: str, name: str) -> Database:
 def create_user(actor: Actor, *, engine: str, name: str, password: str, database_ids: list[int]) -> DatabaseUser:
     account, kind = _account(actor), engine_of(engine)
     full = full_name(actor, name, kind)
-    if _taken(DatabaseUser, kind, full):
-        raise ServiceError(f"{full} is already taken.", field="name")
+    _refuse_taken(DatabaseUser, kind, full, account)
     user = DatabaseUser(
         account_id=account.id,
         engine=kind,

@@ -52,6 +52,7 @@ def change_email(actor: Actor, current: str, email: str) -> None:
     except EmailNotValidError as exc:
         raise ServiceError(str(exc), field="email") from exc
     if db.session.scalar(sa.select(sa.func.count()).where(User.email == email, User.id != user.id)):
-        raise ServiceError("Another login uses this e-mail.", field="email")
+        # Nothing about whose login it is: logins are unique across every account.
+        raise ServiceError(f"{email} is not available; choose another.", field="email")
     old, user.email = user.email, email
     audit(actor, "user.email", obj=user, account_id=user.account_id, fields={"from": old, "to": email})

@@ -57,22 +57,46 @@ def create_sub_account(actor: Actor, *, name: str, owner_email: str) -> tuple[Ac
     name = plain_text(name, "name").strip()
     if not 1 <= len(name) <= 100 or not name.isprintable():
         raise ServiceError("Give the account a name.", field="name")
-    if db.session.scalar(sa.select(sa.func.count()).where(Account.name == name)):
-        raise ServiceError(f"{name} is already taken.", field="name")
+    taken = db.session.scalar(sa.select(Account).where(Account.name == name))
+    if taken is not None:
+        raise ServiceError(_taken_name(reseller, taken), field="name")
     try:
         email = validate_email(owner_email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise ServiceError(str(exc), field="owner_email") from exc
-    if db.session.scalar(sa.select(sa.func.count()).where(User.email == email)):
-        raise ServiceError(f"{email} already has a login.", field="owner_email")
+    login = db.session.scalar(sa.select(User).where(User.email == email))
+    if login is not None:
+        raise ServiceError(_taken_email(reseller, login), field="owner_email")
     account = Account(name=name, kind=AccountKind.CUSTOMER, parent=reseller)
     owner = User(
         email=email, role=Role.OWNER, account=account, password_hash=hash_password(secrets.token_urlsafe(32))
     )  # nobody knows it
     db.session.add_all([account, owner])
     db.session.flush()
+    account.assigned_prefix()
     audit(actor, "account.create", obj=account, account_id=account.id, fields={"name": name, "owner": email})
     return account, set_password_token(owner)
+
+
+def _ours(reseller: Account, account: Account | None) -> bool:
+    return account is not None and (account.id == reseller.id or account.parent_id == reseller.id)
+
+
+# Names and logins are unique across the portal: what a refusal says about another reseller's
+# account or login must be nothing at all, so those get the one neutral sentence.
+NOT_AVAILABLE = "{} is not available; choose another."
+
+
+def _taken_name(reseller: Account, taken: Account) -> str:
+    if _ours(reseller, taken):
+        return f"You already have an account named {taken.name}."
+    return NOT_AVAILABLE.format(taken.name)
+
+
+def _taken_email(reseller: Account, login: User) -> str:
+    if _ours(reseller, login.account):
+        return f"{login.email} already logs in to {login.account}."
+    return NOT_AVAILABLE.format(login.email)
 
 
 def set_limits(actor: Actor, account_id: int, values: dict[str, int | None]) -> Account:

@@ -52,11 +52,8 @@ MAX_KEYS = 20
 
 
 def prefix(account: Account) -> str:
-    """Per-account prefix: a slug of the name and the id, so no two accounts (nor the system) collide."""
-    slug = re.sub(r"[^a-z0-9]", "", account.name.lower())[:8] or "acct"
-    if not slug[0].isalpha():
-        slug = "a" + slug[:7]
-    return f"{slug}{account.id}"
+    """The account's stored prefix (models/accounts.py: name_prefix): no two accounts share one."""
+    return account.assigned_prefix()
 
 
 def clean_keys(text: str) -> str:
@@ -100,8 +97,11 @@ def create_system_user(
     if base in RESERVED:
         raise ServiceError(f"{base} is reserved; choose another name.", field="name")
     full = f"{prefix(account)}_{base}"
-    if db.session.scalar(sa.select(sa.func.count()).where(SystemUser.name == full)):
-        raise ServiceError(f"{full} already exists.", field="name")
+    owner = db.session.scalar(sa.select(SystemUser.account_id).where(SystemUser.name == full))
+    if owner == account.id:
+        raise ServiceError(f"You already have {full}.", field="name")
+    if owner is not None:  # a name from before prefixes were unique: say nothing of whose
+        raise ServiceError(f"{full} is not available; choose another name.", field="name")
     reserve(account.id, "system_users")
     user = SystemUser(
         account_id=account.id,

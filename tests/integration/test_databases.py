@@ -11,10 +11,12 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Account, BackendLog, Database, DatabaseUser, Operation, Status
+from portal.models.accounts import name_prefix
 from portal.orchestration import verifiers
 from tests.helpers import Web, add_server, change_password, count, page_text, ssh_server
 
-RUN = "t" + secrets.token_hex(3)  # names on the shared MariaDB are this run's own
+RUN = "t" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7))  # names on the shared
+# MariaDB are this run's own; letters only, as a prefix keeps only the letters of the name
 P1, P2 = "first-Pässwörd-1", "second password 2"
 ENGINES = ["mariadb", "postgresql"]
 
@@ -42,7 +44,7 @@ def customer(make_account, web, db_server) -> Account:
 
 
 def prefix(account: Account) -> str:
-    return f"{RUN}{account.id}"
+    return name_prefix(account.name, account.id)
 
 
 # How a server refuses a login. MariaDB says it with an error code; psycopg reports no SQLSTATE for a
@@ -242,9 +244,9 @@ def test_names_are_unique_per_engine_and_grants_stay_within_one(web, customer, w
     p = prefix(customer)
     new_database(web, "mariadb", "app")
     new_database(web, "postgresql", "app")  # another engine, another server: fine
-    assert "already taken" in page_text(new_database(web, "mariadb", "app"))
+    assert f"You already have a MariaDB database named {p}_app." in page_text(new_database(web, "mariadb", "app"))
     # On PostgreSQL a database's owner role has its name, so no user may take it.
-    assert "already taken" in page_text(new_user(web, "postgresql", "app"))
+    assert f"You already have a PostgreSQL database named {p}_app." in page_text(new_user(web, "postgresql", "app"))
     maria = db.session.scalar(sa.select(Database).where(Database.name == f"{p}_app", Database.engine == "mariadb"))
     refused = new_user(web, "postgresql", "pgapp", databases=[maria.id])
     assert refused.status_code == 400 and "one engine" in page_text(refused)

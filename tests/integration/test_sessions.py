@@ -98,7 +98,7 @@ def test_changing_the_login_email_needs_the_password(web, make_account):
     refused = web.submit("/account/", {"email": "new@example.net", "current": "nope"}, post_url="/account/email")
     assert "current password is wrong" in refused.get_data(as_text=True)
     taken = web.submit("/account/", {"email": "Taken@example.net", "current": PASSWORD}, post_url="/account/email")
-    assert "Another login uses this e-mail" in taken.get_data(as_text=True)
+    assert "taken@example.net is not available; choose another." in taken.get_data(as_text=True)
     assert (
         web.submit(
             "/account/", {"email": "New@Example.net", "current": PASSWORD}, post_url="/account/email"
