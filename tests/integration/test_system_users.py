@@ -76,7 +76,8 @@ def test_sftp_user_lifecycle(web, acme, sftpd, work, tmp_path):
         ("www", "www is reserved"),
         ("a;b", "Use 1 to 16 letters"),
         ("a b", "Use 1 to 16 letters"),
-        ("a\nb", "Use 1 to 16 letters"),
+        ("a\nb", "Line breaks and control characters are not allowed (U+000A)"),
+        ("web\x85", "Line breaks and control characters are not allowed (U+0085)"),  # strip() would drop it
         ("9lives", "Use 1 to 16 letters"),
         ("Ünïcode", "Use 1 to 16 letters"),
         ("x" * 17, "16"),
