@@ -7,9 +7,11 @@ from typing import Any
 
 from flask import request
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, PasswordField, SelectMultipleField, StringField, SubmitField
+from wtforms import IntegerField, PasswordField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.models.validators import control_problem, normalise_lines
 
 # PostgreSQL's integer, the type of every id and number column: a larger value would fail in the database.
 INT_MAX = 2**31 - 1
@@ -49,12 +51,31 @@ class Form(FlaskForm):
             return request.form if form.is_submitted() else None
 
     def validate(self, extra_validators: Any = None) -> bool:
+        for field in self:
+            if isinstance(field, TextAreaField) and isinstance(field.data, str):
+                field.data = normalise_lines(field.data)
         valid = super().validate(extra_validators)
         for name in request.files:
             if name in self._fields:
                 self._fields[name].errors = [NOT_A_FILE]
                 valid = False
-        return valid
+        return self._plain_text() and valid
+
+    def _plain_text(self) -> bool:
+        """No text that reaches a server carries control, invisible or separator characters (Cc, Cf,
+        Zl, Zp); a text area keeps its line breaks. Checked after the field's own validators, which
+        (Optional) may clear its errors."""
+        plain = True
+        for field in self:
+            multiline = isinstance(field, TextAreaField)
+            values = field.data if isinstance(field.data, list) else [field.data]
+            problems = [control_problem(v, multiline=multiline) for v in values if isinstance(v, str)]
+            problem = next((p for p in problems if p), None)
+            if problem:
+                if problem not in field.errors:  # a field's own validator may have said it already
+                    field.errors = [*field.errors, problem]
+                plain = False
+        return plain
 
 
 class WholeNumberField(IntegerField):

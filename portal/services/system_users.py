@@ -12,6 +12,7 @@ from portal.models.ssh_keys import AuthorizedKey, KeyProblem, parse_line
 from portal.security.scoping import Actor, get_scoped_or_404
 from portal.services import ServiceError, record, to_change, to_delete
 from portal.services.limits import reserve
+from portal.services.text import plain_text
 
 BASE_NAME = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 RESERVED = {
@@ -59,7 +60,8 @@ def prefix(account: Account) -> str:
 def clean_keys(text: str) -> str:
     """authorized_keys lines with their options checked and kept; a key with a bad option is refused."""
     keys: list[str] = []
-    for number, line in enumerate((text or "").splitlines(), start=1):
+    text = plain_text(text or "", "ssh_keys", multiline=True)  # splitlines() would break at U+2028 too
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         if len(keys) >= MAX_KEYS:
@@ -91,7 +93,7 @@ def create_system_user(
     account = actor.account
     if account is None:
         raise ServiceError("System users belong to a customer account.")
-    base = name.strip().lower()
+    base = plain_text(name, "name").strip().lower()
     if not BASE_NAME.match(base):
         raise ServiceError("Use 1 to 16 letters a-z and digits, starting with a letter.", field="name")
     if base in RESERVED:
