@@ -38,6 +38,9 @@ class Config:
     DNS_TIMEOUT = 5.0
     # Seconds between the worker's looks for a waiting domain's proof record; the last one repeats.
     PROOF_RECHECK_DELAYS = "60,300,900,3600,14400,43200,86400"
+    # "Check now": at most once per domain in this many seconds, and this many per hour per login and per IP.
+    PROOF_CHECK_INTERVAL = 30
+    PROOF_CHECKS_PER_HOUR = 30
     # Names under .test, .example, .invalid and .localhost count as proven, so the demo can try everything.
     RESERVED_TLDS_VERIFIED = True
     # Incident e-mails to staff. ALERT_EMAILS empty: every staff and admin login.

@@ -22,11 +22,12 @@ import sqlalchemy as sa
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.orm import joinedload
 from werkzeug.routing import IntegerConverter
-from wtforms import SubmitField
+from wtforms import SelectChoice, SubmitField
 
 from portal.blueprints.forms import INT_MAX, Form, whole_number
 from portal.extensions import db
-from portal.models import AuditEvent
+from portal.models import AuditEvent, Domain
+from portal.orchestration.proof import proven
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
 
@@ -130,3 +131,12 @@ def with_people(query: sa.Select[Any]) -> sa.Select[Any]:
     return query.options(
         joinedload(AuditEvent.actor), joinedload(AuditEvent.real_actor), joinedload(AuditEvent.account)
     ).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+
+
+def domain_choices(actor) -> list[SelectChoice]:
+    """The account's domains for a form's list. Those still waiting for proof stay in it, labelled, so a
+    domain just added is not missing without a word; the service refuses them with the reason."""
+    return [
+        SelectChoice(d.id, d.display_name if proven(d) else f"{d.display_name} (waiting for proof)")
+        for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))
+    ]

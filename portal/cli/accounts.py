@@ -5,6 +5,7 @@ from flask.cli import AppGroup
 from portal.extensions import db
 from portal.models import Account, AccountKind, Domain, Role, Status, User, usage, utcnow
 from portal.models.validators import domain_to_ascii
+from portal.orchestration import proving
 from portal.orchestration.operations import is_routed, record
 from portal.security import sessions, totp
 from portal.security.audit import audit
@@ -107,11 +108,17 @@ def add_domain(account_name: str, name: str) -> None:
         ascii_name = domain_to_ascii(name)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    if db.session.scalar(sa.select(Domain).where(Domain.name == ascii_name)):
+    account = _account(account_name)
+    # Other accounts' waiting claims block nobody; the account's own row, or another's proof, does.
+    own = sa.select(Domain).where(Domain.account_id == account.id, Domain.name == ascii_name)
+    holder = proving.held_elsewhere(ascii_name, account.id)
+    if db.session.scalar(own) or (holder is not None and holder.name == ascii_name):
         raise click.ClickException(f"{ascii_name} is already taken")
+    if holder is not None:
+        raise click.ClickException(f"{ascii_name} overlaps {holder.name}, which another account uses")
     # The operator vouches for it: no proof record is asked for.
     domain = Domain(
-        account=_account(account_name),
+        account=account,
         name=ascii_name,
         status=Status.APPLIED,
         verified_at=utcnow(),
@@ -119,6 +126,7 @@ def add_domain(account_name: str, name: str) -> None:
     )
     db.session.add(domain)
     db.session.flush()
+    proving.close_rival_claims(domain)
     if is_routed("postfix"):  # else there is nothing to apply it to
         domain.status = Status.PENDING
         record(domain, "save")

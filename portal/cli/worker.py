@@ -74,9 +74,11 @@ def worker(burst: bool) -> None:
 
 @orchestration.command("sweep")
 def sweep_command() -> None:
-    """Enqueue every server with due operations (e.g. after Redis was down)."""
+    """Enqueue every server with due operations (e.g. after Redis was down), and the due re-checks of
+    domains waiting for proof, as the worker's sweeper does."""
     ids = sweep()
     click.echo(f"enqueued {len(ids)} server(s)")
+    click.echo(f"looked again at {sweep_due()} domain(s) waiting for proof")
 
 
 @orchestration.command("apply")

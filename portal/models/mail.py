@@ -29,14 +29,22 @@ def unicode_name(name: str) -> str:
         return name
 
 
+VERIFIED = sa.text("verified_at IS NOT NULL")
+
+
 class Domain(Provisioned, Timestamped, Base):
     __tablename__ = "domain"
-    __table_args__ = (search_index("domain", "name"),)
+    __table_args__ = (
+        search_index("domain", "name"),
+        # Several accounts may claim a name while they prove it; only one may have it proved.
+        sa.UniqueConstraint("account_id", "name", name="uq_domain_account_name"),
+        sa.Index("uq_domain_name_verified", "name", unique=True, postgresql_where=VERIFIED, sqlite_where=VERIFIED),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
-    # Lowercase IDNA (ASCII) form; unique across the portal.
-    name: Mapped[str] = mapped_column(sa.String(253), unique=True)
+    # Lowercase IDNA (ASCII) form; once in an account, and once among verified domains.
+    name: Mapped[str] = mapped_column(sa.String(253))
     # Proof of control (orchestration/proof.py): until verified_at is set, no server is told of it.
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     proof_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

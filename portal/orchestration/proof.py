@@ -55,6 +55,21 @@ def waiting_reason(domain: Domain) -> str:
     )
 
 
+def lost_reason(domain: Domain, holder: Domain) -> str:
+    """Another account proved this name, or one above or below it, first (which account stays unsaid)."""
+    if holder.name == domain.name:
+        proved = f"that {domain.display_name} is theirs"
+    else:
+        proved = f"{holder.display_name}, which overlaps {domain.display_name}"
+    return f"Another account has proved {proved}. This claim can no longer be verified; you may delete it."
+
+
+def parents(name: str) -> list[str]:
+    """The names above this one, short of the top-level domain: shop.example.org -> [example.org]."""
+    labels = name.split(".")
+    return [".".join(labels[i:]) for i in range(1, len(labels) - 1)]
+
+
 def unproven_domain(obj: Provisioned) -> Domain | None:
     """The domain, of those an object is served on, that nobody has proved yet."""
     if isinstance(obj, Domain):

@@ -1,6 +1,11 @@
 """Proving a domain: look its record up with dnspython (the resolvers in DNS_RESOLVERS), and once the token
 is there mark the domain verified, with its waiting subdomains, and tell its servers. A domain still
-waiting is looked at again on a backoff (PROOF_RECHECK_DELAYS), by the worker's sweeper."""
+waiting is looked at again on a backoff (PROOF_RECHECK_DELAYS), by the worker's sweeper.
+
+Several accounts may claim one name while it waits; the first to prove it has it. The others' claims on
+it, and on the names above and below it, are over then: they say so, are no longer looked at, and can
+only be deleted (held_elsewhere() is asked again at every check, so a claim lives again if the name is
+given up)."""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from redis.exceptions import RedisError
 from portal.extensions import db
 from portal.models import Domain, Status, utcnow
 from portal.orchestration import operations
-from portal.orchestration.proof import proven, record_name, token
+from portal.orchestration.proof import lost_reason, parents, proven, record_name, reserved, reserved_counts, token
 from portal.orchestration.queue import queue
 from portal.security.audit import audit
 from portal.security.scoping import Actor
@@ -91,20 +96,76 @@ def check(domain: Domain, actor: Actor | None = None) -> bool:
     """Look for the record now. True: the domain is verified (and its servers are being told)."""
     if proven(domain):
         return True
-    finding = lookup(domain)
     now = utcnow()
+    holder = held_elsewhere(domain.name, domain.account_id)
+    if holder is not None:  # no record can win it back: nothing to look up
+        domain.proof_checked_at = now
+        close_claim(domain, holder)
+        return False
+    finding = lookup(domain)
     domain.proof_checked_at, domain.proof_detail = now, finding.detail[:2000]
     if finding.found:
-        mark_verified(domain, actor, finding.words, {"how": "TXT record"})
-        return True
+        return bool(mark_verified(domain, actor, finding.words, {"how": "TXT record"}))
     domain.proof_attempts += 1
     domain.proof_result = finding.words
     domain.proof_next_check_at = now + next_delay(domain.proof_attempts)
     return False
 
 
+def overlapping(name: str) -> sa.ColumnElement[bool]:
+    """Rows of this name, and of the names above and below it."""
+    return sa.or_(
+        Domain.name == name, Domain.name.in_(parents(name)), Domain.name.endswith(f".{name}", autoescape=True)
+    )
+
+
+def held_elsewhere(name: str, account_id: int) -> Domain | None:
+    """Another account's proven domain of this name (first), or above or below it: this account may not
+    have the name then."""
+    # Every name that overlaps this one has its top-level domain: where reserved names count as proven,
+    # all of them count, verified_at or not.
+    counted = sa.true() if reserved_counts() and reserved(name) else Domain.verified_at.is_not(None)
+    return db.session.scalars(
+        sa.select(Domain)
+        .where(Domain.account_id != account_id, overlapping(name), counted)
+        .order_by(sa.case((Domain.name == name, 0), else_=1), Domain.name)
+        .limit(1)
+    ).first()
+
+
+def close_claim(domain: Domain, holder: Domain) -> None:
+    """Another account has proved the name (or one above or below it): this claim waits for nothing."""
+    domain.proof_next_check_at, domain.proof_result = None, lost_reason(domain, holder)
+
+
+def close_rival_claims(domain: Domain) -> None:
+    """The domain is proven: other accounts' waiting claims on it, or above or below it, are over."""
+    rivals = db.session.scalars(
+        sa.select(Domain).where(
+            Domain.account_id != domain.account_id, overlapping(domain.name), Domain.verified_at.is_(None)
+        )
+    ).all()
+    for rival in rivals:
+        if not proven(rival):
+            close_claim(rival, domain)
+
+
 def mark_verified(domain: Domain, actor: Actor | None, result: str, fields: dict[str, Any]) -> list[Domain]:
-    """The domain is proven, and so are its account's waiting subdomains: record their saves."""
+    """The domain is proven, and so are its account's waiting subdomains: record their saves. Empty (and
+    the claim closed) when another account has proved the name, or one above or below it."""
+    # Every row of this name and above and below it, of every account, locked in id order: two accounts
+    # proving overlapping names at once take turns, and the second sees the first's proof.
+    db.session.scalars(
+        sa.select(Domain)
+        .where(overlapping(domain.name))
+        .order_by(Domain.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    holder = held_elsewhere(domain.name, domain.account_id)
+    if holder is not None:
+        close_claim(domain, holder)
+        return []
     waiting = db.session.scalars(
         sa.select(Domain)
         .where(
@@ -120,6 +181,7 @@ def mark_verified(domain: Domain, actor: Actor | None, result: str, fields: dict
     for sub in waiting:
         _verified(sub, actor, f"Verified with {domain.display_name}.", {"how": f"with {domain.name}"})
         done.append(sub)
+    close_rival_claims(domain)
     return done
 
 

@@ -3,14 +3,18 @@ until then a domain reaches no server, and nothing may use it."""
 
 from __future__ import annotations
 
+import time
+
 import sqlalchemy as sa
-from flask import abort
+from flask import abort, current_app, has_request_context, request
+from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerSecond
+from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import Account, AccountKind, Address, Domain, Mailbox, Status, Website, utcnow, website_domain
 from portal.models.validators import domain_to_ascii
 from portal.orchestration import proving
-from portal.orchestration.proof import proven, waiting_reason
+from portal.orchestration.proof import lost_reason, parents, proven, reserved, reserved_counts, waiting_reason
 from portal.orchestration.unrouted import delete_now
 from portal.security.audit import audit
 from portal.security.scoping import Actor, console, get_scoped_or_404
@@ -20,12 +24,9 @@ from portal.services.limits import reserve
 REASON_MAX = 200
 
 
-def _parents(name: str) -> list[str]:
-    labels = name.split(".")
-    return [".".join(labels[i:]) for i in range(1, len(labels) - 1)]
-
-
 def add_domain(actor: Actor, name: str) -> Domain:
+    """A new name for the account: verified at once under a verified parent (or as a reserved name where
+    those count), else a claim that waits for its proof. Other accounts' waiting claims block nothing."""
     try:
         ascii_name = domain_to_ascii(name)
     except ValueError as exc:
@@ -33,51 +34,58 @@ def add_domain(actor: Actor, name: str) -> Domain:
     account = actor.account
     if account is None:
         raise ServiceError("Domains belong to a customer account.")
-    taken = db.session.scalar(sa.select(Domain).where(Domain.name == ascii_name))
-    if taken is not None:
-        mine = taken.account_id == account.id
-        raise ServiceError(
-            f"You already have {taken.display_name}." if mine else f"{taken.display_name} is already taken.",
-            field="name",
-        )
-    # A name above or below another account's domain would let one account take the other's mail.
-    clash = db.session.scalars(
-        sa.select(Domain)
-        .where(
-            Domain.account_id != account.id,
-            sa.or_(Domain.name.in_(_parents(ascii_name)), Domain.name.like(f"%.{ascii_name}")),
-        )
-        .limit(1)
-    ).first()
-    if clash is not None:
-        raise ServiceError(f"{name.strip()} overlaps {clash.display_name}, which another account uses.", field="name")
+    _refuse_taken(account.id, ascii_name, name)
     reserve(account.id, "domains")
+    now = utcnow()
     domain = Domain(account_id=account.id, name=ascii_name, status=Status.PENDING)
-    db.session.add(domain)
-    db.session.flush()
-    parent = _proven_parent(domain)
-    if proven(domain):
+    parent = _proven_parent(account.id, ascii_name)
+    if reserved_counts() and reserved(ascii_name):
+        # Verified like any other (the unique index holds it), so it is nobody else's.
+        domain.verified_at = now
         domain.proof_result = (
             f"Counts as verified: names under .{ascii_name.rsplit('.', 1)[-1]} are for trying Hostdeck out."
         )
     elif parent is not None:
-        domain.verified_at, domain.proof_result = utcnow(), f"Verified with {parent.display_name}."
-        audit(actor, "domain.verify", obj=domain, fields={"how": f"with {parent.name}"})
+        domain.verified_at, domain.proof_result = now, f"Verified with {parent.display_name}."
     else:
         # It waits for its record; the worker looks for it soon, then on a backoff.
-        domain.proof_next_check_at = utcnow()
-        domain.proof_result = "Waiting for the TXT record."
+        domain.proof_next_check_at, domain.proof_result = now, "Waiting for the TXT record."
+    try:
+        with db.session.begin_nested():  # the same name added at the same moment: the database keeps one
+            db.session.add(domain)
+    except IntegrityError:
+        _refuse_taken(account.id, ascii_name, name)
+        raise
+    if domain.verified_at is None:
         audit(actor, "domain.save", obj=domain, fields={"waiting_for_proof": True})
         return domain
+    if parent is not None:
+        audit(actor, "domain.verify", obj=domain, fields={"how": f"with {parent.name}"})
+    proving.close_rival_claims(domain)
     record(domain, "save", actor)
     return domain
 
 
-def _proven_parent(domain: Domain) -> Domain | None:
+def _refuse_taken(account_id: int, ascii_name: str, typed: str) -> None:
+    """The account has the name already, or another account has proved it (or one above or below it).
+    The words never say which account."""
+    own = db.session.scalar(sa.select(Domain).where(Domain.account_id == account_id, Domain.name == ascii_name))
+    if own is not None:
+        raise ServiceError(f"You already have {own.display_name}.", field="name")
+    holder = proving.held_elsewhere(ascii_name, account_id)
+    if holder is None:
+        return
+    if holder.name == ascii_name:
+        raise ServiceError(f"{holder.display_name} is already taken.", field="name")
+    # A name above or below another account's domain would let one account take the other's mail.
+    raise ServiceError(f"{typed.strip()} overlaps {holder.display_name}, which another account uses.", field="name")
+
+
+def _proven_parent(account_id: int, name: str) -> Domain | None:
     """A domain above this one that its own account has proved: a subdomain is proven with it."""
     above = db.session.scalars(
         sa.select(Domain)
-        .where(Domain.account_id == domain.account_id, Domain.name.in_(_parents(domain.name)))
+        .where(Domain.account_id == account_id, Domain.name.in_(parents(name)))
         .order_by(sa.func.length(Domain.name))
     ).all()
     return next((d for d in above if d.verified_at is not None and d.status != Status.DELETING), None)
@@ -89,6 +97,14 @@ def refuse_unproven(domain: Domain, field: str = "domain_id") -> None:
         raise ServiceError(waiting_reason(domain), field=field)
 
 
+class TooSoon(ServiceError):
+    """Past a limit on "Check now": the page answers 429, with when to try again."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 def check_domain(actor: Actor, domain_id: int) -> bool:
     """ "Check now": True if the check was handed to a worker; else it ran here, and the domain says how it went."""
     domain = get_scoped_or_404(Domain, domain_id, actor)
@@ -96,10 +112,41 @@ def check_domain(actor: Actor, domain_id: int) -> bool:
         raise ServiceError(f"{domain.display_name} is being deleted.")
     if proven(domain):
         raise ServiceError(f"{domain.display_name} is verified already.")
+    holder = proving.held_elsewhere(domain.name, domain.account_id)
+    if holder is not None:
+        raise ServiceError(lost_reason(domain, holder))
+    _spend_a_check(actor, domain)
     if proving.enqueue_check(domain):
         return True
     proving.check(domain, actor)
     return False
+
+
+def _spend_a_check(actor: Actor, domain: Domain) -> None:
+    """Each check asks DNS servers that are not ours: one per domain every PROOF_CHECK_INTERVAL seconds, and
+    PROOF_CHECKS_PER_HOUR per login and per IP (in the login throttle's storage: Redis when there is one)."""
+    config = current_app.config
+    per_hour = RateLimitItemPerHour(int(config["PROOF_CHECKS_PER_HOUR"]))
+    user = actor.real_user or actor.user  # whoever clicks, staff behind a customer included
+    ip = (request.remote_addr or "-") if has_request_context() else "-"
+    rules: list[tuple[RateLimitItem, tuple[str, str]]] = [
+        (per_hour, ("proof-user", str(user.id))),
+        (per_hour, ("proof-ip", ip)),
+    ]
+    interval = int(config["PROOF_CHECK_INTERVAL"])  # 0: none
+    if interval > 0:
+        rules.insert(0, (RateLimitItemPerSecond(1, interval), ("proof-domain", str(domain.id))))
+    limiter = current_app.extensions["hostdeck.throttle"]
+    for item, key in rules:
+        if not limiter.test(item, "hostdeck", *key):
+            wait = max(1, int(limiter.get_window_stats(item, "hostdeck", *key).reset_time - time.time()))
+            if key[0] == "proof-domain":
+                raise TooSoon(f"{domain.display_name} was checked a moment ago. Try again in {wait} seconds.", wait)
+            raise TooSoon(
+                f"Too many checks. Hostdeck looks again by itself; try again in {wait // 60 + 1} minutes.", wait
+            )
+    for item, key in rules:
+        limiter.hit(item, "hostdeck", *key)
 
 
 def verify_as_staff(actor: Actor, domain_id: int, reason: str) -> Domain:
@@ -135,7 +182,8 @@ def _by_hand(domain: Domain, actor: Actor, reason: str, result: str) -> Domain:
         raise ServiceError(f"{domain.display_name} is being deleted.")
     if proven(domain):
         raise ServiceError(f"{domain.display_name} is verified already.")
-    proving.mark_verified(domain, actor, result, {"reason": reason, "how": "by hand"})
+    if not proving.mark_verified(domain, actor, result, {"reason": reason, "how": "by hand"}):
+        raise ServiceError(domain.proof_result)  # another account has proved it, or one above or below it
     return domain
 
 

@@ -15,6 +15,7 @@ from portal.orchestration import proof, proving
 from portal.services import ServiceError
 from portal.services.webapps import create_website
 from tests.helpers import (
+    Web,
     account_named,
     count,
     customer_actor,
@@ -33,8 +34,9 @@ RECORD = f"_hostdeck-challenge.{NAME}"
 
 @pytest.fixture
 def app_config(app_config, bind):
-    """The portal asks the test BIND; names under .test count as verified (as in the demo)."""
-    return {**app_config, "DNS_RESOLVERS": bind.resolver, "DNS_TIMEOUT": 2.0}
+    """The portal asks the test BIND; names under .test count as verified (as in the demo); "Check now"
+    may be pressed again at once (the throttling tests set the interval)."""
+    return {**app_config, "DNS_RESOLVERS": bind.resolver, "DNS_TIMEOUT": 2.0, "PROOF_CHECK_INTERVAL": 0}
 
 
 @pytest.fixture
@@ -241,3 +243,218 @@ def test_check_now_on_another_accounts_domain_is_404(web, customer, make_account
     web.login("rival@owner.test")
     assert web.get(f"/domains/{domain_id(NAME)}").status_code == 404
     assert web.submit("/domains/", {}, post_url=f"/domains/{customer.id}/check").status_code == 404
+
+
+# Squatting: a waiting claim blocks nobody; the first account to prove the name has it.
+
+
+def claim(account: str, name: str = NAME) -> Domain:
+    """The account's own row for the name (several accounts may claim one name while it waits)."""
+    found = db.session.scalar(
+        sa.select(Domain).where(Domain.name == name, Domain.account_id == account_named(account).id)
+    )
+    assert found is not None, f"{account} has no claim on {name}"
+    return found
+
+
+@pytest.fixture
+def rival(app, customer):
+    """Rival, logged in on a client of its own, with a waiting claim on the same name as Acme's."""
+    client = Web(app.test_client())
+    client.login("rival@owner.test")
+    response = client.submit("/domains/", {"name": NAME})
+    assert response.status_code == 302, page_text(response)
+    return client
+
+
+def test_a_waiting_claim_blocks_nobody_and_each_claim_has_its_own_token(web, customer, rival):
+    acme, theirs = claim("Acme"), claim("Rival")
+    assert acme.id != theirs.id and not proof.proven(acme) and not proof.proven(theirs)
+    acme_page, rival_page = page_text(web.get(f"/domains/{acme.id}")), page_text(rival.get(f"/domains/{theirs.id}"))
+    assert proof.token(acme.account_id, NAME) in acme_page and proof.token(theirs.account_id, NAME) in rival_page
+    assert proof.token(theirs.account_id, NAME) not in acme_page
+    # Within one account a name is still there once.
+    again = web.submit("/domains/", {"name": NAME})
+    assert again.status_code == 200 and f"You already have {NAME}." in page_text(again)
+
+
+def test_the_first_account_to_prove_the_name_wins(app, web, customer, rival, bind, mx, work):
+    bind.set_txt(RECORD, proof.token(account_named("Rival").id, NAME))
+    check_now(rival, claim("Rival"))
+    work()
+    work()
+    assert proof.proven(claim("Rival"))
+    assert in_maps(mx, "domains", NAME) == "OK"
+    # Acme's claim is over: it says so without naming who, is no longer looked at, and can only go.
+    lost = claim("Acme")
+    assert not proof.proven(lost) and lost.proof_next_check_at is None
+    page = page_text(web.get(f"/domains/{lost.id}"))
+    assert "Another account has proved" in page and "Rival" not in page
+    assert "Check now" not in page
+    # Even with Acme's token in DNS too, Acme's check and staff's hand cannot take the name.
+    bind.set_txt(RECORD, proof.token(account_named("Rival").id, NAME), proof.token(lost.account_id, NAME))
+    refused = check_now(web, lost)
+    assert refused.status_code == 302
+    work()
+    assert "Another account has proved" in page_text(web.get(f"/domains/{lost.id}"))
+    assert not proof.proven(claim("Acme"))
+    staff = Web(app.test_client())
+    staff.login("staff@hostdeck.test")
+    page = f"/staff/accounts/{lost.account_id}"
+    done = staff.submit(page, {"reason": "ticket 7"}, post_url=f"/staff/domains/{lost.id}/verify")
+    assert done.status_code == 302
+    assert "Another account has proved" in page_text(staff.get(page))
+    assert not proof.proven(claim("Acme"))
+    assert web.submit(f"/domains/{lost.id}/delete", {}).status_code == 302
+    assert count(Domain, Domain.name == NAME) == 1
+    work()
+    assert in_maps(mx, "domains", NAME) == "OK", "Rival's domain stays on the server"
+
+
+def test_a_name_another_account_proved_is_refused_without_saying_whose(web, customer, rival, bind, work):
+    bind.set_txt(RECORD, proof.token(account_named("Rival").id, NAME))
+    check_now(rival, claim("Rival"))
+    work()
+    web.submit(f"/domains/{claim('Acme').id}/delete", {})
+    for name, words in ((NAME, f"{NAME} is already taken."), (f"shop.{NAME}", f"overlaps {NAME}")):
+        refused = web.submit("/domains/", {"name": name})
+        assert refused.status_code == 200 and words in page_text(refused)
+        assert "Rival" not in page_text(refused)
+    assert count(Domain, Domain.account_id == account_named("Acme").id) == 0
+
+
+def test_proving_a_name_above_or_below_another_accounts_verified_domain_is_refused(web, customer, rival, bind, work):
+    sub, sub_record = f"shop.{NAME}", f"_hostdeck-challenge.shop.{NAME}"
+    assert web.submit("/domains/", {"name": sub}).status_code == 302, "only verified domains overlap"
+    # Rival proves the parent: Acme's claims on it and below it are both over.
+    bind.set_txt(RECORD, proof.token(account_named("Rival").id, NAME))
+    bind.set_txt(sub_record, proof.token(customer.account_id, sub))
+    check_now(rival, claim("Rival"))
+    work()
+    work()
+    assert proof.proven(claim("Rival"))
+    check_now(web, claim("Acme", sub))
+    work()
+    assert not proof.proven(claim("Acme", sub))
+    assert "Another account has proved" in claim("Acme", sub).proof_result
+    bind.remove(sub_record)
+
+
+def test_proving_a_parent_of_another_accounts_verified_subdomain_is_refused(web, customer, rival, bind, work):
+    sub, sub_record = f"shop.{NAME}", f"_hostdeck-challenge.shop.{NAME}"
+    assert rival.submit("/domains/", {"name": sub}).status_code == 302
+    bind.set_txt(sub_record, proof.token(account_named("Rival").id, sub))
+    check_now(rival, claim("Rival", sub))
+    work()
+    work()
+    assert proof.proven(claim("Rival", sub))
+    bind.set_txt(RECORD, proof.token(customer.account_id, NAME))
+    check_now(web, claim("Acme"))
+    work()
+    assert not proof.proven(claim("Acme"))
+    assert "Another account has proved" in claim("Acme").proof_result
+    bind.remove(sub_record)
+
+
+def test_two_verified_rows_of_one_name_cannot_exist(customer, rival):
+    """The database holds the rule too: a name is unique among verified domains."""
+    claim("Acme").verified_at = utcnow()
+    db.session.flush()
+    claim("Rival").verified_at = utcnow()
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
+@pytest.mark.parametrize("demo", [True, False])
+def test_reserved_names_behave_like_verified_ones_where_they_count(app, web, make_account, mx, demo):
+    app.config["RESERVED_TLDS_VERIFIED"] = demo
+    make_account("Acme")
+    make_account("Rival")
+    web.login("acme@owner.test")
+    assert web.submit("/domains/", {"name": "acme.test"}).status_code == 302
+    web.logout()
+    web.login("rival@owner.test")
+    second = web.submit("/domains/", {"name": "acme.test"})
+    if demo:
+        assert second.status_code == 200 and "acme.test is already taken." in page_text(second)
+        assert claim("Acme", "acme.test").verified_at is not None, "held by the unique index too"
+    else:
+        assert second.status_code == 302, "neither is verified: both may wait"
+
+
+# The forms that use domains say which still wait.
+
+
+def test_forms_mark_the_domains_that_wait_for_proof(web, customer, make_account):
+    db.session.add(Domain(account_id=customer.account_id, name="acme.test"))
+    db.session.commit()
+    for form in ("/mailboxes/new", "/addresses/new", "/websites/new"):
+        page = page_text(web.get(form))
+        assert f"{NAME} (waiting for proof)" in page, form
+        assert "acme.test (waiting" not in page and "acme.test" in page, form
+
+
+# "Check now" is throttled: per domain, and per login and per IP.
+
+
+def test_check_now_twice_in_a_row_is_refused_with_429(app, web, customer, queued):
+    app.config["PROOF_CHECK_INTERVAL"] = 30
+    assert check_now(web, customer).status_code == 302
+    assert queued() == 1
+    again = check_now(web, customer)
+    assert again.status_code == 429
+    assert "was checked a moment ago" in page_text(again)
+    assert queued() == 1, "no second check was queued"
+
+
+def test_check_now_is_limited_per_login_and_per_ip(app, web, customer, queued):
+    app.config["PROOF_CHECKS_PER_HOUR"] = 2
+    for name in (f"shop.{NAME}", f"news.{NAME}"):
+        assert web.submit("/domains/", {"name": name}).status_code == 302
+    assert check_now(web, customer).status_code == 302
+    assert check_now(web, claim("Acme", f"shop.{NAME}")).status_code == 302
+    third = check_now(web, claim("Acme", f"news.{NAME}"))
+    assert third.status_code == 429 and "Too many checks" in page_text(third)
+    web.client.environ_base["REMOTE_ADDR"] = "127.0.0.10"
+    assert check_now(web, claim("Acme", f"news.{NAME}")).status_code == 429, "the login's own limit"
+    # Another login from another address may check; from the same address it may not.
+    other = Web(app.test_client())
+    other.client.environ_base["REMOTE_ADDR"] = "127.0.0.9"
+    other.login("rival@owner.test")
+    assert other.submit("/domains/", {"name": "rival.net"}).status_code == 302
+    assert check_now(other, claim("Rival", "rival.net")).status_code == 302
+    same_ip = Web(app.test_client())
+    same_ip.login("rival@owner.test")
+    assert same_ip.submit("/domains/", {"name": f"mail.{NAME}"}).status_code == 302
+    assert check_now(same_ip, claim("Rival", f"mail.{NAME}")).status_code == 429
+    assert queued() == 3
+
+
+# The operator's sweep looks again at the domains that wait, as the worker's sweeper does.
+
+
+def test_flask_orchestration_sweep_rechecks_the_waiting_domains(app, customer, bind, mx, work):
+    bind.set_txt(RECORD, proof.token(customer.account_id, NAME))
+    customer.proof_next_check_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["orchestration", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert "1 domain(s)" in result.output
+    work()
+    work()
+    assert proof.proven(customer)
+    assert in_maps(mx, "domains", NAME) == "OK"
+
+
+def test_the_operator_gives_a_name_that_only_waiting_claims_hold(app, customer, mx, work):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["domains", "add", "Rival", NAME])
+    assert result.exit_code == 0, result.output
+    assert proof.proven(claim("Rival"))
+    assert "Another account has proved" in claim("Acme").proof_result
+    assert claim("Acme").proof_next_check_at is None
+    work()
+    assert in_maps(mx, "domains", NAME) == "OK"
+    again = runner.invoke(args=["domains", "add", "Acme", f"shop.{NAME}"])
+    assert again.exit_code == 1 and f"overlaps {NAME}" in again.output

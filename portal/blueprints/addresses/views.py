@@ -5,7 +5,7 @@ from flask import Blueprint, render_template, url_for
 from wtforms import SelectChoice
 
 from portal.blueprints.addresses.forms import AddressForm, EditAddressForm
-from portal.blueprints.common import confirm_delete, paginated, refusals, saved, status_response
+from portal.blueprints.common import confirm_delete, domain_choices, paginated, refusals, saved, status_response
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status, address_mailbox
 from portal.models.mail import unicode_name
@@ -50,9 +50,7 @@ def index():
 def create():
     actor = current_actor()
     form = AddressForm()
-    form.domain_id.choices = [
-        SelectChoice(d.id, d.display_name) for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))
-    ]
+    form.domain_id.choices = domain_choices(actor)
     _mailbox_choices(form, actor)
     if form.validate_on_submit():
         with refusals(form):

@@ -5,10 +5,12 @@ from portal.blueprints.common import confirm_delete, paginated, refusals, saved,
 from portal.blueprints.domains.forms import CheckForm, DomainForm, VerifyForm
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox
-from portal.orchestration.proof import proven, record_name, token
+from portal.orchestration.proof import lost_reason, proven, record_name, token
+from portal.orchestration.proving import held_elsewhere
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services.domains import (
+    TooSoon,
     add_domain,
     check_domain,
     delete_domain,
@@ -47,24 +49,31 @@ def index():
         mailboxes=_counts(Mailbox, ids),
         addresses=_counts(Address, ids),
         proven=proven,
+        lost={d.id for d in page.items if not proven(d) and held_elsewhere(d.name, d.account_id) is not None},
     )
 
 
 @bp.route("/<int:domain_id>")
 @customer
 def show(domain_id: int):
+    return _page(get_scoped_or_404(Domain, domain_id, current_actor()))
+
+
+def _page(domain: Domain, status: int = 200):
     actor = current_actor()
-    domain = get_scoped_or_404(Domain, domain_id, actor)
+    # Another account has proved the name (or one above or below it): this claim can only be deleted.
+    holder = None if proven(domain) else held_elsewhere(domain.name, domain.account_id)
     return render_template(
         "domains/show.html",
         domain=domain,
         proven=proven(domain),
+        lost=lost_reason(domain, holder) if holder is not None else "",
         record=(record_name(domain.name), "TXT", token(domain.account_id, domain.name)),
         check_form=CheckForm(),
         verify_form=VerifyForm() if may_verify_by_hand(actor, domain) else None,
         # Staff behind the customer (impersonating) see what the resolver said.
         staff=actor.real_user is not None and actor.real_user.is_staff,
-    )
+    ), status
 
 
 @bp.route("/<int:domain_id>/check", methods=["POST"])
@@ -73,7 +82,14 @@ def check(domain_id: int):
     form, back = CheckForm(), url_for(".show", domain_id=domain_id)
     if form.validate_on_submit():
         with refusals(form):
-            if check_domain(current_actor(), domain_id):
+            try:
+                handed_over = check_domain(current_actor(), domain_id)
+            except TooSoon as refused:  # past a limit: 429, and the page says when to try again
+                db.session.rollback()
+                flash(refused.message, "warning")
+                page, status = _page(get_scoped_or_404(Domain, domain_id, current_actor()), 429)
+                return page, status, {"Retry-After": str(refused.retry_after)}
+            if handed_over:
                 return saved("Hostdeck is looking for the record; the result shows here in a moment.", back)
             domain = db.session.get(Domain, domain_id)
             found = domain is not None and proven(domain)

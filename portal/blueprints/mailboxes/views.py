@@ -3,16 +3,14 @@ from flask import (
     render_template,
     url_for,
 )
-from wtforms import SelectChoice
 
-from portal.blueprints.common import confirm_delete, paginated, refusals, saved, status_response
+from portal.blueprints.common import confirm_delete, domain_choices, paginated, refusals, saved, status_response
 from portal.blueprints.mailboxes.forms import (
     AutoreplyForm,
     MailboxForm,
     MailboxPasswordForm,
 )
-from portal.extensions import db
-from portal.models import Domain, Mailbox
+from portal.models import Mailbox
 from portal.orchestration.operations import is_routed, password_lost
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
@@ -42,9 +40,7 @@ def index():
 def create():
     actor = current_actor()
     form = MailboxForm()
-    form.domain_id.choices = [
-        SelectChoice(d.id, d.display_name) for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))
-    ]
+    form.domain_id.choices = domain_choices(actor)
     has_postfix = is_routed("postfix")
     if not has_postfix:  # no addresses without Postfix
         del form.with_address

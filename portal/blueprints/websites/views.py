@@ -4,10 +4,10 @@ from flask import Blueprint, render_template, url_for
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from portal.blueprints.common import confirm_delete, paginated, refusals, saved, status_response
+from portal.blueprints.common import confirm_delete, domain_choices, paginated, refusals, saved, status_response
 from portal.blueprints.websites.forms import WebsiteForm
 from portal.extensions import db
-from portal.models import Domain, Status, WebApp, Website
+from portal.models import Status, WebApp, Website
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
@@ -39,9 +39,7 @@ def _mounts(form, apps: dict[str, int]) -> list[tuple[str, int]]:
 
 
 def _choices(form, actor) -> dict[str, int]:
-    form.domain_ids.choices = [
-        SelectChoice(d.id, d.display_name) for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))
-    ]
+    form.domain_ids.choices = domain_choices(actor)
     apps = db.session.scalars(scoped(WebApp, actor).where(WebApp.status != Status.DELETING).order_by(WebApp.name)).all()
     form.root_app.choices = [SelectChoice(0, "none")] + [SelectChoice(a.id, f"{a.name} ({a.kind})") for a in apps]
     return {a.name: a.id for a in apps}
