@@ -16,11 +16,20 @@ accounts = AppGroup("accounts", help="Customer and reseller accounts.")
 domains = AppGroup("domains", help="Domain names owned by accounts.")
 
 
-def _account(name: str) -> Account:
-    account = db.session.scalar(sa.select(Account).where(Account.name == name))
-    if account is None:
+def account_named(name: str) -> Account:
+    """An account by name, or by "reseller/name" where two resellers' sub-accounts share a name."""
+    found = db.session.scalars(sa.select(Account).where(Account.name == name).limit(2)).all()
+    if not found and "/" in name:
+        parent, _, own = name.rpartition("/")
+        resellers = sa.select(Account.id).where(Account.name == parent, Account.parent_id.is_(None))
+        found = db.session.scalars(
+            sa.select(Account).where(Account.name == own, Account.parent_id.in_(resellers)).limit(2)
+        ).all()
+    if not found:
         raise click.ClickException(f"no account named {name!r}")
-    return account
+    if len(found) > 1:
+        raise click.ClickException(f"several accounts are named {name!r}: write it as reseller/{name}")
+    return found[0]
 
 
 def _add_user(email: str, password: str, role: Role, account: Account | None = None) -> User:
@@ -77,10 +86,11 @@ def reset_two_factor(email: str) -> None:
 @click.password_option(help="The owner's portal password.")
 def create_account(name: str, owner_email: str, reseller_name: str | None, kind: str, password: str) -> None:
     """Create an account with its owner login."""
-    parent = _account(reseller_name) if reseller_name else None
+    parent = account_named(reseller_name) if reseller_name else None
     if parent is not None and parent.kind != AccountKind.RESELLER:
         raise click.ClickException(f"{reseller_name} is not a reseller")
-    if db.session.scalar(sa.select(Account.id).where(Account.name == name)):
+    siblings = Account.parent_id.is_(None) if parent is None else Account.parent_id == parent.id
+    if db.session.scalar(sa.select(Account.id).where(siblings, Account.name == name)):
         raise click.ClickException(f"an account named {name} already exists")
     account = Account(name=name, kind=AccountKind(kind), parent=parent)
     db.session.add(account)
@@ -108,7 +118,7 @@ def add_domain(account_name: str, name: str) -> None:
         ascii_name = domain_to_ascii(name)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    account = _account(account_name)
+    account = account_named(account_name)
     # Other accounts' waiting claims block nobody; the account's own row, or another's proof, does.
     own = sa.select(Domain).where(Domain.account_id == account.id, Domain.name == ascii_name)
     holder = proving.held_elsewhere(ascii_name, account.id)

@@ -2,8 +2,9 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from portal.cli.accounts import account_named
 from portal.extensions import db
-from portal.models import LIMITS, Account, Plan
+from portal.models import LIMITS, Plan
 
 plans = AppGroup("plans", help="Named sets of limits, and limits of single accounts.")
 
@@ -42,9 +43,9 @@ def create_plan(name: str, **values) -> None:
 def apply_plan(plan_name: str, account_name: str) -> None:
     """Copy a plan's limits onto an account."""
     plan = db.session.scalar(sa.select(Plan).where(Plan.name == plan_name))
-    account = db.session.scalar(sa.select(Account).where(Account.name == account_name))
-    if plan is None or account is None:
-        raise click.ClickException("no such plan or account")
+    if plan is None:
+        raise click.ClickException(f"no plan named {plan_name!r}")
+    account = account_named(account_name)
     _set(account, {kind: plan.limit(kind) for kind in LIMITS})
     db.session.commit()
     click.echo(f"{account_name} now has plan {plan_name}'s limits")
@@ -55,9 +56,7 @@ def apply_plan(plan_name: str, account_name: str) -> None:
 @limit_options
 def limit_account(account_name: str, **values) -> None:
     """Set one account's limits directly."""
-    account = db.session.scalar(sa.select(Account).where(Account.name == account_name))
-    if account is None:
-        raise click.ClickException(f"no account named {account_name!r}")
+    account = account_named(account_name)
     _set(account, values)
     db.session.commit()
     click.echo(f"{account_name}: limits set")

@@ -37,9 +37,21 @@ def name_prefix(name: str, account_id: int) -> str:
 
 class Account(Limits, Usage, Timestamped, Base):
     __tablename__ = "account"
+    # Names are unique among a reseller's sub-accounts and among top-level accounts, never across
+    # resellers: a refusal would tell one reseller what another's customers are called.
+    __table_args__ = (
+        sa.UniqueConstraint("parent_id", "name", name="uq_account_parent_id_name"),
+        sa.Index(
+            "uq_account_top_level_name",
+            "name",
+            unique=True,
+            postgresql_where=sa.text("parent_id IS NULL"),
+            sqlite_where=sa.text("parent_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
     # What its system users' and databases' names start with (name_prefix); accounts from before
     # keep the one their names on the servers already carry (migration 0017).
     prefix: Mapped[str | None] = mapped_column(sa.String(24), unique=True)

@@ -57,9 +57,9 @@ def create_sub_account(actor: Actor, *, name: str, owner_email: str) -> tuple[Ac
     name = plain_text(name, "name").strip()
     if not 1 <= len(name) <= 100 or not name.isprintable():
         raise ServiceError("Give the account a name.", field="name")
-    taken = db.session.scalar(sa.select(Account).where(Account.name == name))
+    taken = db.session.scalar(sa.select(Account).where(Account.parent_id == reseller.id, Account.name == name))
     if taken is not None:
-        raise ServiceError(_taken_name(reseller, taken), field="name")
+        raise ServiceError(f"You already have an account named {taken.name}.", field="name")
     try:
         email = validate_email(owner_email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
@@ -82,15 +82,9 @@ def _ours(reseller: Account, account: Account | None) -> bool:
     return account is not None and (account.id == reseller.id or account.parent_id == reseller.id)
 
 
-# Names and logins are unique across the portal: what a refusal says about another reseller's
-# account or login must be nothing at all, so those get the one neutral sentence.
+# Logins are unique across the portal (an e-mail logs in to one account): a refusal says nothing
+# of whose another reseller's login is, in one neutral sentence.
 NOT_AVAILABLE = "{} is not available; choose another."
-
-
-def _taken_name(reseller: Account, taken: Account) -> str:
-    if _ours(reseller, taken):
-        return f"You already have an account named {taken.name}."
-    return NOT_AVAILABLE.format(taken.name)
 
 
 def _taken_email(reseller: Account, login: User) -> str:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_migrate import check
 
 from portal.extensions import db
-from portal.models import Domain, LoginSession, Role, Route, Server, User
+from portal.models import Account, Domain, LoginSession, Role, Route, Server, User
 from portal.security.passwords import check_password
 from tests.helpers import account_named, count, user_named
 from tests.testbed.plugin import need
@@ -160,3 +160,21 @@ def test_reset_two_factor(app, web, make_staff):
     assert count(LoginSession) == 0
     assert web.get("/staff/accounts").status_code == 302  # logged out; the next login sets it up again
     assert app.test_cli_runner().invoke(args=["users", "reset-two-factor", "nobody@x.test"]).exit_code == 1
+
+
+def test_two_resellers_may_each_have_a_customer_of_one_name(runner):
+    def create(*args):
+        return runner.invoke(args=["accounts", "create", *args, "--password", "pw-123456789"])
+
+    assert create("North", "--kind", "reseller", "--owner", "n@x.test").exit_code == 0
+    assert create("South", "--kind", "reseller", "--owner", "s@x.test").exit_code == 0
+    assert create("Shop", "--reseller", "North", "--owner", "shop@n.test").exit_code == 0
+    assert create("Shop", "--reseller", "South", "--owner", "shop@s.test").exit_code == 0
+    again = create("Shop", "--reseller", "South", "--owner", "shop2@s.test")
+    assert again.exit_code == 1 and "an account named Shop already exists" in again.output
+    vague = runner.invoke(args=["plans", "limit", "Shop", "--mailboxes", "3"])
+    assert vague.exit_code == 1 and "write it as reseller/Shop" in vague.output
+    assert runner.invoke(args=["plans", "limit", "South/Shop", "--mailboxes", "3"]).exit_code == 0
+    shops = db.session.scalars(sa.select(Account).where(Account.name == "Shop")).all()
+    limits = {shop.parent.name: shop.max_mailboxes for shop in shops}
+    assert limits == {"South": 3, "North": None}

@@ -101,9 +101,12 @@ def sub_account(web, name: str, email: str) -> str:
 
 def test_a_reseller_learns_nothing_of_another_resellers_accounts(web, resellers):
     assert "You already have an account named Bakery." in sub_account(web, "Bakery", "new@bakery.example.net")
+    # Names are unique within a reseller's tree only, so another reseller's name is no refusal at all.
     theirs = sub_account(web, "Secret Client", "new@client.example.net")
-    assert "Secret Client is not available; choose another." in theirs
-    assert "already" not in theirs and "Other Resell" not in theirs
+    assert "not available" not in theirs and "already" not in theirs and "Other Resell" not in theirs
+    one, two = resellers
+    named = db.session.scalars(sa.select(Account).where(Account.name == "Secret Client")).all()
+    assert sorted(a.parent_id for a in named) == sorted([one.id, two.id])
 
 
 def test_a_reseller_learns_nothing_of_another_resellers_logins(web, resellers):
