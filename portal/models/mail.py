@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.models.accounts import Account
 from portal.models.base import Base, Timestamped, UTCDateTime, search_index
 from portal.models.status import Provisioned
+from portal.models.validators import unicode_name
 
 address_mailbox = sa.Table(
     "address_mailbox",
@@ -17,16 +18,6 @@ address_mailbox = sa.Table(
     sa.Column("address_id", sa.ForeignKey("address.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("mailbox_id", sa.ForeignKey("mailbox.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
-
-
-def unicode_name(name: str) -> str:
-    """A domain name in Unicode, as people write it."""
-    if "xn--" not in name:  # nothing to decode, and lists ask this once per row
-        return name
-    try:
-        return name.encode("ascii").decode("idna")
-    except UnicodeError:
-        return name
 
 
 VERIFIED = sa.text("verified_at IS NOT NULL")

@@ -188,3 +188,18 @@ def email_to_ascii(address: str) -> str:
         return f"{local}@{domain_to_ascii(domain)}"
     except ValueError as exc:
         raise ValueError(f"{value}: {exc}") from exc
+
+
+def unicode_name(name: str) -> str:
+    """A stored (A-label) domain name in Unicode, as people write it; IDNA 2008, as it was checked."""
+    if "xn--" not in name:  # nothing to decode, and lists ask this once per row
+        return name
+    try:
+        return idna.decode(name)
+    except idna.IDNAError:
+        return name
+
+
+def address_in_unicode(address: str) -> str:
+    local, at, domain = address.rpartition("@")
+    return f"{local}{at}{unicode_name(domain)}" if at else address

@@ -19,6 +19,7 @@ import portal.blueprints
 from portal.blueprints.forms import Form
 from portal.extensions import db
 from portal.models import Address, Mailbox, Operation
+from portal.models.validators import unicode_name
 from portal.services import ServiceError, record
 from portal.services.addresses import clean_forwards, create_address
 from portal.services.databases import create_database, create_user
@@ -35,6 +36,7 @@ from tests.helpers import (
     mailbox,
     new_address,
     new_mailbox,
+    page_text,
     postfix_on,
 )
 
@@ -241,6 +243,16 @@ def test_a_forward_to_a_unicode_domain_is_written_as_a_labels(web, shop, work):
     assert shop.postmap_query("aliases", "orders@acme.test") == "kunde@xn--bcher-kva.example, user@xn--cole-9oa.example"
     stored = db.session.scalar(sa.select(Address.forwards).where(Address.local_part == "orders"))
     assert stored == ["kunde@xn--bcher-kva.example", "user@xn--cole-9oa.example"]  # as domains are stored
+    # People read them as they wrote them, IDNA 2008 names (faß) included.
+    listed = page_text(web.get("/addresses/"))
+    assert "kunde@bücher.example" in listed and "user@école.example" in listed
+    assert "xn--" not in listed
+
+
+def test_domains_show_in_unicode_idna_2008_names_included():
+    assert unicode_name("xn--fa-hia.de") == "faß.de"
+    assert unicode_name("xn--bcher-kva.example") == "bücher.example"
+    assert unicode_name("acme.test") == "acme.test"
 
 
 def test_a_forward_saved_in_unicode_before_reaches_postfix_as_a_labels(web, shop, work):

@@ -8,7 +8,7 @@ from portal.blueprints.addresses.forms import AddressForm, EditAddressForm
 from portal.blueprints.common import confirm_delete, domain_choices, paginated, refusals, saved, status_response
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status, address_mailbox
-from portal.models.mail import unicode_name
+from portal.models.validators import address_in_unicode, unicode_name
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services.addresses import create_address, delete_address, update_address
@@ -72,7 +72,10 @@ def edit(address_id: int):
     actor = current_actor()
     address = get_scoped_or_404(Address, address_id, actor)
     form = EditAddressForm(
-        data={"mailbox_ids": [m.id for m in address.mailboxes], "forwards": "\n".join(address.forwards or [])}
+        data={
+            "mailbox_ids": [m.id for m in address.mailboxes],
+            "forwards": "\n".join(map(address_in_unicode, address.forwards or [])),
+        }
     )
     _mailbox_choices(form, actor, address.account_id)
     if form.validate_on_submit():
