@@ -11,7 +11,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import Forbidden, TooManyRequests
+from werkzeug.exceptions import Forbidden, HTTPException, TooManyRequests
 
 from portal.extensions import db
 from portal.models import Status
@@ -92,6 +92,13 @@ def csrf_input() -> Markup:
     return g.csrf_input
 
 
+def _described(error: Exception, kind: type[HTTPException], default: str) -> str:
+    """The words a view gave the error (abort(403, "...")), else the page's own."""
+    if isinstance(error, kind) and error.description != kind.description:
+        return str(error.description)
+    return default
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["in_unicode"] = address_in_unicode
@@ -140,11 +147,7 @@ def init_app(app: Flask) -> None:
         ), 409
 
     def forbidden(error):
-        message = (
-            error.description
-            if isinstance(error, Forbidden) and error.description != Forbidden.description
-            else "You may not do this."
-        )
+        message = _described(error, Forbidden, "You may not do this.")
         return render_template("errors/error.html", code=403, title="Not allowed", message=message), 403
 
     app.register_error_handler(403, forbidden)
@@ -156,11 +159,7 @@ def init_app(app: Flask) -> None:
 
     def too_many(error):
         # A wrong two-factor code says so (security/totp.py); a login keeps the default words.
-        message = (
-            error.description
-            if isinstance(error, TooManyRequests) and error.description != TooManyRequests.description
-            else "Too many failed logins. Wait a minute and try again."
-        )
+        message = _described(error, TooManyRequests, "Too many failed logins. Wait a minute and try again.")
         return render_template("errors/error.html", code=429, title="Too many attempts", message=message), 429
 
     app.register_error_handler(429, too_many)

@@ -82,7 +82,11 @@ def ssh(acme, sftpd):
     for client, _ in clients:
         client.close()
     for _, name in clients:
-        wait_for(lambda name=name: not sessions_of(name), what=f"{name}'s sessions to end")
+        wait_for(lambda name=name: not sessions_of(name), what=f"{name}'s sessions to end ({processes(name)})")
+
+
+def processes(name: str) -> str:
+    return subprocess.run(["ps", "-o", "pid,uid,etime,args", "-u", name], capture_output=True, text=True).stdout
 
 
 def sessions_of(name: str) -> bool:

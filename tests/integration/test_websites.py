@@ -94,7 +94,11 @@ def test_static_app_and_deleting_a_site_leaves_the_others(web, shop, sftpd, ngin
         ("/webapps/new", {"name": "a;b"}, "Use letters a-z"),
         ("/webapps/new", {"name": "ok", "memory_limit": "96M;"}, "Write a size like 128M"),
         ("/webapps/new", {"name": "ok", "memory_limit": "96M\nphp_admin_value[x]=1"}, "longer than 10"),
-        ("/webapps/new", {"name": "ok", "memory_limit": "96M\nx=1"}, "Write a size like 128M"),
+        (
+            "/webapps/new",
+            {"name": "ok", "memory_limit": "96M\nx=1"},
+            "Line breaks and control characters are not allowed",
+        ),
         ("/webapps/new", {"name": "ok", "date_timezone": "UTC}"}, "Choose a timezone"),
         ("/webapps/new", {"name": "ok", "date_timezone": "localtime"}, "Choose a timezone"),  # the server's own
         ("/webapps/new", {"name": "ok", "date_timezone": "posix/Europe/Berlin"}, "Choose a timezone"),
