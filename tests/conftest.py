@@ -21,6 +21,7 @@ from tests.helpers import (
     IsolatedClient,
     Web,
     add_server,
+    close_ssh_clients,
     enrol_totp,
     local_mail_server,
     ssh_server,
@@ -161,6 +162,7 @@ def web_server(app, sshd):
     homes.parent.chmod(0o755)
     server = add_server(ssh_server("web1", sshd, web_home_root=str(homes), sftp_group=SFTP_GROUP), "unix")
     yield server
+    close_ssh_clients()  # userdel refuses a user with a session
     for name in db.session.scalars(sa.select(SystemUser.name)):
         subprocess.run(["userdel", name], capture_output=True)
     shutil.rmtree(homes, ignore_errors=True)

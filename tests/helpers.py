@@ -232,9 +232,20 @@ def new_website(web, name: str, domain: str, app, more: str = "", **fields):
     return web.submit("/websites/new", {**data, "more_mounts": more, **fields})
 
 
+# SSH clients the tests opened: closed after each test (close_ssh_clients), so that no session of a
+# deleted user outlives it (useradd gives its uid to the next user, and userdel refuses a uid in use).
+SSH_CLIENTS: list[paramiko.SSHClient] = []
+
+
+def close_ssh_clients() -> None:
+    while SSH_CLIENTS:
+        SSH_CLIENTS.pop().close()
+
+
 def sftp(sftpd, user: str, password=None, pkey=None) -> paramiko.SFTPClient | None:
     """An SFTP session, or None when the server refuses the login."""
     client = paramiko.SSHClient()
+    SSH_CLIENTS.append(client)
     key = parse_host_key(sftpd.host_key_line)
     client.get_host_keys().add(f"[{sftpd.host}]:{sftpd.port}", key.get_name(), key)
     try:

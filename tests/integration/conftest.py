@@ -17,6 +17,7 @@ from portal.orchestration.queue import queue
 from portal.orchestration.ssh import POOL
 from tests.helpers import (
     add_server,
+    close_ssh_clients,
     dovecot_settings,
     local_mail_server,
     new_mailbox,
@@ -57,6 +58,7 @@ def _empty_redis(app_config, redis_server):
         redis_server.start()
     redis_server.flushall()
     POOL.close_all()  # each test starts with fresh SSH connections
+    close_ssh_clients()
 
 
 @pytest.fixture

@@ -86,11 +86,13 @@ def ssh(acme, sftpd):
 
 
 def processes(name: str) -> str:
-    return subprocess.run(["ps", "-o", "pid,uid,etime,args", "-u", name], capture_output=True, text=True).stdout
+    return subprocess.run(["pgrep", "-a", "-f", f"sshd: {name}"], capture_output=True, text=True).stdout
 
 
 def sessions_of(name: str) -> bool:
-    return subprocess.run(["pgrep", "-u", name], capture_output=True, check=False).returncode == 0
+    # By name, not uid: useradd gives a freed uid again, and an earlier test's user may still have one open.
+    pattern = f"^sshd: {name}(@| |$)"
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True, check=False).returncode == 0
 
 
 def run(client: paramiko.SSHClient, command: str) -> str:
