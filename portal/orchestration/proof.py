@@ -55,12 +55,22 @@ def waiting_reason(domain: Domain) -> str:
     )
 
 
+def overlap_words(typed: str, name: str, holder: Domain) -> str:
+    """Another account holds a name above or below this one. A name above is public knowledge (the
+    customer typed below it); one below may be unpublished, so it stays unsaid, like the account."""
+    if holder.name in parents(name):
+        return f"{typed} overlaps {holder.display_name}, which another account uses."
+    return f"{typed} overlaps a domain another account uses."
+
+
 def lost_reason(domain: Domain, holder: Domain) -> str:
     """Another account proved this name, or one above or below it, first (which account stays unsaid)."""
     if holder.name == domain.name:
         proved = f"that {domain.display_name} is theirs"
-    else:
+    elif holder.name in parents(domain.name):
         proved = f"{holder.display_name}, which overlaps {domain.display_name}"
+    else:
+        proved = f"a domain under {domain.display_name}"
     return f"Another account has proved {proved}. This claim can no longer be verified; you may delete it."
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Flask, Response, request
-from flask_login import current_user
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+STATIC = ("static", "bootstrap.static")
 
 
 def init_app(app: Flask) -> None:
@@ -18,8 +20,9 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        # A shared or back-button cache must never keep a logged-in page.
-        if request.endpoint != "static" and current_user.is_authenticated:
+        # A shared or back-button cache must never keep a page: logged in, or half-way there (a two-factor
+        # seed, a set-password form). Only the static files may be cached.
+        if request.endpoint not in STATIC:
             response.headers["Cache-Control"] = "no-store"
         if app.config["SESSION_COOKIE_SECURE"]:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")

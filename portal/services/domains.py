@@ -14,7 +14,15 @@ from portal.extensions import db
 from portal.models import Account, AccountKind, Address, Domain, Mailbox, Status, Website, utcnow, website_domain
 from portal.models.validators import domain_to_ascii
 from portal.orchestration import proving
-from portal.orchestration.proof import lost_reason, parents, proven, reserved, reserved_counts, waiting_reason
+from portal.orchestration.proof import (
+    lost_reason,
+    overlap_words,
+    parents,
+    proven,
+    reserved,
+    reserved_counts,
+    waiting_reason,
+)
 from portal.orchestration.unrouted import delete_now
 from portal.security.audit import audit
 from portal.security.scoping import Actor, console, get_scoped_or_404
@@ -78,7 +86,7 @@ def _refuse_taken(account_id: int, ascii_name: str, typed: str) -> None:
     if holder.name == ascii_name:
         raise ServiceError(f"{holder.display_name} is already taken.", field="name")
     # A name above or below another account's domain would let one account take the other's mail.
-    raise ServiceError(f"{typed.strip()} overlaps {holder.display_name}, which another account uses.", field="name")
+    raise ServiceError(overlap_words(typed.strip(), ascii_name, holder), field="name")
 
 
 def _proven_parent(account_id: int, name: str) -> Domain | None:

@@ -6,6 +6,8 @@ import pytest
 from passlib.hash import argon2
 
 from portal.extensions import db
+from portal.models import Role, User
+from portal.security.passwords import hash_password
 from tests.helpers import PASSWORD, user_named
 
 
@@ -130,3 +132,17 @@ def test_every_page_behind_login_is_never_cached(app, web, customer):
         assert "no-store" in response.headers.get("Cache-Control", ""), path
     saved = web.submit("/mailboxes/new", {"local_part": ""})
     assert "no-store" in saved.headers.get("Cache-Control", "")
+
+
+def test_pages_before_login_are_never_cached_either(app, client, web):
+    """A half-finished login shows a two-factor seed, a reset link a set-password form: none is kept."""
+    for path in ("/login", "/login/two-factor", "/set-password/x"):
+        assert "no-store" in client.get(path).headers.get("Cache-Control", ""), path
+    db.session.add(User(email="new@hostdeck.test", password_hash=hash_password(PASSWORD), role=Role.STAFF))
+    db.session.commit()
+    assert attempt(web, "new@hostdeck.test", PASSWORD).headers["Location"] == "/login/two-factor/setup"
+    setup = web.client.get("/login/two-factor/setup")
+    assert 'id="totp-key"' in setup.get_data(as_text=True)  # the seed is on this page
+    assert "no-store" in setup.headers.get("Cache-Control", "")
+    with client.get("/static/css/app.css") as static:
+        assert "no-store" not in static.headers.get("Cache-Control", "")

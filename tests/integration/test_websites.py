@@ -250,6 +250,7 @@ echo json_encode([
     'sys_temp_dir' => sys_get_temp_dir(),
     'upload_tmp_dir' => ini_get('upload_tmp_dir'),
     'session_save_path' => session_save_path(),
+    'session_gc' => ini_get('session.gc_probability'),
     'tmpdir' => getenv('TMPDIR'),
     'timezone' => date_default_timezone_get(),
     'mine' => $mine,
@@ -282,6 +283,8 @@ def test_each_php_app_has_its_own_temporary_upload_and_session_folders(web, shop
     php = homes / users[0].name / "php" / "site"
     assert seen["sys_temp_dir"] == seen["tmpdir"] == f"{php}/tmp"
     assert seen["upload_tmp_dir"] == f"{php}/uploads" and seen["session_save_path"] == f"{php}/sessions"
+    # Debian leaves old sessions to a cron job that sweeps only its own folder: PHP sweeps this one.
+    assert int(seen["session_gc"]) > 0
     assert seen["timezone"] == "Europe/Berlin"
     assert seen["mine"].startswith(f"{php}/tmp/") and seen["session_file"] is True
     assert seen["wrote_shared_tmp"] is False  # /tmp is outside open_basedir

@@ -39,6 +39,8 @@ php_admin_value[open_basedir] = {folder}/:{php}/
 php_admin_value[sys_temp_dir] = {php}/tmp
 php_admin_value[upload_tmp_dir] = {php}/uploads
 php_admin_value[session.save_path] = {php}/sessions
+; Debian's cron sweeps only its own session folder: PHP sweeps this one.
+php_admin_value[session.gc_probability] = 1
 env[TMPDIR] = {php}/tmp
 """
 # The app's own settings (services/webapps.py: clean_options); they come before the walls above,
