@@ -43,6 +43,8 @@ class Config:
     PROOF_CHECKS_PER_HOUR = 30
     # Names under .test, .example, .invalid and .localhost count as proven, so the demo can try everything.
     RESERVED_TLDS_VERIFIED = True
+    # May a reseller mark its sub-accounts' domains verified by hand? Off: only DNS or staff prove a name.
+    RESELLERS_VERIFY_DOMAINS = True
     # Incident e-mails to staff. ALERT_EMAILS empty: every staff and admin login.
     SMTP_HOST = ""
     SMTP_PORT = 25

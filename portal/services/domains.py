@@ -174,7 +174,8 @@ def verify_for_sub_account(actor: Actor, domain_id: int, reason: str) -> Domain:
 def may_verify_by_hand(actor: Actor, domain: Domain) -> bool:
     reseller = actor.user.account
     return (
-        reseller is not None
+        bool(current_app.config["RESELLERS_VERIFY_DOMAINS"])
+        and reseller is not None
         and reseller.kind == AccountKind.RESELLER
         and db.session.scalar(sa.select(Account.parent_id).where(Account.id == domain.account_id)) == reseller.id
     )

@@ -210,6 +210,22 @@ def test_a_reseller_verifies_its_sub_accounts_domains_by_hand_not_its_own(web, m
     }
 
 
+def test_an_operator_may_keep_resellers_from_vouching(app, web, make_account, mx, work):
+    """A reseller is a tenant too: where the operator says so, only DNS or staff prove a name."""
+    app.config["RESELLERS_VERIFY_DOMAINS"] = False
+    reseller = make_account("Resell", kind="reseller", email="boss@resell.test")
+    make_account("Bakery", parent=reseller, email="owner@bakery.example.net")
+    web.login("boss@resell.test")
+    web.submit("/", {"account_id": account_named("Bakery").id}, post_url="/reseller/switch")
+    assert web.submit("/domains/", {"name": NAME}).status_code == 302
+    theirs = domain_named(NAME)
+    assert "Mark as verified" not in page_text(web.get(f"/domains/{theirs.id}"))
+    refused = web.submit(f"/domains/{theirs.id}", {"reason": "trust me"}, post_url=f"/domains/{theirs.id}/verify")
+    assert refused.status_code == 404
+    work()
+    assert not proof.proven(theirs) and in_maps(mx, "domains", NAME) is None
+
+
 @pytest.mark.parametrize("demo", [True, False])
 def test_reserved_names_count_as_verified_only_where_the_setting_says(app, web, make_account, mx, work, demo):
     app.config["RESERVED_TLDS_VERIFIED"] = demo
