@@ -37,7 +37,8 @@ def upgrade():
     )
     op.execute(
         domain.update().values(
-            verified_at=domain.c.created_at, proof_result="Verified: it was served before domains needed proof."
+            verified_at=domain.c.created_at,
+            proof_result="Verified: it was served before domains needed proof.",  # proof.SERVED_BEFORE, as it was then
         )
     )
     # A claim no longer blocks anyone: a name is unique within an account, and among verified domains.

@@ -7,6 +7,7 @@ from portal.models import Account, AccountKind, Domain, Role, Status, User, usag
 from portal.models.validators import domain_to_ascii
 from portal.orchestration import proving
 from portal.orchestration.operations import is_routed, record
+from portal.orchestration.proof import SERVED_BEFORE
 from portal.security import sessions, totp
 from portal.security.audit import audit
 from portal.security.passwords import hash_password
@@ -142,3 +143,15 @@ def add_domain(account_name: str, name: str) -> None:
         record(domain, "save")
     db.session.commit()
     click.echo(f"{ascii_name} added to {account_name}")
+
+
+@domains.command("served-before-proof")
+def served_before_proof() -> None:
+    """Domains that count as verified because they were served before proof was asked: does each one's
+    TXT record prove it now? (Tab-separated: name, account, result.)"""
+    old = db.session.scalars(sa.select(Domain).where(Domain.proof_result == SERVED_BEFORE).order_by(Domain.name)).all()
+    for domain in old:
+        finding = proving.lookup(domain)
+        result = "proved" if finding.found else f"NOT PROVED: {finding.words}"
+        click.echo(f"{domain.name}\t{domain.account.name}\t{result}")
+    click.echo(f"{len(old)} domain(s) from before proof", err=True)

@@ -17,6 +17,8 @@ from portal.models import Address, Domain, Mailbox, Website
 from portal.models.status import Provisioned
 
 PREFIX = "_hostdeck-challenge"
+# What migration 0016 wrote on every domain served before proof was asked (the migration keeps its copy).
+SERVED_BEFORE = "Verified: it was served before domains needed proof."
 # Special-use names nobody can register (RFC 2606, RFC 6761): the demo may count them as proven.
 RESERVED_TLDS = ("test", "example", "invalid", "localhost")
 

@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import AuditEvent, Domain, Operation, utcnow
+from portal.models import AuditEvent, Domain, Operation, Status, utcnow
 from portal.orchestration import proof, proving
+from portal.orchestration.proof import SERVED_BEFORE
 from portal.services import ServiceError
 from portal.services.webapps import create_website
 from tests.helpers import (
@@ -474,3 +475,22 @@ def test_the_operator_gives_a_name_that_only_waiting_claims_hold(app, customer, 
     assert in_maps(mx, "domains", NAME) == "OK"
     again = runner.invoke(args=["domains", "add", "Acme", f"shop.{NAME}"])
     assert again.exit_code == 1 and f"overlaps {NAME}" in again.output
+
+
+def test_the_operator_sees_which_domains_from_before_proof_prove_it_now(app, make_account, bind):
+    """Migration 0016 let every existing domain count as verified; the operator can look them over."""
+    acme, rival = make_account("Acme"), make_account("Rival")
+    for account, name in ((acme, NAME), (rival, "shop.rival.net")):
+        db.session.add(
+            Domain(account=account, name=name, status=Status.APPLIED, verified_at=utcnow(), proof_result=SERVED_BEFORE)
+        )
+    db.session.add(Domain(account=acme, name="acme.test", status=Status.APPLIED, verified_at=utcnow()))
+    db.session.commit()
+    bind.set_txt(RECORD, proof.token(acme.id, NAME))
+    bind.remove("_hostdeck-challenge.shop.rival.net")
+    result = app.test_cli_runner().invoke(args=["domains", "served-before-proof"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert f"{NAME}\tAcme\tproved" in lines
+    assert any(line.startswith("shop.rival.net\tRival\tNOT PROVED: No TXT record") for line in lines)
+    assert "acme.test" not in result.output  # verified the usual way
