@@ -7,10 +7,13 @@ password or code is refused (429) until the minute has passed: the account is un
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask, current_app, has_request_context, request
-from limits import RateLimitItemPerMinute, storage, strategies
+from limits import RateLimitItem, RateLimitItemPerMinute, storage, strategies
 
 Key = tuple[str, str]
+Rule = tuple[RateLimitItem, Key]
 
 
 def init_app(app: Flask) -> None:
@@ -27,15 +30,33 @@ def _limit() -> RateLimitItemPerMinute:
     return RateLimitItemPerMinute(current_app.config["LOGIN_ATTEMPTS_PER_MINUTE"])
 
 
+def _limiter() -> strategies.MovingWindowRateLimiter:
+    limiter: strategies.MovingWindowRateLimiter = current_app.extensions["hostdeck.throttle"]
+    return limiter
+
+
 def _blocked(keys: list[Key]) -> bool:
-    limiter = current_app.extensions["hostdeck.throttle"]
+    limiter = _limiter()
     return any(not limiter.test(_limit(), "hostdeck", *key) for key in keys)
 
 
 def _failed(keys: list[Key]) -> None:
-    limiter = current_app.extensions["hostdeck.throttle"]
+    limiter = _limiter()
     for key in keys:
         limiter.hit(_limit(), "hostdeck", *key)
+
+
+def spend(rules: list[Rule]) -> tuple[Key, int] | None:
+    """Count one use against every rule. When one of them is used up already, nothing is counted: its
+    key comes back, with the seconds until it allows again."""
+    limiter = _limiter()
+    for item, key in rules:
+        if not limiter.test(item, "hostdeck", *key):
+            reset = limiter.get_window_stats(item, "hostdeck", *key).reset_time
+            return key, max(1, int(reset - time.time()))
+    for item, key in rules:
+        limiter.hit(item, "hostdeck", *key)
+    return None
 
 
 def _login_keys(email: str, ip: str) -> list[Key]:

@@ -3,11 +3,9 @@ until then a domain reaches no server, and nothing may use it."""
 
 from __future__ import annotations
 
-import time
-
 import sqlalchemy as sa
-from flask import abort, current_app, has_request_context, request
-from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerSecond
+from flask import abort, current_app
+from limits import RateLimitItemPerHour, RateLimitItemPerSecond
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
@@ -24,6 +22,7 @@ from portal.orchestration.proof import (
     waiting_reason,
 )
 from portal.orchestration.unrouted import delete_now
+from portal.security import throttle
 from portal.security.audit import audit
 from portal.security.scoping import Actor, console, get_scoped_or_404
 from portal.services import ServiceError, record, to_delete
@@ -136,25 +135,20 @@ def _spend_a_check(actor: Actor, domain: Domain) -> None:
     config = current_app.config
     per_hour = RateLimitItemPerHour(int(config["PROOF_CHECKS_PER_HOUR"]))
     user = actor.real_user or actor.user  # whoever clicks, staff behind a customer included
-    ip = (request.remote_addr or "-") if has_request_context() else "-"
-    rules: list[tuple[RateLimitItem, tuple[str, str]]] = [
+    rules: list[throttle.Rule] = [
         (per_hour, ("proof-user", str(user.id))),
-        (per_hour, ("proof-ip", ip)),
+        (per_hour, ("proof-ip", throttle.client_ip())),
     ]
     interval = int(config["PROOF_CHECK_INTERVAL"])  # 0: none
     if interval > 0:
         rules.insert(0, (RateLimitItemPerSecond(1, interval), ("proof-domain", str(domain.id))))
-    limiter = current_app.extensions["hostdeck.throttle"]
-    for item, key in rules:
-        if not limiter.test(item, "hostdeck", *key):
-            wait = max(1, int(limiter.get_window_stats(item, "hostdeck", *key).reset_time - time.time()))
-            if key[0] == "proof-domain":
-                raise TooSoon(f"{domain.display_name} was checked a moment ago. Try again in {wait} seconds.", wait)
-            raise TooSoon(
-                f"Too many checks. Hostdeck looks again by itself; try again in {wait // 60 + 1} minutes.", wait
-            )
-    for item, key in rules:
-        limiter.hit(item, "hostdeck", *key)
+    spent = throttle.spend(rules)
+    if spent is None:
+        return
+    key, wait = spent
+    if key[0] == "proof-domain":
+        raise TooSoon(f"{domain.display_name} was checked a moment ago. Try again in {wait} seconds.", wait)
+    raise TooSoon(f"Too many checks. Hostdeck looks again by itself; try again in {wait // 60 + 1} minutes.", wait)
 
 
 def verify_as_staff(actor: Actor, domain_id: int, reason: str) -> Domain:
