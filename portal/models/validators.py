@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from functools import cache
 
 import idna
 from publicsuffixlist import PublicSuffixList
@@ -62,8 +63,12 @@ def local_part_problem(value: str) -> str | None:
     return None
 
 
-# The Public Suffix List bundled with the pinned package (ICANN and private sections): read once, offline.
-SUFFIXES = PublicSuffixList()
+@cache
+def public_suffixes() -> PublicSuffixList:
+    """The Public Suffix List bundled with the pinned package (ICANN and private sections), read offline
+    on first use: reading it takes about 0.1 s, which no process should pay at start-up."""
+    return PublicSuffixList()
+
 
 # Scripts that one label may combine (UTS #39, "highly restrictive"): Japanese, Chinese, Korean with Latin.
 MIXES = (
@@ -149,7 +154,7 @@ def domain_to_ascii(name: str) -> str:
     except idna.IDNAError as exc:
         reason = IDNA_REASONS.get(getattr(exc, "code", ""), "Use letters, digits and hyphens between the dots.")
         raise ValueError(f"{name.strip()!r} is not a valid domain name. {reason}") from exc
-    if SUFFIXES.is_public(ascii_name, accept_unknown=False):
+    if public_suffixes().is_public(ascii_name, accept_unknown=False):
         raise ValueError(
             f"{unicode_name} is a public suffix, shared by many owners; enter a name registered under it, "
             f"such as example.{unicode_name}."
