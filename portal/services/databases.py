@@ -16,7 +16,6 @@ from portal.models import Account, Database, DatabaseUser, Engine, Status
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.services import ServiceError, record, to_change, to_delete
 from portal.services.limits import reserve
-from portal.services.system_users import prefix
 from portal.services.text import plain_text
 
 BASE = re.compile(r"[a-z0-9][a-z0-9_]*")  # fullmatch: $ would let a final line break through
@@ -38,7 +37,7 @@ def full_name(actor: Actor, base: str, engine: Engine) -> str:
             "Use lowercase letters a-z, digits and _ only: no capitals, spaces, quotes, backticks, ; or %.",
             field="name",
         )
-    full = f"{prefix(_account(actor))}_{base}"
+    full = f"{_account(actor).assigned_prefix()}_{base}"
     if len(full) > engine.max_name:
         raise ServiceError(
             f"{engine.label} allows names of at most {engine.max_name} characters, "

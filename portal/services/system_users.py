@@ -52,11 +52,6 @@ RESERVED = {
 MAX_KEYS = 20
 
 
-def prefix(account: Account) -> str:
-    """The account's stored prefix (models/accounts.py: name_prefix): no two accounts share one."""
-    return account.assigned_prefix()
-
-
 def clean_keys(text: str) -> str:
     """authorized_keys lines with their options checked and kept; a key with a bad option is refused."""
     keys: list[str] = []
@@ -98,7 +93,7 @@ def create_system_user(
         raise ServiceError("Use 1 to 16 letters a-z and digits, starting with a letter.", field="name")
     if base in RESERVED:
         raise ServiceError(f"{base} is reserved; choose another name.", field="name")
-    full = f"{prefix(account)}_{base}"
+    full = f"{account.assigned_prefix()}_{base}"
     owner = db.session.scalar(sa.select(SystemUser.account_id).where(SystemUser.name == full))
     if owner == account.id:
         raise ServiceError(f"You already have {full}.", field="name")

@@ -24,7 +24,6 @@ from portal.services.databases import (
     set_grants,
     users_going_with,
 )
-from portal.services.system_users import prefix
 
 bp = Blueprint("databases", __name__, url_prefix="/databases")
 
@@ -59,7 +58,7 @@ def _index(form: DatabaseForm | None = None, status: int = 200):
         pages=databases,
         user_pages=users,
         form=form or DatabaseForm(),
-        prefix=prefix(actor.account) if actor.account else "",
+        prefix=actor.account.assigned_prefix() if actor.account else "",
     ), status
 
 
@@ -133,7 +132,7 @@ def create_user_page():
             return saved(f"{user.name} is being created.", url_for(".user", db_user_id=user.id))
     actor = current_actor()
     return render_template(
-        "databases/new_user.html", form=form, prefix=prefix(actor.account) if actor.account else ""
+        "databases/new_user.html", form=form, prefix=actor.account.assigned_prefix() if actor.account else ""
     ), 400 if form.is_submitted() else 200
 
 

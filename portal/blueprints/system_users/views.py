@@ -11,7 +11,6 @@ from portal.services.system_users import (
     create_system_user,
     delete_system_user,
     keys_of,
-    prefix,
     update_system_user,
 )
 
@@ -41,7 +40,7 @@ def create():
                 ssh_keys=form.ssh_keys.data or "",
             )
             return saved(f"{user.name} is being set up.", url_for(".show", user_id=user.id))
-    account_prefix = prefix(actor.account) if actor.account else ""
+    account_prefix = actor.account.assigned_prefix() if actor.account else ""
     return render_template("system_users/new.html", form=form, prefix=account_prefix)
 
 
