@@ -24,6 +24,7 @@ from tests.helpers import (
     close_ssh_clients,
     enrol_totp,
     local_mail_server,
+    scratch_database,
     ssh_server,
 )
 from tests.testbed.ports import free_port
@@ -40,14 +41,8 @@ def database_url(tmp_path_factory):
     if not base:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
         return
-    name = f"hostdeck_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(base, "hostdeck_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ one name, and going down keeps one row per name (the verified one) as the old un
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from flask_migrate import check, downgrade, upgrade
 
 from portal import create_app
 from portal.extensions import db
+from tests.helpers import scratch_database
 from tests.testbed.plugin import need
 
 BEFORE = "5b1e0c7d2a94"  # 0015
@@ -55,14 +55,8 @@ def scratch_url(request, tmp_path: Path) -> Iterator[str]:
         return
     base = os.environ.get("TEST_DATABASE_URL", "")
     need(base.startswith("postgresql"), "PostgreSQL (TEST_DATABASE_URL)")
-    name = f"hostdeck_migration_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(base, "hostdeck_migration") as url:
+        yield url
 
 
 def domains(conn: sa.Connection) -> list[tuple]:

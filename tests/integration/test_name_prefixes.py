@@ -2,7 +2,6 @@
 only ever speaks of the tenant's own objects; another tenant's get one neutral sentence."""
 
 import re
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +15,7 @@ from portal.security.passwords import hash_password
 from portal.services import ServiceError
 from portal.services.databases import create_database
 from portal.services.system_users import create_system_user
-from tests.helpers import PASSWORD, customer_actor, page_text
+from tests.helpers import PASSWORD, customer_actor, page_text, scratch_database
 
 PREVIOUS = "c4d2e8a1f016"  # the revision before the stored prefix
 
@@ -136,20 +135,13 @@ def old_schema(database_url):
     """A database of its own, migrated to the revision before the stored prefix."""
     if not database_url.startswith("postgresql"):
         pytest.skip("the migration test makes a PostgreSQL database")
-    name = f"hostdeck_prefix_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    app = create_app({"DATABASE_URL": url, "TESTING": True})
-    with app.app_context():
-        upgrade(revision=PREVIOUS)
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(database_url, "hostdeck_prefix") as url:
+        app = create_app({"DATABASE_URL": url, "TESTING": True})
+        with app.app_context():
+            upgrade(revision=PREVIOUS)
+            yield app
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_the_migration_keeps_each_prefix_in_use_unless_it_is_shared(old_schema):
