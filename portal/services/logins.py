@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask import has_request_context, request
 
 from portal.extensions import db
 from portal.models import User
@@ -12,7 +11,7 @@ from portal.security import sessions
 from portal.security.audit import audit
 from portal.security.passwords import check_password, hash_password
 from portal.security.scoping import Actor
-from portal.security.throttle import login_blocked, login_failed
+from portal.security.throttle import client_ip, login_blocked, login_failed
 from portal.services import ServiceError
 
 
@@ -20,7 +19,7 @@ def _check_current(actor: Actor, current: str) -> User:
     if actor.real_user is not None:
         raise ServiceError("This is not available while you are impersonating someone.")
     user = actor.user
-    ip = (request.remote_addr or "-") if has_request_context() else "-"
+    ip = client_ip()
     if login_blocked(user.email, ip):
         raise ServiceError("Too many wrong passwords. Wait a minute and try again.", field="current")
     ok, _ = check_password(current, user.password_hash)

@@ -15,7 +15,7 @@ from portal.security import impersonation, sessions, totp
 from portal.security.impersonation import not_while_impersonating
 from portal.security.passwords import check_password
 from portal.security.roles import public, user
-from portal.security.throttle import login_blocked, login_failed
+from portal.security.throttle import client_ip, login_blocked, login_failed
 
 bp = Blueprint("auth", __name__)
 
@@ -57,7 +57,7 @@ def login():
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        email, ip = form.email.data.strip().lower(), request.remote_addr or "-"
+        email, ip = form.email.data.strip().lower(), client_ip()
         if login_blocked(email, ip):
             abort(429)
         user = db.session.scalar(sa.select(User).where(User.email == email))
