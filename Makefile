@@ -7,7 +7,7 @@ PORT   ?= 5000
 BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/hostdeck_bench
 export FLASK_APP := wsgi
 
-.PHONY: run worker test test-deps lint bench clean
+.PHONY: run worker test test-deps lint bench clean messages
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,21 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-run: $(VENV)/.runtime
+# The pages' translations (portal/translations/<lang>/LC_MESSAGES): the .po files are kept, the .mo built.
+POS := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
+MOS := $(POS:.po=.mo)
+
+%.mo: %.po $(VENV)/.runtime
+	$(BIN)/pybabel -q compile -f -i $< -o $@
+
+# Extract every string of the code and pages, merge it into each language, and compile.
+messages: $(VENV)/.runtime
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output \
+		--project Hostdeck -o portal/translations/messages.pot portal
+	$(BIN)/pybabel -q update --no-fuzzy-matching -i portal/translations/messages.pot -d portal/translations
+	$(MAKE) $(MOS)
+
+run: $(VENV)/.runtime $(MOS)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo seed
 	@echo "Hostdeck demo on http://127.0.0.1:$(PORT)/"
@@ -31,7 +45,7 @@ worker: $(VENV)/.runtime
 test-deps:
 	bash scripts/install-test-deps.sh
 
-test: $(VENV)/.dev test-deps
+test: $(VENV)/.dev test-deps $(MOS)
 	$(BIN)/pytest
 
 # The same checks as .pre-commit-config.yaml.

@@ -14,7 +14,7 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
-from portal import blueprints, cli, templating
+from portal import blueprints, cli, i18n, templating
 from portal.extensions import bootstrap, csrf, db, migrate
 from portal.models import usage
 from portal.orchestration import dispatch
@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login.init_app(app)
     dispatch.init_app(app)  # jobs are enqueued after each commit
     blueprints.init_app(app)
+    i18n.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
     return app

@@ -93,6 +93,8 @@ class User(UserMixin, Timestamped, Base):
     role: Mapped[Role] = enum_column(Role, Role.OWNER)
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"), index=True)
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    # The pages' language ("en", "es"); None follows the browser's Accept-Language.
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Two-factor login: the TOTP seed, encrypted with the portal's key (security/totp.py). It is set

@@ -1,5 +1,6 @@
 from zoneinfo import available_timezones
 
+from flask_babel import lazy_gettext
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
@@ -20,6 +21,12 @@ class EmailChangeForm(Form):
 class TimezoneForm(Form):
     timezone = SelectField("Show times in", choices=sorted(available_timezones()))
     submit = SubmitField("Save")
+
+
+class LanguageForm(Form):
+    # "" follows the browser; the choices are set per request (their words are in each language).
+    locale = SelectField(lazy_gettext("Language"), choices=[])
+    submit = SubmitField(lazy_gettext("Save"))
 
 
 class CodeConfirmForm(Form):

@@ -4,12 +4,20 @@ The credentials are out of reach while someone impersonates the user.
 """
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext, refresh
 from flask_login import current_user
 
-from portal.blueprints.account.forms import CodeConfirmForm, EmailChangeForm, PasswordChangeForm, TimezoneForm
+from portal.blueprints.account.forms import (
+    CodeConfirmForm,
+    EmailChangeForm,
+    LanguageForm,
+    PasswordChangeForm,
+    TimezoneForm,
+)
 from portal.blueprints.common import refusals, saved
 from portal.blueprints.enrolment import BAD_CODE, enrol_page
 from portal.extensions import db
+from portal.i18n import LANGUAGES
 from portal.security import totp
 from portal.security.audit import audit
 from portal.security.impersonation import not_while_impersonating
@@ -25,6 +33,7 @@ def _page(**forms):
     forms.setdefault("email_form", EmailChangeForm(formdata=None))
     forms.setdefault("timezone_form", TimezoneForm(formdata=None, timezone=current_user.timezone))
     forms.setdefault("code_form", CodeConfirmForm(formdata=None))
+    forms.setdefault("language_form", _language_form(formdata=None, locale=current_user.locale or ""))
     return render_template("account/index.html", codes_left=totp.recovery_codes_left(current_user), **forms)
 
 
@@ -68,6 +77,25 @@ def timezone():
         _audit("user.timezone", {"timezone": form.timezone.data})
         return saved(f"Times are now shown in {form.timezone.data}.", url_for(".index"))
     return _page(timezone_form=form)
+
+
+def _language_form(**kwargs) -> LanguageForm:
+    form = LanguageForm(**kwargs)
+    form.locale.choices = [("", gettext("As my browser asks")), *LANGUAGES.items()]
+    return form
+
+
+@bp.route("/language", methods=["POST"])
+@user
+@not_while_impersonating
+def language():
+    form = _language_form()
+    if form.validate_on_submit():
+        current_user.locale = form.locale.data or None
+        _audit("user.locale", {"locale": form.locale.data or "browser"})
+        refresh()  # the flash below is in the new language
+        return saved(gettext("Your language is saved."), url_for(".index"))
+    return _page(language_form=form)
 
 
 @bp.route("/two-factor", methods=["GET", "POST"])
