@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
 from portal import blueprints, cli, i18n, templating
-from portal.extensions import bootstrap, csrf, db, migrate
+from portal.extensions import bootstrap, compress, csrf, db, migrate
 from portal.models import usage
 from portal.orchestration import dispatch
 from portal.security import headers, login, throttle
@@ -69,3 +69,4 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(app.root_path, "..", "migrations"))
     csrf.init_app(app)
     bootstrap.init_app(app)
+    compress.init_app(app)
