@@ -75,6 +75,19 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     BOOTSTRAP_SERVE_LOCAL = True
+    # Static URLs carry their file's version (?v=), so browsers may keep them a year.
+    SEND_FILE_MAX_AGE_DEFAULT = 31536000
+    # Pages, styles and scripts go gzipped: a cold page load stays small (docs/architecture.md).
+    COMPRESS_ALGORITHM = "gzip"
+    COMPRESS_LEVEL = 6
+    COMPRESS_MIMETYPES = [
+        "text/html",
+        "text/css",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "image/svg+xml",
+    ]
     WTF_CSRF_TIME_LIMIT = None
     LOG_LEVEL = "INFO"
 

@@ -15,6 +15,7 @@ from portal.blueprints import (
     databases,
     domains,
     events,
+    frame,
     impersonation,
     mailboxes,
     reseller,
@@ -48,3 +49,4 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(feature.bp)
     app.add_template_global(events.describe_event)
     app.add_template_global(events.event_actor)
+    frame.init_app(app)

@@ -183,3 +183,14 @@ def delete_sub_account(actor: Actor, account_id: int) -> Account:
     db.session.flush()
     purge_unrouted_domains()
     return account
+
+
+def switch_targets(reseller: Account, limit: int = 50) -> list[tuple[int, str]]:
+    """(id, name) of the sub-accounts a reseller may act inside, for the switcher on every page."""
+    rows = db.session.execute(
+        sa.select(Account.id, Account.name)
+        .where(Account.parent_id == reseller.id, Account.deleting_at.is_(None))
+        .order_by(Account.name)
+        .limit(limit)
+    )
+    return [(row.id, row.name) for row in rows]
