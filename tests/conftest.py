@@ -29,6 +29,7 @@ from tests.helpers import (
 )
 from tests.testbed.ports import free_port
 from tests.testbed.sftp import SFTP_GROUP
+from tests.testbed.smtp import SmtpServer
 from tests.workers import Workers, worker_env
 
 pytest_plugins = ["tests.testbed.plugin"]
@@ -196,3 +197,12 @@ def workers(app, redis_server, tmp_path):
     pool = Workers(worker_env(app, redis_server.url), tmp_path)
     yield pool
     pool.stop_all()
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on loopback (aiosmtpd); what it received is in .messages."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()

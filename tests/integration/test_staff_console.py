@@ -122,4 +122,4 @@ def test_staff_can_suspend_any_account(web, make_account, make_staff):
     assert db.session.scalar(sa.select(Account.active).where(Account.id == other.id)) is False
     web.logout()
     refused = web.submit("/login", {"email": "stranger@owner.test", "password": PASSWORD})
-    assert refused.status_code == 200 and "Wrong e-mail or password." in refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "suspended. Contact support" in refused.get_data(as_text=True)

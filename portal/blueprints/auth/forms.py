@@ -1,7 +1,8 @@
+from flask_babel import lazy_gettext
 from wtforms import EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Regexp
 
-from portal.blueprints.forms import Form
+from portal.blueprints.forms import Form, PasswordFields
 
 
 class LoginForm(Form):
@@ -22,3 +23,20 @@ class CodeForm(Form):
         description="The 6 digits your authenticator app shows, or one of your recovery codes.",
     )
     submit = SubmitField("Continue")
+
+
+class ForgotForm(Form):
+    email = EmailField(
+        lazy_gettext("E-mail"),
+        validators=[
+            DataRequired(),
+            Length(max=254),
+            Regexp(r"^[^@\s]+@[^@\s]+$", message=lazy_gettext("Type an e-mail address.")),
+        ],
+        render_kw={"autocomplete": "email", "autofocus": True},
+    )
+    submit = SubmitField(lazy_gettext("Send me a link"))
+
+
+class ResetForm(PasswordFields, Form):
+    submit = SubmitField(lazy_gettext("Set my new password"))

@@ -5,9 +5,11 @@ from urllib.parse import urljoin, urlsplit
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
-from portal.blueprints.auth.forms import CodeForm, LoginForm, LogoutForm
+from portal.blueprints.auth.forms import CodeForm, ForgotForm, LoginForm, LogoutForm, ResetForm
+from portal.blueprints.common import refusals, saved
 from portal.blueprints.enrolment import BAD_CODE, enrol_page
 from portal.extensions import db
 from portal.models import User, utcnow
@@ -16,6 +18,7 @@ from portal.security.impersonation import not_while_impersonating
 from portal.security.passwords import check_password
 from portal.security.roles import public, user
 from portal.security.throttle import client_ip, login_blocked, login_failed
+from portal.services import password_links
 
 bp = Blueprint("auth", __name__)
 
@@ -62,6 +65,10 @@ def login():
             abort(429)
         user = db.session.scalar(sa.select(User).where(User.email == email))
         ok, new_hash = check_password(form.password.data, user.password_hash if user else None)
+        if user is not None and ok and not user.is_active:
+            # The right password, and only then: a wrong one says nothing of the account's state.
+            form.password.errors.append(_suspended(user))
+            return render_template("auth/login.html", form=form)
         if user is not None and ok and user.is_active:
             if new_hash:
                 user.password_hash = new_hash
@@ -77,6 +84,13 @@ def login():
         login_failed(email, ip)
         form.password.errors.append(BAD_LOGIN)
     return render_template("auth/login.html", form=form)
+
+
+def _suspended(user: User) -> str:
+    """Whom a suspended login turns to: the reseller of a sub-account, else support."""
+    parent = user.account.parent if user.account is not None else None
+    whom = parent.name if parent is not None else gettext("support")
+    return gettext("This login is suspended. Contact %(whom)s to have it resumed.", whom=whom)
 
 
 def _pending_user() -> tuple[User, str]:
@@ -154,3 +168,64 @@ def logout():
         db.session.commit()
         flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
+
+
+RESET = "password_link"  # the opened link's token, in the session: the page's own address carries none
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@public
+def forgot():
+    form = ForgotForm()
+    if form.validate_on_submit():
+        try:
+            password_links.forgot_password(form.email.data, client_ip())
+        except password_links.TooMany as refused:
+            db.session.rollback()
+            form.email.errors.append(refused.message)
+            return render_template("auth/forgot.html", form=form), 429, {"Retry-After": str(refused.retry_after)}
+        return redirect(url_for(".forgot_sent"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/forgot-password/sent")
+@public
+def forgot_sent():
+    # The same words whether or not the address logs in anywhere.
+    return render_template("auth/forgot_sent.html")
+
+
+def _link_refused():
+    session.pop(RESET, None)
+    return render_template("auth/reset_refused.html"), 404
+
+
+@bp.route(f"{password_links.LINK_PATH}<token>")
+@public
+def reset_link(token: str):
+    """The link from the mail: checked, then kept in the session, and the form opens on an address
+    without it (so neither the browser's history nor a Referer header carries it further)."""
+    if password_links.user_for_token(token) is None:
+        return _link_refused()
+    session[RESET] = token
+    return redirect(url_for(".reset_password"))
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+@public
+def reset_password():
+    token = session.get(RESET)
+    if not isinstance(token, str):
+        return _link_refused()
+    owner = password_links.user_for_token(token)
+    if owner is None:
+        return _link_refused()
+    form = ResetForm()
+    if form.validate_on_submit():
+        with refusals(form):
+            if password_links.set_password(token, form.password.data) is None:  # used meanwhile
+                db.session.rollback()
+                return _link_refused()
+            session.pop(RESET, None)
+            return saved(gettext("Your new password is set. Log in with it."), url_for(".login"))
+    return render_template("auth/reset.html", form=form, email=owner.email)
