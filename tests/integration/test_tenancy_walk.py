@@ -19,6 +19,7 @@ from portal.models import (
     LogState,
     Mailbox,
     Operation,
+    Plan,
     Role,
     Server,
     Status,
@@ -44,6 +45,7 @@ MODELS = {
     "subject_id": User,
     "database_id": Database,
     "db_user_id": DatabaseUser,
+    "plan_id": Plan,  # not account-owned: staff only (the console)
 }
 # Every provisioned kind has its pages, so the walk knows its id (and builds one of each below).
 assert {kind.model for kind in KINDS} <= set(MODELS.values()), "a kind's id route is missing from the walk"
@@ -108,13 +110,14 @@ def tenants():
     for tenant, account in (("a1", a1), ("b", b)):  # the logins a reseller may impersonate
         owned[tenant]["subject_id"] = account.users[0]
     server = Server(name="walk1", host="localhost", transport="local", settings={})
-    db.session.add(server)
+    plan = Plan(name="Walk plan", max_mailboxes=3)
+    db.session.add_all([server, plan])
     db.session.flush()
     entry = BackendLog(server_id=server.id, state=LogState.SUCCESS)
     db.session.add(entry)
     db.session.add(mailbox_operation(server.id, owned["b"]["mailbox_id"].id))
     db.session.commit()
-    staff_only = {"log_id": entry, "server_id": server}
+    staff_only = {"log_id": entry, "server_id": server, "plan_id": plan}
     visible = {"ra": {"ra", "a1"}, "a1": {"a1"}, "b": {"b"}}
     return owned, staff_only, visible
 
