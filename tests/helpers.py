@@ -26,7 +26,7 @@ from portal.security import totp
 from portal.security.scoping import Actor
 
 PASSWORD = "correct horse battery"  # every login the tests make has it
-MAILBOX_PASSWORD = "pw-0123456789"
+MAILBOX_PASSWORD = "pw-Cobalt-meadow-58"
 WEB_PASSWORD = "web-password-1"  # system users' (SFTP) password
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 

@@ -8,9 +8,10 @@ from portal.models.validators import domain_to_ascii
 from portal.orchestration import proving
 from portal.orchestration.operations import is_routed, record
 from portal.orchestration.proof import SERVED_BEFORE
-from portal.security import sessions, totp
+from portal.security import sessions, strength, totp
 from portal.security.audit import audit
 from portal.security.passwords import hash_password
+from portal.services.resellers import ACCOUNT_NAME_MAX
 
 users = AppGroup("users", help="Portal logins.")
 accounts = AppGroup("accounts", help="Customer and reseller accounts.")
@@ -33,10 +34,18 @@ def account_named(name: str) -> Account:
     return found[0]
 
 
+def _refuse_weak(password: str, email: str, account_name: str | None = None) -> None:
+    """The strength rules of every new password (security/strength.py): the reason, and exit 1."""
+    why = strength.weakness(password, [email.strip().partition("@")[0], account_name])
+    if why:
+        raise click.ClickException(why)
+
+
 def _add_user(email: str, password: str, role: Role, account: Account | None = None) -> User:
     email = email.strip().lower()
     if db.session.scalar(sa.select(User).where(User.email == email)):
         raise click.ClickException(f"{email} already exists")
+    _refuse_weak(password, email, account.name if account else None)
     user = User(email=email, password_hash=hash_password(password), role=role, account=account)
     db.session.add(user)
     return user
@@ -87,6 +96,9 @@ def reset_two_factor(email: str) -> None:
 @click.password_option(help="The owner's portal password.")
 def create_account(name: str, owner_email: str, reseller_name: str | None, kind: str, password: str) -> None:
     """Create an account with its owner login."""
+    if len(name) > ACCOUNT_NAME_MAX:
+        raise click.ClickException(f"an account name has at most {ACCOUNT_NAME_MAX} characters")
+    _refuse_weak(password, owner_email, name)
     parent = account_named(reseller_name) if reseller_name else None
     if parent is not None and parent.kind != AccountKind.RESELLER:
         raise click.ClickException(f"{reseller_name} is not a reseller")

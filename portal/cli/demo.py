@@ -11,7 +11,7 @@ from portal.orchestration.operations import record
 from portal.security.passwords import hash_password
 
 demo = AppGroup("demo", help="Demo data for `make run`.")
-DEMO_PASSWORD = "hostdeck-demo"  # noqa: S105 (the demo's published password)
+DEMO_PASSWORD = "hostdeck-test-drive"  # noqa: S105 (the demo's published password)
 DEMO_LOGINS = ("admin@example.com", "staff@example.com", "reseller@example.com", "customer@example.com")
 
 
@@ -58,7 +58,7 @@ def seed_demo(root: str) -> bool:
 
 @demo.command("seed")
 def seed() -> None:
-    """Demo logins (password hostdeck-demo) and a local demo server under instance/demo-server/."""
+    """Demo logins (password hostdeck-test-drive) and a local demo server under instance/demo-server/."""
     root = os.path.join(current_app.instance_path, "demo-server")
     created = seed_demo(root)
     click.echo("Demo data created." if created else "Demo data already there.")

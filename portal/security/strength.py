@@ -27,6 +27,7 @@ from pathlib import Path
 from flask_babel import gettext, lazy_gettext
 from zxcvbn import zxcvbn
 
+from portal.models import Account, User
 from portal.security.scoping import Actor
 
 MIN_LENGTH, MAX_LENGTH = 10, 128
@@ -104,12 +105,17 @@ def name_words(names: Iterable[str | None]) -> list[str]:
     return words
 
 
-def actor_names(actor: Actor) -> list[str]:
-    """The names a password of this actor's must not contain: the login's e-mail local part, and the
-    names of its account and of the sub-account it is acting inside."""
-    names = [actor.user.email.partition("@")[0]]
-    names += [account.name for account in (actor.user.account, actor.account) if account is not None]
+def user_names(user: User, *accounts: Account | None) -> list[str]:
+    """The names a password of this login's must not contain: its e-mail local part, and the names of its
+    account and of the accounts given (the sub-account a reseller acts inside)."""
+    names = [user.email.partition("@")[0]]
+    names += [account.name for account in (user.account, *accounts) if account is not None]
     return names
+
+
+def actor_names(actor: Actor) -> list[str]:
+    """user_names() of the actor's login, with the account it acts for (never the staff member's)."""
+    return user_names(actor.user, actor.account)
 
 
 def weakness(password: str, names: Iterable[str | None] = ()) -> str | None:

@@ -8,6 +8,7 @@ from portal.models import Operation, Status
 from portal.models.status import Provisioned
 from portal.orchestration import operations
 from portal.orchestration.proof import NotProven
+from portal.security import strength
 from portal.security.scoping import Actor, get_scoped_or_404
 
 P = TypeVar("P", bound=Provisioned)
@@ -20,6 +21,14 @@ class ServiceError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+def refuse_weak_password(password: str, *names: str | None) -> None:
+    """A new password the strength rules refuse (security/strength.py: common, a name from the account
+    given in names, too easy to guess), as a refusal at the form's password field."""
+    why = strength.weakness(password, names)
+    if why:
+        raise ServiceError(why, field="password")
 
 
 def record(obj: Provisioned, action: str, actor: Actor | None, password: str | None = None) -> list[Operation]:

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Account, Database, DatabaseUser, Engine, Status
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
-from portal.services import ServiceError, record, to_change, to_delete
+from portal.security.strength import actor_names
+from portal.services import ServiceError, record, refuse_weak_password, to_change, to_delete
 from portal.services.limits import reserve
 from portal.services.text import plain_text
 
@@ -101,6 +102,7 @@ def create_user(actor: Actor, *, engine: str, name: str, password: str, database
     account, kind = _account(actor), engine_of(engine)
     full = full_name(actor, name, kind)
     _refuse_taken(DatabaseUser, kind, full, account)
+    refuse_weak_password(password, *actor_names(actor), name, full)
     user = DatabaseUser(
         account_id=account.id,
         engine=kind,
@@ -128,6 +130,7 @@ def set_grants(actor: Actor, user_id: int, database_ids: list[int]) -> DatabaseU
 
 def change_password(actor: Actor, user_id: int, password: str) -> DatabaseUser:
     user = _live_user(actor, user_id)
+    refuse_weak_password(password, *actor_names(actor), user.name)
     record(user, "save", actor, password)
     return user
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext
 
 from portal.extensions import db
 from portal.models import User
@@ -11,8 +12,9 @@ from portal.security import sessions
 from portal.security.audit import audit
 from portal.security.passwords import check_password, hash_password
 from portal.security.scoping import Actor
+from portal.security.strength import actor_names
 from portal.security.throttle import client_ip, login_blocked, login_failed
-from portal.services import ServiceError
+from portal.services import ServiceError, refuse_weak_password
 
 
 def _check_current(actor: Actor, current: str) -> User:
@@ -35,6 +37,9 @@ def change_password(actor: Actor, current: str, new: str) -> int:
     This session gets a new id too, so a cookie copied before the change is worth nothing.
     """
     user = _check_current(actor, current)
+    if check_password(new, user.password_hash)[0]:
+        raise ServiceError(gettext("Choose a password different from your current one."), field="password")
+    refuse_weak_password(new, *actor_names(actor))
     user.password_hash = hash_password(new)
     row = sessions.current()
     ended = sessions.end_others(user, keep=row)

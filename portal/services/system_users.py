@@ -10,7 +10,8 @@ from portal.extensions import db
 from portal.models import Account, Status, SystemUser
 from portal.models.ssh_keys import AuthorizedKey, KeyProblem, parse_line
 from portal.security.scoping import Actor, get_scoped_or_404
-from portal.services import ServiceError, record, to_change, to_delete
+from portal.security.strength import actor_names
+from portal.services import ServiceError, record, refuse_weak_password, to_change, to_delete
 from portal.services.limits import reserve
 from portal.services.text import plain_text
 
@@ -99,6 +100,7 @@ def create_system_user(
         raise ServiceError(f"You already have {full}.", field="name")
     if owner is not None:  # a name from before prefixes were unique: say nothing of whose
         raise ServiceError(f"{full} is not available; choose another name.", field="name")
+    refuse_weak_password(password, *actor_names(actor), base, full)
     reserve(account.id, "system_users")
     user = SystemUser(
         account_id=account.id,
@@ -115,6 +117,7 @@ def create_system_user(
 
 def change_system_user_password(actor: Actor, user_id: int, password: str) -> SystemUser:
     user = _live(actor, user_id)
+    refuse_weak_password(password, *actor_names(actor), user.name)
     record(user, "save", actor, password)
     return user
 

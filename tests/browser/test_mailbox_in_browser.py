@@ -12,7 +12,7 @@ def test_demo_customer_creates_a_mailbox_and_sees_it_applied(
 ):
     page, problems = logged_in_page(live_server, "customer@example.com")
 
-    browser_new_mailbox(page, "Browser", "example.org", "browser-pass-123")
+    browser_new_mailbox(page, "Browser", "example.org", "lilac-signal-pass-123")
 
     page.wait_for_url(f"{live_server}/mailboxes/*")
     assert page.locator("h1").inner_text().startswith("browser@example.org")
@@ -24,7 +24,7 @@ def test_demo_customer_creates_a_mailbox_and_sees_it_applied(
     screenshot(page, "mailbox-applied.png")
     assert page.locator(".badge").first.inner_text() == "Applied"
     assert problems == [], f"browser console errors (CSP?): {problems}"
-    assert dovecot.wait_login("browser@example.org", "browser-pass-123")
+    assert dovecot.wait_login("browser@example.org", "lilac-signal-pass-123")
     assert worker.poll() is None, "the worker died"
 
 
@@ -50,8 +50,8 @@ def test_customer_adds_a_domain_a_mailbox_and_an_address(
     page.click("text=New mailbox")
     page.fill("input[name=local_part]", "anna")
     page.select_option("select[name=domain_id]", label="café-browser.test")
-    page.fill("input[name=password]", "anna-password-1")
-    page.fill("input[name=confirm]", "anna-password-1")
+    page.fill("input[name=password]", "velvet-river-pass-1")
+    page.fill("input[name=confirm]", "velvet-river-pass-1")
     assert page.is_checked("input[name=with_address]")
     page.click("input[type=submit][value='Create mailbox']")
     page.wait_for_selector('[data-status="applied"]', timeout=20000)
@@ -70,9 +70,9 @@ def test_customer_adds_a_domain_a_mailbox_and_an_address(
     # And it is real: mail to the new address lands in the new mailbox.
     domain = "café-browser.test".encode("idna").decode()
     with_postfix.settle()
-    assert dovecot.wait_login(f"anna@{domain}", "anna-password-1")
+    assert dovecot.wait_login(f"anna@{domain}", "velvet-river-pass-1")
     with_postfix.send("someone@example.org", [f"hello@{domain}"], "Bonjour", "Hello Anna")
-    messages = dovecot.wait_for_messages(f"anna@{domain}", "anna-password-1", 1, timeout=15)
+    messages = dovecot.wait_for_messages(f"anna@{domain}", "velvet-river-pass-1", 1, timeout=15)
     assert messages[0]["Subject"] == "Bonjour"
 
 
@@ -86,8 +86,8 @@ def test_customer_creates_a_php_app_and_a_website(
     page.click("nav >> text=System users")
     page.click("text=New system user")
     page.fill("input[name=name]", "site")
-    page.fill("input[name=password]", "site-password-1")
-    page.fill("input[name=confirm]", "site-password-1")
+    page.fill("input[name=password]", "copper-lantern-pass-1")
+    page.fill("input[name=confirm]", "copper-lantern-pass-1")
     page.click("input[type=submit][value='Create user']")
     page.wait_for_selector('[data-status="applied"]', timeout=20000)
     user_name = page.locator("h1").inner_text().split()[0]
@@ -110,7 +110,7 @@ def test_customer_creates_a_php_app_and_a_website(
     screenshot(page, "website-applied.png")
     assert problems == [], f"browser console errors (CSP?): {problems}"
 
-    session = sftp(sftpd, user_name, "site-password-1")
+    session = sftp(sftpd, user_name, "copper-lantern-pass-1")
     with session.open("/webapps/shop/index.php", "w") as handle:
         handle.write("<?php echo ini_get('memory_limit');")
     session.close()
@@ -143,17 +143,17 @@ def test_reseller_sets_up_a_customer_who_then_logs_in(
     page.fill("input[name=name]", "flowers.example")
     page.click("input[type=submit][value='Add domain']")
     page.click("nav >> text=Mailboxes")
-    browser_new_mailbox(page, "flora", "flowers.example", "flora-mail-pass-1")
+    browser_new_mailbox(page, "flora", "flowers.example", "tulip-harbor-mail-1")
     page.wait_for_selector('[data-status="applied"]', timeout=20000)
-    assert dovecot.wait_login("flora@flowers.example", "flora-mail-pass-1")
+    assert dovecot.wait_login("flora@flowers.example", "tulip-harbor-mail-1")
     page.get_by_role("button", name="Log out").click()
 
     page.goto(link)
-    page.fill("input[name=password]", "flora-portal-pass-1")
-    page.fill("input[name=confirm]", "flora-portal-pass-1")
+    page.fill("input[name=password]", "petal-orbit-portal-1")
+    page.fill("input[name=confirm]", "petal-orbit-portal-1")
     page.click("input[type=submit][value='Set my password']")
     page.fill("input[name=email]", "flora@flowers.example.net")
-    page.fill("input[name=password]", "flora-portal-pass-1")
+    page.fill("input[name=password]", "petal-orbit-portal-1")
     page.click("input[type=submit]")
     page.wait_for_url(f"{live_server}/")
     page.click("nav >> text=Mailboxes")

@@ -33,11 +33,11 @@ def test_staff_impersonate_a_customer_found_by_domain(live_server, start_worker,
     assert "staff@example.com is impersonating customer@example.com" in " ".join(banner.inner_text().split())
 
     page.click("nav >> text=Mailboxes")
-    browser_new_mailbox(page, "helped", "example.org", "helped-pass-123")
+    browser_new_mailbox(page, "helped", "example.org", "quiet-meadow-pass-123")
     page.wait_for_selector('[data-status="applied"]', timeout=20000)
     assert page.locator("#impersonation-banner").is_visible()
     screenshot(page, "impersonation.png")
-    assert dovecot.wait_login("helped@example.org", "helped-pass-123")
+    assert dovecot.wait_login("helped@example.org", "quiet-meadow-pass-123")
 
     page.click("#impersonation-banner >> text=Stop impersonating")
     page.wait_for_url(f"{live_server}/staff/accounts/*")

@@ -18,7 +18,7 @@ def test_hundred_creations_in_one_request_are_one_exec(make_account, mail_server
     actor = customer_actor()
     for i in range(100):
         create_mailbox(
-            actor, local_part=f"user{i}", domain_id=domain_id("acme.test"), password="pw-0123456789", quota_mb=100
+            actor, local_part=f"user{i}", domain_id=domain_id("acme.test"), password="pw-Cobalt-meadow-58", quota_mb=100
         )
     db.session.commit()  # what a request does, once
     assert queued() == 1

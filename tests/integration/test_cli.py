@@ -42,13 +42,13 @@ def test_accounts_and_domains(runner):
                 "--owner",
                 "r@x.test",
                 "--password",
-                "pw-123456789",
+                "pw-Juniper-tide-64",
             ]
         ).exit_code
         == 0
     )
     result = runner.invoke(
-        args=["accounts", "create", "Shop", "--reseller", "Resell", "--owner", "s@x.test", "--password", "pw-123456789"]
+        args=["accounts", "create", "Shop", "--reseller", "Resell", "--owner", "s@x.test", "--password", "pw-Juniper-tide-64"]
     )
     assert result.exit_code == 0, result.output
     shop = account_named("Shop")
@@ -164,7 +164,7 @@ def test_reset_two_factor(app, web, make_staff):
 
 def test_two_resellers_may_each_have_a_customer_of_one_name(runner):
     def create(*args):
-        return runner.invoke(args=["accounts", "create", *args, "--password", "pw-123456789"])
+        return runner.invoke(args=["accounts", "create", *args, "--password", "pw-Juniper-tide-64"])
 
     assert create("North", "--kind", "reseller", "--owner", "n@x.test").exit_code == 0
     assert create("South", "--kind", "reseller", "--owner", "s@x.test").exit_code == 0

@@ -7,7 +7,7 @@ from portal.models import Mailbox, Operation, Status
 from tests.helpers import count, domain_named, new_mailbox, page_text
 
 MISSING = 987654
-PW = {"password": "pw-0123456789", "confirm": "pw-0123456789"}
+PW = {"password": "pw-Cobalt-meadow-58", "confirm": "pw-Cobalt-meadow-58"}
 ROUTES = [
     ("GET", "/mailboxes/{id}", {}),
     ("POST", "/mailboxes/{id}/password", PW),

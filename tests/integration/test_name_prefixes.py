@@ -33,8 +33,8 @@ def test_names_that_used_to_collide_get_different_prefixes(app, web_server):
     first, second = account("Abcdefg1", 6), account("Abcdefg", 16)
     assert (first.assigned_prefix(), second.assigned_prefix()) == ("abcdefg6", "abcdefg16")
     db.session.commit()
-    one = create_system_user(customer_actor("abcdefg1@owner.test"), name="web", password="pw-1234567890")
-    two = create_system_user(customer_actor("abcdefg@owner.test"), name="web", password="pw-1234567890")
+    one = create_system_user(customer_actor("abcdefg1@owner.test"), name="web", password="pw-Granite-orbit-73")
+    two = create_system_user(customer_actor("abcdefg@owner.test"), name="web", password="pw-Granite-orbit-73")
     assert one.name != two.name
 
 
@@ -66,9 +66,9 @@ def test_a_system_user_name_of_ones_own_is_named_another_tenants_is_not(app, mak
     db.session.commit()
     actor = customer_actor()
     with pytest.raises(ServiceError, match=rf"^You already have {mine.prefix}_web\.$"):
-        create_system_user(actor, name="web", password="pw-1234567890")
+        create_system_user(actor, name="web", password="pw-Granite-orbit-73")
     with pytest.raises(ServiceError) as refused:
-        create_system_user(actor, name="shop", password="pw-1234567890")
+        create_system_user(actor, name="shop", password="pw-Granite-orbit-73")
     assert str(refused.value) == f"{mine.prefix}_shop is not available; choose another name."
     assert "Globex" not in str(refused.value)
 

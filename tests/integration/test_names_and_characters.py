@@ -137,7 +137,7 @@ def _site() -> dict:
 SERVICE_CALLS: dict[str, Callable] = {
     "domain name": lambda a, t: add_domain(a, f"shop{t}.example"),
     "mailbox name": lambda a, t: create_mailbox(
-        a, local_part=f"alice{t}", domain_id=domain_id("acme.test"), password="pw-0123456789", quota_mb=10
+        a, local_part=f"alice{t}", domain_id=domain_id("acme.test"), password="pw-Cobalt-meadow-58", quota_mb=10
     ),
     "address name": lambda a, t: create_address(
         a,

@@ -72,7 +72,7 @@ def test_two_creates_at_once_cannot_pass_the_limit(app, make_account, local_serv
             actor = Actor(user=db.session.get(User, user_id))
             start.wait()
             try:
-                create_mailbox(actor, local_part=name, domain_id=domain, password="pw-0123456789", quota_mb=10)
+                create_mailbox(actor, local_part=name, domain_id=domain, password="pw-Cobalt-meadow-58", quota_mb=10)
                 db.session.commit()
                 results.append("created")
             except ServiceError:

@@ -39,8 +39,8 @@ def test_sub_account_owner_sets_the_password_through_a_one_time_link(web, resell
     assert bakery.parent_id == reseller.id
     web.logout()
     assert web.get(link).status_code == 200
-    assert web.submit(link, {"password": "bakery-password-1", "confirm": "bakery-password-1"}).status_code == 302
-    web.login("owner@bakery.example.net", "bakery-password-1")
+    assert web.submit(link, {"password": "oven-crust-meadow-31", "confirm": "oven-crust-meadow-31"}).status_code == 302
+    web.login("owner@bakery.example.net", "oven-crust-meadow-31")
     web.logout()
     used = web.get(link)
     assert used.status_code == 404 and "already used or has expired" in used.get_data(as_text=True)

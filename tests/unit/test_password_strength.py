@@ -2,6 +2,7 @@
 
 import pytest
 
+from portal.cli.demo import DEMO_PASSWORD
 from portal.security import strength
 
 COMMON = "This password is one of the most common ones."
@@ -75,3 +76,14 @@ def test_the_common_list_is_the_shipped_file_of_the_top_passwords():
     assert len(common) == 10_000
     assert "password123" in common and "qwertyuiop" in common
     assert all(word == word.lower() for word in common)
+
+
+def test_the_demo_password_passes_for_every_demo_login():
+    names = {
+        "admin@example.com": [],
+        "staff@example.com": [],
+        "reseller@example.com": ["Demo Reseller"],
+        "customer@example.com": ["Demo Customer", "Demo Reseller"],
+    }
+    for email, accounts in names.items():
+        assert strength.weakness(DEMO_PASSWORD, [email.partition("@")[0], *accounts]) is None, email
