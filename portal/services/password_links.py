@@ -33,7 +33,8 @@ from portal.security import sessions, throttle
 from portal.security.audit import audit
 from portal.security.passwords import hash_password
 from portal.security.scoping import Actor, console, sub_account
-from portal.services import ServiceError
+from portal.security.strength import user_names
+from portal.services import ServiceError, refuse_weak_password
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ def set_password(token: str, password: str) -> User | None:
     user = user_for_token(token, lock=True)
     if user is None:
         return None
+    refuse_weak_password(password, *user_names(user))
     user.password_hash = hash_password(password)
     sessions.end_others(user, keep=None)
     audit(None, "user.password", obj=user, account_id=user.account_id, fields={"via": "password link"})

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import DatabaseUser, Mailbox, Operation, SystemUser, User
 from portal.security.passwords import check_password
+from portal.services import password_links
 from portal.services.resellers import create_sub_account
 from tests.helpers import (
     PASSWORD,
@@ -151,6 +152,23 @@ def test_the_set_password_link_refuses_a_weak_password(web, make_account):
 
     assert set_it(STRONG).status_code == 302  # the link still works: nothing was set
     assert check_password(STRONG, user_named("flora@flowers.example.net").password_hash)[0]
+
+
+def test_the_reset_link_refuses_a_weak_password(web, make_account):
+    make_account("Acme", domains=("acme.test",))
+    user = user_named("acme@owner.test")
+    before = user.password_hash
+    assert web.get(f"{password_links.LINK_PATH}{password_links.make_token(user)}").status_code == 302
+
+    def reset(password: str):
+        return web.submit("/reset-password", {"password": password, "confirm": password})
+
+    assert refused(reset(WEAK))
+    assert refused(reset("Acme-violet-harbor-91"), '"acme", a name from this account')
+    assert user_named("acme@owner.test").password_hash == before
+
+    assert reset(STRONG).status_code == 302
+    assert check_password(STRONG, user_named("acme@owner.test").password_hash)[0]
 
 
 # The operator's commands
