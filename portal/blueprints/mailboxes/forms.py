@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext
 from wtforms import (
     BooleanField,
     DateField,
@@ -48,6 +49,21 @@ class MailboxForm(PasswordFields, Form):
         ],
     )
     submit = SubmitField("Create mailbox")
+
+
+class QuotaForm(Form):
+    quota_mb = WholeNumberField(
+        lazy_gettext("Quota (MB)"),
+        validators=[
+            InputRequired(),
+            NumberRange(
+                QUOTA_MIN_MB,
+                QUOTA_MAX_MB,
+                message=lazy_gettext("Choose %(low)d to %(high)d MB.", low=QUOTA_MIN_MB, high=QUOTA_MAX_MB),
+            ),
+        ],
+    )
+    submit = SubmitField(lazy_gettext("Change quota"))
 
 
 class MailboxPasswordForm(PasswordFields, Form):
