@@ -45,7 +45,12 @@ worker: $(VENV)/.runtime
 test-deps:
 	bash scripts/install-test-deps.sh
 
-test: $(VENV)/.dev test-deps $(MOS)
+# The browser tests' npm packages (axe-core): installed when missing or older than package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test: $(VENV)/.dev test-deps node_modules/.package-lock.json $(MOS)
 	$(BIN)/pytest
 
 # The same checks as .pre-commit-config.yaml.

@@ -12,6 +12,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v /usr/sbin/nginx >/dev/null || need+=(nginx)
 command -v /usr/sbin/php-fpm8.2 >/dev/null || need+=(php8.2-fpm)
 command -v chromium >/dev/null || need+=(chromium)
+command -v npm >/dev/null || need+=(npm)  # axe-core for the browser tests (make test runs npm ci)
 command -v mariadb >/dev/null || need+=(mariadb-client)
 command -v /usr/sbin/named >/dev/null || need+=(bind9 bind9-utils)  # the TXT proof of a domain
 command -v wrk >/dev/null || need+=(wrk)  # make bench
