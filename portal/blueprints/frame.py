@@ -13,13 +13,16 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, has_request_context, request, url_for
+from flask import Flask, Response, current_app, has_request_context, request, url_for
+from flask_babel import format_number
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
+from portal.models import LIMITS
+from portal.models.naming import named
 from portal.security.scoping import current_actor
-from portal.services.resellers import reseller_of, switch_targets
+from portal.services.resellers import reseller_of
 
 
 @dataclass(frozen=True)
@@ -120,8 +123,26 @@ def icon(name: str, css: str = "") -> Markup:
     ).format(css, href, name)
 
 
+def limit_words(limit: str) -> str:
+    """What a limit counts, for people ("mailboxes", "MB of mail quota"), capitalised for a label."""
+    words = str(LIMITS.get(limit, limit))
+    return words[:1].upper() + words[1:]
+
+
 def init_app(app: Flask) -> None:
     app.add_template_global(icon)
+    app.add_template_global(limit_words)
+    app.add_template_global(named)
+    app.add_template_filter(format_number, "number")
+
+    @app.after_request
+    def static_read_whole(response: Response) -> Response:
+        # A static file is sent in one piece, so that Flask-Compress compresses it: its streaming path
+        # would lose the file's close() (COMPRESS_STREAMS is off for that reason).
+        if request.endpoint == "static" and response.is_streamed and response.status_code == 200:
+            response.direct_passthrough = False
+            response.make_sequence()
+        return response
 
     @app.url_defaults
     def versioned_static(endpoint: str, values: dict[str, Any]) -> None:
@@ -133,11 +154,9 @@ def init_app(app: Flask) -> None:
     def navigation() -> dict[str, Any]:
         if not has_request_context() or not current_user.is_authenticated:
             return {}
-        actor = current_actor()
-        reseller = reseller_of(actor)
         return {
             "nav_sections": sections(),
             "nav_endpoint": request.endpoint or "",
-            # The switcher: a reseller's sub-accounts, asked for only on pages that show it.
-            "switch_targets": (lambda: switch_targets(reseller)) if reseller is not None else None,
+            # A reseller's account switcher (its list is fetched when opened: reseller.switch_targets).
+            "switcher": reseller_of(current_actor()) is not None,
         }

@@ -15,7 +15,7 @@ from flask import abort, g, session
 from flask_login import current_user
 
 from portal.extensions import db
-from portal.models import Account, AccountKind, User
+from portal.models import LIMITS, Account, AccountKind, User
 from portal.models.usage import totals
 from portal.security.sessions import current
 
@@ -65,11 +65,15 @@ class Actor:
     def total(self, kind: str) -> int:
         """How many rows of a counted kind (models/usage.py) scoped() shows the actor: its account's
         usage counter, with a reseller's sub-accounts' added, as its scope includes their rows."""
+        return self.totals().get(kind, 0)
+
+    def totals(self) -> dict[str, int]:
+        """total() of every counted kind, read at once (a reseller's: one query for all)."""
         if self.scope is None:
-            return 0
+            return {}
         if self.acting is None and self.scope.kind == AccountKind.RESELLER:
-            return totals(db.session, [self.scope])[self.scope.id][kind]
-        return self.scope.used(kind)
+            return totals(db.session, [self.scope])[self.scope.id]
+        return {limit: self.scope.used(limit) for limit in LIMITS}
 
 
 def scoped(model: type[M], actor: Actor) -> sa.Select[tuple[M]]:
