@@ -77,9 +77,9 @@ class Config:
     BOOTSTRAP_SERVE_LOCAL = True
     # Static URLs carry their file's version (?v=), so browsers may keep them a year.
     SEND_FILE_MAX_AGE_DEFAULT = 31536000
-    # Pages, styles and scripts go gzipped: a cold page load stays small (docs/architecture.md).
-    COMPRESS_ALGORITHM = "gzip"
-    COMPRESS_LEVEL = 6
+    # Pages, styles and scripts go compressed (zstd, brotli or gzip, as the browser takes them), whole:
+    # the streaming path of Flask-Compress leaves files open.
+    COMPRESS_STREAMS = False
     COMPRESS_MIMETYPES = [
         "text/html",
         "text/css",

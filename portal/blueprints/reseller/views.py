@@ -1,7 +1,7 @@
 from collections import defaultdict
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, session, url_for
 
 from portal.blueprints.common import paginated, refusals, saved
 from portal.blueprints.reseller.forms import LimitsForm, SetPasswordForm, SubAccountForm, SwitchForm
@@ -13,6 +13,7 @@ from portal.security.impersonation import not_while_impersonating
 from portal.security.passwords import hash_password
 from portal.security.roles import access, public, user
 from portal.security.scoping import ACTING, current_actor, sub_account
+from portal.services import resellers
 from portal.services.resellers import (
     create_sub_account,
     delete_sub_account,
@@ -127,6 +128,14 @@ def delete(account_id: int):
     return render_template(
         "reseller/delete.html", account=account, form=form, remaining=remaining, left=sum(n for _, n in remaining)
     )
+
+
+@bp.route("/reseller/switch-targets")
+@access("reseller")
+@user
+def switch_targets():
+    """The switcher's list (the frame fetches it when opened): the sub-accounts to act inside."""
+    return jsonify(accounts=resellers.switch_targets(_reseller()))
 
 
 @bp.route("/reseller/switch", methods=["POST"])
