@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 
 from portal.blueprints.common import with_people
 from portal.extensions import db
-from portal.models import Account, AuditEvent, Operation, OpState
+from portal.models import Account, AuditEvent, Operation, OpState, Status
 from portal.security.roles import user
 from portal.security.scoping import console, current_actor, scoped
 from portal.services import overview
@@ -34,7 +34,7 @@ def index():
     if actor.scope is None:
         return _console_home(actor) if actor.user.is_staff else render_template("dashboard/none.html")
     unsettled = overview.unsettled(actor)
-    failed = {kind: overview.failed(actor, kind) for kind, counts in unsettled.items() if counts.get("failed")}
+    failed = {kind: overview.failed(actor, kind) for kind, counts in unsettled.items() if counts.get(Status.FAILED)}
     used, waiting = actor.totals(), overview.waiting_domains(actor)
     steps = overview.first_steps(used, waiting)
     return render_template(
