@@ -122,15 +122,17 @@ def weakness(password: str, names: Iterable[str | None] = ()) -> str | None:
     """Why this password will not do, in plain words; None when it will. `names` are the account's names
     (actor_names(), the mailbox's or user's own name)."""
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
-        return gettext("Use 10 to 128 characters.")
+        return str(gettext("Use 10 to 128 characters."))
     lowered = password.casefold()
     if lowered in common_passwords():
-        return gettext("This password is one of the most common ones.")
+        return str(gettext("This password is one of the most common ones."))
     words = name_words(names)
     found = [word for word in words if word in lowered]
     if found:
         name = max(found, key=len)
-        return gettext('This password contains "%(name)s", a name from this account: it is easy to guess.', name=name)
+        return str(
+            gettext('This password contains "%(name)s", a name from this account: it is easy to guess.', name=name)
+        )
     result = zxcvbn(password, user_inputs=[name for name in names if name] + words, max_length=MAX_LENGTH)
     if result["score"] >= MIN_SCORE:
         return None

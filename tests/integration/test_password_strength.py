@@ -2,6 +2,8 @@
 nothing: the login password (account page, set-password link, the CLI) and the service passwords
 (mailboxes, system users, database users). A strong one goes through."""
 
+import json
+import re
 from html import unescape
 
 import pytest
@@ -28,6 +30,7 @@ WEAK = "password123"
 COMMON = "This password is one of the most common ones."
 STRONG = "violet-harbor-quartz-91"
 OTHER_STRONG = "amber-lantern-ocean-47"
+LABELS = re.compile(r'data-password-labels="([^"]*)"')
 
 
 def refused(response, reason: str = COMMON) -> bool:
@@ -47,6 +50,32 @@ def acme(web, make_account, tmp_path):
 
 def operations() -> int:
     return count(Operation)
+
+
+# The pages
+
+
+def test_every_new_password_field_gets_the_meter_script_and_its_words(web, acme):
+    new_mailbox(web, "alice", password=STRONG)
+    new_system_user(web, "site", STRONG)
+    new_db_user(web, "shop", STRONG)
+    pages = [
+        "/mailboxes/new",
+        f"/mailboxes/{mailbox('alice@acme.test').id}",
+        "/system-users/new",
+        f"/system-users/{db.session.scalar(sa.select(SystemUser.id))}",
+        "/databases/users/new",
+        f"/databases/users/{db.session.scalar(sa.select(DatabaseUser.id))}",
+        "/account/",
+    ]
+    for page in pages:
+        html = web.get(page).get_data(as_text=True)
+        assert 'data-password="new"' in html and 'data-password="confirm"' in html, page
+        assert 'autocomplete="new-password"' in html, page
+        assert "js/password.js" in html, page
+        labels = json.loads(unescape(LABELS.search(html).group(1)))
+        assert labels["show"] == "Show" and labels["generate"] == "Generate", page
+        assert len(labels["levels"]) == 5, page
 
 
 # Mailboxes
@@ -150,6 +179,8 @@ def test_the_set_password_link_refuses_a_weak_password(web, make_account):
     assert refused(set_it("my-flower-garden-77"), '"flower", a name from this account')
     assert user_named("flora@flowers.example.net").password_hash == before
 
+    page = web.get(link).get_data(as_text=True)
+    assert 'data-password="new"' in page and "js/password.js" in page
     assert set_it(STRONG).status_code == 302  # the link still works: nothing was set
     assert check_password(STRONG, user_named("flora@flowers.example.net").password_hash)[0]
 
@@ -167,6 +198,8 @@ def test_the_reset_link_refuses_a_weak_password(web, make_account):
     assert refused(reset("Acme-violet-harbor-91"), '"acme", a name from this account')
     assert user_named("acme@owner.test").password_hash == before
 
+    page = web.get("/reset-password").get_data(as_text=True)
+    assert 'data-password="new"' in page and "js/password.js" in page
     assert reset(STRONG).status_code == 302
     assert check_password(STRONG, user_named("acme@owner.test").password_hash)[0]
 
