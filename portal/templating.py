@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, g, has_request_context, render_template, url_for
+from flask import Flask, current_app, g, has_request_context, render_template, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
@@ -18,6 +19,7 @@ from portal.models import Status
 from portal.models.validators import address_in_unicode
 from portal.security import impersonation, sessions
 from portal.security.scoping import current_actor
+from portal.services.failures import explain, viewer_is_staff
 from portal.services.resellers import reseller_of
 
 STATUS_LOOK = {
@@ -53,16 +55,57 @@ def localtime(value: datetime | None) -> str:
 
 # Python, not Jinja macros: a list page renders these once per row.
 def status_badge(obj, url: str) -> Markup:
-    """A status badge that static/js/status.js keeps up to date."""
+    """A status badge that static/js/status.js keeps up to date. A failed one says why on hover: its
+    title holds the plain words of services/failures.py (status_error shows them beside it)."""
     label, css = STATUS_LOOK[obj.status]
+    failure = _explained(obj) if obj.status == Status.FAILED else None
     return Markup(
-        '<span class="badge {}" data-status-id="{:d}" data-status-url="{}" data-status="{}">{}</span>'
-    ).format(css, obj.id, url, obj.status, label)
+        '<span class="badge {}" data-status-id="{:d}" data-status-url="{}" data-status="{}"{}>{}</span>'
+    ).format(css, obj.id, url, obj.status, Markup(' title="{}"').format(failure.words) if failure else "", label)
+
+
+def _explained(obj):
+    """explain(obj), once per object and request: a row's badge and its error both ask."""
+    if not has_request_context():
+        return explain(obj)
+    seen = g.setdefault("explained", {})
+    key = (type(obj).__name__, obj.id, str(obj.status), obj.last_error)
+    if key not in seen:
+        seen[key] = explain(obj)
+    return seen[key]
 
 
 def status_error(obj) -> Markup:
-    """Where the reason of a failure shows (static/js/status.js fills it in when one comes)."""
-    return Markup('<div class="text-danger small" data-error-for="{:d}">{}</div>').format(obj.id, obj.last_error or "")
+    """Where the reason of a failure shows, in plain words (services/failures.py); static/js/status.js
+    fills it in when one comes. Staff (impersonating, too) also read the raw detail. A failed object
+    that a retry may help gets a "Try again" button (blueprints/retry), shown by status.js too."""
+    failure = _explained(obj)
+    html = Markup('<div class="text-danger small text-break" data-error-for="{:d}">{}</div>').format(
+        obj.id, failure.words if failure else ""
+    )
+    if viewer_is_staff():
+        html += Markup(
+            '<div class="small text-muted font-monospace text-break" data-detail-for="{:d}">{}</div>'
+        ).format(obj.id, failure.detail if failure else "")
+    retry = bool(failure and failure.retry)
+    if retry or obj.busy:
+        url = _retry_url(obj)
+        if url:
+            html += Markup(
+                '<form method="post" action="{}" data-retry-for="{:d}"{}>{}'
+                '<button type="submit" class="btn btn-sm btn-outline-primary mt-1">{}</button></form>'
+            ).format(url, obj.id, "" if retry else Markup(" hidden"), csrf_input(), gettext("Try again"))
+    return html
+
+
+def _retry_url(obj) -> str | None:
+    """The "Try again" route of the object's kind (blueprints/retry), by its endpoint's one id argument."""
+    endpoint = f"retry.{type(obj).__name__}"
+    try:
+        rule = next(iter(current_app.url_map.iter_rules(endpoint)))
+    except KeyError:
+        return None
+    return url_for(endpoint, **{next(iter(rule.arguments)): obj.id})
 
 
 class RowUrl:

@@ -19,6 +19,7 @@ from portal.blueprints import (
     impersonation,
     mailboxes,
     reseller,
+    retry,
     staff,
     system_users,
     webapps,
@@ -39,6 +40,7 @@ FEATURES = (
     webapps,
     websites,
     databases,
+    retry,
     staff,
 )
 

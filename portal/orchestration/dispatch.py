@@ -11,7 +11,7 @@ import contextlib
 import logging
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 from redis.exceptions import RedisError
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -29,6 +29,7 @@ ACTORS = "hostdeck.actors"
 ROUTES = "hostdeck.routes"  # operations.routed_servers() caches here until the transaction ends
 INSERTED = "hostdeck.inserted"  # (type name, id) of what this transaction inserted: no operations yet
 ActorIds = tuple[int | None, int | None]  # (user id, impersonating user id)
+APPLIED_HERE = "hostdeck_applied_here"  # in flask.g: the logs this request's in-process applies wrote
 
 
 def mark_dirty(server_id: int, actor_ids: ActorIds = (None, None)) -> None:
@@ -45,9 +46,12 @@ def dispatch(server_ids: set[int] | list[int], actors: set[ActorIds] | None = No
             # A new app context gives the job its own session, like a worker.
             with current_app.app_context():
                 try:
-                    apply_server(server_id)
+                    summary = apply_server(server_id)
                 except Exception:  # the change is committed; the request must not fail now
                     log.exception("server %s: in-process apply failed", server_id)
+                    continue
+            if has_request_context() and isinstance(summary.get("log"), int):
+                g.setdefault(APPLIED_HERE, []).append(summary["log"])
             continue
         timeout = current_app.config["RQ_JOB_TIMEOUT"]
         try:
@@ -66,6 +70,14 @@ def dispatch(server_ids: set[int] | list[int], actors: set[ActorIds] | None = No
             log.warning("server %s: cannot enqueue (%s); the sweeper will retry", server_id, exc)
             with contextlib.suppress(RedisError):
                 q.connection.delete(queued_key(server_id))
+
+
+def applied_here() -> list[int]:
+    """The logs of the scripts this request ran in-process (no Redis: the demo), so its flash can
+    say whether they failed (blueprints/common.py: saved)."""
+    if not has_request_context():
+        return []
+    return list(g.get(APPLIED_HERE, []))
 
 
 def sweep() -> list[int]:

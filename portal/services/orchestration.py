@@ -1,12 +1,14 @@
-"""Staff actions on the way changes reach servers: retry a log, resync a server."""
+"""Re-applying changes: staff retry a log or resync a server; a customer tries one failed object again."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from portal.extensions import db
-from portal.models import BackendLog, OpState, Route, Server
+from portal.models import BackendLog, Operation, OpState, Route, Server
 from portal.models.kinds import kind_named
+from portal.models.status import Provisioned
 from portal.orchestration.backends import get_backend
 from portal.orchestration.operations import requeue
 from portal.orchestration.proof import unproven_domain
@@ -48,3 +50,24 @@ def resync_server(actor: Actor, server_id: int) -> int:
         raise ServiceError(f"Nothing is routed to {server.name} yet.")
     audit(actor, "server.resync", obj=server, fields={"objects": count})
     return count
+
+
+def retry_object(actor: Actor, obj: Provisioned) -> int:
+    """Re-apply one object's current desired state where it failed (each server and backend whose
+    newest operation for it failed). Returns on how many; audited as <kind>.retry."""
+    object_type = type(obj).__name__
+    failed = db.session.execute(
+        sa.select(Operation.server_id, Operation.backend)
+        .where(
+            Operation.object_type == object_type,
+            Operation.object_id == obj.id,
+            Operation.state == OpState.FAILED,
+        )
+        .distinct()
+    ).all()
+    if not failed:
+        raise ServiceError(gettext("Nothing of this failed that could be tried again."))
+    for server_id, backend in sorted(failed):
+        requeue(db.session.get_one(Server, server_id), backend, object_type, obj.id, actor=actor)
+    audit(actor, f"{object_type.lower()}.retry", obj=obj, fields={"servers": len({s for s, _ in failed})})
+    return len(failed)

@@ -14,13 +14,29 @@
     return Array.prototype.slice.call(document.querySelectorAll("[data-status-id]"));
   }
 
+  // A change that has just failed must not sit beside the green "is being set up" of its flash.
+  function unflashSuccess(words) {
+    document.querySelectorAll('.alert-success[role="alert"]').forEach(function (alert) {
+      alert.className = "alert alert-danger text-break";
+      alert.textContent = words;
+    });
+  }
+
   function paint(el, state) {
+    if (state.status === "failed" && BUSY[el.dataset.status] && state.error) { unflashSuccess(state.error); }
     var look = LOOK[state.status] || [state.status, "text-bg-light"];
     el.dataset.status = state.status;
     el.textContent = look[0];
     el.className = "badge " + look[1];
-    var err = document.querySelector('[data-error-for="' + el.dataset.statusId + '"]');
+    el.title = state.status === "failed" ? state.error || "" : "";  // why it failed, on hover
+    var id = el.dataset.statusId;
+    // Plain words for everyone; the raw detail comes only for staff (blueprints/common.py: polled_state).
+    var err = document.querySelector('[data-error-for="' + id + '"]');
     if (err) { err.textContent = state.error || ""; }
+    var detail = document.querySelector('[data-detail-for="' + id + '"]');
+    if (detail) { detail.textContent = state.detail || ""; }
+    var retry = document.querySelector('[data-retry-for="' + id + '"]');
+    if (retry) { retry.hidden = !(state.status === "failed" && state.retry); }
   }
 
   function poll() {
