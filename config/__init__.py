@@ -57,6 +57,9 @@ class Config:
     PUBLIC_URL = "http://127.0.0.1:5000"
     # Failed logins allowed per minute, per account and per IP.
     LOGIN_ATTEMPTS_PER_MINUTE = 10
+    # "Forgot password?" links (and the ones resellers and staff send) per hour, per e-mail and per IP.
+    PASSWORD_LINKS_PER_EMAIL_HOUR = 3
+    PASSWORD_LINKS_PER_IP_HOUR = 20
     # Defaults to REDIS_URL when set, else memory:// (one process only).
     RATELIMIT_STORAGE_URI = ""
     PER_PAGE = 50
