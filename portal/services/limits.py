@@ -8,6 +8,8 @@ the first one moved.
 
 from __future__ import annotations
 
+from flask_babel import gettext
+
 from portal.extensions import db
 from portal.models import LIMITS, usage
 from portal.services import ServiceError
@@ -33,9 +35,23 @@ def reserve(account_id: int, kinds: str | dict[str, int], amount: int = 1) -> No
         for kind, n in wanted.items():
             limit = holder.limit(kind)
             if limit is not None and used[holder.id][kind] + n > limit:
-                whose = "Your plan" if holder is account else "Your reseller's plan"
-                ask = "ask your reseller for a bigger plan" if account.parent_id else "ask us for a bigger plan"
-                raise ServiceError(
-                    f"{whose} allows {limit} {LIMITS[kind]} and {used[holder.id][kind]} are in "
-                    f"use. Delete something you no longer need, or {ask}."
-                )
+                figures = {"limit": limit, "what": LIMITS[kind], "used": used[holder.id][kind]}
+                if holder is not account:
+                    message = gettext(
+                        "Your reseller's plan allows %(limit)d %(what)s and %(used)d are in use. Delete "
+                        "something you no longer need, or ask your reseller for a bigger plan.",
+                        **figures,
+                    )
+                elif account.parent_id:
+                    message = gettext(
+                        "Your plan allows %(limit)d %(what)s and %(used)d are in use. Delete something you "
+                        "no longer need, or ask your reseller for a bigger plan.",
+                        **figures,
+                    )
+                else:
+                    message = gettext(
+                        "Your plan allows %(limit)d %(what)s and %(used)d are in use. Delete something you "
+                        "no longer need, or ask us for a bigger plan.",
+                        **figures,
+                    )
+                raise ServiceError(message)
