@@ -8,11 +8,33 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import url_for
 
+from portal.blueprints.retry.views import PAGES
 from portal.extensions import db
-from portal.models import AuditEvent, BackendLog, LogState, Operation, OpState, Status, utcnow
+from portal.models import (
+    KINDS,
+    Address,
+    AuditEvent,
+    BackendLog,
+    Database,
+    DatabaseUser,
+    Domain,
+    LogState,
+    Mailbox,
+    Operation,
+    OpState,
+    Route,
+    Server,
+    Status,
+    SystemUser,
+    WebApp,
+    Website,
+    utcnow,
+)
+from portal.orchestration.backends import BACKENDS, backends_for
 from portal.orchestration.outcome import forget_old_secrets
-from portal.services.failures import RETRIES_PER_OBJECT
+from portal.services.failures import RETRIES_PER_OBJECT, THINGS
 from tests.helpers import count, mailbox, new_mailbox, page_text
 
 PW = "plum anchor velvet harbour"  # strong enough for the password check
@@ -216,3 +238,81 @@ class TestInProcess:
         response = new_mailbox(web, "erin", PW)
         assert mailbox("erin@acme.test").status == Status.APPLIED
         assert "erin@acme.test is being set up." in web.get(response.location).get_data(as_text=True)
+
+
+def failed_objects(account, server) -> list:
+    """One object of every kind, failed on `server` with a script whose stderr names a path."""
+    domain = Domain(account=account, name="kinds.test", status=Status.APPLIED)
+    box = Mailbox(account=account, domain=domain, local_part="box", status=Status.APPLIED)
+    address = Address(account=account, domain=domain, local_part="info", mailboxes=[box], status=Status.APPLIED)
+    user = SystemUser(account=account, name=f"{account.assigned_prefix()}_web", status=Status.APPLIED)
+    app = WebApp(account=account, system_user=user, name="site", kind="static", options={}, status=Status.APPLIED)
+    site = Website(account=account, name="Kinds site", domains=[domain], status=Status.APPLIED)
+    database = Database(
+        account=account, engine="mariadb", name=f"{account.assigned_prefix()}_db", status=Status.APPLIED
+    )
+    db_user = DatabaseUser(
+        account=account,
+        engine="mariadb",
+        name=f"{account.assigned_prefix()}_u",
+        databases=[database],
+        status=Status.APPLIED,
+    )
+    objects = [domain, box, address, user, app, site, database, db_user]
+    assert {type(obj) for obj in objects} == {kind.model for kind in KINDS}, "one of every kind"
+    db.session.add_all(objects)
+    entry = BackendLog(
+        server_id=server.id, state=LogState.FAILURE, exit_code=1, stderr="/srv/secret/x: Permission denied"
+    )
+    db.session.add(entry)
+    db.session.flush()
+    for obj in objects:
+        backend = backends_for(type(obj).__name__, obj)[0]
+        db.session.add(
+            Operation(
+                server_id=server.id,
+                backend=backend.name,
+                object_type=type(obj).__name__,
+                object_id=obj.id,
+                action="save",
+                state=OpState.FAILED,
+                account_id=account.id,
+                backend_log_id=entry.id,
+            )
+        )
+        obj.status, obj.last_error = (
+            Status.FAILED,
+            f"{server.name} refused the change: /srv/secret/x: Permission denied",
+        )
+    db.session.commit()
+    return objects
+
+
+def test_every_kind_shows_plain_words_and_tries_again(app, web, make_account):
+    """Generic over the kinds registry: each kind's page says what failed in its words, offers "Try
+    again", and the retry re-applies it (audited), without a server's name or a path on the page."""
+    account = make_account("Acme")
+    server = Server(name="hidden-host-7", host="localhost", transport="local", settings={})
+    db.session.add(server)
+    db.session.add_all(Route(backend=name, server=server) for name in BACKENDS)
+    db.session.commit()
+    objects = failed_objects(account, server)
+    web.login("acme@owner.test")
+    for obj in objects:
+        name = type(obj).__name__
+        rule, endpoint = PAGES[name]
+        arg = rule.split("<int:", 1)[1].split(">", 1)[0]
+        with app.test_request_context():
+            page_url = url_for(endpoint) if endpoint == "databases.index" else url_for(endpoint, **{arg: obj.id})
+            retry_url = url_for(f"retry.{name}", **{arg: obj.id})
+        page = page_text(web.get(page_url))
+        words = f"could not set up the {THINGS[name]}. Support has been told."
+        assert words in page, (name, page_url)
+        assert "/srv/secret" not in page and "hidden-host-7" not in page, name
+        assert f'action="{retry_url}"' in page, name
+        response = web.client.post(retry_url, data={"csrf_token": web.token("/")})
+        assert response.status_code == 302 and response.location.endswith(page_url), name
+        assert "is being applied again" in web.get(response.location).get_data(as_text=True), name
+        db.session.refresh(obj)
+        assert obj.status == Status.PENDING, name
+    assert count(AuditEvent, AuditEvent.action.like("%.retry")) == len(objects)
