@@ -22,7 +22,15 @@ from tests.browser.pages import AXE, AXE_IMPACTS
 # (the culprit, not each of its ancestors), else (the body itself grew) the innermost that stick out.
 OVERFLOW_JS = """() => {
   const width = window.innerWidth;
-  const sticks = (el) => el.getBoundingClientRect().width > 0 && el.getBoundingClientRect().right > width + 0.5;
+  const fits = (el) => el.getBoundingClientRect().right <= width + 0.5;
+  // Inside a box that fits and scrolls or clips (pre, .table-responsive), nothing moves the page.
+  const clipped = (el) => {
+    for (let e = el.parentElement; e && e !== document.body; e = e.parentElement) {
+      if (getComputedStyle(e).overflowX !== 'visible' && fits(e)) return true;
+    }
+    return false;
+  };
+  const sticks = (el) => el.getBoundingClientRect().width > 0 && !fits(el) && !clipped(el);
   const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
     + [...el.classList].slice(0, 3).map((c) => '.' + c).join('');
   const where = (el) => {

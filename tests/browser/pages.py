@@ -85,6 +85,7 @@ SKIP = {
     "system_users.status": "JSON for status.js",
     "webapps.status": "JSON for status.js",
     "websites.status": "JSON for status.js",
+    "reseller.switch_targets": "JSON: the account switcher's list",
 }
 
 # Pages a role's access rule allows that it still does not see, each with the reason.

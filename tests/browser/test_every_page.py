@@ -108,9 +108,11 @@ data-bs-target="#menu" aria-controls="menu" aria-expanded="false" aria-label="Me
 aria-expanded="false">You</button><ul class="dropdown-menu"><li><form><button type="button">Log out</button>
 </form></li></ul></div></div></header><main><h1>Sound</h1><p>A page with nothing wrong.</p></main></body></html>"""
 BROKEN = """<!doctype html><html lang="en"><head><title>Broken</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head><body><main><h1>Broken</h1>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/bootstrap.css">
+</head><body><main><h1>Broken</h1>
 <div id="wide"><span>wider than a phone</span></div><img src="/photo.png">
-<p id="word">Pneumonoultramicroscopicsilicovolcanoconiosis-pneumonoultramicroscopicsilicovolcanoconiosis</p>
+<pre id="scrolls" tabindex="0">a line far wider than a phone, in a box that scrolls: no overflow of the page ..........</pre>
+<p id="word">Pneumonoultramicroscopicsilicovolcanoconiosispneumonoultramicroscopicsilicovolcanoconiosis</p>
 <button type="button" hidden>Log out</button></main></body></html>"""
 
 
@@ -154,7 +156,7 @@ def test_the_checks_see_what_is_wrong(fake_site):
     assert re.fullmatch(r"overflow: .* > innerWidth 390 px: main > p#word: its text is \d+ px wide in \d+ px", problem)
     fake_site.goto("http://checks.test/broken")
     assert overflow(fake_site) == [
-        "overflow: scrollWidth 908 px > innerWidth 390 px: main > div#wide (right edge 908 px)"
+        "overflow: scrollWidth 900 px > innerWidth 390 px: main > div#wide (right edge 900 px)"
     ]
     assert [problem.split(" (")[0] + " " + problem.rsplit(": ", 1)[1] for problem in axe(fake_site)] == [
         "axe image-alt img"
@@ -198,6 +200,10 @@ def test_every_page(app, site, browser, role, width):
         if response is None or response.status != 200 or short(page.url) != url:
             status = response.status if response else "no response"
             problems.append(f"{rule.endpoint} ({url}): answered {status} at {short(page.url)}, not 200 at {url}")
+            return
+        kind = response.headers.get("content-type", "")
+        if not kind.startswith("text/html"):
+            problems.append(f"{rule.endpoint} ({url}): answers {kind}, not a page: list it in pages.SKIP")
             return
         urls[rule.endpoint] = url
         check(rule.endpoint, logged_in=logged_in)
