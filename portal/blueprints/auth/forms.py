@@ -6,23 +6,23 @@ from portal.blueprints.forms import Form, PasswordFields
 
 
 class LoginForm(Form):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
-    submit = SubmitField("Log in")
+    email = EmailField(lazy_gettext("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(), Length(max=1024)])
+    submit = SubmitField(lazy_gettext("Log in"))
 
 
 class LogoutForm(Form):
-    submit = SubmitField("Log out")
+    submit = SubmitField(lazy_gettext("Log out"))
 
 
 class CodeForm(Form):
     code = StringField(
-        "Code",
+        lazy_gettext("Code"),
         validators=[DataRequired(), Length(max=40)],
         render_kw={"autocomplete": "one-time-code", "autofocus": True},
-        description="The 6 digits your authenticator app shows, or one of your recovery codes.",
+        description=lazy_gettext("The 6 digits your authenticator app shows, or one of your recovery codes."),
     )
-    submit = SubmitField("Continue")
+    submit = SubmitField(lazy_gettext("Continue"))
 
 
 class ForgotForm(Form):

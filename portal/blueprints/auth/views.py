@@ -5,7 +5,7 @@ from urllib.parse import urljoin, urlsplit
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 
 from portal.blueprints.auth.forms import CodeForm, ForgotForm, LoginForm, LogoutForm, ResetForm
@@ -22,7 +22,7 @@ from portal.services import password_links
 
 bp = Blueprint("auth", __name__)
 
-BAD_LOGIN = "Wrong e-mail or password."
+BAD_LOGIN = lazy_gettext("Wrong e-mail or password.")
 PENDING = "pending_login"
 PENDING_SECONDS = 300  # the second step must follow the first within this
 
@@ -145,7 +145,7 @@ def step_up():
     form = CodeForm()
     next_url = _safe_next(request.args.get("next"))
     if not current_user.totp_enabled:
-        flash("Turn on two-factor login first.", "warning")
+        flash(gettext("Turn on two-factor login first."), "warning")
         return redirect(url_for("account.two_factor"))
     if form.validate_on_submit():
         if totp.verify(current_user, form.code.data):
@@ -166,7 +166,7 @@ def logout():
             impersonation.stop(row, "logged out")
         sessions.end()
         db.session.commit()
-        flash("You are logged out.", "info")
+        flash(gettext("You are logged out."), "info")
     return redirect(url_for("auth.login"))
 
 
