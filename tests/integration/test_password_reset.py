@@ -119,6 +119,18 @@ def test_forgot_password_end_to_end_the_link_works_once(app, web, acme, smtp, wo
     assert all(token not in json.dumps(e.fields) for e in events)
 
 
+def test_a_weak_password_is_refused_and_the_link_still_works(web, acme, smtp, work):
+    forgot(web, "acme@owner.test")
+    work()
+    path = link_in(mails_to(smtp, "acme@owner.test")[0])
+    weak = use_link(web, path, "acme-acme-acme-1")  # the account's name, over and over
+    assert weak.status_code == 200 and 'name="password"' in weak.get_data(as_text=True)
+    assert web.login("acme@owner.test").status_code == 302  # unchanged
+    log_out(web)
+    assert use_link(web, path).status_code == 302
+    assert web.login("acme@owner.test", NEW_PASSWORD).status_code == 302
+
+
 def test_a_link_opened_twice_before_use_still_works_once(web, acme, smtp, work):
     forgot(web, "acme@owner.test")
     work()
