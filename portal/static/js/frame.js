@@ -57,7 +57,18 @@
       .catch(function () { list.removeAttribute("data-filled"); });
   }
 
+  // A box that scrolls sideways (a wide table on a phone, a long log) must be reachable by keyboard.
+  function focusableScrollers() {
+    document.querySelectorAll(".table-responsive, pre").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    focusableScrollers();
+    window.addEventListener("resize", focusableScrollers);
     document.querySelectorAll("[data-targets-url]").forEach(function (toggle) {
       toggle.addEventListener("show.bs.dropdown", function () { fillSwitcher(toggle); });
     });
