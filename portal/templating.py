@@ -18,6 +18,7 @@ from werkzeug.exceptions import Forbidden, HTTPException, TooManyRequests
 
 from portal.extensions import db
 from portal.models import Status
+from portal.models.naming import named
 from portal.models.validators import address_in_unicode
 from portal.security import impersonation, sessions
 from portal.security.scoping import current_actor
@@ -163,6 +164,7 @@ def _described(error: Exception, kind: type[HTTPException], default: str) -> str
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["in_unicode"] = address_in_unicode
+    app.jinja_env.filters["named"] = named  # an object's name for people (models/naming.py)
     app.jinja_env.globals["csrf_input"] = csrf_input
     app.jinja_env.globals["STATUS_LOOK"] = {str(k): v for k, v in STATUS_LOOK.items()}
     app.jinja_env.globals.update(status_badge=status_badge, status_error=status_error, row_url=RowUrl)

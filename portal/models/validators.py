@@ -9,11 +9,22 @@ import unicodedata
 from functools import cache
 
 import idna
+from flask_babel import gettext
 from publicsuffixlist import PublicSuffixList
 
 # Controls, invisible format characters, line and paragraph separators: none of them reaches a server
 # (U+0085 and U+2028 end a line in some parsers, U+202E turns text around, U+200B hides in a name).
 HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+# How much of a person's input a message repeats: a 3,000-character name must not widen the page.
+SHOWN_MAX = 60
+
+
+def shown(text: str, limit: int = SHOWN_MAX) -> str:
+    """Input as a message repeats it: whole up to `limit` characters, else its first `limit` and "…".
+    Every message that echoes what someone typed goes through it."""
+    return text if len(text) <= limit else f"{text[:limit]}…"
 
 
 def _named(char: str) -> str:
@@ -146,14 +157,18 @@ def domain_to_ascii(name: str) -> str:
     if not text:
         raise ValueError("Enter a domain name.")
     if _looks_like_ip(text.removesuffix(".")):
-        raise ValueError(f"{text} is an IP address; enter a domain name such as example.com.")
+        raise ValueError(
+            gettext("%(name)s is an IP address; enter a domain name such as example.com.", name=shown(text))
+        )
     try:
         # One trailing dot (the root, in any script's full stop) is fine; idna refuses more.
         ascii_name = idna.encode(text, uts46=True, std3_rules=True).decode("ascii").removesuffix(".")
         unicode_name = idna.decode(ascii_name)
     except idna.IDNAError as exc:
         reason = IDNA_REASONS.get(getattr(exc, "code", ""), "Use letters, digits and hyphens between the dots.")
-        raise ValueError(f"{name.strip()!r} is not a valid domain name. {reason}") from exc
+        raise ValueError(
+            gettext("%(name)s is not a valid domain name. %(reason)s", name=repr(shown(name.strip())), reason=reason)
+        ) from exc
     if public_suffixes().is_public(ascii_name, accept_unknown=False):
         raise ValueError(
             f"{unicode_name} is a public suffix, shared by many owners; enter a name registered under it, "
@@ -181,18 +196,41 @@ def email_to_ascii(address: str) -> str:
         raise ValueError(problem)
     local, at, domain = value.lower().rpartition("@")
     if not at or not local:
-        raise ValueError(f"{value}: an address needs a name before the @ and a domain after it.")
+        raise ValueError(
+            gettext("%(address)s: an address needs a name before the @ and a domain after it.", address=shown(value))
+        )
     if len(local) > LOCAL_PART_MAX:
-        raise ValueError(f"{value}: the part before the @ has at most {LOCAL_PART_MAX} characters.")
+        raise ValueError(
+            gettext(
+                "%(address)s: the part before the @ has at most %(max)d characters.",
+                address=shown(value),
+                max=LOCAL_PART_MAX,
+            )
+        )
     if not EMAIL_LOCAL.fullmatch(local):
         raise ValueError(
-            f"{value}: the part before the @ may use letters a-z, digits and ! # $ % & ' * + / = ? ^ _ ` {{ | }} ~ -, "
-            "with single dots between them."
+            gettext(
+                "%(address)s: the part before the @ may use letters a-z, digits and "
+                "! # $ %% & ' * + / = ? ^ _ ` { | } ~ -, with single dots between them.",
+                address=shown(value),
+            )
         )
     try:
         return f"{local}@{domain_to_ascii(domain)}"
     except ValueError as exc:
-        raise ValueError(f"{value}: {exc}") from exc
+        raise ValueError(f"{shown(value)}: {exc}") from exc
+
+
+def ascii_for_search(text: str) -> str:
+    """What someone typed to find a domain, as domains are stored: each part between the dots that is not
+    ASCII in its xn-- form (bücher -> xn--bcher-kva), the rest lowercase. Never refuses: it is a search."""
+    labels = []
+    for label in text.strip().lower().split("."):
+        try:
+            labels.append(label if label.isascii() else idna.encode(label, uts46=True).decode("ascii"))
+        except idna.IDNAError:
+            labels.append(label)
+    return ".".join(labels)
 
 
 def unicode_name(name: str) -> str:

@@ -8,6 +8,8 @@ from flask import has_request_context, request
 
 from portal.extensions import db
 from portal.models import AuditEvent
+from portal.models.naming import named
+from portal.models.validators import shown
 from portal.security.scoping import Actor
 
 SECRET_FIELDS = {"password", "confirm", "key", "secret", "verifier", "password_hash"}
@@ -29,7 +31,7 @@ def audit(
         account_id=account_id if account_id is not None else getattr(obj, "account_id", None),
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=getattr(obj, "id", None),
-        object_name=str(obj)[:255] if obj is not None else "",
+        object_name=shown(named(obj), 254),  # as people read it, within the column, and marked "…" if cut
         action=action,
         fields=clean,
         ip=(request.remote_addr or "") if has_request_context() else "",

@@ -6,8 +6,8 @@ import secrets
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask import abort, current_app
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from flask import abort
+from flask_babel import gettext
 
 from portal.extensions import db
 from portal.models import LIMITS, Account, AccountKind, Domain, Role, Status, User, utcnow
@@ -19,9 +19,13 @@ from portal.security.audit import audit
 from portal.security.passwords import hash_password
 from portal.security.scoping import Actor, sub_account
 from portal.services import ServiceError
+from portal.services.password_links import make_token
+from portal.services.password_links import user_for_token as _user_for_link
+from portal.services.plans import refuse_below_usage
 from portal.services.text import plain_text
 
 LINK_DAYS = 7
+ACCOUNT_NAME_MAX = 100  # Account.name is a String(100)
 
 
 def reseller_of(actor: Actor) -> Account | None:
@@ -29,24 +33,17 @@ def reseller_of(actor: Actor) -> Account | None:
     return account if account is not None and account.kind == AccountKind.RESELLER else None
 
 
-def _tokens() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="hostdeck-set-password")
+SET_PASSWORD_SALT = "hostdeck-set-password"  # noqa: S105 (a salt, not a password)
 
 
 def set_password_token(user: User) -> str:
-    # Bound to the current hash: once the password is set, the link is spent.
-    return _tokens().dumps({"user": user.id, "hash": user.password_hash[-16:]})
+    # Bound to a fingerprint of the current hash (services/password_links.py), never a piece of the
+    # hash itself: once the password is set, the link is spent.
+    return make_token(user, salt=SET_PASSWORD_SALT)
 
 
-def user_for_token(token: str) -> User | None:
-    try:
-        data = _tokens().loads(token, max_age=LINK_DAYS * 86400)
-    except BadSignature:
-        return None
-    user = db.session.get(User, data.get("user"))
-    if user is None or user.password_hash[-16:] != data.get("hash"):
-        return None
-    return user
+def user_for_token(token: str, *, lock: bool = False) -> User | None:
+    return _user_for_link(token, salt=SET_PASSWORD_SALT, max_age=LINK_DAYS * 86400, lock=lock)
 
 
 def create_sub_account(actor: Actor, *, name: str, owner_email: str) -> tuple[Account, str]:
@@ -55,7 +52,9 @@ def create_sub_account(actor: Actor, *, name: str, owner_email: str) -> tuple[Ac
     if reseller is None:
         raise ServiceError("Only resellers create accounts.")
     name = plain_text(name, "name").strip()
-    if not 1 <= len(name) <= 100 or not name.isprintable():
+    if len(name) > ACCOUNT_NAME_MAX:
+        raise ServiceError(gettext("At most %(max)d characters.", max=ACCOUNT_NAME_MAX), field="name")
+    if not name or not name.isprintable():
         raise ServiceError("Give the account a name.", field="name")
     taken = db.session.scalar(sa.select(Account).where(Account.parent_id == reseller.id, Account.name == name))
     if taken is not None:
@@ -105,7 +104,9 @@ def set_limits(actor: Actor, account_id: int, values: dict[str, int | None]) -> 
             raise ServiceError("Limits are zero or more.", field=kind)
         if cap is not None and (value is None or value > cap):
             raise ServiceError(f"Your own plan allows {cap} {LIMITS[kind]}: stay within it.", field=kind)
-        setattr(account, f"max_{kind}", value)
+    refuse_below_usage([account], values)  # never below what the sub-account already has
+    for kind in LIMITS:
+        setattr(account, f"max_{kind}", values.get(kind))
     audit(actor, "account.limits", obj=account, account_id=account.id, fields=dict(values))
     return account
 
