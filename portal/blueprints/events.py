@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from portal.models import AuditEvent
 from portal.models.kinds import KINDS
+from portal.models.naming import in_unicode
 
 DONE = {
     "save": "saved",
@@ -15,6 +16,7 @@ DONE = {
     "resume": "made active again",
     "act_inside": "entered by its reseller",
     "password": "login password changed",
+    "password_link": "sent a set-password link",
     "email": "login e-mail changed",
     "two_factor_on": "two-factor login turned on",
     "two_factor_off": "two-factor login turned off",
@@ -54,7 +56,8 @@ def describe_event(event: AuditEvent, own_account_id: int | None = None) -> str:
             f"minute(s), {fields.get('ended', 'stopped')}. The reason was: {fields.get('reason', '')}"
         )
     kind, _, verb = event.action.partition(".")
-    words = f"{NOUNS.get(event.object_type, event.object_type or kind.title())} {event.object_name}".strip()
+    # Names in Unicode, events recorded before they were stored that way included.
+    words = f"{NOUNS.get(event.object_type, event.object_type or kind.title())} {in_unicode(event.object_name)}".strip()
     text = f"{words} {DONE.get(verb, verb.replace('_', ' '))}"
     if fields.get("password_changed"):
         text += " (new password)"
@@ -68,14 +71,14 @@ def _value(value) -> str:
     if value is None:
         return "none"
     if isinstance(value, list | tuple):
-        return ", ".join(map(str, value)) or "none"
-    return str(value)
+        return ", ".join(in_unicode(str(v)) for v in value) or "none"
+    return in_unicode(str(value))
 
 
 def event_actor(event: AuditEvent) -> str:
     """Who did it; with an impersonation, both people."""
-    actor = event.actor.email if event.actor else "Hostdeck"
+    actor = in_unicode(event.actor.email) if event.actor else "Hostdeck"
     if event.real_actor is not None:
         role = "support" if event.real_actor.is_staff else "reseller"
-        return f"{event.real_actor.email} ({role}) as {actor}"
+        return f"{in_unicode(event.real_actor.email)} ({role}) as {actor}"
     return actor

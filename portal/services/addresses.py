@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status
-from portal.models.validators import email_to_ascii, local_part_problem
+from portal.models.validators import email_to_ascii, local_part_problem, shown
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.services import ServiceError, record, to_delete
 from portal.services.domains import refuse_unproven
@@ -25,7 +26,9 @@ def clean_forwards(forwards: list[str]) -> list[str]:
         if not value:
             continue
         if any(c in value for c in ", ;"):
-            raise ServiceError(f"{value!r} is not one e-mail address.", field="forwards")
+            raise ServiceError(
+                gettext("%(value)s is not one e-mail address.", value=repr(shown(value))), field="forwards"
+            )
         try:
             normalized = email_to_ascii(value)
         except ValueError as exc:
@@ -33,7 +36,7 @@ def clean_forwards(forwards: list[str]) -> list[str]:
         local, _, domain = normalized.rpartition("@")
         ours = bool(db.session.scalar(sa.select(sa.exists().where(Domain.name == domain))))
         if ours and local_part_problem(local):  # our own names follow our own rules
-            raise ServiceError(f"{value}: {local_part_problem(local)}", field="forwards")
+            raise ServiceError(f"{shown(value)}: {local_part_problem(local)}", field="forwards")
         if normalized not in cleaned:
             cleaned.append(normalized)
     if len(cleaned) > MAX_FORWARDS:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from flask_babel import gettext
 
 from portal.models import utcnow
+from portal.models.naming import in_unicode
 from portal.services import ServiceError
 
 MAX_PEM = 64 * 1024
@@ -50,7 +52,10 @@ def check_certificate(cert_pem: str, key_pem: str, names: list[str]) -> str:
         dns_names = []
     missing = [n for n in names if not any(_covers(p, n) for p in dns_names)]
     if missing:
-        raise ServiceError(f"The certificate does not cover {', '.join(missing)}.", field="certificate")
+        raise ServiceError(
+            gettext("The certificate does not cover %(names)s.", names=", ".join(map(in_unicode, missing))),
+            field="certificate",
+        )
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 

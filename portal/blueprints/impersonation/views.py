@@ -1,11 +1,13 @@
 """Start and stop impersonating. The rules live in portal/security/impersonation.py."""
 
 from flask import Blueprint, abort, flash, redirect, url_for
+from flask_babel import gettext
 
 from portal.blueprints.common import saved
 from portal.blueprints.impersonation.forms import ImpersonateForm, StopForm
 from portal.extensions import db
 from portal.models import User, utcnow
+from portal.models.naming import named
 from portal.security import impersonation, sessions, totp
 from portal.security.roles import user
 
@@ -57,5 +59,5 @@ def stop():
     row = sessions.required()
     if StopForm().validate_on_submit() and impersonation.impersonating(row):
         subject = impersonation.stop(row)
-        return saved(f"You stopped acting as {subject.email}.", _back(row.user, subject), "info")
+        return saved(gettext("You stopped acting as %(name)s.", name=named(subject)), _back(row.user, subject), "info")
     return redirect(url_for("dashboard.index"))
