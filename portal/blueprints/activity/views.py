@@ -2,7 +2,7 @@
 
 from flask import Blueprint, render_template
 
-from portal.blueprints.common import paginated, with_people
+from portal.blueprints.common import listing, paginated, with_people
 from portal.models import AuditEvent
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, scoped
@@ -16,5 +16,7 @@ PER_PAGE = 50
 @customer
 def index():
     actor = current_actor()
-    page = paginated(with_people(scoped(AuditEvent, actor)), per_page=PER_PAGE)
-    return render_template("activity/index.html", page=page, own_account_id=actor.account_id)
+    filters = listing(actor)
+    query = filters.narrow(scoped(AuditEvent, actor), AuditEvent, AuditEvent.object_name)
+    page = paginated(with_people(query), per_page=PER_PAGE)
+    return render_template("activity/index.html", page=page, own_account_id=actor.account_id, listing=filters)

@@ -3,7 +3,7 @@ from flask import redirect, render_template, request, url_for
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from portal.blueprints.common import paginated, refusals, saved
+from portal.blueprints.common import listing, matching, paginated, refusals, saved
 from portal.blueprints.staff.blueprint import bp
 from portal.blueprints.staff.forms import ActionForm, LogFilterForm
 from portal.extensions import db
@@ -20,7 +20,10 @@ def logs():
     servers = db.session.scalars(sa.select(Server).order_by(Server.name)).all()
     form = LogFilterForm(request.args)
     form.server.choices = [SelectChoice("", "Any server")] + [SelectChoice(str(s.id), s.name) for s in servers]
+    filters = listing(current_actor(), accounts=False, keep=("server", "state", "account"))
     query = console(BackendLog, current_actor()).options(selectinload(BackendLog.server)).order_by(BackendLog.id.desc())
+    if filters.q:
+        query = query.where(matching(filters.q, BackendLog.backends, BackendLog.error))
     if form.validate():
         if form.server.data:
             query = query.where(BackendLog.server_id == int(form.server.data))
@@ -31,7 +34,7 @@ def logs():
                 BackendLog.id.in_(sa.select(Operation.backend_log_id).where(Operation.account_id == form.account.data))
             )
     page = paginated(query, per_page=50)
-    return render_template("staff/logs.html", page=page, form=form, servers=servers)
+    return render_template("staff/logs.html", page=page, form=form, servers=servers, listing=filters)
 
 
 @bp.route("/logs/<int:log_id>")
@@ -67,8 +70,12 @@ def retry(log_id: int):
 @bp.route("/servers")
 @staff_required
 def servers():
-    rows = db.session.scalars(sa.select(Server).order_by(Server.name)).all()
-    return render_template("staff/servers.html", servers=rows)
+    filters = listing(current_actor(), accounts=False)
+    query = sa.select(Server).order_by(Server.name)
+    if filters.q:
+        query = query.where(matching(filters.q, Server.name, Server.host))
+    rows = db.session.scalars(query).all()
+    return render_template("staff/servers.html", servers=rows, listing=filters)
 
 
 @bp.route("/servers/<int:server_id>/resync", methods=["POST"])
