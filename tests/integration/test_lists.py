@@ -231,6 +231,17 @@ def test_a_reseller_sees_whose_each_row_is_and_filters_by_account(web, tree, url
     assert "foreignrow" not in foreign.get_data(as_text=True)
 
 
+def test_acting_inside_a_sub_account_lists_only_its_rows_without_the_column(web, tree):
+    resell, bakery, _ = tree
+    add(MAKE["/mailboxes/"], resell, "ownrow")
+    add(MAKE["/mailboxes/"], bakery, "subrow")
+    assert web.submit("/mailboxes/", {"account_id": bakery.id}, post_url="/reseller/switch").status_code == 302
+    page = listed(web, "/mailboxes/")
+    assert "subrow" in page and "ownrow" not in page
+    assert ">Account</th>" not in page and 'name="account"' not in page
+    assert "ownrow" not in listed(web, f"/mailboxes/?account={resell.id}")  # no way back out through the filter
+
+
 def test_a_customer_has_no_account_column(web, acme):
     add(MAKE["/mailboxes/"], acme, "info")
     page = listed(web, "/mailboxes/")
