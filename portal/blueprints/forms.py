@@ -50,6 +50,16 @@ class Form(FlaskForm):
                 return formdata
             return request.form if form.is_submitted() else None
 
+    # The fields people fill in first, in that order, when the declared order is not theirs (a mixin's
+    # fields, PasswordFields', are declared before the form's own); the others follow as declared.
+    field_order: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in reversed(self.field_order):
+            if name in self._fields:
+                self._fields.move_to_end(name, last=False)
+
     def validate(self, extra_validators: Any = None) -> bool:
         for field in self:
             if isinstance(field, TextAreaField) and isinstance(field.data, str):

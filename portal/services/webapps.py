@@ -22,6 +22,15 @@ from portal.services.tls import check_certificate, normalised_key
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 SIZE = re.compile(r"^([1-9][0-9]{0,4})([MG])$")
 LIMITS_MB = {"memory_limit": (16, 2048), "upload_max_filesize": (1, 2048), "post_max_size": (1, 2048)}
+# What a PHP app gets for a setting left empty, as php_admin_value spells it (the form shows them).
+PHP_DEFAULTS = {
+    "memory_limit": "128M",
+    "upload_max_filesize": "8M",
+    "post_max_size": "8M",
+    "max_execution_time": "30",
+    "display_errors": "Off",
+    "date.timezone": "UTC",
+}
 
 
 def _megabytes(field: str, value: Any) -> int:
@@ -64,16 +73,18 @@ def clean_options(options: dict[str, Any]) -> dict[str, str]:
     for field, value in options.items():
         if isinstance(value, str):
             plain_text(value, field)
-    memory = _megabytes("memory_limit", options.get("memory_limit") or "128M")
-    upload = _megabytes("upload_max_filesize", options.get("upload_max_filesize") or "8M")
-    post = max(_megabytes("post_max_size", options.get("post_max_size") or "8M"), upload)  # never below upload
+    memory = _megabytes("memory_limit", options.get("memory_limit") or PHP_DEFAULTS["memory_limit"])
+    upload = _megabytes(
+        "upload_max_filesize", options.get("upload_max_filesize") or PHP_DEFAULTS["upload_max_filesize"]
+    )
+    post = max(_megabytes("post_max_size", options.get("post_max_size") or PHP_DEFAULTS["post_max_size"]), upload)
     try:
-        seconds = int(options.get("max_execution_time") or 30)
+        seconds = int(options.get("max_execution_time") or PHP_DEFAULTS["max_execution_time"])
     except (TypeError, ValueError):
         raise ServiceError("Write whole seconds.", field="max_execution_time") from None
     if not 1 <= seconds <= 3600:
         raise ServiceError("Choose between 1 and 3600 seconds.", field="max_execution_time")
-    zone = php_timezone(options.get("date_timezone") or "UTC")
+    zone = php_timezone(options.get("date_timezone") or PHP_DEFAULTS["date.timezone"])
     return {
         "memory_limit": f"{memory}M",
         "upload_max_filesize": f"{upload}M",

@@ -96,6 +96,7 @@ def test_customer_creates_a_php_app_and_a_website(
     page.click("text=New web app")
     page.fill("input[name=name]", "shop")
     page.check("input[name=kind][value=php]")
+    page.click("summary:has-text('Advanced')")  # PHP settings wait under "Advanced", closed
     page.fill("input[name=memory_limit]", "96M")
     page.click("input[type=submit][value='Create web app']")
     wait_applied(page, "shop", link=True)

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -6,12 +7,12 @@ from portal.services.addresses import MAX_FORWARDS
 
 
 class DestinationFields:
-    mailbox_ids = Checkboxes("Deliver to these mailboxes", coerce=id_choice, validators=[Optional()])
+    mailbox_ids = Checkboxes(lazy_gettext("Deliver to these mailboxes"), coerce=id_choice, validators=[Optional()])
     forwards = TextAreaField(
-        "Forward to (one address per line)",
+        lazy_gettext("Forward to (one address per line)"),
         validators=[Length(max=MAX_FORWARDS * 260)],
         render_kw={"rows": 3},
-        description=f"At most {MAX_FORWARDS} addresses.",
+        description=lazy_gettext("At most %(count)d addresses, anywhere on the internet.", count=MAX_FORWARDS),
     )
 
     def forward_list(self) -> list[str]:
@@ -19,16 +20,18 @@ class DestinationFields:
 
 
 class AddressForm(DestinationFields, Form):
+    field_order = ("local_part", "domain_id", "catch_all")
+
     local_part = StringField(
-        "Name",
+        lazy_gettext("Name"),
         filters=[lambda v: v.lower() if isinstance(v, str) else v],
         validators=[Length(max=64)],
-        description="The part before the @, e.g. info.",
+        description=lazy_gettext("The part before the @, for example info."),
     )
-    catch_all = BooleanField("Catch-all: every name on the domain that is not otherwise taken")
-    domain_id = SelectField("Domain", coerce=id_choice, validators=[DataRequired()])
-    submit = SubmitField("Create address")
+    domain_id = SelectField(lazy_gettext("Domain"), coerce=id_choice, validators=[DataRequired()])
+    catch_all = BooleanField(lazy_gettext("Catch-all: every name on the domain that is not otherwise taken"))
+    submit = SubmitField(lazy_gettext("Create address"))
 
 
 class EditAddressForm(DestinationFields, Form):
-    submit = SubmitField("Save")
+    submit = SubmitField(lazy_gettext("Save"))

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext
 from wtforms import RadioField, SelectChoice, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
@@ -5,30 +6,34 @@ from portal.blueprints.forms import Checkboxes, Form, PasswordFields, id_choice
 from portal.models import Engine
 
 ENGINES = [SelectChoice(e.value, e.label) for e in Engine]
-NAME_HELP = "Lowercase letters, digits and _; your account prefix is added in front."
+NAME_HELP = lazy_gettext("Lowercase letters, digits and _; your account prefix is added in front.")
 
 
 class DatabaseForm(Form):
-    engine = RadioField("Engine", choices=ENGINES, default=Engine.MARIADB.value)
-    name = StringField("Name", validators=[DataRequired(), Length(max=80)], description=NAME_HELP)
-    submit = SubmitField("Create database")
+    name = StringField(lazy_gettext("Name"), validators=[DataRequired(), Length(max=80)], description=NAME_HELP)
+    engine = RadioField(lazy_gettext("Engine"), choices=ENGINES, default=Engine.MARIADB.value)
+    submit = SubmitField(lazy_gettext("Create database"))
 
 
 class DatabaseUserForm(PasswordFields, Form):
-    engine = RadioField("Engine", choices=ENGINES, default=Engine.MARIADB.value)
-    name = StringField("Name", validators=[DataRequired(), Length(max=80)], description=NAME_HELP)
-    databases = Checkboxes("May use", coerce=id_choice, description="Databases of the same engine.")
-    submit = SubmitField("Create user")
+    field_order = ("name", "engine", "password", "confirm")
+
+    name = StringField(lazy_gettext("Name"), validators=[DataRequired(), Length(max=80)], description=NAME_HELP)
+    engine = RadioField(lazy_gettext("Engine"), choices=ENGINES, default=Engine.MARIADB.value)
+    databases = Checkboxes(
+        lazy_gettext("May use"), coerce=id_choice, description=lazy_gettext("Databases of the same engine.")
+    )
+    submit = SubmitField(lazy_gettext("Create user"))
 
 
 class GrantsForm(Form):
-    databases = Checkboxes("May use", coerce=id_choice)
-    submit = SubmitField("Save access")
+    databases = Checkboxes(lazy_gettext("May use"), coerce=id_choice)
+    submit = SubmitField(lazy_gettext("Save access"))
 
 
 class DatabasePasswordForm(PasswordFields, Form):
-    submit = SubmitField("Change password")
+    submit = SubmitField(lazy_gettext("Change password"))
 
 
 class SizesForm(Form):
-    submit = SubmitField("Refresh sizes")
+    submit = SubmitField(lazy_gettext("Refresh sizes"))

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
@@ -6,21 +7,23 @@ from portal.blueprints.forms import Form
 
 class DomainForm(Form):
     name = StringField(
-        "Domain name",
+        lazy_gettext("Domain name"),
         validators=[DataRequired(), Length(max=1000)],
-        description="For example example.org or bücher.example",
+        description=lazy_gettext("For example example.org or bücher.example"),
     )
-    submit = SubmitField("Add domain")
+    submit = SubmitField(lazy_gettext("Add domain"))
 
 
 class CheckForm(Form):
-    submit = SubmitField("Check now")
+    submit = SubmitField(lazy_gettext("Check now"))
 
 
 class VerifyForm(Form):
     reason = StringField(
-        "Reason",
+        lazy_gettext("Reason"),
         validators=[Length(max=1000)],
-        description="Why you vouch for this domain (a contract, a ticket id). It goes into the audit trail.",
+        description=lazy_gettext(
+            "Why you vouch for this domain (a contract, a ticket id). It goes into the audit trail."
+        ),
     )
-    submit = SubmitField("Mark as verified")
+    submit = SubmitField(lazy_gettext("Mark as verified"))

@@ -32,23 +32,32 @@ def _valid_local_part(form, field):
 
 
 class MailboxForm(PasswordFields, Form):
+    field_order = ("local_part", "domain_id", "password", "confirm")
+
     local_part = StringField(
-        "Name",
+        lazy_gettext("Name"),
         filters=[_lower],
         validators=[DataRequired(), _valid_local_part],
-        description="The part before the @, e.g. alice.",
+        description=lazy_gettext("The part before the @, for example alice."),
     )
-    domain_id = SelectField("Domain", coerce=id_choice, validators=[DataRequired()])
-    with_address = BooleanField("Also create the address of the same name, so mail to it arrives here", default=True)
+    domain_id = SelectField(lazy_gettext("Domain"), coerce=id_choice, validators=[DataRequired()])
+    with_address = BooleanField(
+        lazy_gettext("Also create the address of the same name, so mail to it arrives here"), default=True
+    )
     quota_mb = WholeNumberField(
-        "Quota (MB)",
+        lazy_gettext("Quota (MB)"),
         default=1024,
         validators=[
             InputRequired(),
-            NumberRange(QUOTA_MIN_MB, QUOTA_MAX_MB, message=f"Choose {QUOTA_MIN_MB} to {QUOTA_MAX_MB} MB."),
+            NumberRange(
+                QUOTA_MIN_MB,
+                QUOTA_MAX_MB,
+                message=lazy_gettext("Choose %(low)d to %(high)d MB.", low=QUOTA_MIN_MB, high=QUOTA_MAX_MB),
+            ),
         ],
+        description=lazy_gettext("How much mail it may hold."),
     )
-    submit = SubmitField("Create mailbox")
+    submit = SubmitField(lazy_gettext("Create mailbox"))
 
 
 class QuotaForm(Form):
@@ -67,13 +76,13 @@ class QuotaForm(Form):
 
 
 class MailboxPasswordForm(PasswordFields, Form):
-    submit = SubmitField("Change password")
+    submit = SubmitField(lazy_gettext("Change password"))
 
 
 class AutoreplyForm(Form):
-    enabled = BooleanField("Send an automatic reply")
-    subject = StringField("Subject", validators=[Length(max=200)], default="Out of office")
-    message = TextAreaField("Message", validators=[Length(max=5000)], render_kw={"rows": 5})
-    start = DateField("From (optional)", validators=[Optional()])
-    end = DateField("Until (optional)", validators=[Optional()])
-    submit = SubmitField("Save the automatic reply")
+    enabled = BooleanField(lazy_gettext("Send an automatic reply"))
+    subject = StringField(lazy_gettext("Subject"), validators=[Length(max=200)], default="Out of office")
+    message = TextAreaField(lazy_gettext("Message"), validators=[Length(max=5000)], render_kw={"rows": 5})
+    start = DateField(lazy_gettext("From (optional)"), validators=[Optional()])
+    end = DateField(lazy_gettext("Until (optional)"), validators=[Optional()])
+    submit = SubmitField(lazy_gettext("Save the automatic reply"))

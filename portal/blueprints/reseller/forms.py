@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext
 from wtforms import EmailField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -6,13 +7,13 @@ from portal.models import LIMITS
 
 
 class SubAccountForm(Form):
-    name = StringField("Account name", validators=[DataRequired(), Length(max=100)])
-    owner_email = EmailField("Owner's e-mail", validators=[DataRequired(), Length(max=254)])
-    submit = SubmitField("Create account")
+    name = StringField(lazy_gettext("Account name"), validators=[DataRequired(), Length(max=100)])
+    owner_email = EmailField(lazy_gettext("Owner's e-mail"), validators=[DataRequired(), Length(max=254)])
+    submit = SubmitField(lazy_gettext("Create account"))
 
 
 class LimitsForm(Form):
-    submit = SubmitField("Save limits")
+    submit = SubmitField(lazy_gettext("Save limits"))
 
 
 for _kind, _words in LIMITS.items():
@@ -20,7 +21,9 @@ for _kind, _words in LIMITS.items():
         LimitsForm,
         _kind,
         WholeNumberField(
-            f"Most {_words}", validators=[Optional(), NumberRange(min=0)], description="Empty: no limit of its own."
+            lazy_gettext("Most %(things)s", things=_words),
+            validators=[Optional(), NumberRange(min=0)],
+            description=lazy_gettext("Leave empty for no limit of its own."),
         ),
     )
 
@@ -30,4 +33,4 @@ class SwitchForm(Form):
 
 
 class SetPasswordForm(PasswordFields, Form):
-    submit = SubmitField("Set my password")
+    submit = SubmitField(lazy_gettext("Set my password"))

@@ -1,28 +1,43 @@
+from flask_babel import lazy_gettext
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import Checkboxes, Form, id_choice
 
 
+class SecretText(TextAreaField):
+    """A secret pasted as text (a private key): it reaches the service, but a page shown again after an
+    error never writes it back, like a password field."""
+
+    def _value(self) -> str:
+        return ""
+
+
 class WebsiteForm(Form):
-    name = StringField("Name", validators=[DataRequired(), Length(max=64)])
-    domain_ids = Checkboxes("Domains", coerce=id_choice)
-    with_www = BooleanField("Also answer on www.<domain>", default=True)
-    root_app = SelectField("Web app on /", coerce=id_choice)
+    name = StringField(
+        lazy_gettext("Name"),
+        validators=[DataRequired(), Length(max=64)],
+        description=lazy_gettext("For you to tell your websites apart; visitors never see it."),
+    )
+    domain_ids = Checkboxes(lazy_gettext("Domains"), coerce=id_choice)
+    with_www = BooleanField(lazy_gettext("Also answer on www.<domain>"), default=True)
+    root_app = SelectField(lazy_gettext("Web app on /"), coerce=id_choice)
     more_mounts = TextAreaField(
-        "More apps (optional)",
+        lazy_gettext("More apps (optional)"),
         render_kw={"rows": 2},
         validators=[Length(max=2000)],
-        description="One per line: a path and an app name, e.g. /blog myblog",
+        description=lazy_gettext("One per line: a path and an app name, for example /blog myblog"),
     )
-    https = BooleanField("Also serve HTTPS, with my certificate")
+    https = BooleanField(lazy_gettext("Also serve HTTPS, with my certificate"))
     certificate = TextAreaField(
-        "Certificate (PEM, with its chain)", validators=[Length(max=65536)], render_kw={"rows": 3}
+        lazy_gettext("Certificate (PEM, with its chain)"), validators=[Length(max=65536)], render_kw={"rows": 3}
     )
-    key = TextAreaField(
-        "Private key (PEM, no passphrase)",
+    key = SecretText(
+        lazy_gettext("Private key (PEM, no passphrase)"),
         validators=[Length(max=65536)],
         render_kw={"rows": 3},
-        description="Sent once to the server; Hostdeck keeps no copy. Leave empty to keep the current one.",
+        description=lazy_gettext(
+            "Sent once to the server; Hostdeck keeps no copy. Leave empty to keep the current one."
+        ),
     )
-    submit = SubmitField("Create website")
+    submit = SubmitField(lazy_gettext("Create website"))
