@@ -35,6 +35,12 @@ def is_routed(backend: str) -> bool:
     return bool(routed_servers(backend))
 
 
+def is_served(object_type: str) -> bool:
+    """Could record() place this kind of object anywhere: does a server run one of its backends? A page
+    asks before it shows its form (record() would refuse it with NoServer)."""
+    return any(is_routed(b.name) for b in backends_for(object_type))
+
+
 def take_over(
     server_id: int,
     backend: str,

@@ -86,6 +86,17 @@ def change_mailbox_password(actor: Actor, mailbox_id: int, password: str) -> Mai
     return mailbox
 
 
+def addresses_going_with(mailbox: Mailbox) -> tuple[list[Address], list[Address]]:
+    """What delete_mailbox() does to the mailbox's addresses, for the page that asks first: those left
+    with nowhere to deliver go with it; the others stay, delivering to their other mailboxes or forwards."""
+    going: list[Address] = []
+    staying: list[Address] = []
+    for address in sorted(mailbox.addresses, key=lambda a: a.key):
+        elsewhere = address.forwards or any(m.id != mailbox.id for m in address.mailboxes)
+        (staying if elsewhere else going).append(address)
+    return going, staying
+
+
 def delete_mailbox(actor: Actor, mailbox_id: int) -> Mailbox:
     """Addresses stop delivering to it; one left with nowhere to deliver goes too."""
     mailbox = get_scoped_or_404(Mailbox, mailbox_id, actor)
