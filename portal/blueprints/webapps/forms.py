@@ -74,7 +74,7 @@ class WebAppForm(PhpOptions, Form):
     name = StringField(
         lazy_gettext("Name"),
         validators=[DataRequired(), Length(max=32)],
-        description=lazy_gettext("Its files go to ~/webapps/<name> of the system user."),
+        description=lazy_gettext("Its files go in the home of the system user, in the folder webapps/ and this name."),
     )
     system_user_id = SelectField(
         lazy_gettext("System user"),

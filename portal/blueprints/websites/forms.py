@@ -20,7 +20,7 @@ class WebsiteForm(Form):
         description=lazy_gettext("For you to tell your websites apart; visitors never see it."),
     )
     domain_ids = Checkboxes(lazy_gettext("Domains"), coerce=id_choice)
-    with_www = BooleanField(lazy_gettext("Also answer on www.<domain>"), default=True)
+    with_www = BooleanField(lazy_gettext("Also answer on www. in front of each domain"), default=True)
     root_app = SelectField(lazy_gettext("Web app on /"), coerce=id_choice)
     more_mounts = TextAreaField(
         lazy_gettext("More apps (optional)"),
