@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import inspect
+import json
 from typing import Any
 
 from flask import request
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, PasswordInput
 
 from portal.models.validators import control_problem, normalise_lines
 
@@ -40,11 +42,29 @@ def id_choice(value: Any) -> int:
     return number
 
 
+def at_most(validator: Any) -> Any:
+    """A Length validator without its own message, given one that names the limit in words."""
+    if type(validator) is not Length or validator.message is not None or validator.max == -1:
+        return validator
+    if validator.min > 0:
+        return Length(validator.min, validator.max, lazy_gettext("Use %(min)d to %(max)d characters."))
+    return Length(max=validator.max, message=lazy_gettext("At most %(max)d characters."))
+
+
 class Form(FlaskForm):
     """Every form of the portal. It reads the posted fields and nothing else: a file where it expects
     text is an error at that field, and a JSON body is no form (Flask-WTF would hand both to the fields)."""
 
     class Meta(FlaskForm.Meta):
+        def bind_field(self, form: Any, unbound_field: Any, options: Any) -> Any:
+            """A length limit is said, never done silently: no maxlength for the browser to cut a paste
+            with, and the error names the limit (at_most())."""
+            field = super().bind_field(form, unbound_field, options)
+            field.validators = [at_most(v) for v in field.validators]
+            if "maxlength" in vars(field.flags):
+                delattr(field.flags, "maxlength")
+            return field
+
         def wrap_formdata(self, form: Any, formdata: Any) -> Any:
             if formdata is not READ_THE_REQUEST:
                 return formdata
@@ -111,10 +131,41 @@ class WholeNumberField(IntegerField):
 PASSWORD_RULES = [DataRequired(), Length(min=10, max=128, message="Use 10 to 128 characters.")]
 
 
+def password_labels() -> dict[str, object]:
+    """The words of static/js/password.js (its meter and buttons), in the page's language."""
+    return {
+        "show": gettext("Show"),
+        "hide": gettext("Hide"),
+        "generate": gettext("Generate"),
+        "strength": gettext("Password strength"),
+        "levels": [gettext("Too short"), gettext("Weak"), gettext("Fair"), gettext("Good"), gettext("Strong")],
+        "generated": gettext("A new password is filled in twice. Keep it somewhere safe before you save."),
+    }
+
+
+class NewPasswordInput(PasswordInput):
+    """The input of a new password (data-password="new"), or of its repetition ("confirm"):
+    static/js/password.js gives the first a strength meter, Generate and Show/Hide. The server's
+    check (security/strength.py) decides; the meter is a hint."""
+
+    def __init__(self, role: str = "new") -> None:
+        super().__init__()
+        self.role = role
+
+    def __call__(self, field: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("autocomplete", "new-password")
+        kwargs.setdefault("data-password", self.role)
+        if self.role == "new":
+            kwargs.setdefault("data-password-labels", json.dumps(password_labels()))
+        return super().__call__(field, **kwargs)
+
+
 class PasswordFields:
-    password = PasswordField("Password", validators=PASSWORD_RULES)
+    password = PasswordField("Password", validators=PASSWORD_RULES, widget=NewPasswordInput())
     confirm = PasswordField(
-        "Repeat the password", validators=[DataRequired(), EqualTo("password", message="The passwords differ.")]
+        "Repeat the password",
+        validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
+        widget=NewPasswordInput("confirm"),
     )
 
 

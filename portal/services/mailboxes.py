@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status
+from portal.models.naming import named
 from portal.models.validators import local_part_problem
+from portal.security.audit import audit
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
-from portal.services import ServiceError, record, to_change, to_delete
+from portal.security.strength import actor_names
+from portal.services import ServiceError, record, refuse_weak_password, to_change, to_delete
 from portal.services.domains import refuse_unproven
 from portal.services.limits import reserve
 from portal.services.text import plain_text
@@ -26,6 +30,7 @@ def create_mailbox(
     problem = local_part_problem(local_part)
     if problem:
         raise ServiceError(problem, field="local_part")
+    refuse_weak_password(password, *actor_names(actor), local_part)
     if not QUOTA_MIN_MB <= quota_mb <= QUOTA_MAX_MB:
         raise ServiceError(f"Quota must be between {QUOTA_MIN_MB} and {QUOTA_MAX_MB} MB.", field="quota_mb")
     # The domain, and who already uses the name on it, in one query.
@@ -44,7 +49,9 @@ def create_mailbox(
     domain, taken, address_id = found
     refuse_unproven(domain)
     if taken:
-        raise ServiceError(f"{local_part}@{domain.name} already exists.", field="local_part")
+        raise ServiceError(
+            gettext("%(address)s already exists.", address=f"{local_part}@{named(domain)}"), field="local_part"
+        )
     address = db.session.get(Address, address_id) if with_address and address_id is not None else None
     reserve(
         domain.account_id,
@@ -74,7 +81,9 @@ def _own_address(mailbox: Mailbox, address: Address | None) -> Address:
         )
         db.session.add(address)
     elif address.status == Status.DELETING:
-        raise ServiceError(f"{mailbox.address} is still being deleted as an address; try again shortly.")
+        raise ServiceError(
+            gettext("%(address)s is still being deleted as an address; try again shortly.", address=named(mailbox))
+        )
     address.mailboxes.append(mailbox)
     address.status = Status.PENDING
     return address
@@ -82,6 +91,7 @@ def _own_address(mailbox: Mailbox, address: Address | None) -> Address:
 
 def change_mailbox_password(actor: Actor, mailbox_id: int, password: str) -> Mailbox:
     mailbox = to_change(Mailbox, mailbox_id, actor, "mailbox")
+    refuse_weak_password(password, *actor_names(actor), mailbox.local_part)
     record(mailbox, "save", actor, password)
     return mailbox
 
@@ -134,4 +144,27 @@ def set_autoreply(
     mailbox.autoreply_start, mailbox.autoreply_end = start, end
     mailbox.status, mailbox.last_error = Status.PENDING, None
     record(mailbox, "save", actor)
+    return mailbox
+
+
+def change_quota(actor: Actor, mailbox_id: int, quota_mb: int) -> Mailbox:
+    """A new quota for a mailbox, applied by a save (the Dovecot backend writes it into the passwd-file
+    line; the password on the server stays). Raising it takes from the account's mail quota, within
+    its plan (and its reseller's); lowering it always may."""
+    if not QUOTA_MIN_MB <= quota_mb <= QUOTA_MAX_MB:
+        raise ServiceError(
+            gettext("Quota must be between %(low)d and %(high)d MB.", low=QUOTA_MIN_MB, high=QUOTA_MAX_MB),
+            field="quota_mb",
+        )
+    mailbox = to_change(Mailbox, mailbox_id, actor, "mailbox")
+    was = mailbox.quota_mb
+    if quota_mb > was:
+        try:
+            reserve(mailbox.account_id, "quota_mb", quota_mb - was)
+        except ServiceError as error:
+            raise ServiceError(error.message, field="quota_mb") from error
+    mailbox.quota_mb = quota_mb
+    db.session.flush()  # the usage counters move by the difference
+    record(mailbox, "save", actor)
+    audit(actor, "mailbox.quota", obj=mailbox, fields={"quota_mb": quota_mb, "was": was})
     return mailbox

@@ -8,9 +8,11 @@ from typing import Any
 from zoneinfo import available_timezones
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from portal.extensions import db
 from portal.models import Domain, Mount, Server, Status, SystemUser, WebApp, Website, website_domain
+from portal.models.validators import shown
 from portal.orchestration.backends.nginx import PATH, server_names
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.services import ServiceError, record, to_delete
@@ -20,6 +22,7 @@ from portal.services.text import plain_text
 from portal.services.tls import check_certificate, normalised_key
 
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+SITE_NAME_MAX = 64  # Website.name is a String(64)
 SIZE = re.compile(r"^([1-9][0-9]{0,4})([MG])$")
 LIMITS_MB = {"memory_limit": (16, 2048), "upload_max_filesize": (1, 2048), "post_max_size": (1, 2048)}
 # What a PHP app gets for a setting left empty, as php_admin_value spells it (the form shows them).
@@ -159,7 +162,9 @@ def delete_web_app(actor: Actor, app_id: int) -> WebApp:
 
 def _site_name(name: str) -> str:
     name = plain_text(name, "name").strip()
-    if not 1 <= len(name) <= 64 or not name.isprintable():
+    if len(name) > SITE_NAME_MAX:
+        raise ServiceError(gettext("At most %(max)d characters.", max=SITE_NAME_MAX), field="name")
+    if not name or not name.isprintable():
         raise ServiceError("Give it a short name.", field="name")
     return name
 
@@ -192,9 +197,11 @@ def _mounts(actor: Actor, mounts: list[tuple[str, int]], account_id: int) -> lis
     for path, app_id in mounts:
         path = plain_text(path, "mounts").strip().rstrip("/") or "/"
         if not PATH.match(path) or any(part in (".", "..") for part in path.split("/")):
-            raise ServiceError(f"{path!r} is not a path like / or /blog.", field="mounts")
+            raise ServiceError(
+                gettext("%(path)s is not a path like / or /blog.", path=repr(shown(path))), field="mounts"
+            )
         if path in paths:
-            raise ServiceError(f"Two apps on {path}.", field="mounts")
+            raise ServiceError(gettext("Two apps on %(path)s.", path=shown(path)), field="mounts")
         app = db.session.scalars(scoped(WebApp, actor).where(WebApp.id == app_id)).first()
         if app is None or app.account_id != account_id:
             raise ServiceError("Choose only your own web apps.", field="mounts")

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import AuditEvent, Domain, Operation, Status, utcnow
+from portal.models import AuditEvent, Domain, Operation, Route, Status, utcnow
 from portal.orchestration import proof, proving
 from portal.orchestration.proof import SERVED_BEFORE
 from portal.services import ServiceError
@@ -403,8 +403,9 @@ def test_reserved_names_behave_like_verified_ones_where_they_count(app, web, mak
 # The forms that use domains say which still wait.
 
 
-def test_forms_mark_the_domains_that_wait_for_proof(web, customer, make_account):
+def test_forms_mark_the_domains_that_wait_for_proof(web, customer, make_account, mail_server):
     db.session.add(Domain(account_id=customer.account_id, name="acme.test"))
+    db.session.add(Route(backend="nginx", server=mail_server))  # the website form shows once a server offers it
     db.session.commit()
     for form in ("/mailboxes/new", "/addresses/new", "/websites/new"):
         page = page_text(web.get(form))

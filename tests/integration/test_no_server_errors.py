@@ -8,6 +8,7 @@ so the walk reports every failure at once instead of stopping at the first.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Iterator
 from itertools import cycle
@@ -31,6 +32,7 @@ from portal.models import (
     Domain,
     LogState,
     Mailbox,
+    Plan,
     Role,
     Status,
     SystemUser,
@@ -81,9 +83,10 @@ def people(make_account, make_staff, local_server):
     make_staff()
     make_staff("admin@hostdeck.test", role=Role.ADMIN)
     log = BackendLog(server_id=local_server.id, state=LogState.FAILURE)
-    db.session.add(log)
+    plan = Plan(name="Walk plan", max_mailboxes=3)
+    db.session.add_all([log, plan])
     db.session.commit()
-    staff_ids = {"log_id": log.id, "server_id": local_server.id, "account_id": acme.id}
+    staff_ids = {"log_id": log.id, "server_id": local_server.id, "account_id": acme.id, "plan_id": plan.id}
     return {
         "acme@owner.test": _objects(acme, "acme"),
         "boss@resell.test": {"account_id": bakery.id, "subject_id": bakery.users[0].id, **_objects(resell, "resell")},
@@ -159,7 +162,10 @@ def _longest() -> list[dict[str, str]]:
                     allowed.setdefault(name, set()).add(rule.max)
     most = max(len(lengths) for lengths in allowed.values())
     bodies = [{name: "a" * sorted(lengths)[i % len(lengths)] for name, lengths in allowed.items()} for i in range(most)]
-    return [{**body, "confirm": body.get("password", "")} for body in bodies]
+    # Passwords as long as allowed that the strength check lets through, so the other fields reach the database.
+    strong = "".join(hashlib.sha512(str(i).encode()).hexdigest() for i in range(8))
+    passwords = [strong[: len(body.get("password", ""))] for body in bodies]
+    return [{**body, "password": pw, "confirm": pw} for body, pw in zip(bodies, passwords, strict=True)]
 
 
 LONGEST = _longest()

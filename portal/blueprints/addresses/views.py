@@ -2,12 +2,23 @@ from collections import defaultdict
 
 import sqlalchemy as sa
 from flask import Blueprint, render_template, url_for
+from flask_babel import gettext, lazy_gettext
 from wtforms import SelectChoice
 
 from portal.blueprints.addresses.forms import AddressForm, EditAddressForm
-from portal.blueprints.common import confirm_delete, domain_choices, paginated, refusals, saved, status_response
+from portal.blueprints.common import (
+    confirm_delete,
+    domain_choices,
+    listing,
+    paginated,
+    refusals,
+    saved,
+    status_response,
+)
+from portal.blueprints.offers import has_proved_domain, not_served, waiting_domains
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status, address_mailbox
+from portal.models.naming import named
 from portal.models.validators import address_in_unicode, unicode_name
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
@@ -27,8 +38,12 @@ def _mailbox_choices(form, actor, account_id: int | None = None) -> None:
 @customer
 def index():
     actor = current_actor()
+    filters = listing(actor)
     query = scoped(Address, actor).order_by(Address.local_part, Address.domain_id)  # see mailboxes.index
-    page = paginated(query, total=actor.total("addresses"))
+    if filters.q:
+        query = query.join(Domain, Domain.id == Address.domain_id)
+    query = filters.narrow(query, Address, Address.local_part + "@" + Domain.name)
+    page = paginated(query, total=None if filters.filtered else actor.total("addresses"))
     # Where each delivers: mailbox names are all the page shows (Mailbox objects for 50 rows cost 1 ms).
     delivers = defaultdict(list)
     for address_id, local_part, domain in db.session.execute(
@@ -42,13 +57,22 @@ def index():
         .order_by(Mailbox.local_part)
     ):
         delivers[address_id].append(f"{local_part}@{unicode_name(domain)}")
-    return render_template("addresses/index.html", page=page, delivers=delivers)
+    has_domains = bool(page.items) or filters.filtered or actor.total("domains") > 0
+    return render_template(
+        "addresses/index.html", page=page, delivers=delivers, listing=filters, has_domains=has_domains
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @customer
 def create():
     actor = current_actor()
+    unserved = not_served(actor, "Address", lazy_gettext("addresses"))
+    if unserved or not has_proved_domain(actor):
+        waiting = [] if unserved else waiting_domains(actor)
+        return render_template(
+            "addresses/form.html", form=None, address=None, unserved=unserved, has_domain=False, waiting=waiting
+        )
     form = AddressForm()
     form.domain_id.choices = domain_choices(actor)
     _mailbox_choices(form, actor)
@@ -62,8 +86,8 @@ def create():
                 mailbox_ids=form.mailbox_ids.data or [],
                 forwards=form.forward_list(),
             )
-            return saved(f"{address.display} is being set up.", url_for(".index"))
-    return render_template("addresses/form.html", form=form, address=None)
+            return saved(gettext("%(name)s is being set up.", name=named(address)), url_for(".index"))
+    return render_template("addresses/form.html", form=form, address=None, has_domain=True)
 
 
 @bp.route("/<int:address_id>", methods=["GET", "POST"])
@@ -81,7 +105,7 @@ def edit(address_id: int):
     if form.validate_on_submit():
         with refusals(form):
             update_address(actor, address.id, mailbox_ids=form.mailbox_ids.data or [], forwards=form.forward_list())
-            return saved(f"{address.display} is being updated.", url_for(".index"))
+            return saved(gettext("%(name)s is being updated.", name=named(address)), url_for(".index"))
     return render_template("addresses/form.html", form=form, address=address)
 
 
@@ -94,7 +118,7 @@ def delete(address_id: int):
         delete_address,
         template="addresses/delete.html",
         name="address",
-        done="{obj.display} is being deleted.",
+        done=lazy_gettext("%(name)s is being deleted."),
     )
 
 

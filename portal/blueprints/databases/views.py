@@ -1,7 +1,8 @@
 from flask import Blueprint, redirect, render_template, url_for
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy.orm import selectinload
 
-from portal.blueprints.common import confirm_delete, paginated, refusals, saved, status_response
+from portal.blueprints.common import confirm_delete, listing, paginated, refusals, saved, status_response
 from portal.blueprints.databases.forms import (
     DatabaseForm,
     DatabasePasswordForm,
@@ -9,8 +10,10 @@ from portal.blueprints.databases.forms import (
     GrantsForm,
     SizesForm,
 )
+from portal.blueprints.offers import not_served
 from portal.extensions import db
 from portal.models import Database, DatabaseUser, Status
+from portal.models.naming import named
 from portal.orchestration.operations import password_lost
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
@@ -41,12 +44,15 @@ def _choices(databases: list[Database], with_engine: bool = False) -> list[tuple
 
 def _index(form: DatabaseForm | None = None, status: int = 200):
     actor = current_actor()
+    filters = listing(actor)  # one filter for both lists: databases and their users share names
     databases = paginated(
-        scoped(Database, actor).order_by(Database.engine, Database.name).options(selectinload(Database.users)),
-        total=actor.total("databases"),
+        filters.narrow(scoped(Database, actor), Database, Database.name)
+        .order_by(Database.engine, Database.name)
+        .options(selectinload(Database.users)),
+        total=None if filters.filtered else actor.total("databases"),
     )
     users = paginated(
-        scoped(DatabaseUser, actor)
+        filters.narrow(scoped(DatabaseUser, actor), DatabaseUser, DatabaseUser.name)
         .order_by(DatabaseUser.engine, DatabaseUser.name)
         .options(selectinload(DatabaseUser.databases)),
         arg="users_page",
@@ -57,6 +63,7 @@ def _index(form: DatabaseForm | None = None, status: int = 200):
         users=users.items,
         pages=databases,
         user_pages=users,
+        listing=filters,
         form=form or DatabaseForm(),
         prefix=actor.account.assigned_prefix() if actor.account else "",
     ), status
@@ -75,7 +82,7 @@ def create():
     if form.validate_on_submit():
         with refusals(form):
             database = create_database(current_actor(), engine=form.engine.data, name=form.name.data)
-            return saved(f"{database.name} is being created.", url_for(".index"))
+            return saved(gettext("%(name)s is being created.", name=named(database)), url_for(".index"))
     return _index(form, status=400)
 
 
@@ -103,7 +110,7 @@ def delete(database_id: int):
         delete_database,
         template="databases/delete.html",
         name="database",
-        done="{obj.name} is being deleted, with all its data.",
+        done=lazy_gettext("%(name)s is being deleted, with all its data."),
         extra=extra,
     )
 
@@ -117,6 +124,9 @@ def status():
 @bp.route("/users/new", methods=["GET", "POST"])
 @customer
 def create_user_page():
+    unserved = not_served(current_actor(), "DatabaseUser", lazy_gettext("databases"))
+    if unserved:
+        return render_template("databases/new_user.html", form=None, unserved=unserved)
     form = DatabaseUserForm()
     form.databases.choices = _choices(_databases(), with_engine=True)
     form.databases.pre_validate = lambda form: None  # the service answers a foreign id with 404
@@ -129,7 +139,7 @@ def create_user_page():
                 password=form.password.data,
                 database_ids=form.databases.data or [],
             )
-            return saved(f"{user.name} is being created.", url_for(".user", db_user_id=user.id))
+            return saved(gettext("%(name)s is being created.", name=named(user)), url_for(".user", db_user_id=user.id))
     actor = current_actor()
     return render_template(
         "databases/new_user.html", form=form, prefix=actor.account.assigned_prefix() if actor.account else ""
@@ -170,7 +180,10 @@ def grants(db_user_id: int):
     if form.validate_on_submit():
         with refusals(form):
             set_grants(actor, found.id, form.databases.data or [])
-            return saved(f"The access of {found.name} is being updated.", url_for(".user", db_user_id=found.id))
+            return saved(
+                gettext("The access of %(name)s is being updated.", name=named(found)),
+                url_for(".user", db_user_id=found.id),
+            )
     return _user_page(found, grants=form, status=400)
 
 
@@ -183,7 +196,10 @@ def password(db_user_id: int):
     if form.validate_on_submit():
         with refusals(form):
             change_password(actor, found.id, form.password.data)
-            return saved(f"The new password for {found.name} is being applied.", url_for(".user", db_user_id=found.id))
+            return saved(
+                gettext("The new password for %(name)s is being applied.", name=named(found)),
+                url_for(".user", db_user_id=found.id),
+            )
     return _user_page(found, password=form, status=400)
 
 
@@ -196,7 +212,7 @@ def delete_user_page(db_user_id: int):
         delete_user,
         template="databases/delete_user.html",
         name="user",
-        done="{obj.name} is being deleted.",
+        done=lazy_gettext("%(name)s is being deleted."),
     )
 
 

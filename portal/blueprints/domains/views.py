@@ -1,10 +1,12 @@
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext, lazy_gettext
 
-from portal.blueprints.common import confirm_delete, paginated, refusals, saved, status_response
+from portal.blueprints.common import confirm_delete, listing, paginated, refusals, saved, status_response
 from portal.blueprints.domains.forms import CheckForm, DomainForm, VerifyForm
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox
+from portal.models.naming import named
 from portal.orchestration.proof import lost_reason, proven, record_name, token
 from portal.orchestration.proving import held_elsewhere
 from portal.security.roles import customer
@@ -36,16 +38,19 @@ def index():
         with refusals(form):
             domain = add_domain(actor, form.name.data)
             if not proven(domain):
-                message = f"{domain.display_name} is added. Prove it is yours with the TXT record below."
+                message = gettext("%(name)s is added. Prove it is yours with the TXT record below.", name=named(domain))
                 return saved(message, url_for(".show", domain_id=domain.id))
-            return saved(f"{domain.display_name} is being set up.", url_for(".index"))
-    page = paginated(scoped(Domain, actor).order_by(Domain.name), total=actor.total("domains"))
+            return saved(gettext("%(name)s is being set up.", name=named(domain)), url_for(".index"))
+    filters = listing(actor)
+    query = filters.narrow(scoped(Domain, actor).order_by(Domain.name), Domain, Domain.name)
+    page = paginated(query, total=None if filters.filtered else actor.total("domains"))
     ids = [d.id for d in page.items]
     return render_template(
         "domains/index.html",
         form=form,
         domains=page.items,
         page=page,
+        listing=filters,
         mailboxes=_counts(Mailbox, ids),
         addresses=_counts(Address, ids),
         proven=proven,
@@ -59,7 +64,7 @@ def show(domain_id: int):
     return _page(get_scoped_or_404(Domain, domain_id, current_actor()))
 
 
-def _page(domain: Domain, status: int = 200):
+def _page(domain: Domain, status: int = 200, verify_form: VerifyForm | None = None):
     actor = current_actor()
     # Another account has proved the name (or one above or below it): this claim can only be deleted.
     holder = None if proven(domain) else held_elsewhere(domain.name, domain.account_id)
@@ -70,7 +75,7 @@ def _page(domain: Domain, status: int = 200):
         lost=lost_reason(domain, holder) if holder is not None else "",
         record=(record_name(domain.name), "TXT", token(domain.account_id, domain.name)),
         check_form=CheckForm(),
-        verify_form=VerifyForm() if may_verify_by_hand(actor, domain) else None,
+        verify_form=(verify_form or VerifyForm()) if may_verify_by_hand(actor, domain) else None,
         # Staff behind the customer (impersonating) see what the resolver said.
         staff=actor.real_user is not None and actor.real_user.is_staff,
     ), status
@@ -106,10 +111,11 @@ def verify(domain_id: int):
     if form.validate_on_submit():
         with refusals(form):
             domain = verify_for_sub_account(current_actor(), domain_id, form.reason.data or "")
-            return saved(f"{domain.display_name} is verified and being set up.", back)
-        for error in form.reason.errors:
-            flash(error, "danger")
-    return redirect(back)
+            return saved(gettext("%(name)s is verified and being set up.", name=named(domain)), back)
+    if not form.is_submitted():
+        return redirect(back)
+    # Refused: the page again, the reason as typed and what to change at it.
+    return _page(get_scoped_or_404(Domain, domain_id, current_actor()), 400, verify_form=form)
 
 
 @bp.route("/<int:domain_id>/delete", methods=["GET", "POST"])
@@ -121,7 +127,7 @@ def delete(domain_id: int):
         delete_domain,
         template="domains/delete.html",
         name="domain",
-        done="{obj.display_name} is being removed.",
+        done=lazy_gettext("%(name)s is being removed."),
         extra=lambda d: {"usage": domain_usage(d)},
     )
 

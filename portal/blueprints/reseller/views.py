@@ -1,9 +1,10 @@
 from collections import defaultdict
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, session, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext, lazy_gettext
 
-from portal.blueprints.common import paginated, refusals, saved
+from portal.blueprints.common import listing, matching, paginated, refusals, saved
 from portal.blueprints.reseller.forms import LimitsForm, SetPasswordForm, SubAccountForm, SwitchForm
 from portal.extensions import db
 from portal.models import LIMITS, Account, User
@@ -13,7 +14,9 @@ from portal.security.impersonation import not_while_impersonating
 from portal.security.passwords import hash_password
 from portal.security.roles import access, public, user
 from portal.security.scoping import ACTING, current_actor, sub_account
-from portal.services import resellers
+from portal.security.strength import user_names
+from portal.services import refuse_weak_password, resellers
+from portal.services.password_links import send_link_as_reseller
 from portal.services.resellers import (
     create_sub_account,
     delete_sub_account,
@@ -49,11 +52,11 @@ def accounts():
             link = url_for("reseller.set_password", token=token, _external=True)
             flash(f"{account.name} is ready. Hand this link to its owner; it is shown only once.", "success")
             form = SubAccountForm(formdata=None)
-    page = paginated(
-        sa.select(Account)
-        .where(Account.parent_id == reseller.id, Account.deleting_at.is_(None))
-        .order_by(Account.name, Account.id)
-    )
+    filters = listing(current_actor(), accounts=False)
+    query = sa.select(Account).where(Account.parent_id == reseller.id, Account.deleting_at.is_(None))
+    if filters.q:
+        query = query.where(matching(filters.q, Account.name))
+    page = paginated(query.order_by(Account.name, Account.id))
     # Who one may log in as: e-mail and id are all the page needs of them (whole User objects cost 1 ms).
     owners = defaultdict(list)
     for owner in db.session.execute(
@@ -70,7 +73,14 @@ def accounts():
         for account_id, kinds in usage(page.items).items()
     }
     return render_template(
-        "reseller/accounts.html", form=form, children=page.items, page=page, link=link, usage=summary, owners=owners
+        "reseller/accounts.html",
+        form=form,
+        children=page.items,
+        page=page,
+        link=link,
+        usage=summary,
+        owners=owners,
+        listing=filters,
     )
 
 
@@ -89,11 +99,27 @@ def limits(account_id: int):
     return render_template("reseller/limits.html", form=form, account=account)
 
 
-@bp.route("/reseller/accounts/<int:account_id>/suspend", methods=["POST"])
+# What stops, kind by kind, when an account is suspended (models/kinds.py: the kinds that suspend).
+STOPS = {
+    "Mailbox": lazy_gettext("their mail logins stop"),
+    "DatabaseUser": lazy_gettext("their database logins stop, and so do the apps that use them"),
+    "SystemUser": lazy_gettext("their SFTP and SSH logins stop"),
+    "Website": lazy_gettext("they show a page that says the website is suspended"),
+}
+
+
+@bp.route("/reseller/accounts/<int:account_id>/suspend", methods=["GET", "POST"])
 @access("reseller")
 @user
 def suspend(account_id: int):
-    return _suspend(account_id, True)
+    """GET asks first, saying what stops; the POST suspends."""
+    if request.method == "POST":
+        return _suspend(account_id, True)
+    account = sub_account(_reseller(), account_id)
+    if account is None:
+        abort(404)
+    stopping = [(kind, n, STOPS.get(kind.name, "")) for kind, n in remaining_services(account) if kind.suspends and n]
+    return render_template("reseller/suspend.html", account=account, stopping=stopping)
 
 
 @bp.route("/reseller/accounts/<int:account_id>/resume", methods=["POST"])
@@ -130,6 +156,22 @@ def delete(account_id: int):
     )
 
 
+@bp.route("/reseller/logins/<int:subject_id>/password-link", methods=["POST"])
+@access("reseller")
+@user
+def password_link(subject_id: int):
+    """E-mail the owner of one of the reseller's sub-accounts a set-password link (404 for anyone else's)."""
+    _reseller()
+    form = SwitchForm()  # just the CSRF check
+    if form.validate_on_submit():
+        with refusals(form):
+            target = send_link_as_reseller(current_actor(), subject_id)
+            return saved(
+                gettext("A set-password link is on its way to %(email)s.", email=target.email), url_for(".accounts")
+            )
+    return redirect(url_for(".accounts"))
+
+
 @bp.route("/reseller/switch-targets")
 @access("reseller")
 @user
@@ -163,7 +205,8 @@ def switch():
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
 @public
 def set_password(token: str):
-    owner = user_for_token(token)
+    # A POST holds the login's row: of two uses at once, the second sees the new hash and is refused.
+    owner = user_for_token(token, lock=request.method == "POST")
     if owner is None:
         return render_template(
             "errors/error.html",
@@ -173,8 +216,10 @@ def set_password(token: str):
         ), 404
     form = SetPasswordForm()
     if form.validate_on_submit():
-        owner.password_hash = hash_password(form.password.data)
-        sessions.end_others(owner, keep=None)
-        audit(None, "user.password", obj=owner, account_id=owner.account_id, fields={"via": "set-password link"})
-        return saved("Your password is set. Log in with it.", url_for("auth.login"))
+        with refusals(form):
+            refuse_weak_password(form.password.data, *user_names(owner))
+            owner.password_hash = hash_password(form.password.data)
+            sessions.end_others(owner, keep=None)
+            audit(None, "user.password", obj=owner, account_id=owner.account_id, fields={"via": "set-password link"})
+            return saved("Your password is set. Log in with it.", url_for("auth.login"))
     return render_template("reseller/set_password.html", form=form, email=owner.email)

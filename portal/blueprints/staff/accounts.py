@@ -2,29 +2,40 @@
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.blueprints.common import paginated, refusals, saved, with_people
+from portal.blueprints.common import listing, matching, paginated, refusals, saved, with_people
 from portal.blueprints.staff.blueprint import bp
-from portal.blueprints.staff.forms import EventFilterForm, VerifyDomainForm
+from portal.blueprints.staff.forms import ActionForm, EventFilterForm, VerifyDomainForm
 from portal.extensions import db
 from portal.models import KINDS, LIMITS, Account, AuditEvent, Domain, Mailbox, Operation, OpState, User
-from portal.models.validators import domain_to_ascii
+from portal.models.naming import in_unicode, named
+from portal.models.validators import ascii_for_search, domain_to_ascii
 from portal.orchestration.proof import proven, record_name, token
 from portal.security import sessions
 from portal.security.roles import staff_required
 from portal.security.scoping import console, current_actor
 from portal.services.domains import verify_as_staff
+from portal.services.password_links import send_link_as_staff
 from portal.services.resellers import usage
 
 RESULTS = 50
 
 
 def _ascii(text: str) -> str:
+    """A domain typed in Unicode or as A-labels, whole or in part, as domains are stored."""
     try:
         return domain_to_ascii(text)
     except ValueError:
-        return text.lower()
+        return ascii_for_search(text)
+
+
+def _login_matches(text: str) -> sa.ColumnElement[bool]:
+    """Logins containing the text, typed with its domain in Unicode or as A-labels (either is stored)."""
+    local, at, domain = text.lower().rpartition("@")
+    spellings = {text.lower(), f"{local}{at}{ascii_for_search(domain)}" if at else text.lower()}
+    return sa.or_(*(User.email.contains(spelling, autoescape=True) for spelling in spellings))
 
 
 def _with_account(model):
@@ -33,8 +44,10 @@ def _with_account(model):
 
 
 def search_accounts(text: str) -> list[tuple[Account, str]]:
-    """Accounts whose name, login e-mail, domain or mailbox matches; with what matched."""
-    actor, like = current_actor(), f"%{text.lower()}%"
+    """Accounts whose name, login e-mail, domain or mailbox matches; with what matched.
+
+    The text is a plain part of a name: LIKE's % and _ in it are characters (contains(autoescape=True))."""
+    actor, text = current_actor(), text.lower()
     found: dict[int, tuple[Account, str]] = {}
 
     def add(rows, why):
@@ -46,7 +59,7 @@ def search_accounts(text: str) -> list[tuple[Account, str]]:
             (a, a.name)
             for a in db.session.scalars(
                 console(Account, actor)
-                .where(sa.func.lower(Account.name).like(like))
+                .where(sa.func.lower(Account.name).contains(text, autoescape=True))
                 .options(joinedload(Account.parent))
                 .limit(RESULTS)
             )
@@ -56,23 +69,23 @@ def search_accounts(text: str) -> list[tuple[Account, str]]:
     # The LIKEs use trigram indexes (migration 0015).
     add(
         (
-            (u.account, u.email)
+            (u.account, in_unicode(u.email))
             for u in db.session.scalars(
                 console(User, actor)
-                .where(User.email.like(like), User.account_id.is_not(None))
+                .where(_login_matches(text), User.account_id.is_not(None))
                 .options(_with_account(User))
                 .limit(RESULTS)
             )
         ),
         "login",
     )
-    domain_like = f"%{_ascii(text.split('@')[-1])}%"
+    domain_part = _ascii(text.split("@")[-1])
     add(
         (
-            (d.account, d.display_name)
+            (d.account, named(d))
             for d in db.session.scalars(
                 console(Domain, actor)
-                .where(Domain.name.like(domain_like))
+                .where(Domain.name.contains(domain_part, autoescape=True))
                 .options(_with_account(Domain))
                 .limit(RESULTS)
             )
@@ -80,16 +93,16 @@ def search_accounts(text: str) -> list[tuple[Account, str]]:
         "domain",
     )
     if "@" in text:
-        local, _, domain = text.lower().partition("@")
+        local, _, domain = text.partition("@")
         boxes = (
             console(Mailbox, actor)
             .join(Domain, Mailbox.domain_id == Domain.id)
             .where(Mailbox.local_part == local, Domain.name == _ascii(domain))
         )
     else:
-        boxes = console(Mailbox, actor).where(Mailbox.local_part.like(like))
+        boxes = console(Mailbox, actor).where(Mailbox.local_part.contains(text, autoescape=True))
     add(
-        ((m.account, m.address) for m in db.session.scalars(boxes.options(_with_account(Mailbox)).limit(RESULTS))),
+        ((m.account, named(m)) for m in db.session.scalars(boxes.options(_with_account(Mailbox)).limit(RESULTS))),
         "mailbox",
     )
     return sorted(found.values(), key=lambda pair: pair[0].name.lower())[:RESULTS]
@@ -98,7 +111,8 @@ def search_accounts(text: str) -> list[tuple[Account, str]]:
 @bp.route("/accounts")
 @staff_required
 def accounts():
-    text = request.args.get("q", "").strip()[:200]
+    filters = listing(current_actor(), accounts=False)
+    text = filters.q
     if text:
         rows = search_accounts(text)
     else:
@@ -109,7 +123,7 @@ def accounts():
             .options(joinedload(Account.parent))
         )
         rows = [(a, "") for a in db.session.scalars(query.limit(200))]
-    return render_template("staff/accounts.html", rows=rows, q=text)
+    return render_template("staff/accounts.html", rows=rows, q=text, listing=filters)
 
 
 @bp.route("/accounts/<int:account_id>")
@@ -163,9 +177,23 @@ def verify_domain(domain_id: int):
     if form.validate_on_submit():
         with refusals(form):
             verify_as_staff(current_actor(), domain.id, form.reason.data or "")
-            return saved(f"{domain.display_name} is verified and being set up.", back)
+            return saved(gettext("%(name)s is verified and being set up.", name=named(domain)), back)
         for error in form.reason.errors:
             flash(error, "danger")
+    return redirect(back)
+
+
+@bp.route("/logins/<int:subject_id>/password-link", methods=["POST"])
+@staff_required
+def password_link(subject_id: int):
+    """E-mail a customer's or reseller's login a set-password link (never a staff or admin login)."""
+    target = db.first_or_404(console(User, current_actor()).where(User.id == subject_id))
+    back = url_for(".account", account_id=target.account_id) if target.account_id else url_for(".accounts")
+    form = ActionForm()
+    if form.validate_on_submit():
+        with refusals(form):
+            send_link_as_staff(current_actor(), target.id)
+            return saved(gettext("A set-password link is on its way to %(email)s.", email=target.email), back)
     return redirect(back)
 
 
@@ -173,17 +201,20 @@ def verify_domain(domain_id: int):
 @staff_required
 def events():
     form = EventFilterForm(request.args)
+    filters = listing(current_actor(), accounts=False, keep=("account", "who", "action", "impersonated"))
     query = console(AuditEvent, current_actor())
+    if filters.q:
+        query = query.where(matching(filters.q, AuditEvent.object_name))
     if form.validate():
         if form.account.data:
             query = query.where(AuditEvent.account_id == form.account.data)
         if form.who.data:
-            people = sa.select(User.id).where(User.email.like(f"%{form.who.data.lower()}%"))
+            people = sa.select(User.id).where(_login_matches(form.who.data))
             query = query.where(sa.or_(AuditEvent.actor_id.in_(people), AuditEvent.real_actor_id.in_(people)))
         if form.action.data:
-            query = query.where(AuditEvent.action.like(f"{form.action.data}%"))
+            query = query.where(AuditEvent.action.startswith(form.action.data, autoescape=True))
         if form.impersonated.data:
             query = query.where(AuditEvent.real_actor_id.is_not(None))
     page = paginated(with_people(query), per_page=50)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("staff/events.html", page=page, form=form, args=args)
+    return render_template("staff/events.html", page=page, form=form, args=args, listing=filters)

@@ -1,8 +1,12 @@
 from flask import Blueprint, render_template, url_for
+from flask_babel import gettext, lazy_gettext
 
-from portal.blueprints.common import confirm_delete, paginated, refusals, saved, status_response
+from portal.blueprints.common import confirm_delete, listing, paginated, refusals, saved, status_response
+from portal.blueprints.offers import not_served
 from portal.blueprints.system_users.forms import SystemUserForm, UserPasswordForm, UserSettingsForm
-from portal.models import SystemUser
+from portal.extensions import db
+from portal.models import SystemUser, WebApp
+from portal.models.naming import named
 from portal.orchestration.operations import password_lost
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
@@ -21,14 +25,19 @@ bp = Blueprint("system_users", __name__, url_prefix="/system-users")
 @customer
 def index():
     actor = current_actor()
-    page = paginated(scoped(SystemUser, actor).order_by(SystemUser.name), total=actor.total("system_users"))
-    return render_template("system_users/index.html", page=page)
+    filters = listing(actor)
+    query = filters.narrow(scoped(SystemUser, actor).order_by(SystemUser.name), SystemUser, SystemUser.name)
+    page = paginated(query, total=None if filters.filtered else actor.total("system_users"))
+    return render_template("system_users/index.html", page=page, listing=filters)
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @customer
 def create():
     actor = current_actor()
+    unserved = not_served(actor, "SystemUser", lazy_gettext("system users"))
+    if unserved:
+        return render_template("system_users/new.html", form=None, unserved=unserved)
     form = SystemUserForm()
     if form.validate_on_submit():
         with refusals(form):
@@ -39,7 +48,7 @@ def create():
                 shell=form.shell.data,
                 ssh_keys=form.ssh_keys.data or "",
             )
-            return saved(f"{user.name} is being set up.", url_for(".show", user_id=user.id))
+            return saved(gettext("%(name)s is being set up.", name=named(user)), url_for(".show", user_id=user.id))
     account_prefix = actor.account.assigned_prefix() if actor.account else ""
     return render_template("system_users/new.html", form=form, prefix=account_prefix)
 
@@ -71,7 +80,10 @@ def password(user_id: int):
     if form.validate_on_submit():
         with refusals(form):
             change_system_user_password(actor, user.id, form.password.data)
-            return saved(f"The new password for {user.name} is being applied.", url_for(".show", user_id=user.id))
+            return saved(
+                gettext("The new password for %(name)s is being applied.", name=named(user)),
+                url_for(".show", user_id=user.id),
+            )
     return _page(user, password_form=form, status=400)
 
 
@@ -84,7 +96,7 @@ def settings(user_id: int):
     if form.validate_on_submit():
         with refusals(form):
             update_system_user(actor, user.id, shell=form.shell.data, ssh_keys=form.ssh_keys.data or "")
-            return saved(f"{user.name} is being updated.", url_for(".show", user_id=user.id))
+            return saved(gettext("%(name)s is being updated.", name=named(user)), url_for(".show", user_id=user.id))
     return _page(user, settings_form=form, status=400)
 
 
@@ -97,7 +109,12 @@ def delete(user_id: int):
         delete_system_user,
         template="system_users/delete.html",
         name="user",
-        done="{obj.name} is being deleted, with its files.",
+        extra=lambda user: {
+            "apps": db.session.scalars(
+                scoped(WebApp, current_actor()).where(WebApp.system_user_id == user.id).order_by(WebApp.name)
+            ).all()
+        },
+        done=lazy_gettext("%(name)s is being deleted, with its files."),
     )
 
 

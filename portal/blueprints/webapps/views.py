@@ -1,10 +1,13 @@
 from flask import Blueprint, render_template, url_for
+from flask_babel import gettext, lazy_gettext
 from wtforms import SelectChoice
 
-from portal.blueprints.common import confirm_delete, paginated, refusals, saved, status_response
+from portal.blueprints.common import confirm_delete, listing, paginated, refusals, saved, status_response
+from portal.blueprints.offers import not_served
 from portal.blueprints.webapps.forms import WebAppForm, WebAppOptionsForm
 from portal.extensions import db
-from portal.models import Status, SystemUser, WebApp
+from portal.models import Mount, Status, SystemUser, WebApp, Website
+from portal.models.naming import named
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services.webapps import create_web_app, delete_web_app, php_versions, update_web_app
@@ -16,14 +19,21 @@ bp = Blueprint("webapps", __name__, url_prefix="/webapps")
 @customer
 def index():
     actor = current_actor()
-    page = paginated(scoped(WebApp, actor).order_by(WebApp.name, WebApp.id), total=actor.total("web_apps"))
-    return render_template("webapps/index.html", apps=page.items, page=page)
+    filters = listing(actor)
+    query = filters.narrow(scoped(WebApp, actor).order_by(WebApp.name, WebApp.id), WebApp, WebApp.name)
+    page = paginated(query, total=None if filters.filtered else actor.total("web_apps"))
+    # The empty state says what to do first: a web app's files belong to a system user.
+    has_users = bool(page.items) or filters.filtered or actor.total("system_users") > 0
+    return render_template("webapps/index.html", apps=page.items, page=page, listing=filters, has_users=has_users)
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @customer
 def create():
     actor = current_actor()
+    unserved = not_served(actor, "WebApp", lazy_gettext("web apps"))
+    if unserved:
+        return render_template("webapps/form.html", form=None, app=None, unserved=unserved)
     form = WebAppForm()
     form.system_user_id.choices = [
         SelectChoice(u.id, u.name)
@@ -42,7 +52,7 @@ def create():
                 php_version=form.php_version.data,
                 options=form.option_values(),
             )
-            return saved(f"{app.name} is being set up.", url_for(".index"))
+            return saved(gettext("%(name)s is being set up.", name=named(app)), url_for(".index"))
     return render_template("webapps/form.html", form=form, app=None)
 
 
@@ -57,7 +67,7 @@ def edit(app_id: int):
     if form.validate_on_submit():
         with refusals(form):
             update_web_app(actor, app.id, options=form.option_values())
-            return saved(f"{app.name} is being updated.", url_for(".index"))
+            return saved(gettext("%(name)s is being updated.", name=named(app)), url_for(".index"))
     return render_template("webapps/form.html", form=form, app=app)
 
 
@@ -70,7 +80,16 @@ def delete(app_id: int):
         delete_web_app,
         template="webapps/delete.html",
         name="app",
-        done="{obj.name} is being deleted, with its files.",
+        extra=lambda app: {
+            "sites": db.session.scalars(
+                scoped(Website, current_actor())
+                .join(Mount)
+                .where(Mount.web_app_id == app.id)
+                .order_by(Website.name)
+                .distinct()
+            ).all()
+        },
+        done=lazy_gettext("%(name)s is being deleted, with its files."),
     )
 
 

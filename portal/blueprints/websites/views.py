@@ -1,13 +1,24 @@
 from typing import Any
 
 from flask import Blueprint, render_template, url_for
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from portal.blueprints.common import confirm_delete, domain_choices, paginated, refusals, saved, status_response
+from portal.blueprints.common import (
+    confirm_delete,
+    domain_choices,
+    listing,
+    paginated,
+    refusals,
+    saved,
+    status_response,
+)
+from portal.blueprints.offers import has_proved_domain, not_served, waiting_domains
 from portal.blueprints.websites.forms import WebsiteForm
 from portal.extensions import db
 from portal.models import Status, WebApp, Website
+from portal.models.naming import named
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
@@ -19,12 +30,11 @@ bp = Blueprint("websites", __name__, url_prefix="/websites")
 @bp.route("/")
 @customer
 def index():
-    page = paginated(
-        scoped(Website, current_actor())
-        .order_by(Website.name, Website.id)
-        .options(selectinload(Website.domains), selectinload(Website.mounts))
-    )
-    return render_template("websites/index.html", sites=page.items, page=page)
+    actor = current_actor()
+    filters = listing(actor)
+    query = filters.narrow(scoped(Website, actor), Website, Website.name).order_by(Website.name, Website.id)
+    page = paginated(query.options(selectinload(Website.domains), selectinload(Website.mounts)))
+    return render_template("websites/index.html", sites=page.items, page=page, listing=filters)
 
 
 def _mounts(form, apps: dict[str, int]) -> list[tuple[str, int]]:
@@ -62,13 +72,19 @@ def _site(form, apps: dict[str, int]) -> dict[str, Any]:
 @customer
 def create():
     actor = current_actor()
+    unserved = not_served(actor, "Website", lazy_gettext("websites"))
+    if unserved or not has_proved_domain(actor):
+        waiting = [] if unserved else waiting_domains(actor)
+        return render_template(
+            "websites/form.html", form=None, website=None, unserved=unserved, has_domain=False, waiting=waiting
+        )
     form = WebsiteForm()
     apps = _choices(form, actor)
     if form.validate_on_submit():
         with refusals(form):
             website = create_website(actor, **_site(form, apps))
-            return saved(f"{website.name} is being set up.", url_for(".index"))
-    return render_template("websites/form.html", form=form, website=None)
+            return saved(gettext("%(name)s is being set up.", name=named(website)), url_for(".index"))
+    return render_template("websites/form.html", form=form, website=None, has_domain=True)
 
 
 @bp.route("/<int:website_id>", methods=["GET", "POST"])
@@ -94,7 +110,7 @@ def edit(website_id: int):
     if form.validate_on_submit():
         with refusals(form):
             update_website(actor, website.id, **_site(form, apps))
-            return saved(f"{website.name} is being updated.", url_for(".index"))
+            return saved(gettext("%(name)s is being updated.", name=named(website)), url_for(".index"))
     return render_template("websites/form.html", form=form, website=website)
 
 
@@ -107,7 +123,7 @@ def delete(website_id: int):
         delete_website,
         template="websites/delete.html",
         name="website",
-        done="{obj.name} is being removed.",
+        done=lazy_gettext("%(name)s is being removed."),
     )
 
 
