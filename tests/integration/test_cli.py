@@ -48,7 +48,17 @@ def test_accounts_and_domains(runner):
         == 0
     )
     result = runner.invoke(
-        args=["accounts", "create", "Shop", "--reseller", "Resell", "--owner", "s@x.test", "--password", "pw-Juniper-tide-64"]
+        args=[
+            "accounts",
+            "create",
+            "Shop",
+            "--reseller",
+            "Resell",
+            "--owner",
+            "s@x.test",
+            "--password",
+            "pw-Juniper-tide-64",
+        ]
     )
     assert result.exit_code == 0, result.output
     shop = account_named("Shop")
