@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale
 from babel.dates import DateTimePattern, parse_pattern
 from flask import Flask, current_app, g, has_request_context, render_template, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, lazy_gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
@@ -26,10 +26,10 @@ from portal.services.failures import explain, viewer_is_staff
 from portal.services.resellers import reseller_of
 
 STATUS_LOOK = {
-    Status.PENDING: ("Pending", "text-bg-warning"),
-    Status.APPLIED: ("Applied", "text-bg-success"),
-    Status.FAILED: ("Failed", "text-bg-danger"),
-    Status.DELETING: ("Deleting", "text-bg-secondary"),
+    Status.PENDING: (lazy_gettext("Pending"), "text-bg-warning"),
+    Status.APPLIED: (lazy_gettext("Applied"), "text-bg-success"),
+    Status.FAILED: (lazy_gettext("Failed"), "text-bg-danger"),
+    Status.DELETING: (lazy_gettext("Deleting"), "text-bg-secondary"),
 }
 
 
@@ -80,7 +80,7 @@ def status_badge(obj, url: str) -> Markup:
     failure = _explained(obj) if obj.status == Status.FAILED else None
     return Markup(
         '<span class="badge {}" data-status-id="{:d}" data-status-url="{}" data-status="{}"{}>{}</span>'
-    ).format(css, obj.id, url, obj.status, Markup(' title="{}"').format(failure.words) if failure else "", label)
+    ).format(css, obj.id, url, obj.status, Markup(' title="{}"').format(failure.words) if failure else "", str(label))
 
 
 def _explained(obj):
@@ -189,11 +189,12 @@ def init_app(app: Flask) -> None:
                 )
         return context
 
-    def page(code: int, title: str, message: str):
+    # The words are lazy: each error page is in the language of the request it answers.
+    def page(code: int, title: Any, message: Any):
         def handler(error):
             if code >= 500:
                 db.session.rollback()  # a failed flush must not break the error page too
-            return render_template("errors/error.html", code=code, title=title, message=message), code
+            return render_template("errors/error.html", code=code, title=str(title), message=str(message)), code
 
         return handler
 
@@ -204,28 +205,41 @@ def init_app(app: Flask) -> None:
         return render_template(
             "errors/error.html",
             code=409,
-            title="Changed at the same time",
-            message="Someone made the same change a moment ago, so nothing was saved. "
-            "Please go back, reload and try again.",
+            title=gettext("Changed at the same time"),
+            message=gettext(
+                "Someone made the same change a moment ago, so nothing was saved. Please go back, reload and try again."
+            ),
         ), 409
 
     def forbidden(error):
-        message = _described(error, Forbidden, "You may not do this.")
-        return render_template("errors/error.html", code=403, title="Not allowed", message=message), 403
+        message = _described(error, Forbidden, gettext("You may not do this."))
+        return render_template("errors/error.html", code=403, title=gettext("Not allowed"), message=message), 403
 
     app.register_error_handler(403, forbidden)
-    app.register_error_handler(400, page(400, "Bad request", "The request could not be understood."))
     app.register_error_handler(
-        CSRFError, page(400, "Form expired", "The form was out of date. Please go back, reload and try again.")
+        400, page(400, lazy_gettext("Bad request"), lazy_gettext("The request could not be understood."))
     )
-    app.register_error_handler(404, page(404, "Not found", "There is nothing here, or it is not yours to see."))
+    app.register_error_handler(
+        CSRFError,
+        page(
+            400,
+            lazy_gettext("Form expired"),
+            lazy_gettext("The form was out of date. Please go back, reload and try again."),
+        ),
+    )
+    app.register_error_handler(
+        404, page(404, lazy_gettext("Not found"), lazy_gettext("There is nothing here, or it is not yours to see."))
+    )
 
     def too_many(error):
         # A wrong two-factor code says so (security/totp.py); a login keeps the default words.
-        message = _described(error, TooManyRequests, "Too many failed logins. Wait a minute and try again.")
-        return render_template("errors/error.html", code=429, title="Too many attempts", message=message), 429
+        message = _described(error, TooManyRequests, gettext("Too many failed logins. Wait a minute and try again."))
+        return render_template("errors/error.html", code=429, title=gettext("Too many attempts"), message=message), 429
 
     app.register_error_handler(429, too_many)
     app.register_error_handler(
-        500, page(500, "Something went wrong", "Our team has been told. Please try again later.")
+        500,
+        page(
+            500, lazy_gettext("Something went wrong"), lazy_gettext("Our team has been told. Please try again later.")
+        ),
     )

@@ -6,13 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import render_template
+from flask_babel import lazy_gettext
 
 from portal.blueprints.forms import EnrolForm
 from portal.extensions import db
 from portal.models import User
 from portal.security import totp
 
-BAD_CODE = "That code is wrong or was already used."
+BAD_CODE = lazy_gettext("That code is wrong or was already used.")
 
 
 def enrol_page(user: User, confirmed: Callable[[list[str]], Any], *, required: bool) -> Any:

@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, cast
 
-from flask import abort, current_app, flash
+from flask import abort, current_app, flash, request
+from flask_babel import force_locale, gettext, lazy_gettext, ngettext
+from flask_babel.speaklater import LazyString
 
-from portal.extensions import db
+from portal.extensions import babel, db
 from portal.models import AccountKind, LoginSession, User, utcnow
 from portal.security import sessions
 from portal.security.audit import audit
@@ -23,13 +25,14 @@ from portal.security.scoping import Actor
 NOT_FOUND = 404
 
 
-def refusal(real: User, target: User) -> tuple[int, str] | None:
-    """(HTTP status, reason) when `real` may not impersonate `target`; None when they may."""
+def refusal(real: User, target: User) -> tuple[int, str | LazyString] | None:
+    """(HTTP status, reason) when `real` may not impersonate `target`; None when they may. The reason is
+    lazy: end_if_over() asks while the user is being loaded, before the request knows its language."""
     if real.is_staff:
         if target.id == real.id:
-            return 403, "You cannot impersonate yourself."
+            return 403, lazy_gettext("You cannot impersonate yourself.")
         if target.is_staff or target.account is None:
-            return 403, "Staff and admins cannot be impersonated."
+            return 403, lazy_gettext("Staff and admins cannot be impersonated.")
     else:
         reseller = real.account
         if (
@@ -40,7 +43,7 @@ def refusal(real: User, target: User) -> tuple[int, str] | None:
         ):
             return NOT_FOUND, ""  # not theirs: the same answer as a missing user
     if not target.is_active or target.account.deleting_at is not None:
-        return 403, "Suspended accounts cannot be impersonated."
+        return 403, lazy_gettext("Suspended accounts cannot be impersonated.")
     return None
 
 
@@ -92,16 +95,38 @@ def stop(row: LoginSession, why: str = "stopped") -> User:
 
 def end_if_over(row: LoginSession) -> bool:
     """End an impersonation that ran out or lost its permission. True if it ended."""
+    # `why` goes on record as written here (events in words read it); the flash is in the language of
+    # the real user, who this request now acts as.
+    minutes = current_app.config["IMPERSONATION_MINUTES"]
     if utcnow() >= ends_at(row):
-        why = f"ended after {current_app.config['IMPERSONATION_MINUTES']} minutes"
+        why = f"ended after {minutes} minutes"
     elif refusal(row.user, _subject(row)[0]) is not None:
         why = "ended: the permission is gone"
     else:
         return False
     stop(row, why)
     db.session.commit()
-    flash(f"The impersonation {why}. You are yourself again.", "warning")
+    with force_locale(_language_of(row.user)):
+        if why == "ended: the permission is gone":
+            words = gettext("The impersonation ended: the permission is gone. You are yourself again.")
+        else:
+            words = ngettext(
+                "The impersonation ended after %(num)d minute. You are yourself again.",
+                "The impersonation ended after %(num)d minutes. You are yourself again.",
+                minutes,
+            )
+    flash(words, "warning")
     return True
+
+
+def _language_of(user: User) -> str:
+    """The language a request of `user` speaks: their choice, else the browser's (i18n.pick_locale's
+    rule; that module sits above this one). Asked while Flask-Login loads the user, when the request
+    cannot pick its language itself (picking reads current_user, which is being loaded)."""
+    known = [str(locale) for locale in babel.list_translations()]
+    if user.locale in known:
+        return str(user.locale)
+    return request.accept_languages.best_match(known) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def not_while_impersonating(view: View) -> View:
@@ -110,7 +135,7 @@ def not_while_impersonating(view: View) -> View:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if impersonating():
-            abort(403, description="This is not available while you are impersonating someone.")
+            abort(403, description=gettext("This is not available while you are impersonating someone."))
         return view(*args, **kwargs)
 
     setattr(wrapped, "refused_while_impersonating", True)  # noqa: B010 (read by the tests)

@@ -23,6 +23,7 @@ import qrcode.image.svg
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 from flask import abort, current_app
+from flask_babel import gettext
 
 from portal.extensions import db
 from portal.models import RecoveryCode, User, utcnow
@@ -95,7 +96,7 @@ def _throttled(user: User, check: Callable[[], bool]) -> bool:
     user or from the IP, refuse (429) before looking at the code: a right one guessed now fails too."""
     ip = throttle.client_ip()
     if throttle.codes_blocked(user.id, ip):
-        abort(429, description="Too many wrong codes. Wait a minute and try again.")
+        abort(429, description=gettext("Too many wrong codes. Wait a minute and try again."))
     if check():
         return True
     throttle.code_failed(user.id, ip)

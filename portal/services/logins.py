@@ -8,6 +8,7 @@ from flask_babel import gettext
 
 from portal.extensions import db
 from portal.models import User
+from portal.models.naming import in_unicode
 from portal.security import sessions
 from portal.security.audit import audit
 from portal.security.passwords import check_password, hash_password
@@ -19,15 +20,15 @@ from portal.services import ServiceError, refuse_weak_password
 
 def _check_current(actor: Actor, current: str) -> User:
     if actor.real_user is not None:
-        raise ServiceError("This is not available while you are impersonating someone.")
+        raise ServiceError(gettext("This is not available while you are impersonating someone."))
     user = actor.user
     ip = client_ip()
     if login_blocked(user.email, ip):
-        raise ServiceError("Too many wrong passwords. Wait a minute and try again.", field="current")
+        raise ServiceError(gettext("Too many wrong passwords. Wait a minute and try again."), field="current")
     ok, _ = check_password(current, user.password_hash)
     if not ok:
         login_failed(user.email, ip)
-        raise ServiceError("Your current password is wrong.", field="current")
+        raise ServiceError(gettext("Your current password is wrong."), field="current")
     return user
 
 
@@ -53,10 +54,12 @@ def change_email(actor: Actor, current: str, email: str) -> None:
     user = _check_current(actor, current)
     try:
         email = validate_email(email.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise ServiceError(str(exc), field="email") from exc
+    except EmailNotValidError as exc:  # its words are English only: ours say the same
+        raise ServiceError(gettext("Type a valid e-mail address, such as name@example.com."), field="email") from exc
     if db.session.scalar(sa.select(sa.func.count()).where(User.email == email, User.id != user.id)):
         # Nothing about whose login it is: logins are unique across every account.
-        raise ServiceError(f"{email} is not available; choose another.", field="email")
+        raise ServiceError(
+            gettext("%(email)s is not available; choose another.", email=in_unicode(email)), field="email"
+        )
     old, user.email = user.email, email
     audit(actor, "user.email", obj=user, account_id=user.account_id, fields={"from": old, "to": email})

@@ -24,27 +24,30 @@ def _covers(pattern: str, name: str) -> bool:
 def check_certificate(cert_pem: str, key_pem: str, names: list[str]) -> str:
     """The certificate, normalised, if it is current, matches the key and covers every name."""
     if len(cert_pem) > MAX_PEM or len(key_pem) > MAX_PEM:
-        raise ServiceError("That is too large for a certificate or key.", field="certificate")
+        raise ServiceError(gettext("That is too large for a certificate or key."), field="certificate")
     try:
         cert = x509.load_pem_x509_certificate(cert_pem.strip().encode())
     except ValueError as exc:
-        raise ServiceError("The certificate is not a PEM certificate.", field="certificate") from exc
+        raise ServiceError(gettext("The certificate is not a PEM certificate."), field="certificate") from exc
     try:
         key = serialization.load_pem_private_key(key_pem.strip().encode(), password=None)
     except TypeError as exc:
-        raise ServiceError("The key has a passphrase: give it without one.", field="key") from exc
+        raise ServiceError(gettext("The key has a passphrase: give it without one."), field="key") from exc
     except ValueError as exc:
-        raise ServiceError("The key is not a PEM private key.", field="key") from exc
+        raise ServiceError(gettext("The key is not a PEM private key."), field="key") from exc
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     if key.public_key().public_bytes(serialization.Encoding.DER, spki) != cert.public_key().public_bytes(
         serialization.Encoding.DER, spki
     ):
-        raise ServiceError("The key does not belong to the certificate.", field="key")
+        raise ServiceError(gettext("The key does not belong to the certificate."), field="key")
     now = utcnow()
     if cert.not_valid_after_utc <= now:
-        raise ServiceError(f"The certificate expired on {cert.not_valid_after_utc:%Y-%m-%d}.", field="certificate")
+        raise ServiceError(
+            gettext("The certificate expired on %(date)s.", date=f"{cert.not_valid_after_utc:%Y-%m-%d}"),
+            field="certificate",
+        )
     if cert.not_valid_before_utc > now:
-        raise ServiceError("The certificate is not valid yet.", field="certificate")
+        raise ServiceError(gettext("The certificate is not valid yet."), field="certificate")
     try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         dns_names = sans.get_values_for_type(x509.DNSName)

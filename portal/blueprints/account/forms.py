@@ -8,19 +8,19 @@ from portal.blueprints.forms import Form, PasswordFields
 
 
 class PasswordChangeForm(PasswordFields, Form):
-    current = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
-    submit = SubmitField("Change my password")
+    current = PasswordField(lazy_gettext("Current password"), validators=[DataRequired(), Length(max=1024)])
+    submit = SubmitField(lazy_gettext("Change my password"))
 
 
 class EmailChangeForm(Form):
-    email = EmailField("New login e-mail", validators=[DataRequired(), Length(max=254)])
-    current = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
-    submit = SubmitField("Change my e-mail")
+    email = EmailField(lazy_gettext("New login e-mail"), validators=[DataRequired(), Length(max=254)])
+    current = PasswordField(lazy_gettext("Current password"), validators=[DataRequired(), Length(max=1024)])
+    submit = SubmitField(lazy_gettext("Change my e-mail"))
 
 
 class TimezoneForm(Form):
-    timezone = SelectField("Show times in", choices=sorted(available_timezones()))
-    submit = SubmitField("Save")
+    timezone = SelectField(lazy_gettext("Show times in"), choices=sorted(available_timezones()))
+    submit = SubmitField(lazy_gettext("Save"))
 
 
 class LanguageForm(Form):
@@ -31,8 +31,8 @@ class LanguageForm(Form):
 
 class CodeConfirmForm(Form):
     code = StringField(
-        "Authenticator or recovery code",
+        lazy_gettext("Authenticator or recovery code"),
         validators=[DataRequired(), Length(max=40)],
         render_kw={"autocomplete": "one-time-code"},
     )
-    submit = SubmitField("Confirm")
+    submit = SubmitField(lazy_gettext("Confirm"))

@@ -4,7 +4,7 @@ The credentials are out of reach while someone impersonates the user.
 """
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import gettext, refresh
+from flask_babel import gettext, ngettext, refresh
 from flask_login import current_user
 
 from portal.blueprints.account.forms import (
@@ -51,7 +51,12 @@ def password():
     if form.validate_on_submit():
         with refusals(form):
             ended = change_password(current_actor(), form.current.data, form.password.data)
-            return saved(f"Your password is changed. {ended} other session(s) were logged out.", url_for(".index"))
+            words = ngettext(
+                "Your password is changed. %(num)d other session was logged out.",
+                "Your password is changed. %(num)d other sessions were logged out.",
+                ended,
+            )
+            return saved(words, url_for(".index"))
     return _page(password_form=form)
 
 
@@ -63,7 +68,7 @@ def email():
     if form.validate_on_submit():
         with refusals(form):
             change_email(current_actor(), form.current.data, form.email.data)
-            return saved("Your login e-mail is changed.", url_for(".index"))
+            return saved(gettext("Your login e-mail is changed."), url_for(".index"))
     return _page(email_form=form)
 
 
@@ -75,7 +80,7 @@ def timezone():
     if form.validate_on_submit():
         current_user.timezone = form.timezone.data
         _audit("user.timezone", {"timezone": form.timezone.data})
-        return saved(f"Times are now shown in {form.timezone.data}.", url_for(".index"))
+        return saved(gettext("Times are now shown in %(zone)s.", zone=form.timezone.data), url_for(".index"))
     return _page(timezone_form=form)
 
 
@@ -120,16 +125,16 @@ def two_factor():
 def two_factor_off():
     form = CodeConfirmForm()
     if current_user.is_staff:
-        flash("Staff and admins must keep two-factor login.", "danger")
+        flash(gettext("Staff and admins must keep two-factor login."), "danger")
     elif form.validate_on_submit():
         if totp.verify(current_user, form.code.data):
             totp.disable(current_user)
             _audit("user.two_factor_off")
             db.session.commit()
-            flash("Two-factor login is off.", "success")
+            flash(gettext("Two-factor login is off."), "success")
         else:
             db.session.rollback()
-            flash(BAD_CODE, "danger")
+            flash(str(BAD_CODE), "danger")
     return redirect(url_for(".index"))
 
 
@@ -145,7 +150,7 @@ def recovery_codes():
             db.session.commit()
             return render_template("two_factor/recovery_codes.html", codes=codes, next_url=url_for(".index"))
         db.session.rollback()
-        flash(BAD_CODE, "danger")
+        flash(str(BAD_CODE), "danger")
     return redirect(url_for(".index"))
 
 

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext
 from wtforms import StringField, SubmitField, ValidationError
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -6,22 +7,22 @@ from portal.blueprints.forms import Form
 
 def _printable(form, field):
     if field.data and not field.data.isprintable():
-        raise ValidationError("Use plain text: no line breaks or control characters.")
+        raise ValidationError(lazy_gettext("Use plain text: no line breaks or control characters."))
 
 
 class ImpersonateForm(Form):
     reason = StringField(
-        "Reason",
-        validators=[DataRequired("Say why: a ticket id or a few words."), Length(max=200), _printable],
-        description="Shown to the customer in their activity log.",
+        lazy_gettext("Reason"),
+        validators=[DataRequired(lazy_gettext("Say why: a ticket id or a few words.")), Length(max=200), _printable],
+        description=lazy_gettext("Shown to the customer in their activity log."),
     )
     code = StringField(
-        "Authenticator code",
+        lazy_gettext("Authenticator code"),
         validators=[Optional(), Length(max=40)],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
-    submit = SubmitField("Impersonate")
+    submit = SubmitField(lazy_gettext("Impersonate"))
 
 
 class StopForm(Form):
-    submit = SubmitField("Stop impersonating")
+    submit = SubmitField(lazy_gettext("Stop impersonating"))

@@ -27,29 +27,29 @@ def _back(real: User, target: User | None) -> str:
 def start(subject_id: int):
     row = sessions.required()
     if impersonation.impersonating(row):
-        abort(403, description="Stop the current impersonation first: impersonations do not nest.")
+        abort(403, description=gettext("Stop the current impersonation first: impersonations do not nest."))
     real, target = row.user, db.session.get(User, subject_id)
     if target is None:
         abort(404)
     refused = impersonation.refusal(real, target)
     if refused is not None:
         status, message = refused
-        abort(status, description=message or None)
+        abort(status, description=str(message) if message else None)
     form = ImpersonateForm()
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
-                flash(error, "danger")
+                flash(str(error), "danger")
         return redirect(_back(real, target))
     if real.is_staff and not sessions.stepped_up(row):
         # Staff confirm with a fresh authenticator code; it may come with the form.
         if not (form.code.data and totp.verify(real, form.code.data)):
             db.session.rollback()
-            flash("Type a fresh code from your authenticator app to impersonate.", "danger")
+            flash(gettext("Type a fresh code from your authenticator app to impersonate."), "danger")
             return redirect(_back(real, target))
         row.stepped_up_at = utcnow()
     impersonation.start(row, target, form.reason.data.strip())
-    done = f"You are acting as {target.email}. Every step is recorded with your name."
+    done = gettext("You are acting as %(name)s. Every step is recorded with your name.", name=named(target))
     return saved(done, url_for("dashboard.index"), "info")
 
 
