@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 from werkzeug.routing import IntegerConverter
@@ -55,7 +56,7 @@ class IdConverter(IntegerConverter):
 
 
 class DeleteForm(Form):
-    submit = SubmitField("Delete for good")
+    submit = SubmitField(lazy_gettext("Delete for good"))
 
 
 def fail_form(form, error: ServiceError) -> None:
@@ -165,7 +166,9 @@ def domain_choices(actor) -> list[SelectChoice]:
     """The account's domains for a form's list. Those still waiting for proof stay in it, labelled, so a
     domain just added is not missing without a word; the service refuses them with the reason."""
     return [
-        SelectChoice(d.id, d.display_name if proven(d) else f"{d.display_name} (waiting for proof)")
+        SelectChoice(
+            d.id, d.display_name if proven(d) else gettext("%(name)s (waiting for proof)", name=d.display_name)
+        )
         for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))
     ]
 

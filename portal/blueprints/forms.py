@@ -17,7 +17,7 @@ from portal.models.validators import control_problem, normalise_lines
 
 # PostgreSQL's integer, the type of every id and number column: a larger value would fail in the database.
 INT_MAX = 2**31 - 1
-NOT_A_FILE = "Type text here; a file cannot go in this field."
+NOT_A_FILE = lazy_gettext("Type text here; a file cannot go in this field.")
 # What a form reads when it is given no formdata: Flask-WTF's own marker for "the request".
 READ_THE_REQUEST = inspect.signature(FlaskForm.__init__).parameters["formdata"].default
 
@@ -38,7 +38,7 @@ def id_choice(value: Any) -> int:
         return value
     number = whole_number(value)
     if number is None:
-        raise ValueError("Not a valid choice.")
+        raise ValueError(gettext("Not a valid choice."))
     return number
 
 
@@ -87,7 +87,7 @@ class Form(FlaskForm):
         valid = super().validate(extra_validators)
         for name in request.files:
             if name in self._fields:
-                self._fields[name].errors = [NOT_A_FILE]
+                self._fields[name].errors = [str(NOT_A_FILE)]
                 valid = False
         return self._plain_text() and valid
 
@@ -122,13 +122,13 @@ class WholeNumberField(IntegerField):
         if self.data is not None:
             return
         if not (text.isascii() and text.isdigit()):
-            raise ValueError("Type a whole number, in digits.")
+            raise ValueError(gettext("Type a whole number, in digits."))
         # Too large: a range validator with a maximum says so in the field's own words.
         if not any(isinstance(v, NumberRange) and v.max is not None for v in self.validators):
-            raise ValueError(f"Type a number no larger than {INT_MAX}.")
+            raise ValueError(gettext("Type a number no larger than %(max)d.", max=INT_MAX))
 
 
-PASSWORD_RULES = [DataRequired(), Length(min=10, max=128, message="Use 10 to 128 characters.")]
+PASSWORD_RULES = [DataRequired(), Length(min=10, max=128, message=lazy_gettext("Use 10 to 128 characters."))]
 
 
 def password_labels() -> dict[str, object]:
@@ -161,10 +161,10 @@ class NewPasswordInput(PasswordInput):
 
 
 class PasswordFields:
-    password = PasswordField("Password", validators=PASSWORD_RULES, widget=NewPasswordInput())
+    password = PasswordField(lazy_gettext("Password"), validators=PASSWORD_RULES, widget=NewPasswordInput())
     confirm = PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
+        lazy_gettext("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=lazy_gettext("The passwords differ."))],
         widget=NewPasswordInput("confirm"),
     )
 
@@ -178,8 +178,8 @@ class Checkboxes(SelectMultipleField):
 
 class EnrolForm(Form):
     code = StringField(
-        "Code from the app",
+        lazy_gettext("Code from the app"),
         validators=[DataRequired(), Length(max=10)],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
-    submit = SubmitField("Turn on two-factor login")
+    submit = SubmitField(lazy_gettext("Turn on two-factor login"))

@@ -311,7 +311,7 @@ def test_odd_input_is_answered_in_plain_words(app, web, people, caught):
         "/mailboxes/new", data={"csrf_token": token, "local_part": (io.BytesIO(b"alice"), "alice.txt")}
     )
     assert got.status_code == 200
-    assert NOT_A_FILE in got.get_data(as_text=True)
+    assert str(NOT_A_FILE) in got.get_data(as_text=True)
 
     # The status poll answers the ids it was given in ASCII digits, each once, and no others.
     polled = web.get("/mailboxes/status", query_string={"ids": f"{UNICODE_DIGITS},{box},{box},{2**63},-3"})

@@ -93,7 +93,7 @@ def test_static_app_and_deleting_a_site_leaves_the_others(web, shop, sftpd, ngin
     [
         ("/webapps/new", {"name": "a;b"}, "Use letters a-z"),
         ("/webapps/new", {"name": "ok", "memory_limit": "96M;"}, "Write a size like 128M"),
-        ("/webapps/new", {"name": "ok", "memory_limit": "96M\nphp_admin_value[x]=1"}, "longer than 10"),
+        ("/webapps/new", {"name": "ok", "memory_limit": "96M\nphp_admin_value[x]=1"}, "At most 10 characters."),
         (
             "/webapps/new",
             {"name": "ok", "memory_limit": "96M\nx=1"},
@@ -122,7 +122,7 @@ MOUNTS = {
     "/a} site": NOT_A_PATH,
     '/x"y site': NOT_A_PATH,
     "/$host site": NOT_A_PATH,
-    "/a b site": "No web app called &#39;b site&#39;.",  # a path ends at the first space
+    "/a b site": "No web app called “b site”.",  # a path ends at the first space
     "relative site": NOT_A_PATH,
     "/../x site": NOT_A_PATH,
 }

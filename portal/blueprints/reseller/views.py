@@ -2,7 +2,7 @@ from collections import defaultdict
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext, lazy_gettext, ngettext
 
 from portal.blueprints.common import listing, matching, paginated, refusals, saved
 from portal.blueprints.reseller.forms import LimitsForm, SetPasswordForm, SubAccountForm, SwitchForm
@@ -50,7 +50,10 @@ def accounts():
             account, token = create_sub_account(current_actor(), name=form.name.data, owner_email=form.owner_email.data)
             db.session.commit()  # the page itself shows the link, once: no redirect
             link = url_for("reseller.set_password", token=token, _external=True)
-            flash(f"{account.name} is ready. Hand this link to its owner; it is shown only once.", "success")
+            flash(
+                gettext("%(name)s is ready. Hand this link to its owner; it is shown only once.", name=account.name),
+                "success",
+            )
             form = SubAccountForm(formdata=None)
     filters = listing(current_actor(), accounts=False)
     query = sa.select(Account).where(Account.parent_id == reseller.id, Account.deleting_at.is_(None))
@@ -68,7 +71,13 @@ def accounts():
     # One line of text per account: a page of 50 accounts would otherwise render 350 template cells.
     summary = {
         account_id: "; ".join(
-            f"{LIMITS[kind]}: {used} / {'∞' if limit is None else limit}" for kind, (used, limit) in kinds.items()
+            gettext(
+                "%(things)s: %(used)s / %(limit)s",
+                things=LIMITS[kind],
+                used=used,
+                limit="∞" if limit is None else limit,
+            )
+            for kind, (used, limit) in kinds.items()
         )
         for account_id, kinds in usage(page.items).items()
     }
@@ -95,7 +104,7 @@ def limits(account_id: int):
     if form.validate_on_submit():
         with refusals(form):
             set_limits(current_actor(), account.id, {kind: getattr(form, kind).data for kind in LIMITS})
-            return saved(f"Limits of {account.name} saved.", url_for(".accounts"))
+            return saved(gettext("Limits of %(name)s saved.", name=account.name), url_for(".accounts"))
     return render_template("reseller/limits.html", form=form, account=account)
 
 
@@ -133,8 +142,21 @@ def _suspend(account_id: int, suspended: bool):
     _reseller()
     if SwitchForm().validate_on_submit():  # just the CSRF check
         account, count = suspend_sub_account(current_actor(), account_id, suspended)
-        state = "suspended" if suspended else "active again"
-        return saved(f"{account.name} is {state}; {count} service(s) are being updated.", url_for(".accounts"))
+        if suspended:
+            message = ngettext(
+                "%(name)s is suspended; %(num)d service is being updated.",
+                "%(name)s is suspended; %(num)d services are being updated.",
+                count,
+                name=account.name,
+            )
+        else:
+            message = ngettext(
+                "%(name)s is active again; %(num)d service is being updated.",
+                "%(name)s is active again; %(num)d services are being updated.",
+                count,
+                name=account.name,
+            )
+        return saved(message, url_for(".accounts"))
     return redirect(url_for(".accounts"))
 
 
@@ -149,7 +171,10 @@ def delete(account_id: int):
     form = SwitchForm()
     if account.deleting_at is None and form.validate_on_submit():
         delete_sub_account(current_actor(), account.id)
-        return saved(f"{account.name} is being removed from the servers.", url_for(".delete", account_id=account.id))
+        return saved(
+            gettext("%(name)s is being removed from the servers.", name=account.name),
+            url_for(".delete", account_id=account.id),
+        )
     remaining = remaining_services(account)
     return render_template(
         "reseller/delete.html", account=account, form=form, remaining=remaining, left=sum(n for _, n in remaining)
@@ -191,14 +216,14 @@ def switch():
         target = form.account_id.data or 0
         if target == 0:
             session.pop(ACTING, None)
-            flash("Back in your own account.", "info")
+            flash(gettext("Back in your own account."), "info")
             return redirect(url_for("dashboard.index"))
         account = sub_account(reseller, target)
         if account is None:
             abort(404)
         session[ACTING] = target
         audit(current_actor(), "account.act_inside", account_id=target)
-        return saved(f"You are acting inside {account.name}.", url_for("dashboard.index"), "info")
+        return saved(gettext("You are acting inside %(name)s.", name=account.name), url_for("dashboard.index"), "info")
     return redirect(url_for("dashboard.index"))
 
 
@@ -211,8 +236,8 @@ def set_password(token: str):
         return render_template(
             "errors/error.html",
             code=404,
-            title="Link used or expired",
-            message="This link was already used or has expired. Ask for a new one.",
+            title=gettext("Link used or expired"),
+            message=gettext("This link was already used or has expired. Ask for a new one."),
         ), 404
     form = SetPasswordForm()
     if form.validate_on_submit():
@@ -221,5 +246,5 @@ def set_password(token: str):
             owner.password_hash = hash_password(form.password.data)
             sessions.end_others(owner, keep=None)
             audit(None, "user.password", obj=owner, account_id=owner.account_id, fields={"via": "set-password link"})
-            return saved("Your password is set. Log in with it.", url_for("auth.login"))
+            return saved(gettext("Your password is set. Log in with it."), url_for("auth.login"))
     return render_template("reseller/set_password.html", form=form, email=owner.email)

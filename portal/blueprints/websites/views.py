@@ -43,7 +43,7 @@ def _mounts(form, apps: dict[str, int]) -> list[tuple[str, int]]:
         if line.strip():
             path, _, name = line.strip().partition(" ")
             if name.strip() not in apps:
-                raise ServiceError(f"No web app called {name.strip()!r}.", field="more_mounts")
+                raise ServiceError(gettext("No web app called “%(name)s”.", name=name.strip()), field="more_mounts")
             mounts.append((path, apps[name.strip()]))
     return mounts
 
@@ -51,7 +51,9 @@ def _mounts(form, apps: dict[str, int]) -> list[tuple[str, int]]:
 def _choices(form, actor) -> dict[str, int]:
     form.domain_ids.choices = domain_choices(actor)
     apps = db.session.scalars(scoped(WebApp, actor).where(WebApp.status != Status.DELETING).order_by(WebApp.name)).all()
-    form.root_app.choices = [SelectChoice(0, "none")] + [SelectChoice(a.id, f"{a.name} ({a.kind})") for a in apps]
+    form.root_app.choices = [SelectChoice(0, gettext("None"))] + [
+        SelectChoice(a.id, gettext("%(name)s (%(kind)s)", name=a.name, kind=a.kind)) for a in apps
+    ]
     return {a.name: a.id for a in apps}
 
 
@@ -105,7 +107,7 @@ def edit(website_id: int):
             "certificate": website.certificate,
         }
     )
-    form.submit.label.text = "Save"
+    form.submit.label.text = gettext("Save")
     apps = _choices(form, actor)
     if form.validate_on_submit():
         with refusals(form):
