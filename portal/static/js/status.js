@@ -9,6 +9,11 @@
     gone: ["Deleted", "text-bg-light"]
   };
   var BUSY = { pending: true, deleting: true };
+  // The badge words in the page's language (base.html); the English above is the fallback.
+  try {
+    var words = JSON.parse(document.body.getAttribute("data-status-labels") || "{}");
+    Object.keys(words).forEach(function (key) { if (LOOK[key]) { LOOK[key][0] = words[key]; } });
+  } catch (e) { /* keep the English words */ }
 
   function badges() {
     return Array.prototype.slice.call(document.querySelectorAll("[data-status-id]"));
