@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.helpers import browser_new_mailbox, sftp, wait_http
+from tests.helpers import browser_new_mailbox, nav_to, sftp, wait_http
 
 pytestmark = pytest.mark.browser
 
@@ -41,13 +41,13 @@ def test_customer_adds_a_domain_a_mailbox_and_an_address(
     start_worker()
     page, problems = logged_in_page(live_server, "customer@example.com")
 
-    page.click("nav >> text=Domains")
+    nav_to(page, "Domains")
     page.fill("input[name=name]", "Café-Browser.test")
     page.click("input[type=submit][value='Add domain']")
     wait_applied(page, "café-browser.test")
 
-    page.click("nav >> text=Mailboxes")
-    page.click("text=New mailbox")
+    nav_to(page, "Mailboxes")
+    page.get_by_role("link", name="New mailbox").first.click()
     page.fill("input[name=local_part]", "anna")
     page.select_option("select[name=domain_id]", label="café-browser.test")
     page.fill("input[name=password]", "velvet-river-pass-1")
@@ -56,8 +56,8 @@ def test_customer_adds_a_domain_a_mailbox_and_an_address(
     page.click("input[type=submit][value='Create mailbox']")
     page.wait_for_selector('[data-status="applied"]', timeout=20000)
 
-    page.click("nav >> text=Addresses")
-    page.click("text=New address")
+    nav_to(page, "Addresses")
+    page.get_by_role("link", name="New address").first.click()
     page.fill("input[name=local_part]", "hello")
     page.select_option("select[name=domain_id]", label="café-browser.test")
     page.get_by_label("anna@café-browser.test").check()
@@ -83,8 +83,8 @@ def test_customer_creates_a_php_app_and_a_website(
     base = web_live_server
     page, problems = logged_in_page(base, "customer@example.com")
 
-    page.click("nav >> text=System users")
-    page.click("text=New system user")
+    nav_to(page, "System users")
+    page.get_by_role("link", name="New system user").first.click()
     page.fill("input[name=name]", "site")
     page.fill("input[name=password]", "copper-lantern-pass-1")
     page.fill("input[name=confirm]", "copper-lantern-pass-1")
@@ -92,8 +92,8 @@ def test_customer_creates_a_php_app_and_a_website(
     page.wait_for_selector('[data-status="applied"]', timeout=20000)
     user_name = page.locator("h1").inner_text().split()[0]
 
-    page.click("nav >> text=Web apps")
-    page.click("text=New web app")
+    nav_to(page, "Web apps")
+    page.get_by_role("link", name="New web app").first.click()
     page.fill("input[name=name]", "shop")
     page.check("input[name=kind][value=php]")
     page.click("summary:has-text('Advanced')")  # PHP settings wait under "Advanced", closed
@@ -101,8 +101,8 @@ def test_customer_creates_a_php_app_and_a_website(
     page.click("input[type=submit][value='Create web app']")
     wait_applied(page, "shop", link=True)
 
-    page.click("nav >> text=Websites")
-    page.click("text=New website")
+    nav_to(page, "Websites")
+    page.get_by_role("link", name="New website").first.click()
     page.fill("input[name=name]", "Shop site")
     page.get_by_label("example.org", exact=True).check()
     page.select_option("select[name=root_app]", label="shop (php)")
@@ -126,7 +126,7 @@ def test_reseller_sets_up_a_customer_who_then_logs_in(
     start_worker()
     page, problems = logged_in_page(live_server, "reseller@example.com")
 
-    page.click("nav >> text=Sub-accounts")
+    nav_to(page, "Sub-accounts")
     page.fill("input[name=name]", "Flower Shop")
     page.fill("input[name=owner_email]", "flora@flowers.example.net")
     page.click("input[type=submit][value='Create account']")
@@ -139,14 +139,15 @@ def test_reseller_sets_up_a_customer_who_then_logs_in(
 
     page.locator("tr", has_text="Flower Shop").get_by_role("button", name="Act inside").click()
     assert "acting inside" in page.locator("#acting-banner").inner_text()
-    page.click("nav >> text=Domains")
+    nav_to(page, "Domains")
     # A reserved name counts as proven here (RESERVED_TLDS_VERIFIED), as in the demo.
     page.fill("input[name=name]", "flowers.example")
     page.click("input[type=submit][value='Add domain']")
-    page.click("nav >> text=Mailboxes")
+    nav_to(page, "Mailboxes")
     browser_new_mailbox(page, "flora", "flowers.example", "tulip-harbor-mail-1")
     page.wait_for_selector('[data-status="applied"]', timeout=20000)
     assert dovecot.wait_login("flora@flowers.example", "tulip-harbor-mail-1")
+    page.locator("#user-menu").click()
     page.get_by_role("button", name="Log out").click()
 
     page.goto(link)
@@ -157,7 +158,7 @@ def test_reseller_sets_up_a_customer_who_then_logs_in(
     page.fill("input[name=password]", "petal-orbit-portal-1")
     page.click("input[type=submit]")
     page.wait_for_url(f"{live_server}/")
-    page.click("nav >> text=Mailboxes")
+    nav_to(page, "Mailboxes")
     assert "flora@flowers.example" in page.locator("table").inner_text()
     screenshot(page, "reseller-customer.png")
     assert problems == [], f"browser console errors (CSP?): {problems}"

@@ -4,7 +4,7 @@ with a reason, creates a mailbox for them and stops; the customer then reads wha
 import pytest
 
 from portal.extensions import db
-from tests.helpers import browser_new_mailbox, enrol_totp, user_named
+from tests.helpers import browser_new_mailbox, enrol_totp, nav_to, user_named
 
 pytestmark = pytest.mark.browser
 REASON = "ticket #1234: customer cannot add a mailbox"
@@ -18,9 +18,9 @@ def test_staff_impersonate_a_customer_found_by_domain(live_server, start_worker,
 
     page, problems = logged_in_page(live_server, "staff@example.com", totp_user=staff)
 
-    page.click("nav >> text=Accounts")
+    nav_to(page, "Accounts")
     page.fill("input[name=q]", "shop.example.org")
-    page.click("button:has-text('Search')")
+    page.get_by_role("button", name="Filter").click()
     row = page.locator("#accounts tbody tr")
     assert row.count() == 1 and "domain: shop.example.org" in row.inner_text()
     row.get_by_role("link", name="Demo Customer").click()
@@ -32,7 +32,7 @@ def test_staff_impersonate_a_customer_found_by_domain(live_server, start_worker,
     banner = page.locator("#impersonation-banner")
     assert "staff@example.com is impersonating customer@example.com" in " ".join(banner.inner_text().split())
 
-    page.click("nav >> text=Mailboxes")
+    nav_to(page, "Mailboxes")
     browser_new_mailbox(page, "helped", "example.org", "quiet-meadow-pass-123")
     page.wait_for_selector('[data-status="applied"]', timeout=20000)
     assert page.locator("#impersonation-banner").is_visible()
@@ -46,7 +46,7 @@ def test_staff_impersonate_a_customer_found_by_domain(live_server, start_worker,
     page.close()
 
     customer, problems = logged_in_page(live_server, "customer@example.com")
-    customer.click("nav >> text=Activity")
+    nav_to(customer, "Activity")
     events = " ".join(customer.locator("#events").inner_text().split())
     assert f"Support (staff@example.com) accessed your account: {REASON}" in events
     assert "staff@example.com (support) as customer@example.com" in events
