@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from portal.extensions import db
 from portal.models import Operation, OpState, Route, Server, Status
@@ -26,8 +27,8 @@ def _no_server(wanted: list[Backend[Any]]) -> NoServer:
     # Where the customer chose the service (a database engine), name it.
     named = {b.service for b in wanted if b.service}
     if len(named) == 1:
-        return NoServer(f"No {named.pop()} server is set up yet. Please contact support.")
-    return NoServer("No server is set up for this yet. Please contact support.")
+        return NoServer(gettext("No %(service)s server is set up yet. Please contact support.", service=named.pop()))
+    return NoServer(gettext("No server is set up for this yet. Please contact support."))
 
 
 def is_routed(backend: str) -> bool:

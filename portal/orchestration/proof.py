@@ -12,6 +12,7 @@ import hashlib
 import hmac
 
 from flask import current_app
+from flask_babel import gettext
 
 from portal.models import Address, Domain, Mailbox, Website
 from portal.models.status import Provisioned
@@ -51,9 +52,13 @@ def proven(domain: Domain) -> bool:
 
 
 def waiting_reason(domain: Domain) -> str:
-    return (
-        f"{domain.display_name} is not verified yet: add the TXT record {record_name(domain.name)} "
-        "shown on its page, then check it."
+    """A refusal (or a page's words): in the reader's language."""
+    return str(
+        gettext(
+            "%(name)s is not verified yet: add the TXT record %(record)s shown on its page, then check it.",
+            name=domain.display_name,
+            record=record_name(domain.name),
+        )
     )
 
 
@@ -61,19 +66,35 @@ def overlap_words(typed: str, name: str, holder: Domain) -> str:
     """Another account holds a name above or below this one. A name above is public knowledge (the
     customer typed below it); one below may be unpublished, so it stays unsaid, like the account."""
     if holder.name in parents(name):
-        return f"{typed} overlaps {holder.display_name}, which another account uses."
-    return f"{typed} overlaps a domain another account uses."
+        return str(
+            gettext("%(name)s overlaps %(other)s, which another account uses.", name=typed, other=holder.display_name)
+        )
+    return str(gettext("%(name)s overlaps a domain another account uses.", name=typed))
 
 
 def lost_reason(domain: Domain, holder: Domain) -> str:
-    """Another account proved this name, or one above or below it, first (which account stays unsaid)."""
+    """Another account proved this name, or one above or below it, first (which account stays unsaid).
+    In the reader's language: stored words take it under force_locale (orchestration/proving.py)."""
     if holder.name == domain.name:
-        proved = f"that {domain.display_name} is theirs"
+        words = gettext(
+            "Another account has proved that %(name)s is theirs. This claim can no longer be verified; "
+            "you may delete it.",
+            name=domain.display_name,
+        )
     elif holder.name in parents(domain.name):
-        proved = f"{holder.display_name}, which overlaps {domain.display_name}"
+        words = gettext(
+            "Another account has proved %(other)s, which overlaps %(name)s. This claim can no longer be "
+            "verified; you may delete it.",
+            other=holder.display_name,
+            name=domain.display_name,
+        )
     else:
-        proved = f"a domain under {domain.display_name}"
-    return f"Another account has proved {proved}. This claim can no longer be verified; you may delete it."
+        words = gettext(
+            "Another account has proved a domain under %(name)s. This claim can no longer be verified; "
+            "you may delete it.",
+            name=domain.display_name,
+        )
+    return str(words)
 
 
 def parents(name: str) -> list[str]:

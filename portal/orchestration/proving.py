@@ -20,6 +20,7 @@ import dns.rdatatype
 import dns.resolver
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 from redis.exceptions import RedisError
 
 from portal.extensions import db
@@ -135,7 +136,8 @@ def held_elsewhere(name: str, account_id: int) -> Domain | None:
 
 def close_claim(domain: Domain, holder: Domain) -> None:
     """Another account has proved the name (or one above or below it): this claim waits for nothing."""
-    domain.proof_next_check_at, domain.proof_result = None, lost_reason(domain, holder)
+    with force_locale("en"):  # stored: the same words whoever's request (or worker) closes it
+        domain.proof_next_check_at, domain.proof_result = None, lost_reason(domain, holder)
 
 
 def close_rival_claims(domain: Domain) -> None:

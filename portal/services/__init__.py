@@ -47,10 +47,11 @@ def to_delete(obj: P, actor: Actor | None) -> P:
     return obj
 
 
-def to_change(model: type[P], object_id: int, actor: Actor, noun: str) -> P:
-    """The actor's object, marked pending for a change; refused while it is being deleted."""
+def to_change(model: type[P], object_id: int, actor: Actor, deleting: str) -> P:
+    """The actor's object, marked pending for a change; refused while it is being deleted, with the
+    words given ("This mailbox is being deleted.": a whole sentence per kind, for the languages)."""
     obj = get_scoped_or_404(model, object_id, actor)
     if obj.status == Status.DELETING:
-        raise ServiceError(f"This {noun} is being deleted.")
+        raise ServiceError(deleting)
     obj.status, obj.last_error = Status.PENDING, None
     return obj

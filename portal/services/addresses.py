@@ -36,11 +36,14 @@ def clean_forwards(forwards: list[str]) -> list[str]:
         local, _, domain = normalized.rpartition("@")
         ours = bool(db.session.scalar(sa.select(sa.exists().where(Domain.name == domain))))
         if ours and local_part_problem(local):  # our own names follow our own rules
-            raise ServiceError(f"{shown(value)}: {local_part_problem(local)}", field="forwards")
+            raise ServiceError(
+                gettext("%(value)s: %(problem)s", value=shown(value), problem=local_part_problem(local)),
+                field="forwards",
+            )
         if normalized not in cleaned:
             cleaned.append(normalized)
     if len(cleaned) > MAX_FORWARDS:
-        raise ServiceError(f"At most {MAX_FORWARDS} forward addresses.", field="forwards")
+        raise ServiceError(gettext("At most %(num)d forward addresses.", num=MAX_FORWARDS), field="forwards")
     return cleaned
 
 
@@ -50,7 +53,7 @@ def _own_mailboxes(actor: Actor, mailbox_ids: list[int]) -> list[Mailbox]:
         scoped(Mailbox, actor).where(Mailbox.id.in_(wanted), Mailbox.status != Status.DELETING)
     ).all()
     if len(found) != len(wanted):
-        raise ServiceError("Choose only your own mailboxes.", field="mailbox_ids")
+        raise ServiceError(gettext("Choose only your own mailboxes."), field="mailbox_ids")
     return list(found)
 
 
@@ -67,7 +70,7 @@ def _check_loops(key: str, forwards: list[str]) -> None:
     while todo:
         target = todo.pop()
         if target == key:
-            raise ServiceError("This would forward mail in a circle back to this address.", field="forwards")
+            raise ServiceError(gettext("This would forward mail in a circle back to this address."), field="forwards")
         if target in seen:
             continue
         seen.add(target)
@@ -78,9 +81,9 @@ def _check_loops(key: str, forwards: list[str]) -> None:
 
 def _validate(actor: Actor, key: str, mailboxes: list[Mailbox], forwards: list[str], domain: Domain) -> None:
     if not mailboxes and not forwards:
-        raise ServiceError("Choose a mailbox or enter a forward address.", field="mailbox_ids")
+        raise ServiceError(gettext("Choose a mailbox or enter a forward address."), field="mailbox_ids")
     if any(m.account_id != domain.account_id for m in mailboxes):  # a reseller sees several accounts
-        raise ServiceError("Choose only mailboxes of the domain's own account.", field="mailbox_ids")
+        raise ServiceError(gettext("Choose only mailboxes of the domain's own account."), field="mailbox_ids")
     _check_loops(key, forwards)
 
 
@@ -94,15 +97,18 @@ def create_address(
             raise ServiceError(problem, field="local_part")
     domain = db.session.scalars(scoped(Domain, actor).where(Domain.id == domain_id)).first()
     if domain is None:
-        raise ServiceError("Choose one of your own domains.", field="domain_id")
+        raise ServiceError(gettext("Choose one of your own domains."), field="domain_id")
     refuse_unproven(domain)
     mailboxes = _own_mailboxes(actor, mailbox_ids)
     cleaned = clean_forwards(forwards)
     key = f"{local}@{domain.name}"
     _validate(actor, key, mailboxes, cleaned, domain)
     if _address_by_key(key) is not None:
-        what = f"The catch-all for {domain.display_name}" if catch_all else f"{local}@{domain.display_name}"
-        raise ServiceError(f"{what} already exists.", field="local_part")
+        if catch_all:
+            taken = gettext("The catch-all for %(domain)s already exists.", domain=domain.display_name)
+        else:
+            taken = gettext("%(address)s already exists.", address=f"{local}@{domain.display_name}")
+        raise ServiceError(taken, field="local_part")
     reserve(domain.account_id, "addresses")
     address = Address(
         account_id=domain.account_id,
@@ -121,7 +127,7 @@ def create_address(
 def update_address(actor: Actor, address_id: int, *, mailbox_ids: list[int], forwards: list[str]) -> Address:
     address = get_scoped_or_404(Address, address_id, actor)
     if address.status == Status.DELETING:
-        raise ServiceError("This address is being deleted.")
+        raise ServiceError(gettext("This address is being deleted."))
     mailboxes = _own_mailboxes(actor, mailbox_ids)
     cleaned = clean_forwards(forwards)
     _validate(actor, address.key, mailboxes, cleaned, address.domain)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from portal.extensions import db
 from portal.models import Account, Database, DatabaseUser, Engine, Status
@@ -26,23 +27,28 @@ def engine_of(value: str) -> Engine:
     try:
         return Engine(value)
     except ValueError as exc:
-        raise ServiceError("Choose MariaDB or PostgreSQL.", field="engine") from exc
+        raise ServiceError(gettext("Choose MariaDB or PostgreSQL."), field="engine") from exc
 
 
 def full_name(actor: Actor, base: str, engine: Engine) -> str:
     """The account prefix, _, and the part the customer chose; refused in plain words."""
     if not base:
-        raise ServiceError("Give it a name.", field="name")
+        raise ServiceError(gettext("Give it a name."), field="name")
     if not BASE.fullmatch(plain_text(base, "name")):
         raise ServiceError(
-            "Use lowercase letters a-z, digits and _ only: no capitals, spaces, quotes, backticks, ; or %.",
+            gettext("Use lowercase letters a-z, digits and _ only: no capitals, spaces, quotes, backticks, ; or %%."),
             field="name",
         )
     full = f"{_account(actor).assigned_prefix()}_{base}"
     if len(full) > engine.max_name:
         raise ServiceError(
-            f"{engine.label} allows names of at most {engine.max_name} characters, "
-            f"prefix included; {full} has {len(full)}.",
+            gettext(
+                "%(engine)s allows names of at most %(most)d characters, prefix included; %(name)s has %(length)d.",
+                engine=engine.label,
+                most=engine.max_name,
+                name=full,
+                length=len(full),
+            ),
             field="name",
         )
     return full
@@ -56,15 +62,22 @@ def _refuse_taken(model: type[Database | DatabaseUser], engine: Engine, full: st
     for m in models:
         owner = db.session.scalar(sa.select(m.account_id).where(m.engine == engine, m.name == full))
         if owner == account.id:
-            what = "database" if m is Database else "database user"
-            raise ServiceError(f"You already have a {engine.label} {what} named {full}.", field="name")
+            if m is Database:
+                taken = gettext(
+                    "You already have a %(engine)s database named %(name)s.", engine=engine.label, name=full
+                )
+            else:
+                taken = gettext(
+                    "You already have a %(engine)s database user named %(name)s.", engine=engine.label, name=full
+                )
+            raise ServiceError(taken, field="name")
         if owner is not None:
-            raise ServiceError(f"{full} is not available; choose another name.", field="name")
+            raise ServiceError(gettext("%(name)s is not available; choose another name.", name=full), field="name")
 
 
 def _account(actor: Actor) -> Account:
     if actor.account is None:
-        raise ServiceError("Databases belong to a customer account.")
+        raise ServiceError(gettext("Databases belong to a customer account."))
     return actor.account
 
 
@@ -75,13 +88,17 @@ def _grantable(actor: Actor, engine: Engine, database_ids: list[int]) -> list[Da
         database = get_scoped_or_404(Database, database_id, actor)
         if database.engine != engine:
             raise ServiceError(
-                f"{database.name} is a {database.engine.label} database; grants stay within one engine.",
+                gettext(
+                    "%(name)s is a %(engine)s database; grants stay within one engine.",
+                    name=database.name,
+                    engine=database.engine.label,
+                ),
                 field="databases",
             )
         if database.account_id != actor.account_id:
-            raise ServiceError("Grants stay within one account.", field="databases")
+            raise ServiceError(gettext("Grants stay within one account."), field="databases")
         if database.status == Status.DELETING:
-            raise ServiceError(f"{database.name} is being deleted.", field="databases")
+            raise ServiceError(gettext("%(name)s is being deleted.", name=database.name), field="databases")
         found.append(database)
     return found
 
@@ -117,7 +134,7 @@ def create_user(actor: Actor, *, engine: str, name: str, password: str, database
 
 
 def _live_user(actor: Actor, user_id: int) -> DatabaseUser:
-    return to_change(DatabaseUser, user_id, actor, "user")
+    return to_change(DatabaseUser, user_id, actor, gettext("This database user is being deleted."))
 
 
 def set_grants(actor: Actor, user_id: int, database_ids: list[int]) -> DatabaseUser:

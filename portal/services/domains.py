@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort, current_app
+from flask_babel import gettext, ngettext
 from limits import RateLimitItemPerHour, RateLimitItemPerSecond
 from sqlalchemy.exc import IntegrityError
 
@@ -40,7 +41,7 @@ def add_domain(actor: Actor, name: str) -> Domain:
         raise ServiceError(str(exc), field="name") from exc
     account = actor.account
     if account is None:
-        raise ServiceError("Domains belong to a customer account.")
+        raise ServiceError(gettext("Domains belong to a customer account."))
     _refuse_taken(account.id, ascii_name, name)
     reserve(account.id, "domains")
     now = utcnow()
@@ -78,12 +79,12 @@ def _refuse_taken(account_id: int, ascii_name: str, typed: str) -> None:
     The words never say which account."""
     own = db.session.scalar(sa.select(Domain).where(Domain.account_id == account_id, Domain.name == ascii_name))
     if own is not None:
-        raise ServiceError(f"You already have {own.display_name}.", field="name")
+        raise ServiceError(gettext("You already have %(name)s.", name=own.display_name), field="name")
     holder = proving.held_elsewhere(ascii_name, account_id)
     if holder is None:
         return
     if holder.name == ascii_name:
-        raise ServiceError(f"{holder.display_name} is already taken.", field="name")
+        raise ServiceError(gettext("%(name)s is already taken.", name=holder.display_name), field="name")
     # A name above or below another account's domain would let one account take the other's mail.
     raise ServiceError(overlap_words(typed.strip(), ascii_name, holder), field="name")
 
@@ -116,9 +117,9 @@ def check_domain(actor: Actor, domain_id: int) -> bool:
     """ "Check now": True if the check was handed to a worker; else it ran here, and the domain says how it went."""
     domain = get_scoped_or_404(Domain, domain_id, actor)
     if domain.status == Status.DELETING:
-        raise ServiceError(f"{domain.display_name} is being deleted.")
+        raise ServiceError(gettext("%(name)s is being deleted.", name=domain.display_name))
     if proven(domain):
-        raise ServiceError(f"{domain.display_name} is verified already.")
+        raise ServiceError(gettext("%(name)s is verified already.", name=domain.display_name))
     holder = proving.held_elsewhere(domain.name, domain.account_id)
     if holder is not None:
         raise ServiceError(lost_reason(domain, holder))
@@ -147,8 +148,24 @@ def _spend_a_check(actor: Actor, domain: Domain) -> None:
         return
     key, wait = spent
     if key[0] == "proof-domain":
-        raise TooSoon(f"{domain.display_name} was checked a moment ago. Try again in {wait} seconds.", wait)
-    raise TooSoon(f"Too many checks. Hostdeck looks again by itself; try again in {wait // 60 + 1} minutes.", wait)
+        raise TooSoon(
+            ngettext(
+                "%(name)s was checked a moment ago. Try again in %(num)d second.",
+                "%(name)s was checked a moment ago. Try again in %(num)d seconds.",
+                wait,
+                name=domain.display_name,
+            ),
+            wait,
+        )
+    minutes = wait // 60 + 1
+    raise TooSoon(
+        ngettext(
+            "Too many checks. Hostdeck looks again by itself; try again in %(num)d minute.",
+            "Too many checks. Hostdeck looks again by itself; try again in %(num)d minutes.",
+            minutes,
+        ),
+        wait,
+    )
 
 
 def verify_as_staff(actor: Actor, domain_id: int, reason: str) -> Domain:
@@ -178,13 +195,13 @@ def may_verify_by_hand(actor: Actor, domain: Domain) -> bool:
 def _by_hand(domain: Domain, actor: Actor, reason: str, result: str) -> Domain:
     reason = " ".join(reason.split())
     if not reason:
-        raise ServiceError("Give a reason (a ticket id, say): it goes into the audit trail.", field="reason")
+        raise ServiceError(gettext("Give a reason (a ticket ID, say): it goes into the audit trail."), field="reason")
     if len(reason) > REASON_MAX:
-        raise ServiceError(f"Keep the reason under {REASON_MAX} characters.", field="reason")
+        raise ServiceError(gettext("Keep the reason under %(num)d characters.", num=REASON_MAX), field="reason")
     if domain.status == Status.DELETING:
-        raise ServiceError(f"{domain.display_name} is being deleted.")
+        raise ServiceError(gettext("%(name)s is being deleted.", name=domain.display_name))
     if proven(domain):
-        raise ServiceError(f"{domain.display_name} is verified already.")
+        raise ServiceError(gettext("%(name)s is verified already.", name=domain.display_name))
     if not proving.mark_verified(domain, actor, result, {"reason": reason, "how": "by hand"}):
         raise ServiceError(domain.proof_result)  # another account has proved it, or one above or below it
     return domain
@@ -209,15 +226,27 @@ def domain_usage(domain: Domain) -> dict[str, list[str]]:
     return {kind: names for kind, names in usage.items() if names}
 
 
+def _used_by(kind: str, names: list[str]) -> str:
+    """ "2 mailboxes (a@x, b@x)": a count and the first few names, one phrase per kind for the plurals."""
+    shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+    n = len(names)
+    if kind == "mailboxes":
+        return str(ngettext("%(num)d mailbox (%(names)s)", "%(num)d mailboxes (%(names)s)", n, names=shown))
+    if kind == "addresses":
+        return str(ngettext("%(num)d address (%(names)s)", "%(num)d addresses (%(names)s)", n, names=shown))
+    return str(ngettext("%(num)d website (%(names)s)", "%(num)d websites (%(names)s)", n, names=shown))
+
+
 def delete_domain(actor: Actor, domain_id: int) -> Domain:
     domain = get_scoped_or_404(Domain, domain_id, actor)
     usage = domain_usage(domain)
     if usage:
-        listed = "; ".join(
-            f"{len(names)} {kind} ({', '.join(names[:5])}{', …' if len(names) > 5 else ''})"
-            for kind, names in usage.items()
+        listed = "; ".join(_used_by(kind, names) for kind, names in usage.items())
+        raise ServiceError(
+            gettext(
+                "%(name)s is still used by %(listed)s. Delete those first.", name=domain.display_name, listed=listed
+            )
         )
-        raise ServiceError(f"{domain.display_name} is still used by {listed}. Delete those first.")
     if not proven(domain):  # no server ever heard of it
         audit(actor, "domain.delete", obj=domain)
         delete_now(domain)

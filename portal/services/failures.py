@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import has_request_context
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext, lazy_gettext, ngettext
 from flask_login import current_user
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 
@@ -237,13 +237,22 @@ def try_again(actor: Actor, model: type[Provisioned], object_id: int) -> Provisi
         key, wait = spent
         minutes = wait // 60 + 1
         if key[0] == "retry-object":
-            message = _(
-                "This %(thing)s was tried again a moment ago. Please wait %(minutes)d minutes.",
-                thing=what,
-                minutes=minutes,
+            message = str(
+                ngettext(
+                    "This %(thing)s was tried again a moment ago. Please wait %(num)d minute.",
+                    "This %(thing)s was tried again a moment ago. Please wait %(num)d minutes.",
+                    minutes,
+                    thing=what,
+                )
             )
         else:
-            message = _("Too many tries. Please wait %(minutes)d minutes.", minutes=minutes)
+            message = str(
+                ngettext(
+                    "Too many tries. Please wait %(num)d minute.",
+                    "Too many tries. Please wait %(num)d minutes.",
+                    minutes,
+                )
+            )
         raise TooSoon(message, wait)
     try:
         retry_object(actor, obj)

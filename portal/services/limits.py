@@ -8,10 +8,11 @@ the first one moved.
 
 from __future__ import annotations
 
-from flask_babel import gettext
+from flask_babel import ngettext
 
 from portal.extensions import db
-from portal.models import LIMITS, usage
+from portal.models import usage
+from portal.models.kinds import counted
 from portal.services import ServiceError
 
 
@@ -35,23 +36,34 @@ def reserve(account_id: int, kinds: str | dict[str, int], amount: int = 1) -> No
         for kind, n in wanted.items():
             limit = holder.limit(kind)
             if limit is not None and used[holder.id][kind] + n > limit:
-                figures = {"limit": limit, "what": LIMITS[kind], "used": used[holder.id][kind]}
+                # "allows 3 mailboxes and 3 are in use": the count in its kind's words, the verb by the use.
+                n = used[holder.id][kind]
+                allowed = counted(kind, limit)
                 if holder is not account:
-                    message = gettext(
-                        "Your reseller's plan allows %(limit)d %(what)s and %(used)d are in use. Delete "
-                        "something you no longer need, or ask your reseller for a bigger plan.",
-                        **figures,
+                    message = ngettext(
+                        "Your reseller's plan allows %(allowed)s and %(num)d is in use. Delete something you "
+                        "no longer need, or ask your reseller for a bigger plan.",
+                        "Your reseller's plan allows %(allowed)s and %(num)d are in use. Delete something you "
+                        "no longer need, or ask your reseller for a bigger plan.",
+                        n,
+                        allowed=allowed,
                     )
                 elif account.parent_id:
-                    message = gettext(
-                        "Your plan allows %(limit)d %(what)s and %(used)d are in use. Delete something you "
-                        "no longer need, or ask your reseller for a bigger plan.",
-                        **figures,
+                    message = ngettext(
+                        "Your plan allows %(allowed)s and %(num)d is in use. Delete something you no longer "
+                        "need, or ask your reseller for a bigger plan.",
+                        "Your plan allows %(allowed)s and %(num)d are in use. Delete something you no longer "
+                        "need, or ask your reseller for a bigger plan.",
+                        n,
+                        allowed=allowed,
                     )
                 else:
-                    message = gettext(
-                        "Your plan allows %(limit)d %(what)s and %(used)d are in use. Delete something you "
-                        "no longer need, or ask us for a bigger plan.",
-                        **figures,
+                    message = ngettext(
+                        "Your plan allows %(allowed)s and %(num)d is in use. Delete something you no longer "
+                        "need, or ask us for a bigger plan.",
+                        "Your plan allows %(allowed)s and %(num)d are in use. Delete something you no longer "
+                        "need, or ask us for a bigger plan.",
+                        n,
+                        allowed=allowed,
                     )
                 raise ServiceError(message)

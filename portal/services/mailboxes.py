@@ -32,7 +32,10 @@ def create_mailbox(
         raise ServiceError(problem, field="local_part")
     refuse_weak_password(password, *actor_names(actor), local_part)
     if not QUOTA_MIN_MB <= quota_mb <= QUOTA_MAX_MB:
-        raise ServiceError(f"Quota must be between {QUOTA_MIN_MB} and {QUOTA_MAX_MB} MB.", field="quota_mb")
+        raise ServiceError(
+            gettext("Quota must be between %(low)d and %(high)d MB.", low=QUOTA_MIN_MB, high=QUOTA_MAX_MB),
+            field="quota_mb",
+        )
     # The domain, and who already uses the name on it, in one query.
     found = db.session.execute(
         scoped(Domain, actor)
@@ -45,7 +48,7 @@ def create_mailbox(
         )
     ).first()
     if found is None:
-        raise ServiceError("Choose one of your own domains.", field="domain_id")
+        raise ServiceError(gettext("Choose one of your own domains."), field="domain_id")
     domain, taken, address_id = found
     refuse_unproven(domain)
     if taken:
@@ -90,7 +93,7 @@ def _own_address(mailbox: Mailbox, address: Address | None) -> Address:
 
 
 def change_mailbox_password(actor: Actor, mailbox_id: int, password: str) -> Mailbox:
-    mailbox = to_change(Mailbox, mailbox_id, actor, "mailbox")
+    mailbox = to_change(Mailbox, mailbox_id, actor, gettext("This mailbox is being deleted."))
     refuse_weak_password(password, *actor_names(actor), mailbox.local_part)
     record(mailbox, "save", actor, password)
     return mailbox
@@ -131,15 +134,15 @@ def set_autoreply(
     subject = plain_text(subject, "subject").strip()
     message = plain_text(message, "message", multiline=True).strip()
     if enabled and not message:
-        raise ServiceError("Write the reply message.", field="message")
+        raise ServiceError(gettext("Write the reply message."), field="message")
     if len(subject) > 200:
-        raise ServiceError("Keep the subject under 200 characters.", field="subject")
+        raise ServiceError(gettext("Keep the subject under %(num)d characters.", num=200), field="subject")
     if len(message) > AUTOREPLY_MAX:
-        raise ServiceError(f"Keep the message under {AUTOREPLY_MAX} characters.", field="message")
+        raise ServiceError(gettext("Keep the message under %(num)d characters.", num=AUTOREPLY_MAX), field="message")
     if start and end and end < start:
-        raise ServiceError("The end date comes before the start date.", field="end")
+        raise ServiceError(gettext("The end date comes before the start date."), field="end")
     if mailbox.status == Status.DELETING:
-        raise ServiceError("This mailbox is being deleted.")
+        raise ServiceError(gettext("This mailbox is being deleted."))
     mailbox.autoreply_enabled, mailbox.autoreply_subject, mailbox.autoreply_message = enabled, subject, message
     mailbox.autoreply_start, mailbox.autoreply_end = start, end
     mailbox.status, mailbox.last_error = Status.PENDING, None
@@ -156,7 +159,7 @@ def change_quota(actor: Actor, mailbox_id: int, quota_mb: int) -> Mailbox:
             gettext("Quota must be between %(low)d and %(high)d MB.", low=QUOTA_MIN_MB, high=QUOTA_MAX_MB),
             field="quota_mb",
         )
-    mailbox = to_change(Mailbox, mailbox_id, actor, "mailbox")
+    mailbox = to_change(Mailbox, mailbox_id, actor, gettext("This mailbox is being deleted."))
     was = mailbox.quota_mb
     if quota_mb > was:
         try:

@@ -26,7 +26,7 @@ def retry_log(actor: Actor, log_id: int) -> int:
         if op.state != OpState.SUPERSEDED or op.backend_log_id == entry.id
     }
     if not targets:
-        raise ServiceError("This log applied nothing that could be retried.")
+        raise ServiceError(gettext("This log applied nothing that could be retried."))
     for backend, object_type, object_id in sorted(targets):
         requeue(entry.server, backend, object_type, object_id, actor=actor)
     audit(actor, "log.retry", obj=entry, fields={"objects": len(targets)})
@@ -47,7 +47,7 @@ def resync_server(actor: Actor, server_id: int) -> int:
                     requeue(server, backend_name, object_type, obj.id, actor=actor)
                     count += 1
     if not count:
-        raise ServiceError(f"Nothing is routed to {server.name} yet.")
+        raise ServiceError(gettext("Nothing is routed to %(server)s yet.", server=server.name))
     audit(actor, "server.resync", obj=server, fields={"objects": count})
     return count
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, current_app, render_template
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, ngettext
 from itsdangerous import BadData, URLSafeTimedSerializer
 from limits import RateLimitItemPerHour
 from redis.exceptions import RedisError
@@ -111,7 +111,11 @@ def _spend(email: str, ip: str | None) -> None:
     spent = throttle.spend(rules)
     if spent is not None:
         wait = spent[1]
-        message = gettext("Too many requests for a link. Try again in %(minutes)s minutes.", minutes=wait // 60 + 1)
+        message = ngettext(
+            "Too many requests for a link. Try again in %(num)d minute.",
+            "Too many requests for a link. Try again in %(num)d minutes.",
+            wait // 60 + 1,
+        )
         raise TooMany(message, wait)
 
 
@@ -189,10 +193,11 @@ def _send_for(actor: Actor, target: User, sender: str) -> User:
     except TooMany as refused:
         minutes = refused.retry_after // 60 + 1
         raise ServiceError(
-            gettext(
-                "Several links went to %(email)s within the hour. Try again in %(minutes)s minutes.",
+            ngettext(
+                "Several links went to %(email)s within the hour. Try again in %(num)d minute.",
+                "Several links went to %(email)s within the hour. Try again in %(num)d minutes.",
+                minutes,
                 email=target.email,
-                minutes=minutes,
             )
         ) from None
     audit(actor, "user.password_link", obj=target, account_id=target.account_id, fields={"to": target.email})

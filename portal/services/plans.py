@@ -21,10 +21,11 @@ from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 from flask import abort
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 
 from portal.extensions import db
 from portal.models import LIMITS, Account, Plan, Role
+from portal.models.kinds import counted
 from portal.models.plans import Limits
 from portal.models.usage import lock, totals
 from portal.security.audit import audit
@@ -64,24 +65,24 @@ def refuse_below_usage(accounts: Sequence[Account], values: LimitValues) -> None
     used = totals(db.session, locked)
     problems: list[tuple[str, str]] = []
     for account in sorted(locked, key=lambda a: a.name.lower()):
-        for kind, words in LIMITS.items():
+        for kind in LIMITS:
             limit, has = values.get(kind), used[account.id][kind]
             if limit is not None and has > limit:
                 problems.append(
                     (
                         kind,
                         gettext(
-                            "%(account)s already has %(used)d %(what)s; the limit cannot be lower than %(used)d.",
+                            "%(account)s already has %(has)s; the limit cannot be lower than %(used)d.",
                             account=account.name,
+                            has=counted(kind, has),
                             used=has,
-                            what=words,
                         ),
                     )
                 )
     if problems:
         shown = [text for _, text in problems[:5]]
         if len(problems) > 5:
-            shown.append(gettext("And %(count)d more.", count=len(problems) - 5))
+            shown.append(ngettext("And %(num)d more.", "And %(num)d more.", len(problems) - 5))
         raise ServiceError(" ".join(shown), field=problems[0][0])
 
 

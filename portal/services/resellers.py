@@ -11,7 +11,7 @@ from flask_babel import gettext
 
 from portal.extensions import db
 from portal.models import LIMITS, Account, AccountKind, Domain, Role, Status, User, utcnow
-from portal.models.kinds import DELETION_ORDER, SUSPENDED, Kind
+from portal.models.kinds import DELETION_ORDER, SUSPENDED, Kind, counted
 from portal.models.usage import totals
 from portal.orchestration import operations
 from portal.orchestration.unrouted import delete_now, purge_unrouted_domains
@@ -50,15 +50,15 @@ def create_sub_account(actor: Actor, *, name: str, owner_email: str) -> tuple[Ac
     """The new account and its owner's set-password token. The reseller never sets or sees the password."""
     reseller = reseller_of(actor)
     if reseller is None:
-        raise ServiceError("Only resellers create accounts.")
+        raise ServiceError(gettext("Only resellers create accounts."))
     name = plain_text(name, "name").strip()
     if len(name) > ACCOUNT_NAME_MAX:
         raise ServiceError(gettext("At most %(max)d characters.", max=ACCOUNT_NAME_MAX), field="name")
     if not name or not name.isprintable():
-        raise ServiceError("Give the account a name.", field="name")
+        raise ServiceError(gettext("Give the account a name."), field="name")
     taken = db.session.scalar(sa.select(Account).where(Account.parent_id == reseller.id, Account.name == name))
     if taken is not None:
-        raise ServiceError(f"You already have an account named {taken.name}.", field="name")
+        raise ServiceError(gettext("You already have an account named %(name)s.", name=taken.name), field="name")
     try:
         email = validate_email(owner_email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
@@ -83,13 +83,10 @@ def _ours(reseller: Account, account: Account | None) -> bool:
 
 # Logins are unique across the portal (an e-mail logs in to one account): a refusal says nothing
 # of whose another reseller's login is, in one neutral sentence.
-NOT_AVAILABLE = "{} is not available; choose another."
-
-
 def _taken_email(reseller: Account, login: User) -> str:
     if _ours(reseller, login.account):
-        return f"{login.email} already logs in to {login.account}."
-    return NOT_AVAILABLE.format(login.email)
+        return str(gettext("%(email)s already logs in to %(account)s.", email=login.email, account=str(login.account)))
+    return str(gettext("%(email)s is not available; choose another.", email=login.email))
 
 
 def set_limits(actor: Actor, account_id: int, values: dict[str, int | None]) -> Account:
@@ -101,9 +98,11 @@ def set_limits(actor: Actor, account_id: int, values: dict[str, int | None]) -> 
     for kind in LIMITS:
         value, cap = values.get(kind), reseller.limit(kind)
         if value is not None and value < 0:
-            raise ServiceError("Limits are zero or more.", field=kind)
+            raise ServiceError(gettext("Limits are zero or more."), field=kind)
         if cap is not None and (value is None or value > cap):
-            raise ServiceError(f"Your own plan allows {cap} {LIMITS[kind]}: stay within it.", field=kind)
+            raise ServiceError(
+                gettext("Your own plan allows %(allowed)s: stay within it.", allowed=counted(kind, cap)), field=kind
+            )
     refuse_below_usage([account], values)  # never below what the sub-account already has
     for kind in LIMITS:
         setattr(account, f"max_{kind}", values.get(kind))

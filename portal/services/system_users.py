@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from portal.extensions import db
 from portal.models import Account, Status, SystemUser
@@ -61,11 +62,13 @@ def clean_keys(text: str) -> str:
         if not line.strip():
             continue
         if len(keys) >= MAX_KEYS:
-            raise ServiceError(f"At most {MAX_KEYS} keys.", field="ssh_keys")
+            raise ServiceError(gettext("At most %(num)d keys.", num=MAX_KEYS), field="ssh_keys")
         try:
             key = parse_line(line)
         except KeyProblem as exc:
-            raise ServiceError(f"Key on line {number}: {exc}", field="ssh_keys") from exc
+            raise ServiceError(
+                gettext("Key on line %(line)d: %(problem)s", line=number, problem=str(exc)), field="ssh_keys"
+            ) from exc
         keys.append(key.line)  # comments dropped: they would reach a file
     return "\n".join(keys)
 
@@ -77,9 +80,9 @@ def keys_of(user: SystemUser) -> list[AuthorizedKey]:
 
 def _shell(actor: Actor, account: Account, shell: str) -> str:
     if shell not in ("sftp", "bash"):
-        raise ServiceError("Choose SFTP only or a login shell.", field="shell")
+        raise ServiceError(gettext("Choose SFTP only or a login shell."), field="shell")
     if shell == "bash" and not account.allow_login_shell:
-        raise ServiceError("Your plan allows SFTP only.", field="shell")
+        raise ServiceError(gettext("Your plan allows SFTP only."), field="shell")
     return shell
 
 
@@ -88,18 +91,18 @@ def create_system_user(
 ) -> SystemUser:
     account = actor.account
     if account is None:
-        raise ServiceError("System users belong to a customer account.")
+        raise ServiceError(gettext("System users belong to a customer account."))
     base = plain_text(name, "name").strip().lower()
     if not BASE_NAME.match(base):
-        raise ServiceError("Use 1 to 16 letters a-z and digits, starting with a letter.", field="name")
+        raise ServiceError(gettext("Use 1 to 16 letters a-z and digits, starting with a letter."), field="name")
     if base in RESERVED:
-        raise ServiceError(f"{base} is reserved; choose another name.", field="name")
+        raise ServiceError(gettext("%(name)s is reserved; choose another name.", name=base), field="name")
     full = f"{account.assigned_prefix()}_{base}"
     owner = db.session.scalar(sa.select(SystemUser.account_id).where(SystemUser.name == full))
     if owner == account.id:
-        raise ServiceError(f"You already have {full}.", field="name")
+        raise ServiceError(gettext("You already have %(name)s.", name=full), field="name")
     if owner is not None:  # a name from before prefixes were unique: say nothing of whose
-        raise ServiceError(f"{full} is not available; choose another name.", field="name")
+        raise ServiceError(gettext("%(name)s is not available; choose another name.", name=full), field="name")
     refuse_weak_password(password, *actor_names(actor), base, full)
     reserve(account.id, "system_users")
     user = SystemUser(
@@ -134,4 +137,4 @@ def delete_system_user(actor: Actor, user_id: int) -> SystemUser:
 
 
 def _live(actor: Actor, user_id: int) -> SystemUser:
-    return to_change(SystemUser, user_id, actor, "user")
+    return to_change(SystemUser, user_id, actor, gettext("This system user is being deleted."))

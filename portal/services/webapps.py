@@ -39,11 +39,11 @@ PHP_DEFAULTS = {
 def _megabytes(field: str, value: Any) -> int:
     found = SIZE.match(value.strip()) if isinstance(value, str) else None
     if not found:
-        raise ServiceError("Write a size like 128M or 1G.", field=field)
+        raise ServiceError(gettext("Write a size like 128M or 1G."), field=field)
     size = int(found.group(1)) * (1024 if found.group(2) == "G" else 1)
     low, high = LIMITS_MB[field]
     if not low <= size <= high:
-        raise ServiceError(f"Choose between {low}M and {high}M.", field=field)
+        raise ServiceError(gettext("Choose between %(low)dM and %(high)dM.", low=low, high=high), field=field)
     return size
 
 
@@ -67,7 +67,9 @@ def php_timezones() -> dict[str, str]:
 def php_timezone(value: Any) -> str:
     zone = php_timezones().get(value.strip().lower()) if isinstance(value, str) else None
     if zone is None:
-        raise ServiceError("Choose a timezone of the tz database, such as Europe/Berlin or UTC.", field="date_timezone")
+        raise ServiceError(
+            gettext("Choose a timezone of the tz database, such as Europe/Berlin or UTC."), field="date_timezone"
+        )
     return zone
 
 
@@ -84,9 +86,9 @@ def clean_options(options: dict[str, Any]) -> dict[str, str]:
     try:
         seconds = int(options.get("max_execution_time") or PHP_DEFAULTS["max_execution_time"])
     except (TypeError, ValueError):
-        raise ServiceError("Write whole seconds.", field="max_execution_time") from None
+        raise ServiceError(gettext("Write whole seconds."), field="max_execution_time") from None
     if not 1 <= seconds <= 3600:
-        raise ServiceError("Choose between 1 and 3600 seconds.", field="max_execution_time")
+        raise ServiceError(gettext("Choose between 1 and 3600 seconds."), field="max_execution_time")
     zone = php_timezone(options.get("date_timezone") or PHP_DEFAULTS["date.timezone"])
     return {
         "memory_limit": f"{memory}M",
@@ -117,16 +119,20 @@ def create_web_app(
 ) -> WebApp:
     name = plain_text(name, "name").strip().lower()
     if not APP_NAME.match(name):
-        raise ServiceError("Use letters a-z, digits and hyphens, starting with a letter (at most 32).", field="name")
+        raise ServiceError(
+            gettext("Use letters a-z, digits and hyphens, starting with a letter (at most 32)."), field="name"
+        )
     user = db.session.scalars(scoped(SystemUser, actor).where(SystemUser.id == system_user_id)).first()
     if user is None or user.status == Status.DELETING:
-        raise ServiceError("Choose one of your own system users.", field="system_user_id")
+        raise ServiceError(gettext("Choose one of your own system users."), field="system_user_id")
     if kind not in ("static", "php"):
-        raise ServiceError("Choose static or PHP.", field="kind")
+        raise ServiceError(gettext("Choose static or PHP."), field="kind")
     if kind == "php" and php_version not in php_versions():
-        raise ServiceError("Choose a PHP version the server offers.", field="php_version")
+        raise ServiceError(gettext("Choose a PHP version the server offers."), field="php_version")
     if db.session.scalar(sa.select(sa.func.count()).where(WebApp.system_user_id == user.id, WebApp.name == name)):
-        raise ServiceError(f"{user.name} already has an app called {name}.", field="name")
+        raise ServiceError(
+            gettext("%(user)s already has an app called %(name)s.", user=user.name, name=name), field="name"
+        )
     reserve(user.account_id, "web_apps")
     app = WebApp(
         account_id=user.account_id,
@@ -156,7 +162,13 @@ def delete_web_app(actor: Actor, app_id: int) -> WebApp:
     app = get_scoped_or_404(WebApp, app_id, actor)
     sites = db.session.scalars(sa.select(Website).join(Mount).where(Mount.web_app_id == app.id)).all()
     if sites:
-        raise ServiceError(f"{app.name} is served by {', '.join(s.name for s in sites)}: remove it there first.")
+        raise ServiceError(
+            gettext(
+                "%(name)s is served by %(sites)s: remove it there first.",
+                name=app.name,
+                sites=", ".join(s.name for s in sites),
+            )
+        )
     return to_delete(app, actor)
 
 
@@ -165,7 +177,7 @@ def _site_name(name: str) -> str:
     if len(name) > SITE_NAME_MAX:
         raise ServiceError(gettext("At most %(max)d characters.", max=SITE_NAME_MAX), field="name")
     if not name or not name.isprintable():
-        raise ServiceError("Give it a short name.", field="name")
+        raise ServiceError(gettext("Give it a short name."), field="name")
     return name
 
 
@@ -173,10 +185,10 @@ def _domains(actor: Actor, domain_ids: list[int], website: Website | None) -> li
     """The actor's domains, of one account (the website's), that no other website serves."""
     wanted = set(domain_ids)
     if not wanted:
-        raise ServiceError("Choose at least one domain.", field="domain_ids")
+        raise ServiceError(gettext("Choose at least one domain."), field="domain_ids")
     domains = db.session.scalars(scoped(Domain, actor).where(Domain.id.in_(wanted))).all()
     if len(domains) != len(wanted):
-        raise ServiceError("Choose only your own domains.", field="domain_ids")
+        raise ServiceError(gettext("Choose only your own domains."), field="domain_ids")
     for domain in domains:
         refuse_unproven(domain, field="domain_ids")
     taken = db.session.scalars(
@@ -185,10 +197,12 @@ def _domains(actor: Actor, domain_ids: list[int], website: Website | None) -> li
         .where(website_domain.c.domain_id.in_(wanted), Website.id != (website.id if website else 0))
     ).first()
     if taken is not None:
-        raise ServiceError(f"One of these domains is already served by {taken.name}.", field="domain_ids")
+        raise ServiceError(
+            gettext("One of these domains is already served by %(name)s.", name=taken.name), field="domain_ids"
+        )
     account_id = website.account_id if website else domains[0].account_id
     if any(d.account_id != account_id for d in domains):
-        raise ServiceError("A website's domains belong to one account.", field="domain_ids")
+        raise ServiceError(gettext("A website's domains belong to one account."), field="domain_ids")
     return list(domains)
 
 
@@ -204,7 +218,7 @@ def _mounts(actor: Actor, mounts: list[tuple[str, int]], account_id: int) -> lis
             raise ServiceError(gettext("Two apps on %(path)s.", path=shown(path)), field="mounts")
         app = db.session.scalars(scoped(WebApp, actor).where(WebApp.id == app_id)).first()
         if app is None or app.account_id != account_id:
-            raise ServiceError("Choose only your own web apps.", field="mounts")
+            raise ServiceError(gettext("Choose only your own web apps."), field="mounts")
         paths.add(path)
         result.append(Mount(path=path, web_app=app))
     return result
@@ -219,7 +233,9 @@ def _tls(website: Website, https: bool, certificate: str, key: str) -> str | Non
     if not key.strip():
         if website.https and website.certificate and not certificate.strip():
             return None  # unchanged: the key is already on the server
-        raise ServiceError("Give the private key with the certificate; Hostdeck does not keep keys.", field="key")
+        raise ServiceError(
+            gettext("Give the private key with the certificate; Hostdeck does not keep keys."), field="key"
+        )
     website.certificate = check_certificate(certificate, key, server_names(website))
     website.https = True
     return normalised_key(key)
@@ -268,7 +284,7 @@ def update_website(
 ) -> Website:
     website = get_scoped_or_404(Website, website_id, actor)
     if website.status == Status.DELETING:
-        raise ServiceError("This website is being deleted.")
+        raise ServiceError(gettext("This website is being deleted."))
     name = _site_name(name)
     domains = _domains(actor, domain_ids, website)
     new_mounts = _mounts(actor, mounts, website.account_id)

@@ -14,6 +14,7 @@ from flask_migrate import upgrade
 from portal import create_app
 from portal.extensions import db
 from portal.models import LIMITS, Account, BackendLog, Route, Server, Status, SystemUser
+from portal.models.kinds import counted
 from tests.helpers import MAILBOX_PASSWORD, WEB_PASSWORD, Web, account_named, count, domain_id
 from tests.testbed.plugin import need
 
@@ -146,7 +147,7 @@ def test_ten_creates_with_one_slot_left_give_one_success(app, acme, limit):
     assert 500 not in statuses
     created = [body for status, body in answers if status == 302]
     refused = [body for status, body in answers if status != 302]
-    refusal = f"Your plan allows {allowed} {LIMITS[limit]} and {allowed} are in use."
+    refusal = f"Your plan allows {counted(limit, allowed)} and {allowed} {'is' if allowed == 1 else 'are'} in use."
     assert len(created) == 1, f"{len(created)} of {PARALLEL} were created: {statuses}"
     assert all(refusal in body for body in refused), [b[:300] for b in refused if refusal not in b]
     db.session.expire_all()

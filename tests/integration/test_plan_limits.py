@@ -26,7 +26,7 @@ def test_limit_refuses_with_a_clear_message(web, make_account, local_server, app
     web.login("acme@owner.test")
     assert new_mailbox(web, "one").status_code == 302
     refused = new_mailbox(web, "two").get_data(as_text=True)
-    assert "Your plan allows 1 mailboxes and 1 are in use." in refused
+    assert "Your plan allows 1 mailbox and 1 is in use." in refused  # one, in the singular
     assert "ask us for a bigger plan" in refused
     assert count(Mailbox) == 1 and count(Operation) == 1
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal.models import KINDS, LIMITS, Account, Base, Plan
-from portal.models.kinds import COUNTED, DELETION_ORDER, SUSPENDED, kind_named, kind_of
+from portal.models.kinds import COUNTED, DELETION_ORDER, SUSPENDED, counted, kind_named, kind_of
 from portal.models.status import Provisioned
 from portal.orchestration.backends import BACKENDS
 
@@ -34,6 +34,14 @@ def test_each_kind_is_declared_once_with_words_for_people():
     for kind in KINDS:
         assert kind_named(kind.name) is kind and kind_of(kind.model) is kind
         assert kind.singular and kind.plural and kind.singular == kind.singular.lower()
+        # A count reads with its kind's words, in the singular for one.
+        assert kind.count(1) == f"1 {kind.singular}" and kind.count(3) == f"3 {kind.plural}"
+
+
+def test_each_limit_counts_in_words():
+    assert set(LIMITS) == {limit for limit in LIMITS if counted(limit, 2)}
+    assert counted("mailboxes", 1) == "1 mailbox" and counted("system_users", 2) == "2 system users"
+    assert counted("quota_mb", 500) == "500 MB of mail quota"
 
 
 def test_kinds_come_in_dependency_order():
