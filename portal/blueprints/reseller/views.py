@@ -18,6 +18,7 @@ from portal.security.strength import user_names
 from portal.services import refuse_weak_password, resellers
 from portal.services.password_links import send_link_as_reseller
 from portal.services.resellers import (
+    LINK_DAYS,
     create_sub_account,
     delete_sub_account,
     remaining_services,
@@ -87,6 +88,7 @@ def accounts():
         children=page.items,
         page=page,
         link=link,
+        link_days=LINK_DAYS,
         usage=summary,
         owners=owners,
         listing=filters,
