@@ -37,7 +37,7 @@ def test_admin_edits_a_plan_and_applies_it(live_server, logged_in_page, screensh
     limits = page.locator("#limits")
     mailboxes = " ".join(limits.locator("tr", has_text="Mailboxes").inner_text().split())
     quota = " ".join(limits.locator("tr", has_text="MB of mail quota").inner_text().split())
-    assert mailboxes.endswith("of 20") and quota.endswith("of 5000"), (mailboxes, quota)
+    assert mailboxes.endswith("of 20") and quota.endswith("of 5,000"), (mailboxes, quota)
     screenshot(page, "plan-applied.png")
 
     page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing overflows sideways

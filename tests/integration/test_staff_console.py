@@ -91,7 +91,7 @@ def test_the_account_overview(web, accounts):
         assert expected in page, expected
     assert "Failed" in page and "Applied" in page
     limits = page.split('id="limits"', 1)[1].split("</table>", 1)[0]
-    assert "1 of no limit" in limits  # one mailbox, no limit of its own
+    assert "1 · no limit" in limits and "MB of mail quota" in limits  # one mailbox, no limit of its own
 
 
 def test_only_staff_reach_the_console(web, accounts):

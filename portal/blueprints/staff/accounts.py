@@ -138,7 +138,7 @@ def account(account_id: int):
     if found is None:
         abort(404)
     services = {
-        kind.plural.capitalize(): db.session.scalars(
+        str(kind.plural)[:1].upper() + str(kind.plural)[1:]: db.session.scalars(
             console(kind.model, actor).where(kind.model.account_id == found.id).order_by(kind.model.id).limit(100)
         ).all()
         for kind in KINDS
