@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, current_app, has_request_context, request, url_for
+from flask import Flask, Response, current_app, g, has_request_context, request, url_for
 from flask_babel import format_number
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -117,7 +117,9 @@ def version(filename: str) -> str:
 def icon(name: str, css: str = "") -> Markup:
     """An icon from the committed sprite (scripts/vendor-assets.sh picks them); the words beside it say
     what it means, so screen readers skip it."""
-    href = url_for("static", filename="vendor/icons.svg")
+    href = g.get("icons_url")
+    if href is None:  # a page shows a dozen icons: route the sprite's URL once
+        href = g.icons_url = url_for("static", filename="vendor/icons.svg")
     return Markup(
         '<svg class="bi {}" width="16" height="16" aria-hidden="true" focusable="false"><use href="{}#{}"></use></svg>'
     ).format(css, href, name)

