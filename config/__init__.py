@@ -83,14 +83,14 @@ class Config:
     # Pages, styles and scripts go compressed (zstd, brotli or gzip, as the browser takes them), whole:
     # the streaming path of Flask-Compress leaves files open.
     COMPRESS_STREAMS = False
-    COMPRESS_MIMETYPES = [
+    COMPRESS_MIMETYPES = (
         "text/html",
         "text/css",
         "text/javascript",
         "application/javascript",
         "application/json",
         "image/svg+xml",
-    ]
+    )
     WTF_CSRF_TIME_LIMIT = None
     LOG_LEVEL = "INFO"
 
