@@ -53,13 +53,19 @@ def send_incident(server: Server, entry: BackendLog, reason: str, ops: list[Oper
     message.set_content(render_template("email/incident.txt", **context))
     message.add_alternative(render_template("email/incident.html", **context), subtype="html")
     try:
-        with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10) as smtp:
-            if config["SMTP_STARTTLS"]:
-                smtp.starttls()
-            if config["SMTP_USER"]:
-                smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
-            smtp.send_message(message)
+        send_mail(message)
     except (OSError, smtplib.SMTPException) as exc:
         log.error("server %s: could not send the incident e-mail: %s", server.name, exc)
         return False
     return True
+
+
+def send_mail(message: EmailMessage) -> None:
+    """Send one message through the SMTP settings (incidents, password links); raises what smtplib raises."""
+    config = current_app.config
+    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10) as smtp:
+        if config["SMTP_STARTTLS"]:
+            smtp.starttls()
+        if config["SMTP_USER"]:
+            smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+        smtp.send_message(message)

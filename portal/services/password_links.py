@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 
 from portal.extensions import db
 from portal.models import AccountKind, User
+from portal.orchestration.alerts import send_mail
 from portal.orchestration.queue import queue
 from portal.security import sessions, throttle
 from portal.security.audit import audit
@@ -228,12 +229,7 @@ def _send(user: User, sender: str | None) -> bool:
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     try:
-        with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10) as smtp:
-            if config["SMTP_STARTTLS"]:
-                smtp.starttls()
-            if config["SMTP_USER"]:
-                smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
-            smtp.send_message(message)
+        send_mail(message)
     except (OSError, smtplib.SMTPException) as exc:
         log.error("login %s: could not send the password link: %s", user.id, exc)
         return False
