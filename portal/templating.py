@@ -9,14 +9,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale
 from babel.dates import DateTimePattern, parse_pattern
 from flask import Flask, current_app, g, has_request_context, render_template, url_for
-from flask_babel import get_locale, gettext, lazy_gettext
+from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Forbidden, HTTPException, TooManyRequests
 
 from portal.extensions import db
+from portal.i18n import gettext, lazy_gettext, locale_now
 from portal.models import Status
 from portal.models.naming import named
 from portal.models.validators import address_in_unicode
@@ -43,17 +44,41 @@ def _viewer_zone() -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-_PATTERNS: dict[str, tuple[Locale, DateTimePattern, DateTimePattern]] = {}
+class _Clock:
+    """A locale's date and time formats, parsed once. A list page formats a date per row, and many
+    rows share a day or a minute: each is written once per process and locale."""
 
-
-def _patterns() -> tuple[Locale, DateTimePattern, DateTimePattern]:
-    """The locale's date and time patterns, parsed once: formatting a row's date then costs microseconds."""
-    locale = get_locale() or Locale.parse("en")
-    key = str(locale)
-    if key not in _PATTERNS:
+    def __init__(self, locale: Locale) -> None:
         skeletons = locale.datetime_skeletons
-        _PATTERNS[key] = (locale, parse_pattern(skeletons["yMMMd"]), parse_pattern(skeletons["Hm"]))
-    return _PATTERNS[key]
+        self.locale = locale
+        self.date_pattern: DateTimePattern = parse_pattern(skeletons["yMMMd"])
+        self.time_pattern: DateTimePattern = parse_pattern(skeletons["Hm"])
+        self.days: dict[tuple[int, int, int], str] = {}
+        self.minutes: dict[tuple[int, int], str] = {}
+
+    def write(self, local: datetime) -> str:
+        day = (local.year, local.month, local.day)
+        date = self.days.get(day)
+        if date is None:
+            if len(self.days) > 4096:  # bounded: a long-lived worker sees many days
+                self.days.clear()
+            date = self.days[day] = self.date_pattern.apply(local, self.locale)
+        minute = (local.hour, local.minute)
+        time = self.minutes.get(minute)
+        if time is None:
+            time = self.minutes[minute] = self.time_pattern.apply(local, self.locale)
+        return f"{date} {time} {local.tzname()}"
+
+
+_CLOCKS: dict[str, _Clock] = {}
+
+
+def _clock() -> _Clock:
+    locale = (locale_now() if has_request_context() else get_locale()) or Locale.parse("en")
+    key = str(locale)
+    if key not in _CLOCKS:
+        _CLOCKS[key] = _Clock(locale)
+    return _CLOCKS[key]
 
 
 def localtime(value: datetime | None) -> str:
@@ -67,24 +92,36 @@ def localtime(value: datetime | None) -> str:
         zone = g.viewer_zone
     else:
         zone = g.viewer_zone = _viewer_zone()
-    local = value.astimezone(zone)
-    locale, date, time = _patterns()
-    return f"{date.apply(local, locale)} {time.apply(local, locale)} {local.tzname()}"
+    return _clock().write(value.astimezone(zone))
 
 
-# Python, not Jinja macros: a list page renders these once per row.
+def _status_words() -> dict[Status, tuple[str, str]]:
+    """STATUS_LOOK in the request's language, escaped, once per request (a list asks once per row)."""
+    if not has_request_context():
+        return {k: (str(escape(label)), css) for k, (label, css) in STATUS_LOOK.items()}
+    if "status_words" not in g:
+        g.status_words = {k: (str(escape(label)), css) for k, (label, css) in STATUS_LOOK.items()}
+    return g.status_words
+
+
+# Python, not Jinja macros: a list page renders these once per row, so they are f-strings of
+# escaped values (Markup.format costs twice as much).
 def status_badge(obj, url: str) -> Markup:
     """A status badge that static/js/status.js keeps up to date. A failed one says why on hover: its
     title holds the plain words of services/failures.py (status_error shows them beside it)."""
-    label, css = STATUS_LOOK[obj.status]
+    label, css = _status_words()[obj.status]
     failure = _explained(obj) if obj.status == Status.FAILED else None
-    return Markup(
-        '<span class="badge {}" data-status-id="{:d}" data-status-url="{}" data-status="{}"{}>{}</span>'
-    ).format(css, obj.id, url, obj.status, Markup(' title="{}"').format(failure.words) if failure else "", str(label))
+    title = f' title="{escape(failure.words)}"' if failure else ""
+    return Markup(  # noqa: S704 every value is escaped, an int or one of ours
+        f'<span class="badge {css}" data-status-id="{int(obj.id)}" data-status-url="{escape(url)}"'
+        f' data-status="{obj.status}"{title}>{label}</span>'
+    )
 
 
 def _explained(obj):
     """explain(obj), once per object and request: a row's badge and its error both ask."""
+    if obj.status != Status.FAILED and not obj.last_error:
+        return None  # what explain() says, without asking
     if not has_request_context():
         return explain(obj)
     seen = g.setdefault("explained", {})
@@ -99,32 +136,58 @@ def status_error(obj) -> Markup:
     fills it in when one comes. Staff (impersonating, too) also read the raw detail. A failed object
     that a retry may help gets a "Try again" button (blueprints/retry), shown by status.js too."""
     failure = _explained(obj)
-    html = Markup('<div class="text-danger small text-break" data-error-for="{:d}">{}</div>').format(
-        obj.id, failure.words if failure else ""
-    )
+    html = f'<div class="text-danger small text-break" data-error-for="{int(obj.id)}">{escape(failure.words) if failure else ""}</div>'
     if viewer_is_staff():
-        html += Markup(
-            '<div class="small text-muted font-monospace text-break" data-detail-for="{:d}">{}</div>'
-        ).format(obj.id, failure.detail if failure else "")
+        detail = escape(failure.detail) if failure else ""
+        html += (
+            f'<div class="small text-muted font-monospace text-break" data-detail-for="{int(obj.id)}">{detail}</div>'
+        )
     retry = bool(failure and failure.retry)
     if retry or obj.busy:
         url = _retry_url(obj)
         if url:
-            html += Markup(
-                '<form method="post" action="{}" data-retry-for="{:d}"{}>{}'
-                '<button type="submit" class="btn btn-sm btn-outline-primary mt-1">{}</button></form>'
-            ).format(url, obj.id, "" if retry else Markup(" hidden"), csrf_input(), gettext("Try again"))
-    return html
+            again = escape(gettext("Try again"))  # outside the f-string: pybabel does not look inside one
+            html += (
+                f'<form method="post" action="{escape(url)}" data-retry-for="{int(obj.id)}"{"" if retry else " hidden"}>'
+                f'{csrf_input()}<button type="submit" class="btn btn-sm btn-outline-primary mt-1">'
+                f"{again}</button></form>"
+            )
+    return Markup(html)  # noqa: S704 every value is escaped, an int or one of ours
+
+
+def cut(name, url: str | None = None, length: int = 40) -> Markup:
+    """A name cut short in a table cell, whole in its title (and on the object's own page). The middle
+    goes, so both ends stay readable: a long local part keeps its domain."""
+    name = str(name)
+    short = name if len(name) <= length else f"{name[: length - 16]}…{name[-15:]}"
+    title = f' title="{escape(name)}"' if short != name else ""
+    if url:
+        return Markup(f'<a href="{escape(url)}"{title}>{escape(short)}</a>')  # noqa: S704 escaped
+    return Markup(f"<span{title}>{escape(short)}</span>") if title else escape(short)  # noqa: S704 escaped
+
+
+def account_cell(listing, account_id: int) -> Markup:
+    """The account a row belongs to, for a reseller (its own or a sub-account's)."""
+    if not listing.accounts:
+        return Markup("")
+    return Markup(f'<td class="text-nowrap">{cut(listing.names.get(account_id, ""), length=24)}</td>')  # noqa: S704 escaped
 
 
 def _retry_url(obj) -> str | None:
-    """The "Try again" route of the object's kind (blueprints/retry), by its endpoint's one id argument."""
-    endpoint = f"retry.{type(obj).__name__}"
-    try:
-        rule = next(iter(current_app.url_map.iter_rules(endpoint)))
-    except KeyError:
-        return None
-    return url_for(endpoint, **{next(iter(rule.arguments)): obj.id})
+    """The "Try again" route of the object's kind (blueprints/retry), by its endpoint's one id argument:
+    routed once per kind and request (a list of pending rows asks once per row)."""
+    routes = g.setdefault("retry_urls", {})
+    kind = type(obj).__name__
+    if kind not in routes:
+        endpoint = f"retry.{kind}"
+        try:
+            rule = next(iter(current_app.url_map.iter_rules(endpoint)))
+        except KeyError:
+            routes[kind] = None
+        else:
+            routes[kind] = RowUrl(endpoint, next(iter(rule.arguments)))
+    route = routes[kind]
+    return route(obj.id) if route else None
 
 
 class RowUrl:
@@ -167,7 +230,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["named"] = named  # an object's name for people (models/naming.py)
     app.jinja_env.globals["csrf_input"] = csrf_input
     app.jinja_env.globals["STATUS_LOOK"] = {str(k): v for k, v in STATUS_LOOK.items()}
-    app.jinja_env.globals.update(status_badge=status_badge, status_error=status_error, row_url=RowUrl)
+    app.jinja_env.globals.update(
+        status_badge=status_badge, status_error=status_error, row_url=RowUrl, cut=cut, account_cell=account_cell
+    )
 
     @app.context_processor
     def who():

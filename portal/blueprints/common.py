@@ -21,7 +21,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 from werkzeug.routing import IntegerConverter
@@ -29,6 +28,7 @@ from wtforms import SelectChoice, SubmitField
 
 from portal.blueprints.forms import INT_MAX, Form, whole_number
 from portal.extensions import db
+from portal.i18n import gettext, lazy_gettext
 from portal.models import Account, AuditEvent, Domain
 from portal.models.naming import named
 from portal.models.validators import ascii_for_search

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import render_template
-from flask_babel import lazy_gettext
 
 from portal.blueprints.forms import EnrolForm
 from portal.extensions import db
+from portal.i18n import lazy_gettext
 from portal.models import User
 from portal.security import totp
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import gettext, lazy_gettext, ngettext, pgettext
-
+from portal.i18n import gettext, lazy_gettext, ngettext, pgettext
 from portal.models import AuditEvent
 from portal.models.kinds import KINDS
 from portal.models.naming import in_unicode

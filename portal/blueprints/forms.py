@@ -7,12 +7,12 @@ import json
 from typing import Any
 
 from flask import request
-from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget, PasswordInput
 
+from portal.i18n import gettext, lazy_gettext
 from portal.models.validators import control_problem, normalise_lines
 
 # PostgreSQL's integer, the type of every id and number column: a larger value would fail in the database.

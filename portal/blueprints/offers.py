@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext
-
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models import Domain
 from portal.orchestration.operations import is_served
 from portal.orchestration.proof import proven, waiting_reason

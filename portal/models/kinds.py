@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext, ngettext
-
+from portal.i18n import lazy_gettext, ngettext
 from portal.models.databases import Database, DatabaseUser
 from portal.models.hosting import SystemUser, WebApp, Website
 from portal.models.mail import Address, Domain, Mailbox

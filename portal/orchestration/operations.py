@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models import Operation, OpState, Route, Server, Status
 from portal.models.kinds import kind_named
 from portal.models.status import Provisioned

@@ -12,8 +12,8 @@ import hashlib
 import hmac
 
 from flask import current_app
-from flask_babel import gettext
 
+from portal.i18n import gettext
 from portal.models import Address, Domain, Mailbox, Website
 from portal.models.status import Provisioned
 

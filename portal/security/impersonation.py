@@ -12,10 +12,11 @@ from functools import wraps
 from typing import Any, cast
 
 from flask import abort, current_app, flash, request
-from flask_babel import force_locale, gettext, lazy_gettext, ngettext
+from flask_babel import force_locale
 from flask_babel.speaklater import LazyString
 
 from portal.extensions import babel, db
+from portal.i18n import gettext, lazy_gettext, ngettext
 from portal.models import AccountKind, LoginSession, User, utcnow
 from portal.security import sessions
 from portal.security.audit import audit

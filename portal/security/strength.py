@@ -24,9 +24,9 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-from flask_babel import gettext, lazy_gettext
 from zxcvbn import zxcvbn
 
+from portal.i18n import gettext, lazy_gettext
 from portal.models import Account, User
 from portal.security.scoping import Actor
 

@@ -23,9 +23,9 @@ import qrcode.image.svg
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 from flask import abort, current_app
-from flask_babel import gettext
 
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models import RecoveryCode, User, utcnow
 from portal.models.base import rowcount
 from portal.security import throttle

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models import Address, Domain, Mailbox, Status
 from portal.models.validators import email_to_ascii, local_part_problem, shown
 from portal.security.scoping import Actor, get_scoped_or_404, scoped

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models import Account, Database, DatabaseUser, Engine, Status
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.security.strength import actor_names

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort, current_app
-from flask_babel import gettext, ngettext
 from limits import RateLimitItemPerHour, RateLimitItemPerSecond
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
+from portal.i18n import gettext, ngettext
 from portal.models import Account, AccountKind, Address, Domain, Mailbox, Status, Website, utcnow, website_domain
 from portal.models.validators import domain_to_ascii
 from portal.orchestration import proving

@@ -13,12 +13,12 @@ import enum
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import has_request_context
-from flask_babel import gettext, lazy_gettext, ngettext
+from flask import g, has_request_context
 from flask_login import current_user
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 
 from portal.extensions import db
+from portal.i18n import gettext, lazy_gettext, ngettext
 from portal.models import BackendLog, LogState, Operation, OpState, Status
 from portal.models.kinds import KINDS, kind_of
 from portal.models.status import Provisioned
@@ -90,10 +90,15 @@ def thing(obj: object) -> str:
 
 def viewer_is_staff() -> bool:
     """Staff, or staff impersonating a customer: they may read servers, paths and stderr."""
-    if not has_request_context() or not current_user.is_authenticated:
+    if not has_request_context():
         return False
-    actor = current_actor()
-    return actor.real_user is not None or actor.user.is_staff
+    if "viewer_is_staff" not in g:  # a list asks once per row
+        if current_user.is_authenticated:
+            actor = current_actor()
+            g.viewer_is_staff = actor.real_user is not None or actor.user.is_staff
+        else:
+            g.viewer_is_staff = False
+    return g.viewer_is_staff
 
 
 def _failed_ops(obj: Provisioned) -> list[tuple[Operation, BackendLog | None]]:

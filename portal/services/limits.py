@@ -8,9 +8,8 @@ the first one moved.
 
 from __future__ import annotations
 
-from flask_babel import ngettext
-
 from portal.extensions import db
+from portal.i18n import ngettext
 from portal.models import usage
 from portal.models.kinds import counted
 from portal.services import ServiceError

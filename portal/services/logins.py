@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import gettext
 
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models import User
 from portal.models.naming import in_unicode
 from portal.security import sessions

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models import Address, Domain, Mailbox, Status
 from portal.models.naming import named
 from portal.models.validators import local_part_problem

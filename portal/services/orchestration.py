@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models import BackendLog, Operation, OpState, Route, Server
 from portal.models.kinds import kind_named
 from portal.models.status import Provisioned

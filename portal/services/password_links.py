@@ -21,12 +21,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, current_app, render_template
-from flask_babel import force_locale, gettext, ngettext
+from flask_babel import force_locale
 from itsdangerous import BadData, URLSafeTimedSerializer
 from limits import RateLimitItemPerHour
 from redis.exceptions import RedisError
 
 from portal.extensions import db
+from portal.i18n import gettext, ngettext
 from portal.models import AccountKind, User
 from portal.orchestration.alerts import send_mail
 from portal.orchestration.queue import queue

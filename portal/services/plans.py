@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 from flask import abort
-from flask_babel import gettext, ngettext
 
 from portal.extensions import db
+from portal.i18n import gettext, ngettext
 from portal.models import LIMITS, Account, Plan, Role
 from portal.models.kinds import counted
 from portal.models.plans import Limits

@@ -7,9 +7,9 @@ import secrets
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import abort
-from flask_babel import gettext
 
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models import LIMITS, Account, AccountKind, Domain, Role, Status, User, utcnow
 from portal.models.kinds import DELETION_ORDER, SUSPENDED, Kind, counted
 from portal.models.usage import totals

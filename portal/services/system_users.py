@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models import Account, Status, SystemUser
 from portal.models.ssh_keys import AuthorizedKey, KeyProblem, parse_line
 from portal.security.scoping import Actor, get_scoped_or_404

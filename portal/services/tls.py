@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from flask_babel import gettext
 
+from portal.i18n import gettext
 from portal.models import utcnow
 from portal.models.naming import in_unicode
 from portal.services import ServiceError

@@ -8,9 +8,9 @@ from typing import Any
 from zoneinfo import available_timezones
 
 import sqlalchemy as sa
-from flask_babel import gettext
 
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models import Domain, Mount, Server, Status, SystemUser, WebApp, Website, website_domain
 from portal.models.validators import shown
 from portal.orchestration.backends.nginx import PATH, server_names

@@ -116,6 +116,24 @@ def test_words_in_python_go_through_gettext(path):
     assert not problems, f"{path.relative_to(ROOT)}: plain strings people read: {problems}"
 
 
+GETTEXT_CALLS = {"gettext", "ngettext", "pgettext", "lazy_gettext", "_", "_l"}
+
+
+def test_no_gettext_inside_an_f_string():
+    """pybabel does not read inside f-strings: a gettext() there is never extracted, so it stays
+    English once the catalog is next updated."""
+    found = []
+    for path in sorted((ROOT / "portal").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.JoinedStr):
+                found += [
+                    f"{path.relative_to(ROOT)}:{call.lineno}"
+                    for call in ast.walk(node)
+                    if isinstance(call, ast.Call) and _name(call) in GETTEXT_CALLS
+                ]
+    assert not found, f"gettext() inside an f-string: {found}"
+
+
 def test_spanish_is_complete_and_current(tmp_path):
     pot = tmp_path / "messages.pot"
     pybabel = str(Path(sys.executable).with_name("pybabel"))

@@ -1,10 +1,10 @@
 from zoneinfo import available_timezones
 
-from flask_babel import lazy_gettext
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import Form, PasswordFields
+from portal.i18n import lazy_gettext
 
 
 class PasswordChangeForm(PasswordFields, Form):

@@ -4,7 +4,6 @@ The credentials are out of reach while someone impersonates the user.
 """
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from portal.blueprints.account.forms import (
@@ -17,7 +16,7 @@ from portal.blueprints.account.forms import (
 from portal.blueprints.common import refusals, saved
 from portal.blueprints.enrolment import BAD_CODE, enrol_page
 from portal.extensions import db
-from portal.i18n import LANGUAGES, refresh
+from portal.i18n import LANGUAGES, gettext, ngettext, refresh
 from portal.security import totp
 from portal.security.audit import audit
 from portal.security.impersonation import not_while_impersonating

@@ -2,7 +2,6 @@ from collections import defaultdict
 
 import sqlalchemy as sa
 from flask import Blueprint, render_template, url_for
-from flask_babel import gettext, lazy_gettext
 from wtforms import SelectChoice
 
 from portal.blueprints.addresses.forms import AddressForm, EditAddressForm
@@ -17,6 +16,7 @@ from portal.blueprints.common import (
 )
 from portal.blueprints.offers import has_proved_domain, not_served, waiting_domains
 from portal.extensions import db
+from portal.i18n import gettext, lazy_gettext
 from portal.models import Address, Domain, Mailbox, Status, address_mailbox
 from portal.models.naming import named
 from portal.models.validators import address_in_unicode, unicode_name

@@ -5,13 +5,13 @@ from urllib.parse import urljoin, urlsplit
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 
 from portal.blueprints.auth.forms import CodeForm, ForgotForm, LoginForm, LogoutForm, ResetForm
 from portal.blueprints.common import refusals, saved
 from portal.blueprints.enrolment import BAD_CODE, enrol_page
 from portal.extensions import db
+from portal.i18n import gettext, lazy_gettext
 from portal.models import User, utcnow
 from portal.security import impersonation, sessions, totp
 from portal.security.impersonation import not_while_impersonating

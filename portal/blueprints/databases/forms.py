@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext
 from wtforms import RadioField, SelectChoice, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import Checkboxes, Form, PasswordFields, id_choice
+from portal.i18n import lazy_gettext
 from portal.models import Engine
 
 ENGINES = [SelectChoice(e.value, e.label) for e in Engine]

@@ -1,5 +1,4 @@
 from flask import Blueprint, redirect, render_template, url_for
-from flask_babel import gettext, lazy_gettext
 from sqlalchemy.orm import selectinload
 
 from portal.blueprints.common import confirm_delete, listing, paginated, refusals, saved, status_response
@@ -12,6 +11,7 @@ from portal.blueprints.databases.forms import (
 )
 from portal.blueprints.offers import not_served
 from portal.extensions import db
+from portal.i18n import gettext, lazy_gettext
 from portal.models import Database, DatabaseUser, Status
 from portal.models.naming import named
 from portal.orchestration.operations import password_lost

@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import Form
+from portal.i18n import lazy_gettext
 
 
 class DomainForm(Form):

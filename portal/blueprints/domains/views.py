@@ -1,10 +1,10 @@
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import gettext, lazy_gettext
 
 from portal.blueprints.common import confirm_delete, listing, paginated, refusals, saved, status_response
 from portal.blueprints.domains.forms import CheckForm, DomainForm, VerifyForm
 from portal.extensions import db
+from portal.i18n import gettext, lazy_gettext
 from portal.models import Address, Domain, Mailbox
 from portal.models.naming import named
 from portal.orchestration.proof import lost_reason, proven, record_name, token

@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext
 from wtforms import StringField, SubmitField, ValidationError
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.blueprints.forms import Form
+from portal.i18n import lazy_gettext
 
 
 def _printable(form, field):

@@ -1,11 +1,11 @@
 """Start and stop impersonating. The rules live in portal/security/impersonation.py."""
 
 from flask import Blueprint, abort, flash, redirect, url_for
-from flask_babel import gettext
 
 from portal.blueprints.common import saved
 from portal.blueprints.impersonation.forms import ImpersonateForm, StopForm
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models import User, utcnow
 from portal.models.naming import named
 from portal.security import impersonation, sessions, totp

@@ -1,4 +1,3 @@
-from flask_babel import lazy_gettext
 from wtforms import (
     BooleanField,
     DateField,
@@ -17,6 +16,7 @@ from wtforms.validators import (
 )
 
 from portal.blueprints.forms import Form, PasswordFields, WholeNumberField, id_choice
+from portal.i18n import lazy_gettext
 from portal.models.validators import local_part_problem
 from portal.services.mailboxes import QUOTA_MAX_MB, QUOTA_MIN_MB
 

@@ -3,7 +3,6 @@ from flask import (
     render_template,
     url_for,
 )
-from flask_babel import gettext, lazy_gettext
 
 from portal.blueprints.common import (
     confirm_delete,
@@ -21,6 +20,7 @@ from portal.blueprints.mailboxes.forms import (
     QuotaForm,
 )
 from portal.blueprints.offers import has_proved_domain, not_served, waiting_domains
+from portal.i18n import gettext, lazy_gettext
 from portal.models import Domain, Mailbox
 from portal.models.naming import named
 from portal.orchestration.operations import is_routed, password_lost

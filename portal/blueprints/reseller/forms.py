@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext
 from wtforms import EmailField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.blueprints.forms import Form, PasswordFields, WholeNumberField
+from portal.i18n import lazy_gettext
 from portal.models import LIMITS
 
 

@@ -1,12 +1,13 @@
 from collections import defaultdict
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
-from flask_babel import gettext, lazy_gettext, ngettext
 
 from portal.blueprints.common import listing, matching, paginated, refusals, saved
 from portal.blueprints.reseller.forms import LimitsForm, SetPasswordForm, SubAccountForm, SwitchForm
 from portal.extensions import db
+from portal.i18n import gettext, lazy_gettext, ngettext
 from portal.models import LIMITS, Account, User
 from portal.security import sessions
 from portal.security.audit import audit
@@ -28,6 +29,17 @@ from portal.services.resellers import (
     usage,
     user_for_token,
 )
+
+
+class Owner(NamedTuple):
+    """A sub-account's owner as its row shows them: who, and the words of the buttons for them."""
+
+    id: int
+    email: str
+    reason_label: str
+    log_in_title: str
+    link_title: str
+
 
 bp = Blueprint("reseller", __name__)
 
@@ -62,13 +74,20 @@ def accounts():
         query = query.where(matching(filters.q, Account.name))
     page = paginated(query.order_by(Account.name, Account.id))
     # Who one may log in as: e-mail and id are all the page needs of them (whole User objects cost 1 ms).
+    # Their buttons' words too: three translated strings per owner in the template cost 1 ms a page.
     owners = defaultdict(list)
+    reason, log_in, mail_link = (
+        gettext("Reason to log in as %(email)s"),
+        gettext("Log in as %(email)s"),
+        gettext("E-mail %(email)s a link to set a new password"),
+    )
     for owner in db.session.execute(
         sa.select(User.account_id, User.id, User.email)
         .where(User.account_id.in_([a.id for a in page.items]), User.active)
         .order_by(User.id)
     ):
-        owners[owner.account_id].append(owner)
+        email = {"email": owner.email}
+        owners[owner.account_id].append(Owner(owner.id, owner.email, reason % email, log_in % email, mail_link % email))
     # One line of text per account: a page of 50 accounts would otherwise render 350 template cells.
     # The words are translated once, not once per cell (350 lookups cost 10 ms).
     line = gettext("%(things)s: %(used)s / %(limit)s")

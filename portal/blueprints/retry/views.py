@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import gettext
 
 from portal.blueprints.common import saved
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models.kinds import KINDS, Kind
 from portal.security.roles import customer
 from portal.security.scoping import current_actor

@@ -2,13 +2,13 @@
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.blueprints.common import listing, matching, paginated, refusals, saved, with_people
 from portal.blueprints.staff.blueprint import bp
 from portal.blueprints.staff.forms import ActionForm, EventFilterForm, VerifyDomainForm
 from portal.extensions import db
+from portal.i18n import gettext
 from portal.models import KINDS, LIMITS, Account, AuditEvent, Domain, Mailbox, Operation, OpState, User
 from portal.models.naming import in_unicode, named
 from portal.models.validators import ascii_for_search, domain_to_ascii

@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import Length, Optional
 
 from portal.blueprints.forms import Form, WholeNumberField
+from portal.i18n import lazy_gettext
 from portal.models import LogState
 
 # A backend log's state in words (_macros/log_state.html shows the same words on its badge).

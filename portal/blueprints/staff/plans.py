@@ -4,7 +4,6 @@ search. The rules, the refusals below usage and the audit trail are services/pla
 operator's `flask plans` commands."""
 
 from flask import abort, redirect, render_template, request, url_for
-from flask_babel import gettext, lazy_gettext
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -13,6 +12,7 @@ from portal.blueprints.forms import Form, WholeNumberField
 from portal.blueprints.staff.accounts import search_accounts
 from portal.blueprints.staff.blueprint import bp
 from portal.extensions import db
+from portal.i18n import gettext, lazy_gettext
 from portal.models import LIMITS, Plan
 from portal.security.roles import staff_required
 from portal.security.scoping import console, current_actor

@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext
 from wtforms import RadioField, SelectChoice, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import Form, PasswordFields
+from portal.i18n import lazy_gettext
 
 SHELL_CHOICES = [
     SelectChoice("sftp", lazy_gettext("SFTP only, inside its home")),

@@ -1,10 +1,10 @@
 from flask import Blueprint, render_template, url_for
-from flask_babel import gettext, lazy_gettext
 
 from portal.blueprints.common import confirm_delete, listing, paginated, refusals, saved, status_response
 from portal.blueprints.offers import not_served
 from portal.blueprints.system_users.forms import SystemUserForm, UserPasswordForm, UserSettingsForm
 from portal.extensions import db
+from portal.i18n import gettext, lazy_gettext
 from portal.models import SystemUser, WebApp
 from portal.models.naming import named
 from portal.orchestration.operations import password_lost

@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import Form, id_choice
+from portal.i18n import lazy_gettext
 from portal.services.webapps import PHP_DEFAULTS
 
 

@@ -1,11 +1,11 @@
 from flask import Blueprint, render_template, url_for
-from flask_babel import gettext, lazy_gettext
 from wtforms import SelectChoice
 
 from portal.blueprints.common import confirm_delete, listing, paginated, refusals, saved, status_response
 from portal.blueprints.offers import not_served
 from portal.blueprints.webapps.forms import WebAppForm, WebAppOptionsForm
 from portal.extensions import db
+from portal.i18n import gettext, lazy_gettext
 from portal.models import Mount, Status, SystemUser, WebApp, Website
 from portal.models.naming import named
 from portal.security.roles import customer

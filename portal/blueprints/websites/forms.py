@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import Checkboxes, Form, id_choice
+from portal.i18n import lazy_gettext
 
 
 class SecretText(TextAreaField):

@@ -1,7 +1,6 @@
 from typing import Any
 
 from flask import Blueprint, render_template, url_for
-from flask_babel import gettext, lazy_gettext
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
@@ -17,6 +16,7 @@ from portal.blueprints.common import (
 from portal.blueprints.offers import has_proved_domain, not_served, waiting_domains
 from portal.blueprints.websites.forms import WebsiteForm
 from portal.extensions import db
+from portal.i18n import gettext, lazy_gettext
 from portal.models import Status, WebApp, Website
 from portal.models.naming import named
 from portal.security.roles import customer
