@@ -9,10 +9,11 @@ from typing import Any
 from flask import request
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, SelectMultipleField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, Length, NumberRange
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget, PasswordInput
 
 from portal.i18n import gettext, lazy_gettext
+from portal.models.kinds import LIMITS
 from portal.models.validators import control_problem, normalise_lines
 
 # PostgreSQL's integer, the type of every id and number column: a larger value would fail in the database.
@@ -126,6 +127,18 @@ class WholeNumberField(IntegerField):
         # Too large: a range validator with a maximum says so in the field's own words.
         if not any(isinstance(v, NumberRange) and v.max is not None for v in self.validators):
             raise ValueError(gettext("Type a number no larger than %(max)d.", max=INT_MAX))
+
+
+def add_limit_fields(form_class: type[Form], description: object) -> None:
+    """One "Most <things>" field per limit of the kinds registry, made now: a form shows them after the
+    fields made before this call and before those made after it. Empty is no limit."""
+    for kind, words in LIMITS.items():
+        field = WholeNumberField(
+            lazy_gettext("Most %(things)s", things=words),
+            validators=[Optional(), NumberRange(min=0)],
+            description=description,
+        )
+        setattr(form_class, kind, field)
 
 
 PASSWORD_RULES = [DataRequired(), Length(min=10, max=128, message=lazy_gettext("Use 10 to 128 characters."))]

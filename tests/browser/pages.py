@@ -33,6 +33,7 @@ from portal.models import (
     WebApp,
     Website,
 )
+from tests.ids import ID_MODELS
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 # Phone, tablet, desktop; each with a height of its kind.
@@ -97,22 +98,6 @@ NOT_FOR = {
     ("staff", "staff.plan_new"): "admins only: staff get 403 (admins visit it)",
 }
 
-# The model whose first row (that the role can see) fills each id argument of a rule.
-ID_MODELS: dict[str, type] = {
-    "domain_id": Domain,
-    "mailbox_id": Mailbox,
-    "address_id": Address,
-    "user_id": SystemUser,
-    "app_id": WebApp,
-    "website_id": Website,
-    "database_id": Database,
-    "db_user_id": DatabaseUser,
-    "account_id": Account,
-    "log_id": BackendLog,
-    "server_id": Server,
-    "plan_id": Plan,
-}
-
 
 def get_rules(app: Flask) -> list[Rule]:
     return sorted((r for r in app.url_map.iter_rules() if "GET" in (r.methods or ())), key=lambda r: r.rule)
@@ -156,7 +141,7 @@ def uncovered(app: Flask) -> list[str]:
         if rule.endpoint not in visited | set(SKIP) | set(LOGIN_FLOW)
     ]
     problems += [
-        f"{rule.endpoint} ({rule.rule}): no model for <{arg}> in pages.ID_MODELS"
+        f"{rule.endpoint} ({rule.rule}): no model for <{arg}> in tests/ids.py ID_MODELS"
         for role in ROLES
         for rule in plan(app, role)
         for arg in sorted(rule.arguments)

@@ -91,7 +91,7 @@ def test_coverage_names_a_new_page(bare_app):
 
     assert uncovered(bare_app) == [
         "hidden_corner (/hidden-corner): visit it (an access rule some role has) or list it in pages.SKIP",
-        "widget (/widgets/<int:widget_id>): no model for <widget_id> in pages.ID_MODELS",
+        "widget (/widgets/<int:widget_id>): no model for <widget_id> in tests/ids.py ID_MODELS",
     ]
 
 

@@ -8,17 +8,8 @@ from portal.models import BackendLog, LogState, Operation, OpState, Status
 from portal.orchestration.dispatch import sweep
 from tests.helpers import mailbox, new_mailbox
 from tests.testbed.ports import free_port
-from tests.testbed.smtp import SmtpServer
 
 CANARY = "Canary-in-alert-4242"
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ from portal.models import (
     Website,
 )
 from tests.helpers import Web
+from tests.ids import by_arg
 
 UNICODE_DIGITS = "\u0661\u0662"  # 12 in Arabic-Indic digits: int() takes them, an id must not
 ODD_IDS = (0, -1, 2**31, 2**63, 2**64, 10**20, UNICODE_DIGITS, "9" * 5000, "%ff")
@@ -86,10 +87,10 @@ def people(make_account, make_staff, local_server):
     plan = Plan(name="Walk plan", max_mailboxes=3)
     db.session.add_all([log, plan])
     db.session.commit()
-    staff_ids = {"log_id": log.id, "server_id": local_server.id, "account_id": acme.id, "plan_id": plan.id}
+    staff_ids = ids_of([log, local_server, acme, plan])
     return {
         "acme@owner.test": _objects(acme, "acme"),
-        "boss@resell.test": {"account_id": bakery.id, "subject_id": bakery.users[0].id, **_objects(resell, "resell")},
+        "boss@resell.test": {**ids_of([bakery, bakery.users[0]]), **_objects(resell, "resell")},
         "staff@hostdeck.test": staff_ids,
         "admin@hostdeck.test": staff_ids,
     }
@@ -109,16 +110,11 @@ def _objects(account, tag: str) -> dict[str, int]:
     db_user.databases = [database]
     db.session.add_all([domain, mailbox, address, user, app, website, database, db_user])
     db.session.commit()
-    return {
-        "domain_id": domain.id,
-        "mailbox_id": mailbox.id,
-        "address_id": address.id,
-        "user_id": user.id,
-        "app_id": app.id,
-        "website_id": website.id,
-        "database_id": database.id,
-        "db_user_id": db_user.id,
-    }
+    return ids_of([domain, mailbox, address, user, app, website, database, db_user])
+
+
+def ids_of(objects) -> dict[str, int]:
+    return {arg: obj.id for arg, obj in by_arg(objects).items()}
 
 
 # What the forms hold, read from every form class of the portal

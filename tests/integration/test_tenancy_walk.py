@@ -31,24 +31,10 @@ from portal.models import (
 from portal.security.passwords import hash_password
 from portal.security.roles import RULES
 from tests.helpers import PASSWORD, count, mailbox_operation, page_text
+from tests.ids import ID_MODELS, by_arg
 
-MODELS = {
-    "mailbox_id": Mailbox,
-    "domain_id": Domain,
-    "address_id": Address,
-    "user_id": SystemUser,
-    "app_id": WebApp,
-    "website_id": Website,
-    "log_id": BackendLog,
-    "server_id": Server,
-    "account_id": Account,
-    "subject_id": User,
-    "database_id": Database,
-    "db_user_id": DatabaseUser,
-    "plan_id": Plan,  # not account-owned: staff only (the console)
-}
 # Every provisioned kind has its pages, so the walk knows its id (and builds one of each below).
-assert {kind.model for kind in KINDS} <= set(MODELS.values()), "a kind's id route is missing from the walk"
+assert {kind.model for kind in KINDS} <= set(ID_MODELS.values()), "a kind's id route is missing from the walk"
 NOT_IDS = {"token"}  # a signed token, checked on its own (test_resellers.py)
 MISSING = 987654321
 UNGUARDED = {"static", "bootstrap.static"}
@@ -80,16 +66,7 @@ def objects_for(account: Account, tag: str) -> dict[str, object]:
     objects = [domain, mailbox, address, user, app, website, database, db_user]
     assert {type(obj) for obj in objects} == {kind.model for kind in KINDS}, "build one of every kind"
     db.session.add_all(objects)
-    return {
-        "domain_id": domain,
-        "mailbox_id": mailbox,
-        "address_id": address,
-        "user_id": user,
-        "app_id": app,
-        "website_id": website,
-        "database_id": database,
-        "db_user_id": db_user,
-    }
+    return by_arg(objects)
 
 
 @pytest.fixture
@@ -117,14 +94,14 @@ def tenants():
     db.session.add(entry)
     db.session.add(mailbox_operation(server.id, owned["b"]["mailbox_id"].id))
     db.session.commit()
-    staff_only = {"log_id": entry, "server_id": server, "plan_id": plan}
+    staff_only = by_arg([entry, server, plan])
     visible = {"ra": {"ra", "a1"}, "a1": {"a1"}, "b": {"b"}}
     return owned, staff_only, visible
 
 
 def id_routes(app):
     for rule in app.url_map.iter_rules():
-        args = [a for a in rule.arguments if a in MODELS]
+        args = [a for a in rule.arguments if a in ID_MODELS]
         if args:
             assert len(rule.arguments) == 1, f"{rule} takes more than one id: extend the walk"
             yield rule, args[0]
@@ -145,8 +122,8 @@ def test_every_id_route_is_covered_by_the_walk(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint in UNGUARDED:
             continue
-        unknown = [a for a in rule.arguments if a not in MODELS and a not in NOT_IDS]
-        assert not unknown, f"{rule}: the walk does not know {unknown}; add it to MODELS"
+        unknown = [a for a in rule.arguments if a not in ID_MODELS and a not in NOT_IDS]
+        assert not unknown, f"{rule}: the walk does not know {unknown}; add it to tests/ids.py ID_MODELS"
 
 
 @pytest.mark.parametrize("viewer", ["ra", "a1", "b"])

@@ -1,9 +1,8 @@
 from wtforms import EmailField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
-from portal.blueprints.forms import Form, PasswordFields, WholeNumberField
+from portal.blueprints.forms import Form, PasswordFields, WholeNumberField, add_limit_fields
 from portal.i18n import lazy_gettext
-from portal.models import LIMITS
 
 
 class SubAccountForm(Form):
@@ -16,16 +15,7 @@ class LimitsForm(Form):
     submit = SubmitField(lazy_gettext("Save limits"))
 
 
-for _kind, _words in LIMITS.items():
-    setattr(
-        LimitsForm,
-        _kind,
-        WholeNumberField(
-            lazy_gettext("Most %(things)s", things=_words),
-            validators=[Optional(), NumberRange(min=0)],
-            description=lazy_gettext("Leave empty for no limit of its own."),
-        ),
-    )
+add_limit_fields(LimitsForm, lazy_gettext("Leave empty for no limit of its own."))
 
 
 class SwitchForm(Form):

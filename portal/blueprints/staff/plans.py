@@ -5,10 +5,10 @@ operator's `flask plans` commands."""
 
 from flask import abort, redirect, render_template, request, url_for
 from wtforms import StringField, SubmitField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.common import fail_form, refusals, saved
-from portal.blueprints.forms import Form, WholeNumberField
+from portal.blueprints.forms import Form, WholeNumberField, add_limit_fields
 from portal.blueprints.staff.accounts import search_accounts
 from portal.blueprints.staff.blueprint import bp
 from portal.extensions import db
@@ -37,16 +37,7 @@ class PlanForm(Form):
     name = StringField(lazy_gettext("Name"), validators=[DataRequired(), Length(max=100)])
 
 
-for _kind, _words in LIMITS.items():
-    setattr(
-        PlanForm,
-        _kind,
-        WholeNumberField(
-            lazy_gettext("Most %(what)s", what=_words),
-            validators=[Optional(), NumberRange(min=0)],
-            description=lazy_gettext("Empty: no limit."),
-        ),
-    )
+add_limit_fields(PlanForm, lazy_gettext("Empty: no limit."))
 PlanForm.submit = SubmitField(lazy_gettext("Save plan"))  # made last, so shown last
 
 
