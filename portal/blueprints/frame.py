@@ -164,6 +164,21 @@ def icon(name: str, css: str = "") -> Markup:
     )
 
 
+_NUMBERS: dict[tuple[str, int], str] = {}
+
+
+def number(value: int) -> str:
+    """A whole number as the viewer's language writes it ("1,024", "1024"), written once per process,
+    language and number: Babel takes 20 µs each, and a page shows dozens."""
+    key = (str(locale_now()), value)
+    found = _NUMBERS.get(key)
+    if found is None:
+        if len(_NUMBERS) > 4096:
+            _NUMBERS.clear()
+        found = _NUMBERS[key] = format_number(value)
+    return found
+
+
 _SIZES: dict[tuple[str, int], str] = {}
 
 
@@ -175,7 +190,7 @@ def megabytes(size: int) -> str:
     if found is None:
         if len(_SIZES) > 4096:
             _SIZES.clear()
-        found = _SIZES[key] = gettext("%(size)s MB", size=format_number(size))
+        found = _SIZES[key] = gettext("%(size)s MB", size=number(size))
     return found
 
 
@@ -190,7 +205,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(sidebar_links)
     app.add_template_global(limit_words)
     app.add_template_global(named)
-    app.add_template_filter(format_number, "number")
+    app.add_template_filter(number)
     app.add_template_filter(megabytes)
 
     @app.after_request

@@ -37,7 +37,10 @@ database_grant = sa.Table(
 
 class Database(Provisioned, Timestamped, Base):
     __tablename__ = "database"
-    __table_args__ = (sa.UniqueConstraint("engine", "name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("engine", "name"),
+        sa.Index("ix_database_account_status", "account_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
@@ -59,7 +62,10 @@ class Database(Provisioned, Timestamped, Base):
 
 class DatabaseUser(Provisioned, Timestamped, Base):
     __tablename__ = "database_user"
-    __table_args__ = (sa.UniqueConstraint("engine", "name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("engine", "name"),
+        sa.Index("ix_database_user_account_status", "account_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)

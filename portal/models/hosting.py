@@ -13,6 +13,7 @@ from portal.models.status import Provisioned
 
 class SystemUser(Provisioned, Timestamped, Base):
     __tablename__ = "system_user"
+    __table_args__ = (sa.Index("ix_system_user_account_status", "account_id", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
@@ -33,7 +34,10 @@ class WebApp(Provisioned, Timestamped, Base):
     """Files under ~/webapps/<name> of a system user, served static or through a PHP-FPM pool."""
 
     __tablename__ = "web_app"
-    __table_args__ = (sa.UniqueConstraint("system_user_id", "name", name="uq_web_app_user_name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("system_user_id", "name", name="uq_web_app_user_name"),
+        sa.Index("ix_web_app_account_status", "account_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
@@ -63,6 +67,7 @@ class Website(Provisioned, Timestamped, Base):
     """An nginx server block: the account's domains (with www.), web apps mounted on paths."""
 
     __tablename__ = "website"
+    __table_args__ = (sa.Index("ix_website_account_status", "account_id", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)

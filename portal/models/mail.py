@@ -30,6 +30,7 @@ class Domain(Provisioned, Timestamped, Base):
         # Several accounts may claim a name while they prove it; only one may have it proved.
         sa.UniqueConstraint("account_id", "name", name="uq_domain_account_name"),
         sa.Index("uq_domain_name_verified", "name", unique=True, postgresql_where=VERIFIED, sqlite_where=VERIFIED),
+        sa.Index("ix_domain_account_status", "account_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,6 +105,7 @@ class Address(Provisioned, Timestamped, Base):
     __table_args__ = (
         sa.UniqueConstraint("domain_id", "local_part", name="uq_address_name"),
         sa.Index("ix_address_account_name", "account_id", "local_part", "domain_id"),
+        sa.Index("ix_address_account_status", "account_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

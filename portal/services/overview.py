@@ -50,12 +50,13 @@ def meters(actor: Actor, used: dict[str, int]) -> list[Meter]:
 
 
 def unsettled(actor: Actor) -> dict[Kind, dict[Status, int]]:
-    """Per kind, how many objects wait to be applied or failed: one query for every kind."""
+    """Per kind, how many objects wait to be applied or failed: one query for every kind, each part
+    read from its (account_id, status) index."""
     if actor.scope is None:
         return {}
     counts = [
         scoped(kind.model, actor)
-        .where(sa.or_(*(kind.model.status == status for status in UNSETTLED)))
+        .where(kind.model.status.in_(UNSETTLED))
         .with_only_columns(sa.literal(kind.name).label("kind"), kind.model.status, sa.func.count())
         .group_by(kind.model.status)
         for kind in KINDS

@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 
 from portal.blueprints.common import with_people
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import Account, AuditEvent, Operation, OpState, Status
 from portal.security.roles import user
 from portal.security.scoping import console, current_actor, scoped
@@ -26,6 +27,19 @@ LISTS = {
     "Website": "websites.index",
 }
 
+# The "get started" steps: words and where to go. Lazy, so a page that shows none translates none.
+STEP_WORDS = {
+    "domain": (_l("Add a domain"), _l("The name your mail and websites live under."), "domains.index"),
+    "proof": (_l("Prove the domain is yours"), _l("Publish one DNS record; we check it for you."), "domains.index"),
+    "mailbox": (_l("Create a mailbox"), _l("An address with its own inbox and password."), "mailboxes.create"),
+    "system_user": (
+        _l("Create a system user"),
+        _l("The login that owns your websites' files (SFTP)."),
+        "system_users.create",
+    ),
+    "web_app": (_l("Set up a web app"), _l("PHP for your site, then a website to serve it."), "webapps.create"),
+}
+
 
 @bp.route("/")
 @user
@@ -44,6 +58,7 @@ def index():
         failed=failed,
         lists=LISTS,
         steps=steps,
+        step_words=STEP_WORDS,
         new_account=not any(step.done for step in steps),
         waiting=waiting,
         events=db.session.scalars(with_people(scoped(AuditEvent, actor)).limit(RECENT)).all(),
