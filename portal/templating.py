@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Forbidden, HTTPException, TooManyRequests
 
 from portal.extensions import db
-from portal.i18n import gettext, lazy_gettext, locale_now
 from portal.models import Status
 from portal.models.naming import named
 from portal.models.validators import address_in_unicode
@@ -25,6 +24,7 @@ from portal.security import impersonation, sessions
 from portal.security.scoping import current_actor
 from portal.services.failures import explain, viewer_is_staff
 from portal.services.resellers import reseller_of
+from portal.words import gettext, lazy_gettext, locale_now
 
 STATUS_LOOK = {
     Status.PENDING: (lazy_gettext("Pending"), "text-bg-warning"),

@@ -28,7 +28,6 @@ from wtforms import SelectChoice, SubmitField
 
 from portal.blueprints.forms import INT_MAX, Form, whole_number
 from portal.extensions import db
-from portal.i18n import gettext, lazy_gettext
 from portal.models import Account, AuditEvent, Domain
 from portal.models.naming import named
 from portal.models.validators import ascii_for_search
@@ -37,6 +36,7 @@ from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
 from portal.services.failures import explain, failed_here, viewer_is_staff
 from portal.services.resellers import reseller_of
+from portal.words import gettext, lazy_gettext
 
 MAX_PAGE = 1_000_000  # beyond this no list has rows, and the offset stays within the database's reach
 MAX_POLLED = 200  # ids in one status poll

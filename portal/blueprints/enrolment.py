@@ -9,9 +9,9 @@ from flask import render_template
 
 from portal.blueprints.forms import EnrolForm
 from portal.extensions import db
-from portal.i18n import lazy_gettext
 from portal.models import User
 from portal.security import totp
+from portal.words import lazy_gettext
 
 BAD_CODE = lazy_gettext("That code is wrong or was already used.")
 

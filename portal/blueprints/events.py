@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
-from portal.i18n import gettext, lazy_gettext, ngettext, pgettext
 from portal.models import AuditEvent
 from portal.models.kinds import KINDS
 from portal.models.naming import in_unicode
+from portal.words import gettext, lazy_gettext, ngettext, pgettext
 
 # What happened, by the action's verb ("mailbox.save" -> "save"): `thing` is what it happened to.
 DONE = {

@@ -12,9 +12,9 @@ from wtforms import IntegerField, PasswordField, SelectMultipleField, StringFiel
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget, PasswordInput
 
-from portal.i18n import gettext, lazy_gettext
 from portal.models.kinds import LIMITS
 from portal.models.validators import control_problem, normalise_lines
+from portal.words import gettext, lazy_gettext
 
 # PostgreSQL's integer, the type of every id and number column: a larger value would fail in the database.
 INT_MAX = 2**31 - 1

@@ -18,12 +18,12 @@ from flask_babel import format_number
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from portal.i18n import gettext, locale_now
-from portal.i18n import lazy_gettext as _l
 from portal.models import LIMITS
 from portal.models.naming import named
 from portal.security.scoping import current_actor
 from portal.services.resellers import reseller_of
+from portal.words import gettext, locale_now
+from portal.words import lazy_gettext as _l
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from portal.extensions import db
-from portal.i18n import gettext
 from portal.models import Domain
 from portal.orchestration.operations import is_served
 from portal.orchestration.proof import proven, waiting_reason
 from portal.security.scoping import Actor, scoped
+from portal.words import gettext
 
 
 def not_served(actor: Actor, object_type: str, things: Any) -> str:

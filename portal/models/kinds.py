@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from portal.i18n import lazy_gettext, ngettext
 from portal.models.databases import Database, DatabaseUser
 from portal.models.hosting import SystemUser, WebApp, Website
 from portal.models.mail import Address, Domain, Mailbox
 from portal.models.status import Provisioned
+from portal.words import lazy_gettext, ngettext
 
 # "3 mailboxes": a count with its words, one ngettext per kind, so that each language gets its own
 # plural forms (and the gender its words need around them).

@@ -11,7 +11,7 @@ from functools import cache
 import idna
 from publicsuffixlist import PublicSuffixList
 
-from portal.i18n import gettext
+from portal.words import gettext
 
 # Controls, invisible format characters, line and paragraph separators: none of them reaches a server
 # (U+0085 and U+2028 end a line in some parsers, U+202E turns text around, U+200B hides in a name).

@@ -7,7 +7,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.i18n import gettext
 from portal.models import Operation, OpState, Route, Server, Status
 from portal.models.kinds import kind_named
 from portal.models.status import Provisioned
@@ -17,6 +16,7 @@ from portal.orchestration.dispatch import INSERTED, ROUTES, mark_dirty
 from portal.orchestration.proof import check_served
 from portal.security.audit import audit
 from portal.security.scoping import Actor
+from portal.words import gettext
 
 
 class NoServer(Exception):

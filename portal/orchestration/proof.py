@@ -13,9 +13,9 @@ import hmac
 
 from flask import current_app
 
-from portal.i18n import gettext
 from portal.models import Address, Domain, Mailbox, Website
 from portal.models.status import Provisioned
+from portal.words import gettext
 
 PREFIX = "_hostdeck-challenge"
 # What migration 0016 wrote on every domain served before proof was asked (the migration keeps its copy).

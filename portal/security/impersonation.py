@@ -16,12 +16,12 @@ from flask_babel import force_locale
 from flask_babel.speaklater import LazyString
 
 from portal.extensions import babel, db
-from portal.i18n import gettext, lazy_gettext, ngettext
 from portal.models import AccountKind, LoginSession, User, utcnow
 from portal.security import sessions
 from portal.security.audit import audit
 from portal.security.roles import View
 from portal.security.scoping import Actor
+from portal.words import gettext, lazy_gettext, ngettext
 
 NOT_FOUND = 404
 

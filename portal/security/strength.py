@@ -26,9 +26,9 @@ from pathlib import Path
 
 from zxcvbn import zxcvbn
 
-from portal.i18n import gettext, lazy_gettext
 from portal.models import Account, User
 from portal.security.scoping import Actor
+from portal.words import gettext, lazy_gettext
 
 MIN_LENGTH, MAX_LENGTH = 10, 128
 MIN_SCORE = 3  # zxcvbn's 0-4: 3 is "safely unguessable", some 10^8 guesses and more

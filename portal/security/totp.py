@@ -25,10 +25,10 @@ from cryptography.fernet import Fernet, InvalidToken
 from flask import abort, current_app
 
 from portal.extensions import db
-from portal.i18n import gettext
 from portal.models import RecoveryCode, User, utcnow
 from portal.models.base import rowcount
 from portal.security import throttle
+from portal.words import gettext
 
 RECOVERY_CODES = 10
 DRIFT = 1  # accept the previous and the next 30-second step too: phone clocks drift

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.i18n import gettext
 from portal.models import Address, Domain, Mailbox, Status
 from portal.models.validators import email_to_ascii, local_part_problem, shown
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
@@ -13,6 +12,7 @@ from portal.services import ServiceError, record, to_delete
 from portal.services.domains import refuse_unproven
 from portal.services.limits import reserve
 from portal.services.text import plain_text
+from portal.words import gettext
 
 MAX_FORWARDS = 20
 

@@ -12,13 +12,13 @@ import re
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.i18n import gettext
 from portal.models import Account, Database, DatabaseUser, Engine, Status
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.security.strength import actor_names
 from portal.services import ServiceError, record, refuse_weak_password, to_change, to_delete
 from portal.services.limits import reserve
 from portal.services.text import plain_text
+from portal.words import gettext
 
 BASE = re.compile(r"[a-z0-9][a-z0-9_]*")  # fullmatch: $ would let a final line break through
 

@@ -9,7 +9,6 @@ from limits import RateLimitItemPerHour, RateLimitItemPerSecond
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.i18n import gettext, ngettext
 from portal.models import Account, AccountKind, Address, Domain, Mailbox, Status, Website, utcnow, website_domain
 from portal.models.validators import domain_to_ascii
 from portal.orchestration import proving
@@ -28,6 +27,7 @@ from portal.security.audit import audit
 from portal.security.scoping import Actor, console, get_scoped_or_404
 from portal.services import ServiceError, record, to_delete
 from portal.services.limits import reserve
+from portal.words import gettext, ngettext
 
 REASON_MAX = 200
 

@@ -18,7 +18,6 @@ from flask_login import current_user
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 
 from portal.extensions import db
-from portal.i18n import gettext, lazy_gettext, ngettext
 from portal.models import BackendLog, LogState, Operation, OpState, Status
 from portal.models.kinds import KINDS, kind_of
 from portal.models.status import Provisioned
@@ -29,6 +28,7 @@ from portal.security import throttle
 from portal.security.scoping import Actor, current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
 from portal.services.orchestration import retry_object
+from portal.words import gettext, lazy_gettext, ngettext
 
 # "Try again": at most this many per object in ten minutes, and per login in an hour.
 RETRIES_PER_OBJECT = 5

@@ -9,10 +9,10 @@ the first one moved.
 from __future__ import annotations
 
 from portal.extensions import db
-from portal.i18n import ngettext
 from portal.models import usage
 from portal.models.kinds import counted
 from portal.services import ServiceError
+from portal.words import ngettext
 
 
 def reserve(account_id: int, kinds: str | dict[str, int], amount: int = 1) -> None:

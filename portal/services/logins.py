@@ -6,7 +6,6 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 
 from portal.extensions import db
-from portal.i18n import gettext
 from portal.models import User
 from portal.models.naming import in_unicode
 from portal.security import sessions
@@ -16,6 +15,7 @@ from portal.security.scoping import Actor
 from portal.security.strength import actor_names
 from portal.security.throttle import client_ip, login_blocked, login_failed
 from portal.services import ServiceError, refuse_weak_password
+from portal.words import gettext
 
 
 def _check_current(actor: Actor, current: str) -> User:

@@ -7,7 +7,6 @@ from datetime import date
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.i18n import gettext
 from portal.models import Address, Domain, Mailbox, Status
 from portal.models.naming import named
 from portal.models.validators import local_part_problem
@@ -18,6 +17,7 @@ from portal.services import ServiceError, record, refuse_weak_password, to_chang
 from portal.services.domains import refuse_unproven
 from portal.services.limits import reserve
 from portal.services.text import plain_text
+from portal.words import gettext
 
 QUOTA_MIN_MB, QUOTA_MAX_MB = 10, 102400
 

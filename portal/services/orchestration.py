@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.i18n import gettext
 from portal.models import BackendLog, Operation, OpState, Route, Server
 from portal.models.kinds import kind_named
 from portal.models.status import Provisioned
@@ -15,6 +14,7 @@ from portal.orchestration.proof import unproven_domain
 from portal.security.audit import audit
 from portal.security.scoping import Actor
 from portal.services import ServiceError
+from portal.words import gettext
 
 
 def retry_log(actor: Actor, log_id: int) -> int:

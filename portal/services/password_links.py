@@ -27,7 +27,6 @@ from limits import RateLimitItemPerHour
 from redis.exceptions import RedisError
 
 from portal.extensions import db
-from portal.i18n import gettext, ngettext
 from portal.models import AccountKind, User
 from portal.orchestration.alerts import send_mail
 from portal.orchestration.queue import queue
@@ -37,6 +36,7 @@ from portal.security.passwords import hash_password
 from portal.security.scoping import Actor, console, sub_account
 from portal.security.strength import user_names
 from portal.services import ServiceError, refuse_weak_password
+from portal.words import gettext, ngettext
 
 log = logging.getLogger(__name__)
 

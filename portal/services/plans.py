@@ -23,7 +23,6 @@ import sqlalchemy as sa
 from flask import abort
 
 from portal.extensions import db
-from portal.i18n import gettext, ngettext
 from portal.models import LIMITS, Account, Plan, Role
 from portal.models.kinds import counted
 from portal.models.plans import Limits
@@ -32,6 +31,7 @@ from portal.security.audit import audit
 from portal.security.scoping import Actor, console
 from portal.services import ServiceError
 from portal.services.text import plain_text
+from portal.words import gettext, ngettext
 
 LimitValues = Mapping[str, int | None]
 

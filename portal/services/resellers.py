@@ -9,7 +9,6 @@ from email_validator import EmailNotValidError, validate_email
 from flask import abort
 
 from portal.extensions import db
-from portal.i18n import gettext
 from portal.models import LIMITS, Account, AccountKind, Domain, Role, Status, User, utcnow
 from portal.models.kinds import DELETION_ORDER, SUSPENDED, Kind, counted
 from portal.models.usage import totals
@@ -23,6 +22,7 @@ from portal.services.password_links import make_token
 from portal.services.password_links import user_for_token as _user_for_link
 from portal.services.plans import refuse_below_usage
 from portal.services.text import plain_text
+from portal.words import gettext
 
 LINK_DAYS = 7
 ACCOUNT_NAME_MAX = 100  # Account.name is a String(100)

@@ -7,7 +7,6 @@ import re
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.i18n import gettext
 from portal.models import Account, Status, SystemUser
 from portal.models.ssh_keys import AuthorizedKey, KeyProblem, parse_line
 from portal.security.scoping import Actor, get_scoped_or_404
@@ -15,6 +14,7 @@ from portal.security.strength import actor_names
 from portal.services import ServiceError, record, refuse_weak_password, to_change, to_delete
 from portal.services.limits import reserve
 from portal.services.text import plain_text
+from portal.words import gettext
 
 BASE_NAME = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 RESERVED = {

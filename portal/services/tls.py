@@ -5,10 +5,10 @@ from __future__ import annotations
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from portal.i18n import gettext
 from portal.models import utcnow
 from portal.models.naming import in_unicode
 from portal.services import ServiceError
+from portal.words import gettext
 
 MAX_PEM = 64 * 1024
 

@@ -10,7 +10,6 @@ from zoneinfo import available_timezones
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.i18n import gettext
 from portal.models import Domain, Mount, Server, Status, SystemUser, WebApp, Website, website_domain
 from portal.models.validators import shown
 from portal.orchestration.backends.nginx import PATH, server_names
@@ -20,6 +19,7 @@ from portal.services.domains import refuse_unproven
 from portal.services.limits import reserve
 from portal.services.text import plain_text
 from portal.services.tls import check_certificate, normalised_key
+from portal.words import gettext
 
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 SITE_NAME_MAX = 64  # Website.name is a String(64)

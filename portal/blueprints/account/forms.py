@@ -4,7 +4,7 @@ from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitF
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import Form, PasswordFields
-from portal.i18n import lazy_gettext
+from portal.words import lazy_gettext
 
 
 class PasswordChangeForm(PasswordFields, Form):

@@ -16,13 +16,14 @@ from portal.blueprints.account.forms import (
 from portal.blueprints.common import refusals, saved
 from portal.blueprints.enrolment import BAD_CODE, enrol_page
 from portal.extensions import db
-from portal.i18n import LANGUAGES, gettext, ngettext, refresh
+from portal.i18n import LANGUAGES, refresh
 from portal.security import totp
 from portal.security.audit import audit
 from portal.security.impersonation import not_while_impersonating
 from portal.security.roles import user
 from portal.security.scoping import current_actor
 from portal.services.logins import change_email, change_password
+from portal.words import gettext, ngettext
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 

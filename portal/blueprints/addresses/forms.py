@@ -2,8 +2,8 @@ from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAre
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.blueprints.forms import Checkboxes, Form, id_choice
-from portal.i18n import lazy_gettext
 from portal.services.addresses import MAX_FORWARDS
+from portal.words import lazy_gettext
 
 
 class DestinationFields:

@@ -16,13 +16,13 @@ from portal.blueprints.common import (
 )
 from portal.blueprints.offers import has_proved_domain, not_served, waiting_domains
 from portal.extensions import db
-from portal.i18n import gettext, lazy_gettext
 from portal.models import Address, Domain, Mailbox, Status, address_mailbox
 from portal.models.naming import named
 from portal.models.validators import address_in_unicode, unicode_name
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services.addresses import create_address, delete_address, update_address
+from portal.words import gettext, lazy_gettext
 
 bp = Blueprint("addresses", __name__, url_prefix="/addresses")
 

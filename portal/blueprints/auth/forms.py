@@ -2,7 +2,7 @@ from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from portal.blueprints.forms import Form, PasswordFields
-from portal.i18n import lazy_gettext
+from portal.words import lazy_gettext
 
 
 class LoginForm(Form):

@@ -11,7 +11,6 @@ from portal.blueprints.auth.forms import CodeForm, ForgotForm, LoginForm, Logout
 from portal.blueprints.common import refusals, saved
 from portal.blueprints.enrolment import BAD_CODE, enrol_page
 from portal.extensions import db
-from portal.i18n import gettext, lazy_gettext
 from portal.models import User, utcnow
 from portal.security import impersonation, sessions, totp
 from portal.security.impersonation import not_while_impersonating
@@ -19,6 +18,7 @@ from portal.security.passwords import check_password
 from portal.security.roles import public, user
 from portal.security.throttle import client_ip, login_blocked, login_failed
 from portal.services import password_links
+from portal.words import gettext, lazy_gettext
 
 bp = Blueprint("auth", __name__)
 

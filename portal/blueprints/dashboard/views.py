@@ -6,11 +6,11 @@ from flask import Blueprint, render_template
 
 from portal.blueprints.common import with_people
 from portal.extensions import db
-from portal.i18n import lazy_gettext as _l
 from portal.models import Account, AuditEvent, Operation, OpState, Status
 from portal.security.roles import user
 from portal.security.scoping import console, current_actor, scoped
 from portal.services import overview
+from portal.words import lazy_gettext as _l
 
 bp = Blueprint("dashboard", __name__)
 

@@ -2,8 +2,8 @@ from wtforms import RadioField, SelectChoice, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import Checkboxes, Form, PasswordFields, id_choice
-from portal.i18n import lazy_gettext
 from portal.models import Engine
+from portal.words import lazy_gettext
 
 ENGINES = [SelectChoice(e.value, e.label) for e in Engine]
 NAME_HELP = lazy_gettext("Lowercase letters, digits and _; your account prefix is added in front.")

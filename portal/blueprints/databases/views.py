@@ -11,7 +11,6 @@ from portal.blueprints.databases.forms import (
 )
 from portal.blueprints.offers import not_served
 from portal.extensions import db
-from portal.i18n import gettext, lazy_gettext
 from portal.models import Database, DatabaseUser, Status
 from portal.models.naming import named
 from portal.orchestration.operations import password_lost
@@ -27,6 +26,7 @@ from portal.services.databases import (
     set_grants,
     users_going_with,
 )
+from portal.words import gettext, lazy_gettext
 
 bp = Blueprint("databases", __name__, url_prefix="/databases")
 

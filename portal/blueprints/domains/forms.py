@@ -2,7 +2,7 @@ from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import Form
-from portal.i18n import lazy_gettext
+from portal.words import lazy_gettext
 
 
 class DomainForm(Form):

@@ -4,7 +4,6 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from portal.blueprints.common import confirm_delete, listing, paginated, refusals, saved, status_response
 from portal.blueprints.domains.forms import CheckForm, DomainForm, VerifyForm
 from portal.extensions import db
-from portal.i18n import gettext, lazy_gettext
 from portal.models import Address, Domain, Mailbox
 from portal.models.naming import named
 from portal.orchestration.proof import lost_reason, proven, record_name, token
@@ -20,6 +19,7 @@ from portal.services.domains import (
     may_verify_by_hand,
     verify_for_sub_account,
 )
+from portal.words import gettext, lazy_gettext
 
 bp = Blueprint("domains", __name__, url_prefix="/domains")
 

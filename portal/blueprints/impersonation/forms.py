@@ -2,7 +2,7 @@ from wtforms import StringField, SubmitField, ValidationError
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.blueprints.forms import Form
-from portal.i18n import lazy_gettext
+from portal.words import lazy_gettext
 
 
 def _printable(form, field):

@@ -5,11 +5,11 @@ from flask import Blueprint, abort, flash, redirect, url_for
 from portal.blueprints.common import saved
 from portal.blueprints.impersonation.forms import ImpersonateForm, StopForm
 from portal.extensions import db
-from portal.i18n import gettext
 from portal.models import User, utcnow
 from portal.models.naming import named
 from portal.security import impersonation, sessions, totp
 from portal.security.roles import user
+from portal.words import gettext
 
 bp = Blueprint("impersonation", __name__)
 

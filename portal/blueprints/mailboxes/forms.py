@@ -16,9 +16,9 @@ from wtforms.validators import (
 )
 
 from portal.blueprints.forms import Form, PasswordFields, WholeNumberField, id_choice
-from portal.i18n import lazy_gettext
 from portal.models.validators import local_part_problem
 from portal.services.mailboxes import QUOTA_MAX_MB, QUOTA_MIN_MB
+from portal.words import lazy_gettext
 
 
 def _lower(value):

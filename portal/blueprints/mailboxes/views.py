@@ -20,7 +20,6 @@ from portal.blueprints.mailboxes.forms import (
     QuotaForm,
 )
 from portal.blueprints.offers import has_proved_domain, not_served, waiting_domains
-from portal.i18n import gettext, lazy_gettext
 from portal.models import Domain, Mailbox
 from portal.models.naming import named
 from portal.orchestration.operations import is_routed, password_lost
@@ -34,6 +33,7 @@ from portal.services.mailboxes import (
     delete_mailbox,
     set_autoreply,
 )
+from portal.words import gettext, lazy_gettext
 
 bp = Blueprint("mailboxes", __name__, url_prefix="/mailboxes")
 

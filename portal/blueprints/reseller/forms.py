@@ -2,7 +2,7 @@ from wtforms import EmailField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.blueprints.forms import Form, PasswordFields, WholeNumberField, add_limit_fields
-from portal.i18n import lazy_gettext
+from portal.words import lazy_gettext
 
 
 class SubAccountForm(Form):

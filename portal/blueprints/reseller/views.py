@@ -7,7 +7,6 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from portal.blueprints.common import listing, matching, paginated, refusals, saved
 from portal.blueprints.reseller.forms import LimitsForm, SetPasswordForm, SubAccountForm, SwitchForm
 from portal.extensions import db
-from portal.i18n import gettext, lazy_gettext, ngettext
 from portal.models import LIMITS, Account, User
 from portal.security import sessions
 from portal.security.audit import audit
@@ -29,6 +28,7 @@ from portal.services.resellers import (
     usage,
     user_for_token,
 )
+from portal.words import gettext, lazy_gettext, ngettext
 
 
 class Owner(NamedTuple):

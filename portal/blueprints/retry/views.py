@@ -14,12 +14,12 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 
 from portal.blueprints.common import saved
 from portal.extensions import db
-from portal.i18n import gettext
 from portal.models.kinds import KINDS, Kind
 from portal.security.roles import customer
 from portal.security.scoping import current_actor
 from portal.services import ServiceError
 from portal.services.failures import TooSoon, try_again
+from portal.words import gettext
 
 bp = Blueprint("retry", __name__)
 

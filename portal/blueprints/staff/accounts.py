@@ -8,7 +8,6 @@ from portal.blueprints.common import listing, matching, paginated, refusals, sav
 from portal.blueprints.staff.blueprint import bp
 from portal.blueprints.staff.forms import ActionForm, EventFilterForm, VerifyDomainForm
 from portal.extensions import db
-from portal.i18n import gettext
 from portal.models import KINDS, LIMITS, Account, AuditEvent, Domain, Mailbox, Operation, OpState, User
 from portal.models.naming import in_unicode, named
 from portal.models.validators import ascii_for_search, domain_to_ascii
@@ -19,6 +18,7 @@ from portal.security.scoping import console, current_actor
 from portal.services.domains import verify_as_staff
 from portal.services.password_links import send_link_as_staff
 from portal.services.resellers import usage
+from portal.words import gettext
 
 RESULTS = 50
 

@@ -2,8 +2,8 @@ from wtforms import BooleanField, SelectChoice, SelectField, StringField, Submit
 from wtforms.validators import Length, Optional
 
 from portal.blueprints.forms import Form, WholeNumberField
-from portal.i18n import lazy_gettext
 from portal.models import LogState
+from portal.words import lazy_gettext
 
 # A backend log's state in words (_macros/log_state.html shows the same words on its badge).
 STATE_WORDS = {

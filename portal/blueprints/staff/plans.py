@@ -12,7 +12,6 @@ from portal.blueprints.forms import Form, WholeNumberField, add_limit_fields
 from portal.blueprints.staff.accounts import search_accounts
 from portal.blueprints.staff.blueprint import bp
 from portal.extensions import db
-from portal.i18n import gettext, lazy_gettext
 from portal.models import LIMITS, Plan
 from portal.security.roles import staff_required
 from portal.security.scoping import console, current_actor
@@ -27,6 +26,7 @@ from portal.services.plans import (
     plans,
     save_plan,
 )
+from portal.words import gettext, lazy_gettext
 
 ON_PLAN_SHOWN = 100
 

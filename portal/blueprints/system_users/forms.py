@@ -2,7 +2,7 @@ from wtforms import RadioField, SelectChoice, StringField, SubmitField, TextArea
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import Form, PasswordFields
-from portal.i18n import lazy_gettext
+from portal.words import lazy_gettext
 
 SHELL_CHOICES = [
     SelectChoice("sftp", lazy_gettext("SFTP only, inside its home")),

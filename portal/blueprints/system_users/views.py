@@ -4,7 +4,6 @@ from portal.blueprints.common import confirm_delete, listing, paginated, refusal
 from portal.blueprints.offers import not_served
 from portal.blueprints.system_users.forms import SystemUserForm, UserPasswordForm, UserSettingsForm
 from portal.extensions import db
-from portal.i18n import gettext, lazy_gettext
 from portal.models import SystemUser, WebApp
 from portal.models.naming import named
 from portal.orchestration.operations import password_lost
@@ -17,6 +16,7 @@ from portal.services.system_users import (
     keys_of,
     update_system_user,
 )
+from portal.words import gettext, lazy_gettext
 
 bp = Blueprint("system_users", __name__, url_prefix="/system-users")
 

@@ -2,8 +2,8 @@ from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringF
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import Form, id_choice
-from portal.i18n import lazy_gettext
 from portal.services.webapps import PHP_DEFAULTS
+from portal.words import lazy_gettext
 
 
 def _setting(name: str):

@@ -5,12 +5,12 @@ from portal.blueprints.common import confirm_delete, listing, paginated, refusal
 from portal.blueprints.offers import not_served
 from portal.blueprints.webapps.forms import WebAppForm, WebAppOptionsForm
 from portal.extensions import db
-from portal.i18n import gettext, lazy_gettext
 from portal.models import Mount, Status, SystemUser, WebApp, Website
 from portal.models.naming import named
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services.webapps import create_web_app, delete_web_app, php_versions, update_web_app
+from portal.words import gettext, lazy_gettext
 
 bp = Blueprint("webapps", __name__, url_prefix="/webapps")
 

@@ -2,7 +2,7 @@ from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAre
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import Checkboxes, Form, id_choice
-from portal.i18n import lazy_gettext
+from portal.words import lazy_gettext
 
 
 class SecretText(TextAreaField):

@@ -16,13 +16,13 @@ from portal.blueprints.common import (
 from portal.blueprints.offers import has_proved_domain, not_served, waiting_domains
 from portal.blueprints.websites.forms import WebsiteForm
 from portal.extensions import db
-from portal.i18n import gettext, lazy_gettext
 from portal.models import Status, WebApp, Website
 from portal.models.naming import named
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
 from portal.services.webapps import create_website, delete_website, update_website
+from portal.words import gettext, lazy_gettext
 
 bp = Blueprint("websites", __name__, url_prefix="/websites")
 
