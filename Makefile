@@ -29,7 +29,7 @@ MOS := $(POS:.po=.mo)
 # Extract every string of the code and pages, merge it into each language, and compile.
 messages: $(VENV)/.runtime
 	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output \
-		--project Hostdeck -o portal/translations/messages.pot portal
+		--ignore-dirs ".* __pycache__" --project Hostdeck -o portal/translations/messages.pot portal
 	$(BIN)/pybabel -q update --no-fuzzy-matching -i portal/translations/messages.pot -d portal/translations
 	$(MAKE) $(MOS)
 

@@ -1,3 +1,4 @@
+import contextlib
 import os
 
 import click
@@ -6,18 +7,35 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from portal.extensions import db
-from portal.models import Account, AccountKind, Domain, Role, Route, Server, User, utcnow
+from portal.models import LIMITS, Account, AccountKind, Domain, Role, Route, Server, User, utcnow
 from portal.orchestration.operations import record
 from portal.security.passwords import hash_password
+from portal.services import ServiceError
+from portal.services.plans import apply_plan, plan_named, save_plan
 
 demo = AppGroup("demo", help="Demo data for `make run`.")
 DEMO_PASSWORD = "hostdeck-test-drive"  # noqa: S105 (the demo's published password)
 DEMO_LOGINS = ("admin@example.com", "staff@example.com", "reseller@example.com", "customer@example.com")
 
 
+# What a small customer gets (the staff Plans page shows it; the demo customer is on it).
+STARTER = {
+    "domains": 3,
+    "mailboxes": 10,
+    "quota_mb": 10240,
+    "addresses": 50,
+    "system_users": 2,
+    "web_apps": 3,
+    "databases": 3,
+}
+
+
 def seed_demo(root: str) -> bool:
-    """Create the demo logins, accounts, domains and a local demo server. False if already there."""
+    """Create the demo logins, accounts, domains, a local demo server and the Starter plan. False if
+    already there (a demo seeded before it had a plan gets the plan)."""
     if db.session.scalar(sa.select(User).where(User.email == DEMO_LOGINS[0])):
+        seed_plan()
+        db.session.commit()
         return False
     pw = hash_password(DEMO_PASSWORD)
     reseller = Account(name="Demo Reseller", kind=AccountKind.RESELLER)
@@ -52,8 +70,21 @@ def seed_demo(root: str) -> bool:
         db.session.add(domain)
         db.session.flush()
         record(domain, "save")
+    seed_plan()
     db.session.commit()
     return True
+
+
+def seed_plan() -> None:
+    """The Starter plan, applied to the demo customer; nothing if the plan is there already."""
+    if plan_named("Starter") is not None:
+        return
+    plan, _ = save_plan(None, None, name="Starter", values=STARTER)
+    customer = db.session.scalar(sa.select(Account).where(Account.name == "Demo Customer"))
+    if customer is not None and all(customer.limit(kind) is None for kind in LIMITS):  # no limits of its own
+        # A demo played with may have more than the plan allows: then it keeps no limits.
+        with contextlib.suppress(ServiceError):
+            apply_plan(None, plan, customer)
 
 
 @demo.command("seed")

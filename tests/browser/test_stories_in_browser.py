@@ -13,7 +13,8 @@ pytestmark = pytest.mark.browser
 
 def test_the_dashboard_shows_usage_against_the_limits(live_server, logged_in_page, screenshot):
     customer = account_named("Demo Customer")
-    customer.max_domains, customer.max_mailboxes = 2, 4
+    # The demo's Starter plan limits addresses too: here they have no limit.
+    customer.max_domains, customer.max_mailboxes, customer.max_addresses = 2, 4, None
     db.session.commit()
     page, problems = logged_in_page(live_server, "customer@example.com")
     domains = page.locator('[data-limit="domains"]')

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Account, Server, SystemUser, WebApp
+from portal.models import Account, Database, Domain, Mailbox, Server, Status, SystemUser, WebApp, utcnow
 from portal.services.webapps import PHP_DEFAULTS
 from tests.helpers import add_server, domain_id, mailbox, new_address, new_mailbox
 
@@ -238,6 +238,7 @@ def test_mail_and_websites_without_a_verified_domain_say_to_add_one_first(web, m
         ("/databases/users/new", "mariadb", "databases"),
         ("/webapps/new", "phpfpm", "web apps"),
         ("/websites/new", "nginx", "websites"),
+        ("/databases/", "mariadb", "databases"),  # the create form sits on the list page
     ],
 )
 def test_a_feature_no_server_offers_says_so_before_the_form(web, books, url, backend, words):
@@ -250,6 +251,35 @@ def test_a_feature_no_server_offers_says_so_before_the_form(web, books, url, bac
     text = page(web, url)
     assert "No server offers" not in text
     assert "name" in fields_of(text)[0]
+
+
+@pytest.mark.parametrize(
+    ("url", "backend", "words"),
+    [
+        ("/domains/", "postfix", "domains"),  # a domain is written to the mail server (Postfix)
+        ("/mailboxes/new", "dovecot", "mailboxes"),
+        ("/addresses/new", "postfix", "addresses"),  # forwards too: they are addresses
+    ],
+)
+def test_mail_no_server_offers_says_so_before_the_form(web, make_account, url, backend, words):
+    make_account("Books", email="owner@books.test", domains=("books.test",))  # no mail server at all
+    web.login("owner@books.test")
+    text = page(web, url)
+    assert f"No server offers {words} yet. Contact support to have it set up." in text
+    assert 'id="not-served"' in text
+    assert fields_of(text)[0] == []
+
+    local_server("mx1", backend)
+    text = page(web, url)
+    assert "No server offers" not in text
+    assert fields_of(text)[0][0] in ("name", "local_part")
+
+
+def test_the_domain_list_still_shows_the_domains_without_a_mail_server(web, make_account):
+    make_account("Books", email="owner@books.test", domains=("books.test",))
+    web.login("owner@books.test")
+    text = page(web, "/domains/")
+    assert "books.test" in text and "No server offers domains yet." in text
 
 
 def test_a_sub_account_is_told_to_ask_its_reseller(web, make_account, mailhost):
@@ -265,6 +295,21 @@ def test_the_notice_stands_for_a_post_too(web, books):
     refused = web.submit("/system-users/new", {"name": "web", "password": "x" * 12, "confirm": "x" * 12})
     assert "No server offers system users yet." in refused.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SystemUser)) == 0
+
+
+def test_no_domain_is_added_where_no_server_offers_domains(web, make_account):
+    make_account("Paper", email="owner@paper.test")
+    web.login("owner@paper.test")
+    # A name that waits for its proof records nothing yet: without the notice it would be stored.
+    refused = web.submit("/domains/", {"name": "paper-shop.org"})
+    assert "No server offers domains yet." in refused.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Domain)) == 0
+
+
+def test_no_database_is_created_where_no_server_offers_databases(web, books):
+    refused = web.submit("/databases/", {"name": "shop", "engine": "mariadb"}, post_url="/databases/new")
+    assert "No server offers databases yet." in refused.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Database)) == 0
 
 
 # 5. A refusal keeps what was typed, but never a password
@@ -394,3 +439,97 @@ def test_the_accounts_list_links_to_the_suspend_page(web, bakery_of_resell):
     text = page(web, "/reseller/accounts")
     assert f'href="/reseller/accounts/{bakery_of_resell.id}/suspend"' in text
     assert f'action="/reseller/accounts/{bakery_of_resell.id}/suspend"' not in text
+
+
+def flashed(web, response) -> str:
+    """The page a POST led to, with its flash."""
+    assert response.status_code == 302, response.status_code
+    return page(web, response.location)
+
+
+@pytest.fixture
+def books_for_staff(web, books, make_staff):
+    """Books with a mailbox; staff logged in."""
+    new_mailbox(web, "alice", domain="books.test")
+    web.logout()
+    make_staff()
+    web.login("staff@hostdeck.test")
+    return books
+
+
+def test_staff_suspending_an_account_asks_first_and_says_what_stops(web, books_for_staff):
+    books = books_for_staff
+    url = f"/staff/accounts/{books.id}/suspend"
+    overview = page(web, f"/staff/accounts/{books.id}")
+    assert f'href="{url}"' in overview and f'action="{url}"' not in overview  # a link to the page that asks
+
+    text = page(web, url)
+    assert "Suspend Books?" in text
+    stopping = text.split('id="stopping"', 1)[1].split("</ul>", 1)[0]
+    assert "1 mailbox" in stopping and "mail logins stop" in stopping
+    assert "log in" in text and "Nothing is deleted" in text
+    assert f'href="/staff/accounts/{books.id}"' in text  # the way back, keeping it running
+    assert db.session.get(Account, books.id).active  # the page alone changes nothing
+
+    done = web.submit(url, {})
+    assert done.location.endswith(f"/staff/accounts/{books.id}")
+    assert not db.session.get(Account, books.id).active
+    assert "Books is suspended; 1 service is being updated." in flashed(web, done)  # a plural that agrees
+    again = page(web, url)
+    assert "Books is suspended already." in again and 'method="post">' not in again.split('id="main"', 1)[1]
+
+
+def test_staff_resuming_an_account_asks_first_and_says_what_comes_back(web, books_for_staff):
+    books = books_for_staff
+    assert web.submit(f"/staff/accounts/{books.id}/suspend", {}).status_code == 302
+    url = f"/staff/accounts/{books.id}/resume"
+    overview = page(web, f"/staff/accounts/{books.id}")
+    assert f'href="{url}"' in overview and f'action="{url}"' not in overview
+
+    text = page(web, url)
+    assert "Resume Books?" in text
+    assert "1 mailbox" in text.split('id="resuming"', 1)[1].split("</ul>", 1)[0]
+    assert not db.session.get(Account, books.id).active
+
+    done = web.submit(url, {})
+    assert db.session.get(Account, books.id).active
+    assert "Books is active again; 1 service is being updated." in flashed(web, done)
+
+
+def test_staff_suspend_counts_agree_in_the_plural(web, books_for_staff):
+    books = books_for_staff
+    db.session.add(
+        Mailbox(account_id=books.id, domain_id=domain_id("books.test"), local_part="bob", status=Status.APPLIED)
+    )
+    db.session.commit()
+    url = f"/staff/accounts/{books.id}/suspend"
+    assert "2 mailboxes" in page(web, url)
+    assert "Books is suspended; 2 services are being updated." in flashed(web, web.submit(url, {}))
+
+
+def test_staff_suspending_a_reseller_says_its_sub_accounts_keep_running(web, make_account, make_staff):
+    reseller = make_account("Resell", kind="reseller", email="boss@resell.test")
+    make_account("Bakery", parent=reseller, email="owner@bakery.test")
+    make_staff()
+    web.login("staff@hostdeck.test")
+    text = page(web, f"/staff/accounts/{reseller.id}/suspend")
+    assert "Its 1 sub-account keeps running" in text
+    assert "only its portal logins stop" in text
+
+
+def test_only_staff_reach_the_suspend_pages(web, books):
+    for action in ("suspend", "resume"):
+        assert web.get(f"/staff/accounts/{books.id}/{action}").status_code == 404
+    assert web.submit("/", {}, post_url=f"/staff/accounts/{books.id}/suspend").status_code == 404
+    assert db.session.get(Account, books.id).active
+
+
+def test_an_account_being_deleted_is_neither_suspended_nor_resumed(web, make_account, make_staff):
+    gone = make_account("Gone")
+    gone.active, gone.deleting_at = False, utcnow()
+    db.session.commit()
+    make_staff()
+    web.login("staff@hostdeck.test")
+    assert "Gone is being deleted." in page(web, f"/staff/accounts/{gone.id}/resume")
+    assert web.submit(f"/staff/accounts/{gone.id}", {}, post_url=f"/staff/accounts/{gone.id}/resume").status_code == 302
+    assert db.session.get(Account, gone.id).active is False

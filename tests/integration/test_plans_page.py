@@ -4,9 +4,11 @@ search; a plan edited or applied below what an account already has is refused wi
 import pytest
 import sqlalchemy as sa
 
+from portal.cli.demo import DEMO_PASSWORD, seed_demo
 from portal.extensions import db
 from portal.models import AuditEvent, Plan, Role
-from tests.helpers import account_named, count
+from portal.services.plans import limits_of
+from tests.helpers import account_named, count, enrol_totp, user_named
 from tests.integration.test_quota_and_limits import give_mailboxes
 
 ADMIN, STAFF = "admin@hostdeck.test", "staff@hostdeck.test"
@@ -97,6 +99,7 @@ def test_admin_creates_and_edits_staff_apply(web, people):
     assert plan_named("Small").max_mailboxes == 8
     assert account_named("Acme").max_mailboxes == 8  # the accounts on the plan follow it
     assert "plan.edit" in actions()
+    assert "Plan Small saved; the 1 account on it follows." in web.get(edited.location).get_data(as_text=True)
 
 
 def test_a_plan_edited_below_an_accounts_usage_is_refused(web, people):
@@ -129,3 +132,29 @@ def test_a_plan_applied_below_usage_is_refused(web, people):
     acme = account_named("Acme")
     assert (acme.max_mailboxes, acme.max_domains) == (None, None)
     assert "account.plan" not in actions()
+
+
+def test_the_demo_has_a_starter_plan_on_its_customer(web, app, tmp_path):
+    assert seed_demo(str(tmp_path / "demo-server"))
+    starter = plan_named("Starter")
+    assert starter is not None
+    assert all(starter.limit(kind) is not None for kind in ("domains", "mailboxes", "quota_mb", "databases"))
+    assert limits_of(account_named("Demo Customer")) == limits_of(starter)  # the customer is on it
+    enrol_totp(user_named("staff@example.com"))  # the console asks staff for two-factor login
+    db.session.commit()
+    web.login("staff@example.com", DEMO_PASSWORD)
+    listing = web.get("/staff/plans").get_data(as_text=True)
+    assert "Starter" in listing.split('id="plans"', 1)[1] and "1 account" in listing
+    shown = web.get(f"/staff/plans/{starter.id}").get_data(as_text=True)
+    assert "Demo Customer" in shown
+
+
+def test_seeding_the_demo_again_adds_the_plan_once(app, tmp_path):
+    root = str(tmp_path / "demo-server")
+    assert seed_demo(root)
+    db.session.execute(sa.delete(Plan))  # a demo seeded before it had a plan
+    db.session.commit()
+    assert not seed_demo(root)  # the logins are there already
+    assert not seed_demo(root)
+    assert count(Plan) == 1 and plan_named("Starter") is not None
+    assert limits_of(account_named("Demo Customer")) == limits_of(plan_named("Starter"))

@@ -126,3 +126,15 @@ def test_staff_can_suspend_any_account(web, make_account, make_staff):
     web.logout()
     refused = web.submit("/login", {"email": "stranger@owner.test", "password": PASSWORD})
     assert refused.status_code == 200 and "suspended. Contact support" in refused.get_data(as_text=True)
+
+
+def test_a_resync_says_how_many_in_words_that_agree(web, make_account, make_staff, local_server):
+    acme = make_account("Acme")
+    shop = Domain(account=acme, name="acme.test", status=Status.APPLIED)
+    db.session.add_all([shop, Mailbox(account=acme, domain=shop, local_part="alice", status=Status.APPLIED)])
+    db.session.commit()
+    make_staff()
+    web.login("staff@hostdeck.test")
+    done = web.submit("/staff/servers", {}, post_url=f"/staff/servers/{local_server.id}/resync")
+    assert done.status_code == 302
+    assert "1 object is being applied again." in web.get(done.location).get_data(as_text=True)

@@ -13,7 +13,7 @@ from portal.blueprints.offers import not_served
 from portal.extensions import db
 from portal.models import Database, DatabaseUser, Status
 from portal.models.naming import named
-from portal.orchestration.operations import password_lost
+from portal.orchestration.operations import is_served, password_lost
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services.databases import (
@@ -65,6 +65,7 @@ def _index(form: DatabaseForm | None = None, status: int = 200):
         user_pages=users,
         listing=filters,
         form=form or DatabaseForm(),
+        unserved=not_served(actor, "Database", lazy_gettext("databases")),
         prefix=actor.account.assigned_prefix() if actor.account else "",
     ), status
 
@@ -79,7 +80,7 @@ def index():
 @customer
 def create():
     form = DatabaseForm()
-    if form.validate_on_submit():
+    if is_served("Database") and form.validate_on_submit():  # else the page says no server offers them
         with refusals(form):
             database = create_database(current_actor(), engine=form.engine.data, name=form.name.data)
             return saved(gettext("%(name)s is being created.", name=named(database)), url_for(".index"))

@@ -3,6 +3,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 
 from portal.blueprints.common import confirm_delete, listing, paginated, refusals, saved, status_response
 from portal.blueprints.domains.forms import CheckForm, DomainForm, VerifyForm
+from portal.blueprints.offers import not_served
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox
 from portal.models.naming import named
@@ -34,7 +35,9 @@ def _counts(model: type[Mailbox | Address], domain_ids: list[int]) -> dict[int, 
 def index():
     actor = current_actor()
     form = DomainForm()
-    if form.validate_on_submit():
+    # Said instead of the form: a domain is written to the mail server, and no server runs one yet.
+    unserved = not_served(actor, "Domain", lazy_gettext("domains"))
+    if not unserved and form.validate_on_submit():
         with refusals(form):
             domain = add_domain(actor, form.name.data)
             if not proven(domain):
@@ -48,6 +51,7 @@ def index():
     return render_template(
         "domains/index.html",
         form=form,
+        unserved=unserved,
         domains=page.items,
         page=page,
         listing=filters,

@@ -4,6 +4,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 
+from portal.blueprints import suspension
 from portal.blueprints.common import listing, matching, paginated, refusals, saved
 from portal.blueprints.reseller.forms import LimitsForm, SetPasswordForm, SubAccountForm, SwitchForm
 from portal.extensions import db
@@ -28,7 +29,7 @@ from portal.services.resellers import (
     usage,
     user_for_token,
 )
-from portal.words import gettext, lazy_gettext, ngettext
+from portal.words import gettext
 
 
 class Owner(NamedTuple):
@@ -127,15 +128,6 @@ def limits(account_id: int):
     return render_template("reseller/limits.html", form=form, account=account)
 
 
-# What stops, kind by kind, when an account is suspended (models/kinds.py: the kinds that suspend).
-STOPS = {
-    "Mailbox": lazy_gettext("their mail logins stop"),
-    "DatabaseUser": lazy_gettext("their database logins stop, and so do the apps that use them"),
-    "SystemUser": lazy_gettext("their SFTP and SSH logins stop"),
-    "Website": lazy_gettext("they show a page that says the website is suspended"),
-}
-
-
 @bp.route("/reseller/accounts/<int:account_id>/suspend", methods=["GET", "POST"])
 @access("reseller")
 @user
@@ -146,8 +138,7 @@ def suspend(account_id: int):
     account = sub_account(_reseller(), account_id)
     if account is None:
         abort(404)
-    stopping = [(kind, n, STOPS.get(kind.name, "")) for kind, n in remaining_services(account) if kind.suspends and n]
-    return render_template("reseller/suspend.html", account=account, stopping=stopping)
+    return render_template("reseller/suspend.html", account=account, stopping=suspension.following(account))
 
 
 @bp.route("/reseller/accounts/<int:account_id>/resume", methods=["POST"])
@@ -161,21 +152,7 @@ def _suspend(account_id: int, suspended: bool):
     _reseller()
     if SwitchForm().validate_on_submit():  # just the CSRF check
         account, count = suspend_sub_account(current_actor(), account_id, suspended)
-        if suspended:
-            message = ngettext(
-                "%(name)s is suspended; %(num)d service is being updated.",
-                "%(name)s is suspended; %(num)d services are being updated.",
-                count,
-                name=account.name,
-            )
-        else:
-            message = ngettext(
-                "%(name)s is active again; %(num)d service is being updated.",
-                "%(name)s is active again; %(num)d services are being updated.",
-                count,
-                name=account.name,
-            )
-        return saved(message, url_for(".accounts"))
+        return saved(suspension.done(account, suspended, count), url_for(".accounts"))
     return redirect(url_for(".accounts"))
 
 

@@ -64,7 +64,7 @@ def search_accounts(text: str) -> list[tuple[Account, str]]:
                 .limit(RESULTS)
             )
         ),
-        "name",
+        gettext("name"),
     )
     # The LIKEs use trigram indexes (migration 0015).
     add(
@@ -77,7 +77,7 @@ def search_accounts(text: str) -> list[tuple[Account, str]]:
                 .limit(RESULTS)
             )
         ),
-        "login",
+        gettext("login"),
     )
     domain_part = _ascii(text.split("@")[-1])
     add(
@@ -90,7 +90,7 @@ def search_accounts(text: str) -> list[tuple[Account, str]]:
                 .limit(RESULTS)
             )
         ),
-        "domain",
+        gettext("domain"),
     )
     if "@" in text:
         local, _, domain = text.partition("@")
@@ -103,7 +103,7 @@ def search_accounts(text: str) -> list[tuple[Account, str]]:
         boxes = console(Mailbox, actor).where(Mailbox.local_part.contains(text, autoescape=True))
     add(
         ((m.account, named(m)) for m in db.session.scalars(boxes.options(_with_account(Mailbox)).limit(RESULTS))),
-        "mailbox",
+        gettext("mailbox"),
     )
     return sorted(found.values(), key=lambda pair: pair[0].name.lower())[:RESULTS]
 

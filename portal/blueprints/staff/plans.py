@@ -26,7 +26,7 @@ from portal.services.plans import (
     plans,
     save_plan,
 )
-from portal.words import gettext, lazy_gettext
+from portal.words import gettext, lazy_gettext, ngettext
 
 ON_PLAN_SHOWN = 100
 
@@ -117,10 +117,17 @@ def plan_edit(plan_id: int):
     if form.validate_on_submit():
         with refusals(form):
             _, moved = save_plan(current_actor(), plan, name=form.name.data, values=_values(form))
-            return saved(
-                gettext("Plan %(name)s saved; %(count)d account(s) on it follow.", name=plan.name, count=moved),
-                url_for(".plan", plan_id=plan.id),
+            message = (
+                ngettext(
+                    "Plan %(name)s saved; the %(num)d account on it follows.",
+                    "Plan %(name)s saved; the %(num)d accounts on it follow.",
+                    moved,
+                    name=plan.name,
+                )
+                if moved
+                else gettext("Plan %(name)s saved.", name=plan.name)
             )
+            return saved(message, url_for(".plan", plan_id=plan.id))
     return _plan_page(plan, form)
 
 
