@@ -152,12 +152,27 @@ def version(filename: str) -> str:
     return known[1]
 
 
+_STATIC_URLS: dict[tuple[str, str], str] = {}
+
+
+def static_url(filename: str) -> str:
+    """url_for('static', filename=...) with its version, routed once per process and file: every page
+    names half a dozen. In debug (the demo) it follows edits to the files."""
+    if current_app.debug:
+        return url_for("static", filename=filename)
+    key = (filename, request.script_root if has_request_context() else "")
+    found = _STATIC_URLS.get(key)
+    if found is None:
+        found = _STATIC_URLS[key] = url_for("static", filename=filename)
+    return found
+
+
 def icon(name: str, css: str = "") -> Markup:
     """An icon from the committed sprite (scripts/vendor-assets.sh picks them); the words beside it say
     what it means, so screen readers skip it."""
     href = g.get("icons_url")
     if href is None:  # a page shows a dozen icons: route the sprite's URL once
-        href = g.icons_url = url_for("static", filename="vendor/icons.svg")
+        href = g.icons_url = static_url("vendor/icons.svg")
     return Markup(  # noqa: S704 every value is escaped
         f'<svg class="bi {escape(css)}" width="16" height="16" aria-hidden="true" focusable="false">'
         f'<use href="{escape(href)}#{escape(name)}"></use></svg>'
@@ -202,6 +217,7 @@ def limit_words(limit: str) -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_global(icon)
+    app.add_template_global(static_url)
     app.add_template_global(sidebar_links)
     app.add_template_global(limit_words)
     app.add_template_global(named)
