@@ -98,7 +98,7 @@ def viewer_is_staff() -> bool:
             g.viewer_is_staff = actor.real_user is not None or actor.user.is_staff
         else:
             g.viewer_is_staff = False
-    return g.viewer_is_staff
+    return bool(g.viewer_is_staff)
 
 
 def _failed_ops(obj: Provisioned) -> list[tuple[Operation, BackendLog | None]]:
