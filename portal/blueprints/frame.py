@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, current_app, g, has_request_context, request, url_for
+from flask import Flask, Response, current_app, has_request_context, request, url_for
 from flask_babel import format_number
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -170,43 +171,35 @@ def static_url(filename: str) -> str:
 def icon(name: str, css: str = "") -> Markup:
     """An icon from the committed sprite (scripts/vendor-assets.sh picks them); the words beside it say
     what it means, so screen readers skip it."""
-    href = g.get("icons_url")
-    if href is None:  # a page shows a dozen icons: route the sprite's URL once
-        href = g.icons_url = static_url("vendor/icons.svg")
+    href = static_url("vendor/icons.svg")
     return Markup(  # noqa: S704 every value is escaped
         f'<svg class="bi {escape(css)}" width="16" height="16" aria-hidden="true" focusable="false">'
         f'<use href="{escape(href)}#{escape(name)}"></use></svg>'
     )
 
 
-_NUMBERS: dict[tuple[str, int], str] = {}
+# What Babel writes for the viewer's language, kept per process: 20 µs a number, and a page shows dozens.
+_WRITTEN: dict[tuple[str, str, int], str] = {}
+
+
+def _written(kind: str, value: int, write: Callable[[int], str]) -> str:
+    key = (kind, str(locale_now()), value)
+    found = _WRITTEN.get(key)
+    if found is None:
+        if len(_WRITTEN) > 8192:
+            _WRITTEN.clear()
+        found = _WRITTEN[key] = write(value)
+    return found
 
 
 def number(value: int) -> str:
-    """A whole number as the viewer's language writes it ("1,024", "1024"), written once per process,
-    language and number: Babel takes 20 µs each, and a page shows dozens."""
-    key = (str(locale_now()), value)
-    found = _NUMBERS.get(key)
-    if found is None:
-        if len(_NUMBERS) > 4096:
-            _NUMBERS.clear()
-        found = _NUMBERS[key] = format_number(value)
-    return found
-
-
-_SIZES: dict[tuple[str, int], str] = {}
+    """A whole number as the viewer's language writes it ("1,024", "1024")."""
+    return _written("number", value, format_number)
 
 
 def megabytes(size: int) -> str:
-    """A size in MB, the number as the viewer's language writes it ("1,024 MB", "1024 MB"). Written
-    once per process, language and size: a list repeats a few sizes, and Babel takes 20 µs a number."""
-    key = (str(locale_now()), size)
-    found = _SIZES.get(key)
-    if found is None:
-        if len(_SIZES) > 4096:
-            _SIZES.clear()
-        found = _SIZES[key] = gettext("%(size)s MB", size=number(size))
-    return found
+    """A size in MB, the number as the viewer's language writes it ("1,024 MB", "1024 MB")."""
+    return _written("MB", size, lambda n: gettext("%(size)s MB", size=number(n)))
 
 
 def limit_words(limit: str) -> str:

@@ -168,9 +168,14 @@ def words_for(cause: Cause, obj: object, op: Operation | None, waiting: bool) ->
     return _("The %(server)s could not set up the %(thing)s. Support has been told.", server=server, thing=what)
 
 
+def nothing_to_explain(obj: Provisioned) -> bool:
+    """Nothing failed, and nothing waits after a failure: explain() says None without a query."""
+    return obj.status != Status.FAILED and not obj.last_error
+
+
 def explain(obj: Provisioned) -> Failure | None:
     """What failed, in plain words; None when nothing failed (or nothing waits after a failure)."""
-    if obj.status != Status.FAILED and not obj.last_error:
+    if nothing_to_explain(obj):
         return None
     found = _failed_ops(obj)
     op, entry = found[0] if found else (None, None)
