@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import load_config
 from portal import blueprints, cli, i18n, templating
 from portal.extensions import bootstrap, compress, csrf, db, migrate
-from portal.models import usage
+from portal.models import revisions, usage
 from portal.orchestration import dispatch
 from portal.security import headers, login, throttle
 
@@ -26,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     configure(app, test_config)
     register_extensions(app)
     usage.init_app(app)  # the usage counters follow every flush
+    revisions.init_app(app)  # and kept pages every commit
     headers.init_app(app)
     throttle.init_app(app)
     login.init_app(app)

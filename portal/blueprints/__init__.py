@@ -17,6 +17,7 @@ from portal.blueprints import (
     events,
     frame,
     impersonation,
+    kept,
     mailboxes,
     reseller,
     retry,
@@ -51,4 +52,5 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(feature.bp)
     app.add_template_global(events.describe_event)
     app.add_template_global(events.event_actor)
+    app.add_template_global(kept.mark)
     frame.init_app(app)

@@ -27,10 +27,12 @@ from werkzeug.routing import IntegerConverter
 from wtforms import SelectChoice, SubmitField
 
 from portal.blueprints.forms import INT_MAX, Form, whole_number
+from portal.blueprints.offers import account_domains
 from portal.extensions import db
-from portal.models import Account, AuditEvent, Domain
+from portal.models import Account, AuditEvent
 from portal.models.naming import named
 from portal.models.validators import ascii_for_search
+from portal.orchestration.dispatch import applied_here
 from portal.orchestration.proof import proven
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
@@ -85,7 +87,8 @@ def saved(message: str, target: str, category: str = "success"):
     When the commit applied the change in this process (no Redis: the demo) and it failed, the flash
     says what failed instead, in plain words (services/failures.py)."""
     db.session.commit()
-    failed = failed_here(current_actor()) if current_user.is_authenticated else None
+    # applied_here() first: the commit expired the login, and is_authenticated would read it back.
+    failed = failed_here(current_actor()) if applied_here() and current_user.is_authenticated else None
     if failed:
         flash(failed, "danger")
     else:
@@ -169,7 +172,7 @@ def domain_choices(actor) -> list[SelectChoice]:
         SelectChoice(
             d.id, d.display_name if proven(d) else gettext("%(name)s (waiting for proof)", name=d.display_name)
         )
-        for d in db.session.scalars(scoped(Domain, actor).order_by(Domain.name))
+        for d in account_domains(actor)
     ]
 
 

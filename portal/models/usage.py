@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session, attributes, joinedload, scoped_session
 
+from portal.models import revisions
 from portal.models.accounts import Account, AccountKind
 from portal.models.kinds import COUNTED, LIMITS, kind_of
 
@@ -92,7 +93,9 @@ def _write_lock(session: AnySession, account_ids: list[int]) -> None:
     lock until the commit. The sqlite3 driver begins a transaction at its first write, never at a
     read, so this no-op UPDATE is where the transaction starts: a writer already holding the lock
     makes it wait (the busy timeout), and what it reads next is what the others committed."""
-    session.execute(sa.update(Account).where(Account.id.in_(account_ids)).values(updated_at=Account.updated_at))
+    session.execute(
+        revisions.named(sa.update(Account).where(Account.id.in_(account_ids)).values(updated_at=Account.updated_at))
+    )
 
 
 def _move(session: AnySession, deltas: dict[int, Counter[str]]) -> None:
@@ -100,15 +103,17 @@ def _move(session: AnySession, deltas: dict[int, Counter[str]]) -> None:
         lock(session, deltas)
     for account_id in sorted(deltas):
         delta = deltas[account_id]
-        # updated_at stays: the account itself was not edited.
+        # updated_at stays: the account itself was not edited. Its revision moves with the rows that moved this.
         session.execute(
-            sa.update(Account)
-            .where(Account.id == account_id)
-            .values(
-                {
-                    **{f"used_{kind}": getattr(Account, f"used_{kind}") + n for kind, n in delta.items() if n},
-                    "updated_at": Account.updated_at,
-                }
+            revisions.named(
+                sa.update(Account)
+                .where(Account.id == account_id)
+                .values(
+                    {
+                        **{f"used_{kind}": getattr(Account, f"used_{kind}") + n for kind, n in delta.items() if n},
+                        "updated_at": Account.updated_at,
+                    }
+                )
             )
         )
 
@@ -157,8 +162,10 @@ def delete_rows(session: AnySession, model: type[Any], ids: list[int]) -> None:
         raise ValueError(f"{model.__name__} is not a counted kind")
     owners = session.scalars(sa.select(model.account_id).where(model.id.in_(ids)).distinct()).all()
     lock(session, owners)
+    revisions.touch(session, owners)
     measures = [getattr(model, column) for column in kind.measures]
-    gone = session.execute(sa.delete(model).where(model.id.in_(ids)).returning(model.account_id, *measures)).all()
+    deleting = sa.delete(model).where(model.id.in_(ids)).returning(model.account_id, *measures)
+    gone = session.execute(revisions.named(deleting)).all()
     deltas: dict[int, Counter[str]] = defaultdict(Counter)
     for account_id, *values in gone:
         if kind.limit:

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal.extensions import db
-from portal.models import BackendLog, LogState, Operation, OpState, Server, Status, usage, utcnow
-from portal.models.base import rowcount
+from portal.models import BackendLog, LogState, Operation, OpState, Server, Status, revisions, usage, utcnow
 from portal.models.kinds import COUNTED, deletion_rank, kind_named
 from portal.orchestration import alerts
 from portal.orchestration.changes import Change
@@ -139,7 +138,8 @@ def update_objects(keys: set[tuple[str, int]], errors: dict[tuple[str, int], str
         ids = by_type[object_type]
         kind = kind_named(object_type)
         model = kind.model
-        db.session.execute(sa.select(model.id).where(model.id.in_(ids)).with_for_update()).all()
+        owners = db.session.scalars(sa.select(model.account_id).where(model.id.in_(ids)).with_for_update()).all()
+        revisions.touch(db.session, owners)  # the pages kept of these accounts show the new status
         latest = latest_per_server(object_type, ids)
         applied, gone, failed, waiting = [], [], defaultdict(list), defaultdict(list)
         for object_id in ids:
@@ -156,25 +156,31 @@ def update_objects(keys: set[tuple[str, int]], errors: dict[tuple[str, int], str
                 applied.append(object_id)
         if applied:
             db.session.execute(
-                sa.update(model)
-                .where(model.id.in_(applied))
-                .values(status=Status.APPLIED, last_error=None, updated_at=utcnow())
+                revisions.named(
+                    sa.update(model)
+                    .where(model.id.in_(applied))
+                    .values(status=Status.APPLIED, last_error=None, updated_at=utcnow())
+                )
             )
         for error, object_ids in failed.items():
             db.session.execute(
-                sa.update(model)
-                .where(model.id.in_(object_ids))
-                .values(status=Status.FAILED, last_error=error, updated_at=utcnow())
+                revisions.named(
+                    sa.update(model)
+                    .where(model.id.in_(object_ids))
+                    .values(status=Status.FAILED, last_error=error, updated_at=utcnow())
+                )
             )
         for error, object_ids in waiting.items():
             db.session.execute(
-                sa.update(model).where(model.id.in_(object_ids)).values(last_error=error, updated_at=utcnow())
+                revisions.named(
+                    sa.update(model).where(model.id.in_(object_ids)).values(last_error=error, updated_at=utcnow())
+                )
             )
         if gone:
             if kind in COUNTED:
                 usage.delete_rows(db.session, model, gone)
             else:
-                db.session.execute(sa.delete(model).where(model.id.in_(gone)))
+                db.session.execute(revisions.named(sa.delete(model).where(model.id.in_(gone))))
 
 
 def latest_per_server(object_type: str, ids: list[int]) -> dict[int, list[tuple[int, OpState, str]]]:
@@ -221,7 +227,7 @@ def forget_old_secrets() -> int:
     """A failed operation keeps its verifier for a retry, but for FAILED_SECRET_DAYS at most. The
     object's page then asks for a new password (operations.password_lost)."""
     cutoff = utcnow() - timedelta(days=current_app.config["FAILED_SECRET_DAYS"])
-    result = db.session.execute(
+    forgetting = (
         sa.update(Operation)
         .where(
             Operation.state == OpState.FAILED,
@@ -229,5 +235,8 @@ def forget_old_secrets() -> int:
             Operation.updated_at < cutoff,
         )
         .values(secret=None)
+        .returning(Operation.account_id)
     )
-    return rowcount(result)
+    owners = db.session.scalars(revisions.named(forgetting)).all()
+    revisions.touch(db.session, owners)  # their pages now ask for a new password
+    return len(owners)

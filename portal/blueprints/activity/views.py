@@ -3,6 +3,7 @@
 from flask import Blueprint, render_template
 
 from portal.blueprints.common import listing, paginated, with_people
+from portal.blueprints.kept import kept
 from portal.models import AuditEvent
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, scoped
@@ -14,6 +15,7 @@ PER_PAGE = 50
 
 @bp.route("/activity")
 @customer
+@kept
 def index():
     actor = current_actor()
     filters = listing(actor)

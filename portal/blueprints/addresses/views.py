@@ -14,6 +14,7 @@ from portal.blueprints.common import (
     saved,
     status_response,
 )
+from portal.blueprints.kept import kept
 from portal.blueprints.offers import has_proved_domain, not_served, waiting_domains
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Status, address_mailbox
@@ -36,6 +37,7 @@ def _mailbox_choices(form, actor, account_id: int | None = None) -> None:
 
 @bp.route("/")
 @customer
+@kept
 def index():
     actor = current_actor()
     filters = listing(actor)

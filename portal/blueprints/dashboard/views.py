@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import Blueprint, render_template
 
 from portal.blueprints.common import with_people
+from portal.blueprints.kept import kept
 from portal.extensions import db
 from portal.models import Account, AuditEvent, Operation, OpState, Status
 from portal.security.roles import user
@@ -43,6 +44,7 @@ STEP_WORDS = {
 
 @bp.route("/")
 @user
+@kept
 def index():
     actor = current_actor()
     if actor.scope is None:

@@ -9,6 +9,7 @@ from portal.blueprints.databases.forms import (
     GrantsForm,
     SizesForm,
 )
+from portal.blueprints.kept import kept
 from portal.blueprints.offers import not_served
 from portal.extensions import db
 from portal.models import Database, DatabaseUser, Status
@@ -72,6 +73,7 @@ def _index(form: DatabaseForm | None = None, status: int = 200):
 
 @bp.route("/")
 @customer
+@kept
 def index():
     return _index()
 

@@ -3,6 +3,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 
 from portal.blueprints.common import confirm_delete, listing, paginated, refusals, saved, status_response
 from portal.blueprints.domains.forms import CheckForm, DomainForm, VerifyForm
+from portal.blueprints.kept import kept
 from portal.blueprints.offers import not_served
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox
@@ -32,6 +33,7 @@ def _counts(model: type[Mailbox | Address], domain_ids: list[int]) -> dict[int, 
 
 @bp.route("/", methods=["GET", "POST"])
 @customer
+@kept
 def index():
     actor = current_actor()
     form = DomainForm()

@@ -13,6 +13,7 @@ from portal.blueprints.common import (
     saved,
     status_response,
 )
+from portal.blueprints.kept import kept
 from portal.blueprints.mailboxes.forms import (
     AutoreplyForm,
     MailboxForm,
@@ -40,6 +41,7 @@ bp = Blueprint("mailboxes", __name__, url_prefix="/mailboxes")
 
 @bp.route("/")
 @customer
+@kept
 def index():
     # In name order straight from the (account_id, local_part, domain_id) index: a page of a
     # 5,000-mailbox account reads its 50 rows, not all of them.

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 
 from portal.blueprints import suspension
 from portal.blueprints.common import listing, matching, paginated, refusals, saved
+from portal.blueprints.kept import kept
 from portal.blueprints.reseller.forms import LimitsForm, SetPasswordForm, SubAccountForm, SwitchForm
 from portal.extensions import db
 from portal.models import LIMITS, Account, User
@@ -55,6 +56,7 @@ def _reseller() -> Account:
 @bp.route("/reseller/accounts", methods=["GET", "POST"])
 @access("reseller")
 @user
+@kept
 def accounts():
     reseller = _reseller()
     form = SubAccountForm()

@@ -5,6 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.blueprints.common import listing, matching, paginated, refusals, saved, with_people
+from portal.blueprints.kept import kept
 from portal.blueprints.staff.blueprint import bp
 from portal.blueprints.staff.forms import ActionForm, EventFilterForm, VerifyDomainForm
 from portal.extensions import db
@@ -110,6 +111,7 @@ def search_accounts(text: str) -> list[tuple[Account, str]]:
 
 @bp.route("/accounts")
 @staff_required
+@kept(console=True)
 def accounts():
     filters = listing(current_actor(), accounts=False)
     text = filters.q

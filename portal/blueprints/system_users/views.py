@@ -1,6 +1,7 @@
 from flask import Blueprint, render_template, url_for
 
 from portal.blueprints.common import confirm_delete, listing, paginated, refusals, saved, status_response
+from portal.blueprints.kept import kept
 from portal.blueprints.offers import not_served
 from portal.blueprints.system_users.forms import SystemUserForm, UserPasswordForm, UserSettingsForm
 from portal.extensions import db
@@ -23,6 +24,7 @@ bp = Blueprint("system_users", __name__, url_prefix="/system-users")
 
 @bp.route("/")
 @customer
+@kept
 def index():
     actor = current_actor()
     filters = listing(actor)

@@ -2,6 +2,7 @@ from flask import Blueprint, render_template, url_for
 from wtforms import SelectChoice
 
 from portal.blueprints.common import confirm_delete, listing, paginated, refusals, saved, status_response
+from portal.blueprints.kept import kept
 from portal.blueprints.offers import not_served
 from portal.blueprints.webapps.forms import WebAppForm, WebAppOptionsForm
 from portal.extensions import db
@@ -17,6 +18,7 @@ bp = Blueprint("webapps", __name__, url_prefix="/webapps")
 
 @bp.route("/")
 @customer
+@kept
 def index():
     actor = current_actor()
     filters = listing(actor)

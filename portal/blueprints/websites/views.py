@@ -13,6 +13,7 @@ from portal.blueprints.common import (
     saved,
     status_response,
 )
+from portal.blueprints.kept import kept
 from portal.blueprints.offers import has_proved_domain, not_served, waiting_domains
 from portal.blueprints.websites.forms import WebsiteForm
 from portal.extensions import db
@@ -29,6 +30,7 @@ bp = Blueprint("websites", __name__, url_prefix="/websites")
 
 @bp.route("/")
 @customer
+@kept
 def index():
     actor = current_actor()
     filters = listing(actor)
