@@ -2,7 +2,9 @@
 
 `make bench` runs `python -m bench.seed` first. Each page is measured with a logged-in session
 at 8 connections, beside a bare Flask page (bench/minimal.py) under the same gunicorn settings.
-Jobs are excluded: a throwaway Redis takes them and nothing works them. Prints one JSON object.
+Jobs are excluded: a throwaway Redis takes them and nothing works them. The pages are kept between
+requests (blueprints/kept.py); the `*_fresh` runs render the dashboard and a list afresh every time,
+as the first request after a change does. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -43,6 +45,16 @@ PAGES = {
     "reseller_sub_accounts": ("reseller@bench.example", "/reseller/accounts"),
     "staff_account_search": ("staff@bench.example", "/staff/accounts?q=big.example"),
 }
+# Rendered afresh on every request, as after a change (blueprints/kept.py keeps the pages above until
+# their account changes): a new ?fresh= each time, which the pages ignore.
+FRESH = {"dashboard_fresh": "dashboard", "mailbox_list_fresh": "mailbox_list"}
+FRESH_SCRIPT = """
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", "{path}?fresh=" .. n .. "x" .. math.random(1, 1000000000))
+end
+"""
 # Not a target: the cheapest logged-in request there is (the status poll of one mailbox: the session
 # and one query, JSON out). It shows how much of every page's cost is being logged in at all.
 REFERENCE = {"logged_in_status_poll": ("big@bench.example", "/mailboxes/status?ids=1")}
@@ -152,6 +164,10 @@ def query_counts(url: str, redis_url: str) -> dict[str, int]:
             seen.clear()
             assert client.get(path).status_code == 200, name
             counts[name] = len(seen)
+            app.extensions.pop("hostdeck.kept", None)  # what a page costs when it is rendered afresh
+            seen.clear()
+            client.get(path)
+            counts[f"{name}_fresh"] = len(seen)
         client = app.test_client()
         _client_login(client, "big@bench.example")
         token = CSRF.search(client.get("/mailboxes/new").get_data(as_text=True)).group(1)
@@ -213,6 +229,12 @@ def run(url: str = URL) -> dict:
                 cookie = login(base, email)
                 wrk(base + path, cookie)  # warm up
                 results[name] = wrk(base + path, cookie)
+            for name, page in FRESH.items():
+                email, path = PAGES[page]
+                cookie = login(base, email)
+                script = FRESH_SCRIPT.replace("{path}", path)
+                wrk(base + path, cookie, script=script)  # warm up
+                results[name] = wrk(base + path, cookie, script=script)
             cookie = login(base, "big@bench.example")
             results["create_mailbox_post"] = wrk(base + "/", script=post_script(base, cookie, domain_id))
             results["create_mailbox_post_1_connection"] = wrk(
@@ -222,6 +244,8 @@ def run(url: str = URL) -> dict:
     for name, figures in {**results, **reference}.items():
         figures["ratio_to_minimal"] = round(figures["rps"] / minimal["rps"], 3)
         figures["queries"] = counts["create_mailbox_post" if name.startswith("create") else name]
+        if f"{name}_fresh" in counts:
+            figures["queries_fresh"] = counts[f"{name}_fresh"]
     gets = {k: v for k, v in results.items() if k in PAGES}
     post = results["create_mailbox_post_1_connection"]
     targets = {
@@ -229,7 +253,7 @@ def run(url: str = URL) -> dict:
         "p99_under_100ms_at_8_connections": all(
             v["p99_ms"] < 100 for k, v in results.items() if not k.endswith("1_connection")
         ),
-        "at_most_8_queries_per_page": all(v["queries"] <= 8 for v in results.values()),
+        "at_most_8_queries_per_page": all(max(v["queries"], v.get("queries_fresh", 0)) <= 8 for v in results.values()),
         "create_post_p50_under_50ms": post["p50_ms"] < 50,
         "no_errors": all(v["errors"] == 0 for v in results.values()),
     }
