@@ -20,7 +20,17 @@ from tests.helpers import (
     wait_for,
 )
 
-PAGES = ("/", "/mailboxes/", "/addresses/", "/domains/", "/activity", "/databases/", "/system-users/", "/webapps/", "/websites/")
+PAGES = (
+    "/",
+    "/mailboxes/",
+    "/addresses/",
+    "/domains/",
+    "/activity",
+    "/databases/",
+    "/system-users/",
+    "/webapps/",
+    "/websites/",
+)
 
 
 class Statements:
