@@ -20,6 +20,7 @@ from portal.extensions import db
 from portal.models import Status
 from portal.models.naming import named
 from portal.models.validators import address_in_unicode
+from portal.orchestration.proof import proof_words
 from portal.security import impersonation, sessions
 from portal.security.scoping import current_actor
 from portal.services.failures import explain, nothing_to_explain, viewer_is_staff
@@ -230,6 +231,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["in_unicode"] = address_in_unicode
     app.jinja_env.filters["named"] = named  # an object's name for people (models/naming.py)
     app.jinja_env.globals["csrf_input"] = csrf_input
+    app.jinja_env.globals["proof_words"] = proof_words  # a domain's proof state, in the reader's language
     app.jinja_env.globals["STATUS_LOOK"] = {str(k): v for k, v in STATUS_LOOK.items()}
     app.jinja_env.globals.update(
         status_badge=status_badge, status_error=status_error, row_url=RowUrl, cut=cut, account_cell=account_cell

@@ -7,7 +7,7 @@ from portal.models import Account, AccountKind, Domain, Role, Status, User, usag
 from portal.models.validators import domain_to_ascii
 from portal.orchestration import proving
 from portal.orchestration.operations import is_routed, record
-from portal.orchestration.proof import SERVED_BEFORE
+from portal.orchestration.proof import ProofCode, describe
 from portal.security import sessions, strength, totp
 from portal.security.audit import audit
 from portal.security.passwords import hash_password
@@ -145,7 +145,7 @@ def add_domain(account_name: str, name: str) -> None:
         name=ascii_name,
         status=Status.APPLIED,
         verified_at=utcnow(),
-        proof_result="Verified: added by the operator.",
+        proof_code=ProofCode.BY_OPERATOR,
     )
     db.session.add(domain)
     db.session.flush()
@@ -161,9 +161,10 @@ def add_domain(account_name: str, name: str) -> None:
 def served_before_proof() -> None:
     """Domains that count as verified because they were served before proof was asked: does each one's
     TXT record prove it now? (Tab-separated: name, account, result.)"""
-    old = db.session.scalars(sa.select(Domain).where(Domain.proof_result == SERVED_BEFORE).order_by(Domain.name)).all()
+    served = Domain.proof_code == ProofCode.SERVED_BEFORE
+    old = db.session.scalars(sa.select(Domain).where(served).order_by(Domain.name)).all()
     for domain in old:
         finding = proving.lookup(domain)
-        result = "proved" if finding.found else f"NOT PROVED: {finding.words}"
+        result = "proved" if finding.found else f"NOT PROVED: {describe(domain, finding.code, finding.args)}"
         click.echo(f"{domain.name}\t{domain.account.name}\t{result}")
     click.echo(f"{len(old)} domain(s) from before proof", err=True)

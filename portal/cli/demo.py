@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from portal.extensions import db
 from portal.models import LIMITS, Account, AccountKind, Domain, Role, Route, Server, User, utcnow
 from portal.orchestration.operations import record
+from portal.orchestration.proof import ProofCode
 from portal.security.passwords import hash_password
 from portal.services import ServiceError
 from portal.services.plans import apply_plan, plan_named, save_plan
@@ -66,7 +67,7 @@ def seed_demo(root: str) -> bool:
     db.session.add_all([server, Route(backend="dovecot", server=server), Route(backend="postfix", server=server)])
     db.session.flush()
     for account, name in ((reseller, "reseller.example"), (customer, "example.org"), (customer, "shop.example.org")):
-        domain = Domain(account=account, name=name, verified_at=utcnow(), proof_result="Verified: a demo domain.")
+        domain = Domain(account=account, name=name, verified_at=utcnow(), proof_code=ProofCode.DEMO)
         db.session.add(domain)
         db.session.flush()
         record(domain, "save")

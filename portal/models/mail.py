@@ -44,8 +44,10 @@ class Domain(Provisioned, Timestamped, Base):
     proof_next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # Checks so far without the record: the backoff grows with them.
     proof_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
-    # The last check (or how it was verified) in plain words for the customer, and the resolver's raw answer for staff.
-    proof_result: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # The last check (or how it was verified) as a code and its values, never words: orchestration/proof.py
+    # words them when read, in the reader's language. Then the resolver's raw answer, for staff.
+    proof_code: Mapped[str] = mapped_column(sa.String(32), default="", server_default="")
+    proof_args: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
     proof_detail: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
 
     account: Mapped[Account] = relationship()

@@ -39,7 +39,7 @@ TOUCHED = "hostdeck.revisions"  # session.info: the names this transaction moves
 NAMED = "revisions_named"  # execution option: the caller touch()ed the accounts of this statement
 SHARED, ANY = "shared", "any"
 # Written on every request (last_seen_at) and shown on no kept page.
-UNSHOWN = frozenset({LoginSession.__table__.name})
+UNSHOWN = frozenset({LoginSession.__tablename__})
 # Shown on the staff console alone, which keys on `any`.
 CONSOLE = frozenset({"backend_log"})
 PREFIX = "hostdeck:revision:"

@@ -10,7 +10,7 @@ given up)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -20,13 +20,22 @@ import dns.rdatatype
 import dns.resolver
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
 from redis.exceptions import RedisError
 
 from portal.extensions import db
 from portal.models import Domain, Status, utcnow
 from portal.orchestration import operations
-from portal.orchestration.proof import lost_reason, parents, proven, record_name, reserved, reserved_counts, token
+from portal.orchestration.proof import (
+    ProofCode,
+    lost,
+    note,
+    parents,
+    proven,
+    record_name,
+    reserved,
+    reserved_counts,
+    token,
+)
 from portal.orchestration.queue import queue
 from portal.security.audit import audit
 from portal.security.scoping import Actor
@@ -38,8 +47,9 @@ DUE_PER_SWEEP = 100
 @dataclass(frozen=True)
 class Finding:
     found: bool
-    words: str  # for the customer
+    code: ProofCode  # for the customer, worded when read (proof.describe)
     detail: str  # the resolver's answer, for staff
+    args: dict[str, Any] = field(default_factory=dict)
 
 
 def resolver() -> dns.resolver.Resolver:
@@ -70,17 +80,19 @@ def lookup(domain: Domain) -> Finding:
             name, dns.rdatatype.TXT, lifetime=float(current_app.config["DNS_TIMEOUT"]), search=False
         )
     except dns.resolver.NXDOMAIN:
-        return Finding(False, f"No TXT record {name} was found.", f"{name}: NXDOMAIN")
+        return Finding(False, ProofCode.NXDOMAIN, f"{name}: NXDOMAIN")
     except dns.resolver.NoAnswer:
-        return Finding(False, f"No TXT record {name} was found.", f"{name}: NOERROR, no TXT records")
-    except dns.exception.DNSException as exc:  # timeouts, no server answering, a broken answer
-        return Finding(False, "The DNS servers did not answer; Hostdeck will look again later.", f"{name}: {exc}")
+        return Finding(False, ProofCode.NO_TXT, f"{name}: NOERROR, no TXT records")
+    except dns.exception.Timeout as exc:
+        return Finding(False, ProofCode.TIMEOUT, f"{name}: {exc}")
+    except dns.exception.DNSException as exc:  # no server answering, a broken answer
+        return Finding(False, ProofCode.DNS_ERROR, f"{name}: {exc}")
     values = [b"".join(r.strings).decode("utf-8", "replace") for r in answer]
     detail = answer.rrset.to_text() if answer.rrset is not None else ""
     if wanted in values:
-        return Finding(True, f"Verified: {name} holds the token.", detail)
-    shown = ", ".join(repr(v[:80]) for v in values[:3])
-    return Finding(False, f"The TXT record {name} holds {shown}, not the value shown here.", detail)
+        return Finding(True, ProofCode.RECORD_FOUND, detail)
+    # The first few, cut short: the customer's page shows them.
+    return Finding(False, ProofCode.WRONG_VALUE, detail, {"values": [v[:80] for v in values[:3]]})
 
 
 def _delays() -> list[int]:
@@ -106,9 +118,9 @@ def check(domain: Domain, actor: Actor | None = None) -> bool:
     finding = lookup(domain)
     domain.proof_checked_at, domain.proof_detail = now, finding.detail[:2000]
     if finding.found:
-        return bool(mark_verified(domain, actor, finding.words, {"how": "TXT record"}))
+        return bool(mark_verified(domain, actor, finding.code, {"how": "TXT record"}))
     domain.proof_attempts += 1
-    domain.proof_result = finding.words
+    note(domain, finding.code, **finding.args)
     domain.proof_next_check_at = now + next_delay(domain.proof_attempts)
     return False
 
@@ -136,8 +148,9 @@ def held_elsewhere(name: str, account_id: int) -> Domain | None:
 
 def close_claim(domain: Domain, holder: Domain) -> None:
     """Another account has proved the name (or one above or below it): this claim waits for nothing."""
-    with force_locale("en"):  # stored: the same words whoever's request (or worker) closes it
-        domain.proof_next_check_at, domain.proof_result = None, lost_reason(domain, holder)
+    domain.proof_next_check_at = None
+    code, args = lost(domain, holder)
+    note(domain, code, **args)
 
 
 def close_rival_claims(domain: Domain) -> None:
@@ -152,7 +165,7 @@ def close_rival_claims(domain: Domain) -> None:
             close_claim(rival, domain)
 
 
-def mark_verified(domain: Domain, actor: Actor | None, result: str, fields: dict[str, Any]) -> list[Domain]:
+def mark_verified(domain: Domain, actor: Actor | None, how: ProofCode, fields: dict[str, Any]) -> list[Domain]:
     """The domain is proven, and so are its account's waiting subdomains: record their saves. Empty (and
     the claim closed) when another account has proved the name, or one above or below it."""
     # Every row of this name and above and below it, of every account, locked in id order: two accounts
@@ -179,16 +192,17 @@ def mark_verified(domain: Domain, actor: Actor | None, result: str, fields: dict
         .order_by(Domain.name)
     ).all()
     done = [domain]
-    _verified(domain, actor, result, fields)
+    _verified(domain, actor, fields, how)
     for sub in waiting:
-        _verified(sub, actor, f"Verified with {domain.display_name}.", {"how": f"with {domain.name}"})
+        _verified(sub, actor, {"how": f"with {domain.name}"}, ProofCode.WITH_PARENT, name=domain.name)
         done.append(sub)
     close_rival_claims(domain)
     return done
 
 
-def _verified(domain: Domain, actor: Actor | None, result: str, fields: dict[str, Any]) -> None:
-    domain.verified_at, domain.proof_next_check_at, domain.proof_result = utcnow(), None, result
+def _verified(domain: Domain, actor: Actor | None, fields: dict[str, Any], how: ProofCode, **args: Any) -> None:
+    domain.verified_at, domain.proof_next_check_at = utcnow(), None
+    note(domain, how, **args)
     domain.status, domain.last_error = Status.PENDING, None
     audit(actor, "domain.verify", obj=domain, fields=fields)
     try:

@@ -13,9 +13,12 @@ from portal.models import Account, AccountKind, Address, Domain, Mailbox, Status
 from portal.models.validators import domain_to_ascii
 from portal.orchestration import proving
 from portal.orchestration.proof import (
+    ProofCode,
     lost_reason,
+    note,
     overlap_words,
     parents,
+    proof_words,
     proven,
     reserved,
     reserved_counts,
@@ -50,14 +53,14 @@ def add_domain(actor: Actor, name: str) -> Domain:
     if reserved_counts() and reserved(ascii_name):
         # Verified like any other (the unique index holds it), so it is nobody else's.
         domain.verified_at = now
-        domain.proof_result = (
-            f"Counts as verified: names under .{ascii_name.rsplit('.', 1)[-1]} are for trying Hostdeck out."
-        )
+        note(domain, ProofCode.RESERVED, tld=ascii_name.rsplit(".", 1)[-1])
     elif parent is not None:
-        domain.verified_at, domain.proof_result = now, f"Verified with {parent.display_name}."
+        domain.verified_at = now
+        note(domain, ProofCode.WITH_PARENT, name=parent.name)
     else:
         # It waits for its record; the worker looks for it soon, then on a backoff.
-        domain.proof_next_check_at, domain.proof_result = now, "Waiting for the TXT record."
+        domain.proof_next_check_at = now
+        note(domain, ProofCode.WAITING)
     try:
         with db.session.begin_nested():  # the same name added at the same moment: the database keeps one
             db.session.add(domain)
@@ -171,7 +174,7 @@ def _spend_a_check(actor: Actor, domain: Domain) -> None:
 def verify_as_staff(actor: Actor, domain_id: int, reason: str) -> Domain:
     """Staff mark a domain verified by hand (a registrar's letter, say), from the staff console."""
     domain = db.first_or_404(console(Domain, actor).where(Domain.id == domain_id))
-    return _by_hand(domain, actor, reason, "Marked as verified by support.")
+    return _by_hand(domain, actor, reason, ProofCode.BY_STAFF)
 
 
 def verify_for_sub_account(actor: Actor, domain_id: int, reason: str) -> Domain:
@@ -179,7 +182,7 @@ def verify_for_sub_account(actor: Actor, domain_id: int, reason: str) -> Domain:
     domain = get_scoped_or_404(Domain, domain_id, actor)
     if not may_verify_by_hand(actor, domain):
         abort(404)
-    return _by_hand(domain, actor, reason, "Marked as verified by your provider.")
+    return _by_hand(domain, actor, reason, ProofCode.BY_RESELLER)
 
 
 def may_verify_by_hand(actor: Actor, domain: Domain) -> bool:
@@ -192,7 +195,7 @@ def may_verify_by_hand(actor: Actor, domain: Domain) -> bool:
     )
 
 
-def _by_hand(domain: Domain, actor: Actor, reason: str, result: str) -> Domain:
+def _by_hand(domain: Domain, actor: Actor, reason: str, how: ProofCode) -> Domain:
     reason = " ".join(reason.split())
     if not reason:
         raise ServiceError(gettext("Give a reason (a ticket ID, say): it goes into the audit trail."), field="reason")
@@ -202,8 +205,8 @@ def _by_hand(domain: Domain, actor: Actor, reason: str, result: str) -> Domain:
         raise ServiceError(gettext("%(name)s is being deleted.", name=domain.display_name))
     if proven(domain):
         raise ServiceError(gettext("%(name)s is verified already.", name=domain.display_name))
-    if not proving.mark_verified(domain, actor, result, {"reason": reason, "how": "by hand"}):
-        raise ServiceError(domain.proof_result)  # another account has proved it, or one above or below it
+    if not proving.mark_verified(domain, actor, how, {"reason": reason, "how": "by hand"}):
+        raise ServiceError(proof_words(domain))  # another account has proved it, or one above or below it
     return domain
 
 

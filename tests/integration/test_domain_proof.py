@@ -4,15 +4,18 @@ then nothing reaches Postfix's maps and nothing may use the domain."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from portal.extensions import db
 from portal.models import AuditEvent, Domain, Operation, Route, Status, utcnow
 from portal.orchestration import proof, proving
-from portal.orchestration.proof import SERVED_BEFORE
+from portal.orchestration.proof import ProofCode, proof_words
 from portal.services import ServiceError
 from portal.services.webapps import create_website
 from tests.helpers import (
@@ -27,6 +30,7 @@ from tests.helpers import (
     new_mailbox,
     page_text,
     postfix_on,
+    user_named,
 )
 
 NAME = "brightmail.org"
@@ -97,13 +101,16 @@ def test_a_missing_record_or_a_wrong_token_keeps_it_waiting(web, customer, bind,
     check_now(web, customer)
     work()
     assert not proof.proven(customer)
-    assert "No TXT record" in customer.proof_result
+    assert customer.proof_code in (ProofCode.NXDOMAIN, ProofCode.NO_TXT)
+    assert "No TXT record" in proof_words(customer)
     # Rival's token for the same name proves nothing for Acme.
-    bind.set_txt(RECORD, proof.token(account_named("Rival").id, NAME))
+    rivals = proof.token(account_named("Rival").id, NAME)
+    bind.set_txt(RECORD, rivals)
     check_now(web, customer)
     work()
     assert not proof.proven(customer)
-    assert "not the value" in customer.proof_result
+    assert (customer.proof_code, customer.proof_args) == (ProofCode.WRONG_VALUE, {"values": [rivals]})
+    assert "not the value" in proof_words(customer)
     assert count(Operation) == 0
     assert in_maps(mx, "domains", NAME) is None
 
@@ -353,7 +360,8 @@ def test_proving_a_name_above_or_below_another_accounts_verified_domain_is_refus
     check_now(web, claim("Acme", sub))
     work()
     assert not proof.proven(claim("Acme", sub))
-    assert "Another account has proved" in claim("Acme", sub).proof_result
+    assert (claim("Acme", sub).proof_code, claim("Acme", sub).proof_args) == (ProofCode.LOST_ABOVE, {"other": NAME})
+    assert f"Another account has proved {NAME}, which overlaps {sub}." in proof_words(claim("Acme", sub))
     bind.remove(sub_record)
 
 
@@ -369,7 +377,8 @@ def test_proving_a_parent_of_another_accounts_verified_subdomain_is_refused(web,
     check_now(web, claim("Acme"))
     work()
     assert not proof.proven(claim("Acme"))
-    assert "Another account has proved" in claim("Acme").proof_result
+    assert (claim("Acme").proof_code, claim("Acme").proof_args) == (ProofCode.LOST_BELOW, {})
+    assert "Another account has proved a domain under" in proof_words(claim("Acme"))
     bind.remove(sub_record)
 
 
@@ -470,7 +479,8 @@ def test_the_operator_gives_a_name_that_only_waiting_claims_hold(app, customer, 
     result = runner.invoke(args=["domains", "add", "Rival", NAME])
     assert result.exit_code == 0, result.output
     assert proof.proven(claim("Rival"))
-    assert "Another account has proved" in claim("Acme").proof_result
+    assert claim("Acme").proof_code == ProofCode.LOST
+    assert "Another account has proved" in proof_words(claim("Acme"))
     assert claim("Acme").proof_next_check_at is None
     work()
     assert in_maps(mx, "domains", NAME) == "OK"
@@ -483,7 +493,13 @@ def test_the_operator_sees_which_domains_from_before_proof_prove_it_now(app, mak
     acme, rival = make_account("Acme"), make_account("Rival")
     for account, name in ((acme, NAME), (rival, "shop.rival.net")):
         db.session.add(
-            Domain(account=account, name=name, status=Status.APPLIED, verified_at=utcnow(), proof_result=SERVED_BEFORE)
+            Domain(
+                account=account,
+                name=name,
+                status=Status.APPLIED,
+                verified_at=utcnow(),
+                proof_code=ProofCode.SERVED_BEFORE,
+            )
         )
     db.session.add(Domain(account=acme, name="acme.test", status=Status.APPLIED, verified_at=utcnow()))
     db.session.commit()
@@ -495,3 +511,63 @@ def test_the_operator_sees_which_domains_from_before_proof_prove_it_now(app, mak
     assert f"{NAME}\tAcme\tproved" in lines
     assert any(line.startswith("shop.rival.net\tRival\tNOT PROVED: No TXT record") for line in lines)
     assert "acme.test" not in result.output  # verified the usual way
+
+
+# The proof state is stored as a code and its values, and read in the reader's language.
+
+LAST_CHECK = re.compile(r'<dl class="row" id="proof-check">\s*<dt[^>]*>[^<]*</dt>\s*<dd[^>]*>(.*?)</dd>', re.S)
+VERIFIED = re.compile(r'<p id="proof-state"><span[^>]*>[^<]*</span> (.*?)</p>', re.S)
+ENGLISH = re.compile(r"[A-Za-z]+ [a-z]+")  # two words in a row: a sentence
+
+
+def in_spanish(app, domain: Domain) -> str:
+    with app.test_request_context("/"), force_locale("es"):
+        return proof_words(domain)
+
+
+def holds_no_words(domain: Domain) -> bool:
+    """The row says what happened as a code and plain values (names, a TLD, record values), never a sentence."""
+    values = [v for value in domain.proof_args.values() for v in (value if isinstance(value, list) else [value])]
+    return domain.proof_code in set(ProofCode) and not any(ENGLISH.search(str(v)) for v in values)
+
+
+def test_a_spanish_speaker_reads_the_proof_state_in_spanish(app, web, customer, bind, work):
+    user_named("acme@owner.test").locale = "es"
+    db.session.commit()
+    check_now(web, customer)
+    work()
+    assert customer.proof_code in (ProofCode.NXDOMAIN, ProofCode.NO_TXT) and holds_no_words(customer)
+    page = page_text(web.get(f"/domains/{customer.id}"))
+    assert '<html lang="es"' in page
+    last_check = html.unescape(LAST_CHECK.search(page)[1]).split(": ", 1)[-1]  # after the time of the check
+    assert last_check == in_spanish(app, customer) != ""
+
+    bind.set_txt(RECORD, proof.token(customer.account_id, NAME))
+    check_now(web, customer)
+    work()
+    assert proof.proven(customer)
+    assert customer.proof_code == ProofCode.RECORD_FOUND and holds_no_words(customer)
+    verified = html.unescape(VERIFIED.search(page_text(web.get(f"/domains/{customer.id}")))[1])
+    assert verified == in_spanish(app, customer) != ""
+    # Its subdomain, verified with it, names it as the reader writes it.
+    assert web.submit("/domains/", {"name": f"shop.{NAME}"}).status_code == 302
+    sub = claim("Acme", f"shop.{NAME}")
+    assert (sub.proof_code, sub.proof_args) == (ProofCode.WITH_PARENT, {"name": NAME})
+    verified = html.unescape(VERIFIED.search(page_text(web.get(f"/domains/{sub.id}")))[1])
+    assert verified == in_spanish(app, sub) and NAME in verified
+
+
+def test_a_spanish_speaking_staff_member_reads_a_lost_claim_in_spanish(app, customer, rival, bind, work):
+    """A claim closed by a worker (no reader then) is worded for whoever reads it later."""
+    bind.set_txt(RECORD, proof.token(account_named("Rival").id, NAME))
+    check_now(rival, claim("Rival"))
+    work()
+    lost = claim("Acme")
+    assert (lost.proof_code, lost.proof_args) == (ProofCode.LOST, {})
+    user_named("staff@hostdeck.test").locale = "es"
+    db.session.commit()
+    staff = Web(app.test_client())
+    staff.login("staff@hostdeck.test")
+    page = html.unescape(page_text(staff.get(f"/staff/accounts/{lost.account_id}")))
+    assert f"Otra cuenta ha demostrado que {NAME} es suyo." in page
+    assert "Another account has proved" not in page

@@ -1,6 +1,7 @@
 """Migration 0016 (proof of domain ownership) goes up and down on PostgreSQL and on SQLite, each on a
 scratch database of its own: domains from before count as verified, several accounts may then wait on
-one name, and going down keeps one row per name (the verified one) as the old unique rule wants."""
+one name, and going down keeps one row per name (the verified one) as the old unique rule wants.
+Migration 0021 turns the stored English sentences into codes, read in the reader's language."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 from flask_migrate import check, downgrade, upgrade
 
 from portal import create_app
 from portal.extensions import db
+from portal.models import Domain
+from portal.orchestration.proof import proof_words
 from tests.helpers import scratch_database
 from tests.testbed.plugin import need
 
@@ -103,5 +107,81 @@ def test_migration_0016_goes_up_and_down(scratch_url):
 
         upgrade()
         check()  # back at the head, the schema is the models' again
+        engine.dispose()
+        db.engine.dispose()
+
+
+BEFORE_WORDS = "a3d9e6f1c020"  # 0020
+WORDS = "b7e4c1d9f021"  # 0021
+LOST_END = " This claim can no longer be verified; you may delete it."
+# (name, what 0020 stored, the resolver's answer) -> (code, values) after 0021.
+SENTENCES = {
+    ("old.example", "Verified: it was served before domains needed proof.", ""): ("served_before", {}),
+    ("wait.example", "Waiting for the TXT record.", ""): ("waiting", {}),
+    ("shop.xn--bcher-kva.example", "Verified with bücher.example.", ""): (
+        "with_parent",
+        {"name": "xn--bcher-kva.example"},
+    ),
+    ("gone.example", "No TXT record _hostdeck-challenge.gone.example was found.", "x: NXDOMAIN"): ("nxdomain", {}),
+    ("wrong.example", "The TXT record _hostdeck-challenge.wrong.example holds 'abc', not the value shown here.", ""): (
+        "wrong_value",
+        {"values": ["abc"]},
+    ),
+    ("lost.example", f"Another account has proved that lost.example is theirs.{LOST_END}", ""): ("lost", {}),
+    ("typed.example", "Something an operator typed.", ""): ("legacy", {"text": "Something an operator typed."}),
+    ("new.example", "", ""): ("", {}),
+}
+
+
+def proof_columns(conn: sa.Connection) -> dict[str, tuple]:
+    """name -> what the row says of its proof: (proof_result,) before 0021, (proof_code, proof_args) after."""
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("domain")}
+    wanted = (
+        [sa.column("proof_result")]
+        if "proof_result" in columns
+        else [sa.column("proof_code"), sa.column("proof_args", sa.JSON)]
+    )
+    domain = sa.table("domain", sa.column("name"), *wanted)
+    return {name: tuple(rest) for name, *rest in conn.execute(sa.select(domain.c.name, *wanted))}
+
+
+def test_migration_0021_turns_sentences_into_codes_read_in_spanish(scratch_url):
+    app = create_app({"DATABASE_URL": scratch_url, "TESTING": True})
+    with app.app_context():
+        engine = sa.create_engine(scratch_url)
+        upgrade(revision=BEFORE_WORDS)
+        with engine.begin() as conn:
+            acme = insert(conn, "account", name="Acme", prefix="acme1")
+            for name, text, detail in SENTENCES:
+                insert(conn, "domain", account_id=acme, name=name, proof_result=text, proof_detail=detail)
+
+        upgrade(revision=WORDS)
+        with engine.begin() as conn:
+            assert "proof_result" not in {c["name"] for c in sa.inspect(conn).get_columns("domain")}
+            assert proof_columns(conn) == {name: found for (name, *_), found in SENTENCES.items()}
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:  # the table kept its indexes
+            rival = insert(conn, "account", name="Rival", prefix="rival2")
+            conn.execute(sa.text("UPDATE domain SET verified_at = created_at WHERE name = 'old.example'"))
+            insert(conn, "domain", account_id=rival, name="old.example", verified_at=datetime.now(UTC))
+
+        # Read at the head, by a Spanish speaker: the lost claim in the catalog's Spanish, the rest worded
+        # from its code, the unreadable sentence as it was.
+        with app.test_request_context("/"), force_locale("es"):
+            shown = {d.name: proof_words(d) for d in db.session.scalars(sa.select(Domain))}
+        db.session.remove()
+        assert shown["lost.example"] == (
+            "Otra cuenta ha demostrado que lost.example es suyo. Esta solicitud ya no se puede verificar; "
+            "puedes eliminarla."
+        )
+        assert shown["shop.xn--bcher-kva.example"].count("bücher.example") == 1
+        assert shown["typed.example"] == "Something an operator typed."
+        assert shown["new.example"] == ""
+        assert all(words for name, words in shown.items() if name != "new.example")
+
+        downgrade(revision=BEFORE_WORDS)
+        with engine.begin() as conn:
+            assert proof_columns(conn) == {name: (text,) for name, text, _ in SENTENCES}, "the same sentences"
+        upgrade()
+        check()
         engine.dispose()
         db.engine.dispose()

@@ -8,7 +8,7 @@ from portal.blueprints.offers import not_served
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox
 from portal.models.naming import named
-from portal.orchestration.proof import lost_reason, proven, record_name, token
+from portal.orchestration.proof import lost_reason, proof_words, proven, record_name, token
 from portal.orchestration.proving import held_elsewhere
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
@@ -101,10 +101,10 @@ def check(domain_id: int):
                 page, status = _page(get_scoped_or_404(Domain, domain_id, current_actor()), 429)
                 return page, status, {"Retry-After": str(refused.retry_after)}
             if handed_over:
-                return saved("Hostdeck is looking for the record; the result shows here in a moment.", back)
+                return saved(gettext("Hostdeck is looking for the record; the result shows here in a moment."), back)
             domain = db.session.get(Domain, domain_id)
             found = domain is not None and proven(domain)
-            words = domain.proof_result if domain is not None else ""
+            words = proof_words(domain) if domain is not None else ""
             return saved(words, back, "success" if found else "warning")
     return redirect(back)
 
