@@ -41,3 +41,18 @@ def test_doveadm_accepts_our_verifiers(scheme):
     bad = subprocess.run(["doveadm", "pw", "-t", verifier, "-p", "wrong"], capture_output=True)
     assert good.returncode == 0, good.stderr
     assert bad.returncode == 75 and b"Password mismatch" in bad.stderr  # EX_TEMPFAIL
+
+
+@pytest.mark.parametrize("c_library", [True, False])
+def test_sha512_crypt_from_the_c_library_or_passlib_is_the_same_scheme(monkeypatch, c_library):
+    """crypt(3) where Python still has it, passlib where not (3.13): either verifies the other's."""
+    if c_library and verifiers._CRYPT is None:
+        pytest.skip("this Python has no crypt module")
+    if not c_library:
+        monkeypatch.setattr(verifiers, "_CRYPT", None)
+    for password in ("pw one", "pässwörd ü 12", "x" * 128):
+        hashed = verifiers.crypt_sha512(password)
+        assert hashed.startswith("$6$") and "rounds=" not in hashed
+        assert len(hashed.split("$")[2]) == 16  # the salt
+        assert sha512_crypt.verify(password, hashed)
+        assert not sha512_crypt.verify(password + "!", hashed)
