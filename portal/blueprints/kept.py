@@ -66,7 +66,7 @@ def _key(console: bool) -> tuple[Any, ...] | None:
     real = actor.real_user.id if actor.real_user is not None else None
     acting = actor.acting.id if actor.acting is not None else None
     viewer = (actor.user.id, real, acting, str(locale_now()), actor.user.timezone)
-    return (request.endpoint, request.host, request.full_path, tuple(zip(names, numbers, strict=True)), viewer)
+    return (request.endpoint, request.host, request.full_path, tuple(names), numbers, viewer)
 
 
 def _split(html: str) -> dict[str, str] | None:

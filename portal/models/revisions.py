@@ -19,6 +19,7 @@ in memory.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -43,6 +44,7 @@ UNSHOWN = frozenset({LoginSession.__tablename__})
 # Shown on the staff console alone, which keys on `any`.
 CONSOLE = frozenset({"backend_log"})
 PREFIX = "hostdeck:revision:"
+EPOCH = PREFIX + "epoch"
 
 
 def account(account_id: int) -> str:
@@ -56,9 +58,9 @@ class MemoryStore:
         self._numbers: Counter[str] = Counter()
         self._lock = threading.Lock()
 
-    def read(self, names: list[str]) -> tuple[int, ...] | None:
+    def read(self, names: list[str]) -> tuple[Any, ...] | None:
         with self._lock:
-            return tuple(self._numbers[name] for name in names)
+            return (0, *(self._numbers[name] for name in names))  # one epoch: the process's life
 
     def move(self, names: Iterable[str]) -> None:
         with self._lock:
@@ -71,13 +73,19 @@ class RedisStore:
     def __init__(self, url: str) -> None:
         self._redis = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
 
-    def read(self, names: list[str]) -> tuple[int, ...] | None:
+    def read(self, names: list[str]) -> tuple[Any, ...] | None:
+        """The numbers, after the store's epoch: an emptied or new Redis counts from 0 again, and its
+        numbers must not meet those of pages kept before it was emptied."""
         try:
-            values = self._redis.mget([PREFIX + name for name in names])
+            epoch, *values = self._redis.mget([EPOCH, *(PREFIX + name for name in names)])
+            if epoch is None:  # a first read, or the first since Redis was emptied
+                token = secrets.token_hex(8)
+                epoch = token if self._redis.set(EPOCH, token, nx=True) else self._redis.get(EPOCH)
         except RedisError:
             log.warning("revisions: Redis did not answer; pages are rendered afresh")
             return None
-        return tuple(int(value or 0) for value in values)
+        epoch = epoch.decode() if isinstance(epoch, bytes) else epoch  # the token set just now is a str
+        return (epoch, *(int(value or 0) for value in values))
 
     def move(self, names: Iterable[str]) -> None:
         try:
@@ -95,7 +103,8 @@ def store(app: Flask | None = None) -> MemoryStore | RedisStore:
     return found
 
 
-def read(names: list[str]) -> tuple[int, ...] | None:
+def read(names: list[str]) -> tuple[Any, ...] | None:
+    """The store's epoch, then the numbers of these names; None when they cannot be read."""
     return store().read(names)
 
 
