@@ -20,9 +20,9 @@ from passlib.utils import saslprep
 
 
 def _c_crypt() -> ModuleType | None:
-    """The C library's crypt(3), six times as fast as passlib's pure-Python SHA512-CRYPT (1.7 ms against
-    10 ms a password, and every mailbox and system-user password pays it). Python 3.13 drops the
-    module (PEP 594); then passlib's is used."""
+    """The C library's crypt(3): twice as fast as passlib's pure-Python SHA512-CRYPT (2.2 ms against
+    4.4 ms a password, measured here), and every mailbox and system-user password pays it. Python 3.13
+    drops the module (PEP 594); then passlib's is used."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
