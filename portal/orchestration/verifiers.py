@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import importlib
 import re
 import secrets
 import warnings
@@ -23,10 +24,10 @@ def _c_crypt() -> ModuleType | None:
     """The C library's crypt(3): twice as fast as passlib's pure-Python SHA512-CRYPT (2.2 ms against
     4.4 ms a password, measured here), and every mailbox and system-user password pays it. Python 3.13
     drops the module (PEP 594); then passlib's is used."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # looked up, not imported: a plain import warns, and fails on 3.13
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
-            import crypt
+            crypt = importlib.import_module("crypt")
         except ImportError:
             return None
     return crypt if crypt.METHOD_SHA512 in crypt.methods else None
