@@ -33,10 +33,15 @@ _TOKEN = secrets.token_hex(8)
 _CSRF = f"\x00csrf-{_TOKEN}\x00"  # where the request's CSRF token goes
 
 
+def _marker(name: str) -> str:
+    """Where a block starts (its name) or ends ("/" and its name) in a page being kept."""
+    return f"<!--kept-{_TOKEN}-{name}-->"
+
+
 def mark(name: str) -> Markup:
     """base.html puts these around each block while a page is being kept (and nowhere else)."""
     # The token is ours and the names are base.html's.
-    return Markup(f"<!--kept-{_TOKEN}-{name}-->") if g.get("keeping") else Markup("")  # noqa: S704
+    return Markup(_marker(name)) if g.get("keeping") else Markup("")  # noqa: S704
 
 
 def _pages() -> tuple[TTLCache, threading.Lock]:
@@ -72,11 +77,10 @@ def _key(console: bool) -> tuple[Any, ...] | None:
 def _split(html: str) -> dict[str, str] | None:
     blocks = {}
     for name in BLOCKS:
-        start, end = f"<!--kept-{_TOKEN}-{name}-->", f"<!--kept-{_TOKEN}-/{name}-->"
-        _, found, rest = html.partition(start)
+        _, found, rest = html.partition(_marker(name))
         if not found:
             return None
-        blocks[name], found, _ = rest.partition(end)
+        blocks[name], found, _ = rest.partition(_marker(f"/{name}"))
         if not found:
             return None
     return blocks
@@ -84,7 +88,7 @@ def _split(html: str) -> dict[str, str] | None:
 
 def _unmarked(html: str) -> str:
     for name in BLOCKS:
-        html = html.replace(f"<!--kept-{_TOKEN}-{name}-->", "").replace(f"<!--kept-{_TOKEN}-/{name}-->", "")
+        html = html.replace(_marker(name), "").replace(_marker(f"/{name}"), "")
     return html
 
 

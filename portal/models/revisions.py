@@ -3,9 +3,10 @@ what it rendered until then (blueprints/kept.py).
 
 - `a<id>`: one account's rows changed (a row with an `account_id`, or the Account itself). Its
   reseller's number moves too: a reseller's pages show its sub-accounts' rows.
-- `shared`: a row no account owns changed (servers, routes, plans, backend logs), or a bulk UPDATE,
-  DELETE or INSERT whose accounts nobody named (`touch()` names them). Every page's key holds it.
-- `any`: anything at all changed. The staff console's pages, which read across accounts, use it.
+- `shared`: a row no account owns changed (servers, routes, plans), or a bulk UPDATE, DELETE or
+  INSERT whose accounts nobody named (`touch()` names them). Every page's key holds it.
+- `any`: anything at all changed, backend logs too (shown on the staff console alone: CONSOLE). The
+  staff console's pages, which read across accounts, use it.
 
 The numbers move after the commit, never inside it: a page read meanwhile is stored under the old
 number, and the next reader, seeing the new one, renders again. So nothing takes a lock for them, and
