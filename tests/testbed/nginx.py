@@ -63,8 +63,10 @@ class Nginx(Service):
 
     host: str = HOST
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, snippets: bool = True) -> None:
         self.root = Path(root)
+        # False: an operator's config folder, with none of /etc/nginx's snippets beside it.
+        self.snippets = snippets
         self.conf_path = self.root / "nginx.conf"
         self.sites_dir = self.root / "sites"  # the application writes <site>.conf here
         self.pid_path = self.root / "nginx.pid"
@@ -83,7 +85,7 @@ class Nginx(Service):
         for d in (self.root, self.sites_dir, self.temp_dir):
             d.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o755)  # mkdtemp gives 0700; workers must traverse it
-        for name in SNIPPETS:
+        for name in SNIPPETS if self.snippets else ():
             link = self.root / name
             if not link.exists() and (STOCK / name).exists():
                 link.symlink_to(STOCK / name)

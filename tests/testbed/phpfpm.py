@@ -38,8 +38,7 @@ CONFIG = """\
 pid = {pid}
 error_log = {error_log}
 daemonize = no
-include = {builtin}
-include = {pools_dir}/*.conf
+{builtin}include = {pools_dir}/*.conf
 """
 
 # FPM needs at least one pool; ondemand forks nothing until a request.
@@ -60,12 +59,14 @@ class PhpFpm(Service):
 
     binary: str = PHP_FPM
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, pools_dir: Path | None = None, stock_pool: bool = False) -> None:
         self.root = Path(root)
         self.conf_path = self.root / "php-fpm.conf"
-        self.builtin_pool = self.root / "testbed-pool.conf"  # not in pools_dir
+        self.pools_dir = pools_dir or self.root / "pools"  # the application writes <app>.conf here
+        # stock_pool: as Debian ships it, the one pool (www.conf) is in pools_dir, where an operator may
+        # delete it; otherwise it lives outside, where nothing the application does can reach it.
+        self.builtin_pool = self.pools_dir / "www.conf" if stock_pool else self.root / "testbed-pool.conf"
         self.builtin_socket = self.root / "testbed.sock"
-        self.pools_dir = self.root / "pools"  # the application writes <app>.conf here
         self.pid_path = self.root / "php-fpm.pid"
         self.log_path = self.root / "php-fpm.log"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -76,7 +77,10 @@ class PhpFpm(Service):
         self.builtin_pool.write_text(BUILTIN_POOL.format(sock=self.builtin_socket))
         self.conf_path.write_text(
             CONFIG.format(
-                pid=self.pid_path, error_log=self.log_path, builtin=self.builtin_pool, pools_dir=self.pools_dir
+                pid=self.pid_path,
+                error_log=self.log_path,
+                builtin="" if self.builtin_pool.parent == self.pools_dir else f"include = {self.builtin_pool}\n",
+                pools_dir=self.pools_dir,
             )
         )
 

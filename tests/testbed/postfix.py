@@ -52,13 +52,22 @@ class Postfix(Service):
 
     host: str = HOST
 
-    def __init__(self, root: Path, lmtp_port: int, alias_maps: tuple[str, ...] = ("aliases",)) -> None:
+    def __init__(
+        self,
+        root: Path,
+        lmtp_port: int,
+        alias_maps: tuple[str, ...] = ("aliases",),
+        maps_dir: Path | None = None,
+        create_maps: bool = True,
+    ) -> None:
         self.root = Path(root)
         self.lmtp_port = lmtp_port
         # virtual_alias_maps, in order (the app may split mailboxes from aliases).
         self.alias_maps = alias_maps
         self.config_dir = self.root / "config"
-        self.maps_dir = self.root / "maps"
+        self.maps_dir = maps_dir or self.root / "maps"
+        # False: as an operator's main.cf is, naming maps in a folder nothing has made yet.
+        self.create_maps = create_maps
         self.queue_dir = self.root / "queue"
         self.data_dir = self.root / "data"
         self.log_path = self.root / "maillog"
@@ -70,11 +79,13 @@ class Postfix(Service):
     def _prepare(self) -> None:
         ensure_system_main_cf()
         postfix_user = pwd.getpwnam("postfix")
-        for d in (self.root, self.config_dir, self.maps_dir, self.queue_dir, self.data_dir):
+        made = [self.root, self.config_dir, self.queue_dir, self.data_dir]
+        for d in [*made, self.maps_dir] if self.create_maps else made:
             d.mkdir(parents=True, exist_ok=True)
         make_traversable(self.root)
         for d in (self.root, self.maps_dir):
-            d.chmod(0o755)
+            if d.exists():
+                d.chmod(0o755)
         os.chown(self.data_dir, postfix_user.pw_uid, postfix_user.pw_gid)
 
     def _create_maps(self) -> None:
@@ -116,7 +127,8 @@ class Postfix(Service):
             self.smtp_port = free_port()
         self._prepare()
         self._write_config()
-        self._create_maps()  # postmap -c reads our main.cf
+        if self.create_maps:
+            self._create_maps()  # postmap -c reads our main.cf
         self._proc = spawn(
             [POSTFIX, "-c", str(self.config_dir), "start-fg"],
             self.out_path,

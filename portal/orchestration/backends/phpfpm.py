@@ -1,7 +1,8 @@
 """PHP-FPM: one pool per PHP web app, running as the app's system user, on its own socket.
 
 Every pool is checked with `php-fpm -t` before the master is signalled: a bad pool
-would make the reload kill every site's PHP.
+would make the reload kill every site's PHP. PHP-FPM refuses a config with no pool at all, so a
+base pool that serves nothing stays beside the apps' (else deleting the last app would fail).
 
 Each app is walled in: open_basedir is its own folder and its own PHP folders, never the shared
 /tmp. Those (temporary files, uploads, sessions) live in ~/php/<app>/, outside the document
@@ -43,6 +44,21 @@ php_admin_value[session.save_path] = {php}/sessions
 php_admin_value[session.gc_probability] = 1
 env[TMPDIR] = {php}/tmp
 """
+BASE_POOL = """\
+; Hostdeck's base pool: PHP-FPM refuses a config without any pool, so there is one with no app.
+; It serves nothing: its socket is root's alone, and ondemand starts no process.
+[hostdeck-base]
+user = www-data
+group = www-data
+listen = {socket}
+listen.owner = root
+listen.group = root
+listen.mode = 0600
+pm = ondemand
+pm.max_children = 1
+"""
+# What `php-fpm -t` prints when all is well (staged.said).
+NOTICES = r"^\[[^]]*\] NOTICE: "
 # The app's own settings (services/webapps.py: clean_options); they come before the walls above,
 # and no other name may appear, so none can move a wall.
 OPTIONS = (
@@ -143,7 +159,10 @@ class PhpFpmBackend(Backend[WebApp]):
         script.add(f"rm -rf -- {q(app_dir(server, payload))} {q(php_dir(server, payload))}")
 
     def commit(self, script: Script, server: Server) -> None:
+        base = self._pool_file(server, "base")
+        text = BASE_POOL.format(socket=_word(socket_path(server, "base")))
+        script.add(f"if [ ! -e {q(base)} ]; then\n{write_file(base, text)}\nfi")
         binary = q(server.setting("phpfpm_binary", "/usr/sbin/php-fpm8.2"))
         config = q(server.setting("phpfpm_config", "/etc/php/8.2/fpm/php-fpm.conf"))
         pid_file = q(server.setting("phpfpm_pid_file", "/run/php/php8.2-fpm.pid"))
-        script.add(checked(f"{binary} -t -y {config}", f'kill -USR2 "$(cat {pid_file})"', "PHP-FPM"))
+        script.add(checked(f"{binary} -t -y {config}", f'kill -USR2 "$(cat {pid_file})"', "PHP-FPM", NOTICES))

@@ -11,7 +11,9 @@ Maps (in the server setting `postfix_maps_dir`), as main.cf names them:
                  addresses reach it from outside
 
 Fragments only note changes; the commit merges each changed map in one awk pass,
-compiles it beside the original, and renames the compiled map into place.
+compiles it beside the original, and renames the compiled map into place. A map that is not there
+yet is made (empty, and compiled) by the first script, whatever it changes: main.cf names all four,
+and Postfix answers "temporary lookup failure" for every address while one is missing.
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Server, Status
 from portal.models.validators import domain_to_ascii
 from portal.orchestration.backends.base import Backend
+from portal.orchestration.backends.staged import SAID, said
 from portal.orchestration.script import Script, UnsafeValue, q
 
 PRIVATE = "REJECT 5.1.1 no such address"
+MAPS = ("domains", "aliases", "mailboxes", "private")
+# What `postfix reload` says when all is well (staged.said); over SSH it says nothing at all.
+NOTICES = r"refreshing the Postfix mail system"
 
 PREPARE = """\
 hp_dir={maps_dir}
@@ -49,6 +55,15 @@ END { for (k in want) print k " " want[k] }
 
 COMMIT = """\
 hp_compiled=0
+for hp_map in {maps}; do
+  hp_src="$hp_dir/$hp_map"
+  if [ ! -e "$hp_src" ]; then : > "$hp_src"; chmod 0644 "$hp_src"; fi
+  if [ -n {postmap} ] && [ ! -e "$hp_src.db" ] && [ -z "${{hp_changes[$hp_map]+x}}" ]; then
+    {postmap} {postmap_options}"hash:$hp_src"
+    chmod 0644 "$hp_src.db"
+    hp_compiled=1
+  fi
+done
 for hp_map in "${{!hp_changes[@]}}"; do
   hp_src="$hp_dir/$hp_map"
   hp_tmp=$(mktemp "$hp_src.XXXXXX")
@@ -58,7 +73,7 @@ for hp_map in "${{!hp_changes[@]}}"; do
   printf '%s' "${{hp_changes[$hp_map]}}" | awk -F'\\t' {merge} - FS=' ' "$hp_old" | LC_ALL=C sort > "$hp_tmp"
   chmod 0644 "$hp_tmp"
   if [ -n {postmap} ]; then
-    {postmap} "hash:$hp_tmp"
+    {postmap} {postmap_options}"hash:$hp_tmp"
     chmod 0644 "$hp_tmp.db"
     mv -f "$hp_tmp.db" "$hp_src.db"
     hp_compiled=1
@@ -66,7 +81,7 @@ for hp_map in "${{!hp_changes[@]}}"; do
   mv -f "$hp_tmp" "$hp_src"
 done
 if [ "$hp_compiled" = 1 ]; then
-  if ! hp_out=$({reload} 2>&1); then echo "$hp_out" >&2; exit 1; fi
+{reload}
 fi
 """
 
@@ -113,6 +128,7 @@ class PostfixBackend(Backend[Domain | Address | Mailbox]):
         return {"kind": "mailbox", "key": obj.address}
 
     def prepare(self, script: Script, server: Server) -> None:
+        script.add(SAID)
         script.add(PREPARE.format(maps_dir=q(server.setting("postfix_maps_dir", "/etc/postfix/hostdeck"))))
 
     def _set(self, script: Script, table: str, key: str, value: str) -> None:
@@ -153,5 +169,15 @@ class PostfixBackend(Backend[Domain | Address | Mailbox]):
     def commit(self, script: Script, server: Server) -> None:
         postmap = server.setting("postfix_postmap", "postmap")
         config_dir = server.setting("postfix_config_dir", "")
+        # postmap too reads main.cf: from the same folder, which need not be /etc/postfix.
+        options = f"-c {q(config_dir)} " if config_dir else ""
         reload = f"postfix -c {q(config_dir)} reload" if config_dir else "postfix reload"
-        script.add(COMMIT.format(merge=q(MERGE), postmap=q(postmap), reload=reload))
+        script.add(
+            COMMIT.format(
+                maps=" ".join(MAPS),
+                merge=q(MERGE),
+                postmap=q(postmap),
+                postmap_options=options,
+                reload=said(reload, NOTICES),
+            )
+        )
