@@ -3,6 +3,7 @@ PHP-FPM and Postfix see them. A change that went well is SUCCESS, not a WARNING 
 service prints on every reload; a real warning still is one."""
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from tests.testbed.ports import free_port
 from tests.testbed.postfix import POSTFIX, Postfix
 
 MAIL_PASSWORD = "mail-password-1"
+POSTCONF = shutil.which("postconf") or "/usr/sbin/postconf"
 
 
 def last_log() -> BackendLog:
@@ -141,7 +143,7 @@ def test_a_real_nginx_warning_is_still_a_warning(web, shop, web_server, operator
     entry = last_log()
     assert entry.state == LogState.WARNING and entry.exit_code == 0
     lines = [line for line in entry.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and '[warn]' in lines[0] and 'conflicting server name "shop.test"' in lines[0]
+    assert len(lines) == 1 and "[warn]" in lines[0] and 'conflicting server name "shop.test"' in lines[0]
     assert db.session.scalar(sa.select(Website.status)) == Status.APPLIED
 
 
@@ -173,7 +175,11 @@ def operator_postfix(request, dovecot):
     """Postfix whose main.cf names its maps in a folder of the operator's that nothing has made yet."""
     with shared_root(request, "oppostfix") as root:
         server = Postfix(
-            root, dovecot.lmtp_port, alias_maps=("aliases", "mailboxes"), maps_dir=root / "etc" / "hosted", create_maps=False
+            root,
+            dovecot.lmtp_port,
+            alias_maps=("aliases", "mailboxes"),
+            maps_dir=root / "etc" / "hosted",
+            create_maps=False,
         )
         with running(server):
             yield server
@@ -195,9 +201,9 @@ def operator_mx(web, make_account, mail_server, operator_postfix):
 
 def named_maps(postfix) -> list[Path]:
     """Every hash: map main.cf names."""
+    names = ("virtual_mailbox_domains", "virtual_alias_maps", "virtual_mailbox_maps", "smtpd_recipient_restrictions")
     said = subprocess.run(
-        [POSTFIX.replace("postfix", "postconf"), "-c", str(postfix.config_dir), "-h"]
-        + ["virtual_mailbox_domains", "virtual_alias_maps", "virtual_mailbox_maps", "smtpd_recipient_restrictions"],
+        [POSTCONF, "-c", str(postfix.config_dir), "-h", *names],
         capture_output=True,
         text=True,
         check=True,

@@ -20,7 +20,7 @@ hs_said() {
 """
 
 # $1: file to replace or remove; the new content, if any, comes on stdin.
-STAGE = SAID + """\
+STAGING = """\
 hs_staged=()
 hs_stage() {
   if [ -e "$1" ]; then cp -p "$1" "$1.hostdeck-bak"; else : > "$1.hostdeck-new"; fi
@@ -40,6 +40,7 @@ hs_keep() {
   hs_staged=()
 }
 """
+STAGE = SAID + STAGING
 
 
 def write_file(path: str, content: str, mode: str = "0644") -> str:
