@@ -63,6 +63,8 @@ class Config:
     # Defaults to REDIS_URL when set, else memory:// (one process only).
     RATELIMIT_STORAGE_URI = ""
     PER_PAGE = 50
+    # Memory each web process gives to pages kept for reuse (dashboard, lists) until their data changes.
+    KEPT_PAGES_MB = 32
     # How many reverse proxies (each adding X-Forwarded-For) stand in front of the portal.
     PROXY_HOPS = 0
     # A login ends after this long without a request, and after this long in any case.
