@@ -93,6 +93,7 @@ class Config:
         "application/json",
         "image/svg+xml",
     )
+    # CSRF tokens hold as long as the login (None), or this many seconds.
     WTF_CSRF_TIME_LIMIT = None
     LOG_LEVEL = "INFO"
 
@@ -106,6 +107,10 @@ class ProductionConfig(Config):
 
 
 def _coerce(default: object, raw: str) -> object:
+    if default is None:  # unset unless given, then a number (WTF_CSRF_TIME_LIMIT: seconds)
+        return int(raw) if raw.strip() else None
+    if isinstance(default, tuple):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
     if isinstance(default, bool):
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if isinstance(default, int):
