@@ -5,6 +5,7 @@ GUNICORN_CMD_ARGS='--bind=127.0.0.1:8001 --workers=8' wins over what is set here
 """
 
 import importlib
+import importlib.util
 import os
 
 wsgi_app = "portal:create_app()"
@@ -27,5 +28,5 @@ forwarded_allow_ips = "127.0.0.1,::1"
 
 def child_exit(server, worker):
     """prometheus_client's multiprocess mode: a worker that is gone stops counting in the live gauges."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and importlib.util.find_spec("prometheus_client"):
         importlib.import_module("prometheus_client.multiprocess").mark_process_dead(worker.pid)
