@@ -63,6 +63,8 @@ class Config:
     # Defaults to REDIS_URL when set, else memory:// (one process only).
     RATELIMIT_STORAGE_URI = ""
     PER_PAGE = 50
+    # Memory each web process gives to pages kept for reuse (dashboard, lists) until their data changes.
+    KEPT_PAGES_MB = 32
     # How many reverse proxies (each adding X-Forwarded-For) stand in front of the portal.
     PROXY_HOPS = 0
     # A login ends after this long without a request, and after this long in any case.
@@ -91,6 +93,7 @@ class Config:
         "application/json",
         "image/svg+xml",
     )
+    # CSRF tokens hold as long as the login (None), or this many seconds.
     WTF_CSRF_TIME_LIMIT = None
     LOG_LEVEL = "INFO"
 
@@ -104,6 +107,10 @@ class ProductionConfig(Config):
 
 
 def _coerce(default: object, raw: str) -> object:
+    if default is None:  # unset unless given, then a number (WTF_CSRF_TIME_LIMIT: seconds)
+        return int(raw) if raw.strip() else None
+    if isinstance(default, tuple):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
     if isinstance(default, bool):
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if isinstance(default, int):

@@ -18,6 +18,7 @@ command -v /usr/sbin/named >/dev/null || need+=(bind9 bind9-utils)  # the TXT pr
 command -v wrk >/dev/null || need+=(wrk)  # make bench
 command -v psql >/dev/null || need+=(postgresql-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v systemd-analyze >/dev/null || need+=(systemd)  # checks deploy/systemd/ (test_production_install.py)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "Missing for the tests: ${need[*]} (run as root to install them)" >&2

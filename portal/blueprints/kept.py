@@ -47,7 +47,7 @@ def mark(name: str) -> Markup:
 def _pages() -> tuple[TTLCache, threading.Lock]:
     found = current_app.extensions.get("hostdeck.kept")
     if found is None:
-        megabytes = current_app.config.get("KEPT_PAGES_MB", 32)
+        megabytes = current_app.config["KEPT_PAGES_MB"]
         pages: TTLCache = TTLCache(maxsize=megabytes << 20, ttl=KEEP_SECONDS, getsizeof=_size)
         found = current_app.extensions["hostdeck.kept"] = (pages, threading.Lock())
     return found
