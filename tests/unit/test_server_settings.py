@@ -59,8 +59,10 @@ def test_every_declared_default_has_its_own_shape():
         ({"no_such_thing": "1"}, "no_such_thing is not a server setting (the README lists them)."),
         (
             {"nginx_listen": "80; include /etc/passwd"},
-            "nginx_listen must be a port, or an address and a port, such as 80, 127.0.0.1:8080 or [::1]:443, "
-            "not '80; include /etc/passwd'.",
+            (
+                "nginx_listen must be a port, or an address and a port, such as 80, 127.0.0.1:8080 or [::1]:443, "
+                "not '80; include /etc/passwd'."
+            ),
         ),
         ({"nginx_listen_https": "127.0.0.1:99999"}, "nginx_listen_https must be a port"),
         ({"nginx_listen": "0"}, "nginx_listen must be a port"),
