@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from flask import current_app
 
 from portal.models import Server
-from portal.models.server_settings import settings_problems
+from portal.models.server_settings import setting_problem, settings_problems
 from portal.orchestration.backends import BACKENDS
 from portal.orchestration.backends.base import Prerequisite
 from portal.orchestration.results import ExecTimeout, TransportError
-from portal.orchestration.script import Script, q
+from portal.orchestration.script import Script, UnsafeValue, q
 from portal.orchestration.transports import exec_timeout, transport_for
 from portal.words import gettext, lazy_gettext
 
@@ -76,10 +76,14 @@ def _results(stdout: str, mark: str) -> dict[int, tuple[int, str]]:
 
 
 def check_server(server: Server) -> list[Finding]:
-    """The connection first, then each routed backend's prerequisites on the server. A server that
-    cannot be reached or trusted gives one finding saying so, and nothing else runs."""
-    findings = [Finding(gettext("Settings"), problem, False) for problem in settings_problems(server.settings)]
-    routed = _routed(server)
+    """Its settings' problems, the connection, then each routed backend's prerequisites on the server.
+    A server that cannot be reached or trusted gives one finding saying so, and nothing else runs."""
+    problems = settings_problems(server.settings)
+    findings = [Finding(gettext("Settings"), problem, False) for problem in problems]
+    try:
+        routed = _routed(server)
+    except UnsafeValue as exc:  # a value no script may carry (the problems above say which)
+        return [*findings, Finding(gettext("Settings"), str(exc), False)]
     tests = [test for _, needs in routed for test in needs]
     mark = f"hostdeck-check-{secrets.token_hex(8)}"
     if server.transport == "local":
@@ -92,9 +96,13 @@ def check_server(server: Server) -> list[Finding]:
             port=server.port,
         )
     config = current_app.config
+    own = (server.settings or {}).get("exec_timeout")
+    timeout = (
+        CHECK_TIMEOUT_S if own is not None and setting_problem("exec_timeout", own) else exec_timeout(server, config)
+    )
     try:
         result = transport_for(server, config, reuse=False).run(
-            _script(tests, mark).text, min(CHECK_TIMEOUT_S, exec_timeout(server, config))
+            _script(tests, mark).text, min(CHECK_TIMEOUT_S, timeout)
         )
     except (TransportError, ExecTimeout) as exc:
         return [*findings, Finding(gettext("Connection"), how, False, str(exc))]

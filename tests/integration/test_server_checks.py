@@ -85,6 +85,18 @@ def test_a_setting_pointing_at_a_missing_file_is_the_one_reported(mail_server, n
     assert len(nginx_t) == 1 and "unknown directive" in nginx_t[0]
 
 
+def test_bad_settings_come_first_and_the_rest_is_still_looked_for(app, local_server):
+    local_server.settings = {**local_server.settings, "exec_timeout": "soon", "dovecot_passwd_fil": "/x"}
+    db.session.commit()
+    findings = check_server(local_server)
+    assert [f.line() for f in findings[:2]] == [
+        "Settings: dovecot_passwd_fil is not a server setting: did you mean dovecot_passwd_file? — no",
+        "Settings: exec_timeout must be a number of seconds from 1 to 86400, not 'soon'. — no",
+    ]
+    assert findings[2].line() == "Connection: runs a script on this machine (local transport) — yes"
+    assert {f.backend for f in findings[3:]} == {"Dovecot"}
+
+
 def test_a_wrong_host_key_is_refused_in_one_line(runner, mail_server, tmp_path):
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", tmp_path / "other"], check=True)
     mail_server.host_key = (tmp_path / "other.pub").read_text()  # another machine's key
