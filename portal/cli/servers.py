@@ -6,7 +6,7 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 from portal.models import Route, Server
-from portal.models.server_settings import parse_setting, settings_problems
+from portal.models.server_settings import setting_from_text, settings_problems
 from portal.models.validators import control_problem
 from portal.orchestration.backends import BACKENDS
 from portal.orchestration.checks import check_server
@@ -40,7 +40,7 @@ def _settings(pairs: tuple[str, ...]) -> dict:
         key, sep, value = _clean(pair, "--set").partition("=")
         if not sep:
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--set")
-        settings[key] = parse_setting(key, value)
+        settings[key] = setting_from_text(key, value)
     problems = settings_problems(settings)
     if problems:
         raise SettingsRefused(" ".join(problems))

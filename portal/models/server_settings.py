@@ -353,7 +353,7 @@ def settings_problems(settings: dict[str, Any]) -> list[str]:
     return [problem for problem in found if problem]
 
 
-def parse_setting(name: str, text: str) -> object:
+def setting_from_text(name: str, text: str) -> object:
     """The value stored for `--set NAME=TEXT` (a number, a list, or the text)."""
     setting = BY_NAME.get(name)
     return setting.shape.parse(text) if setting else text

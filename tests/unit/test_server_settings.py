@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.models.server_settings import BY_NAME, SETTINGS, parse_setting, settings_problems, with_table
+from portal.models.server_settings import BY_NAME, SETTINGS, setting_from_text, settings_problems, with_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -118,8 +118,8 @@ def test_one_problem_per_bad_setting_and_none_for_good_ones():
 
 
 def test_set_values_are_stored_as_their_setting_reads_them():
-    assert parse_setting("mail_uid", "5000") == 5000
-    assert parse_setting("nginx_listen", "8080") == "8080"  # nginx reads text
-    assert parse_setting("php_versions", "8.1, 8.2") == ["8.1", "8.2"]
-    assert parse_setting("mariadb_port", "") == ""
-    assert parse_setting("unknown_key", "7") == "7"
+    assert setting_from_text("mail_uid", "5000") == 5000
+    assert setting_from_text("nginx_listen", "8080") == "8080"  # nginx reads text
+    assert setting_from_text("php_versions", "8.1, 8.2") == ["8.1", "8.2"]
+    assert setting_from_text("mariadb_port", "") == ""
+    assert setting_from_text("unknown_key", "7") == "7"
