@@ -13,7 +13,7 @@ from flask import current_app
 from portal.models import Server
 from portal.models.server_settings import setting_problem, settings_problems
 from portal.orchestration.backends import BACKENDS
-from portal.orchestration.backends.base import Prerequisite
+from portal.orchestration.backends.needs import Prerequisite
 from portal.orchestration.results import ExecTimeout, TransportError
 from portal.orchestration.script import Script, UnsafeValue, q
 from portal.orchestration.transports import exec_timeout, transport_for

@@ -7,39 +7,16 @@ stdout and carries on; the job fails just that change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-
-from flask_babel.speaklater import LazyString
 
 from portal.models import Server
 from portal.models.server_settings import setting_values
 from portal.models.status import Provisioned
+from portal.orchestration.backends.needs import NEEDS, Prerequisite
 from portal.orchestration.script import Script, q
 
 # The model (or a union of the models) a backend applies.
 ObjT = TypeVar("ObjT", bound=Provisioned)
-
-
-@dataclass(frozen=True)
-class Need:
-    """Something a backend's scripts use on a server, which `flask servers check` looks for.
-
-    `what` says it in words, with %(setting)s filled from the server's settings; `test` is bash that
-    exits 0 when it holds, with {setting} filled q()-quoted (hc_have CMD...: each command exists).
-    With `when`, it counts only when that setting is not empty."""
-
-    what: LazyString
-    test: str
-    when: str = ""
-
-
-@dataclass(frozen=True)
-class Prerequisite:
-    """A Need for one server: the words and the bash, values filled in."""
-
-    what: str
-    test: str
 
 
 class Backend(Generic[ObjT]):
@@ -48,16 +25,14 @@ class Backend(Generic[ObjT]):
     handles: tuple[str, ...] = ()
     # The service's name for customers, where they choose it (a database engine); else empty.
     service: str = ""
-    # What its scripts use on a server (files, commands, services): see prerequisites().
-    needs: tuple[Need, ...] = ()
 
     def prerequisites(self, server: Server) -> list[Prerequisite]:
-        """Its needs on this server, paths and names from the server's settings."""
+        """What its scripts use on this server (needs.py), paths and names from the server's settings."""
         values = setting_values(server.settings)
         quoted = {name: q(value) for name, value in values.items()}
         return [
             Prerequisite(str(need.what) % values, need.test.format_map(quoted))
-            for need in self.needs
+            for need in NEEDS.get(self.name, ())
             if not need.when or values[need.when]
         ]
 

@@ -20,9 +20,8 @@ from typing import Any
 
 from portal.models import Mailbox, Server
 from portal.orchestration import verifiers
-from portal.orchestration.backends.base import Backend, Need
+from portal.orchestration.backends.base import Backend
 from portal.orchestration.script import Script, UnsafeValue, q
-from portal.words import lazy_gettext
 
 PREPARE = """\
 hd_passwd={passwd}
@@ -155,16 +154,6 @@ def _field(value: object) -> str:
 class DovecotBackend(Backend[Mailbox]):
     name = "dovecot"
     handles = ("Mailbox",)
-    needs = (
-        Need(lazy_gettext("the passwd-file %(dovecot_passwd_file)s exists"), "test -f {dovecot_passwd_file}"),
-        Need(lazy_gettext("the mail folder %(mail_root)s exists"), "test -d {mail_root}"),
-        Need(
-            lazy_gettext("the group %(dovecot_passwd_group)s exists"),
-            "getent group {dovecot_passwd_group}",
-            when="dovecot_passwd_group",
-        ),
-        Need(lazy_gettext("flock, awk, mktemp and install are installed"), "hc_have flock awk mktemp install"),
-    )
 
     def verifier(self, server: Server, plaintext: str) -> str:
         return verifiers.dovecot(server.setting("dovecot_scheme", "SHA512-CRYPT"), plaintext)

@@ -19,11 +19,9 @@ from typing import Any
 
 from portal.models import Database, DatabaseUser, Engine, Server
 from portal.orchestration import verifiers
-from portal.orchestration.backends.base import Need
 from portal.orchestration.backends.sql import SqlBackend, account_databases, active, granted, name
 from portal.orchestration.script import q
 from portal.orchestration.sql import mariadb_grant_name, mariadb_name, mariadb_string
-from portal.words import lazy_gettext
 
 # Re-saving a user without its password must not create one without a password.
 MISSING = """DELIMITER //
@@ -56,14 +54,6 @@ class MariaDbBackend(SqlBackend):
     name = "mariadb"
     service = Engine.MARIADB.label
     engine = Engine.MARIADB
-    needs = (
-        Need(lazy_gettext("the client %(mariadb_client)s is installed"), "hc_have {mariadb_client}"),
-        Need(
-            lazy_gettext("the option file %(mariadb_defaults_file)s can be read"),
-            "test -r {mariadb_defaults_file}",
-            when="mariadb_defaults_file",
-        ),
-    )
 
     def verifier(self, server: Server, plaintext: str) -> str:
         return verifiers.mariadb(self.auth(server), plaintext)

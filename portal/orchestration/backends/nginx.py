@@ -12,11 +12,10 @@ from typing import Any
 
 from portal.models import Server, Website
 from portal.models.validators import domain_to_ascii
-from portal.orchestration.backends.base import Backend, Need
+from portal.orchestration.backends.base import Backend
 from portal.orchestration.backends.phpfpm import app_dir, pool_name, socket_path
 from portal.orchestration.backends.staged import STAGE, checked, remove_file, write_file
 from portal.orchestration.script import Script, UnsafeValue, q
-from portal.words import lazy_gettext
 
 SAFE = re.compile(r"^[A-Za-z0-9._/:@-]+$")
 PATH = re.compile(r"^/(?:[a-z0-9._-]+(?:/[a-z0-9._-]+)*)?$")
@@ -106,16 +105,6 @@ def render(server: Server, website: Website) -> str:
 class NginxBackend(Backend[Website]):
     name = "nginx"
     handles = ("Website",)
-    needs = (
-        Need(lazy_gettext("nginx is installed"), "hc_have nginx"),
-        Need(lazy_gettext("the main config %(nginx_config)s exists"), "test -f {nginx_config}"),
-        Need(lazy_gettext("the sites folder %(nginx_sites_dir)s exists"), "test -d {nginx_sites_dir}"),
-        Need(lazy_gettext("nginx -t accepts the main config"), "nginx -t -c {nginx_config}"),
-        Need(  # grep reads it all (no -q): nginx never gets SIGPIPE
-            lazy_gettext("the main config includes %(nginx_sites_dir)s"),
-            "nginx -T -c {nginx_config} 2>/dev/null | grep -F -e {nginx_sites_dir} >/dev/null",
-        ),
-    )
 
     def payload(self, website: Website, server: Server) -> dict[str, Any]:
         return {"id": website.id}

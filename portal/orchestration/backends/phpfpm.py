@@ -16,10 +16,9 @@ import posixpath
 from typing import Any
 
 from portal.models import Server, WebApp
-from portal.orchestration.backends.base import Backend, Need
+from portal.orchestration.backends.base import Backend
 from portal.orchestration.backends.staged import STAGE, checked, remove_file, write_file
 from portal.orchestration.script import Script, UnsafeValue, q
-from portal.words import lazy_gettext
 
 DISABLED = "exec,passthru,shell_exec,system,proc_open,popen,pcntl_exec,dl"
 POOL = """\
@@ -103,17 +102,6 @@ def _options(options: dict[str, Any]) -> str:
 class PhpFpmBackend(Backend[WebApp]):
     name = "phpfpm"
     handles = ("WebApp",)
-    needs = (
-        Need(lazy_gettext("%(phpfpm_binary)s is installed"), "test -x {phpfpm_binary}"),
-        Need(lazy_gettext("the config %(phpfpm_config)s exists"), "test -f {phpfpm_config}"),
-        Need(lazy_gettext("the pools folder %(phpfpm_pools_dir)s exists"), "test -d {phpfpm_pools_dir}"),
-        Need(lazy_gettext("the socket folder %(phpfpm_socket_dir)s exists"), "test -d {phpfpm_socket_dir}"),
-        Need(lazy_gettext("php-fpm -t accepts the config"), "{phpfpm_binary} -t -y {phpfpm_config}"),
-        Need(
-            lazy_gettext("PHP-FPM runs, with the pid in %(phpfpm_pid_file)s"),
-            'kill -0 "$(cat {phpfpm_pid_file})"',
-        ),
-    )
 
     def payload(self, app: WebApp, server: Server) -> dict[str, Any]:
         return {"user": app.system_user.name, "name": app.name, "pool": pool_name(app)}

@@ -23,9 +23,8 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox, Server, Status
 from portal.models.validators import domain_to_ascii
-from portal.orchestration.backends.base import Backend, Need
+from portal.orchestration.backends.base import Backend
 from portal.orchestration.script import Script, UnsafeValue, q
-from portal.words import lazy_gettext
 
 PRIVATE = "REJECT 5.1.1 no such address"
 
@@ -105,22 +104,6 @@ def _live(model: type[Mailbox] | type[Address], key: str) -> bool:
 class PostfixBackend(Backend[Domain | Address | Mailbox]):
     name = "postfix"
     handles = ("Domain", "Address", "Mailbox")
-    # Without postmap (the demo), the maps are only written: no Postfix to look for.
-    needs = (
-        Need(lazy_gettext("the maps folder %(postfix_maps_dir)s exists"), "test -d {postfix_maps_dir}"),
-        Need(lazy_gettext("%(postfix_postmap)s is installed"), "hc_have {postfix_postmap}", when="postfix_postmap"),
-        Need(
-            lazy_gettext("Postfix runs"),
-            'hc_dir={postfix_config_dir}; postfix ${{hc_dir:+-c "$hc_dir"}} status',
-            when="postfix_postmap",
-        ),
-        Need(  # grep reads it all (no -q): postconf never gets SIGPIPE
-            lazy_gettext("main.cf uses the maps in %(postfix_maps_dir)s"),
-            'hc_dir={postfix_config_dir}; postconf ${{hc_dir:+-c "$hc_dir"}} -h virtual_alias_maps'
-            " | grep -F -e {postfix_maps_dir} >/dev/null",
-            when="postfix_postmap",
-        ),
-    )
 
     def payload(self, obj: Domain | Address | Mailbox, server: Server) -> dict[str, Any]:
         if isinstance(obj, Domain):

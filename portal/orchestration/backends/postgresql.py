@@ -17,11 +17,9 @@ from typing import Any
 
 from portal.models import Database, DatabaseUser, Engine, Server
 from portal.orchestration import verifiers
-from portal.orchestration.backends.base import Need
 from portal.orchestration.backends.sql import SqlBackend, account_databases, active, granted, name
 from portal.orchestration.script import q
 from portal.orchestration.sql import pg_name, pg_string
-from portal.words import lazy_gettext
 
 MISSING = """DO $hostdeck$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {user}) THEN
@@ -48,14 +46,6 @@ class PostgreSqlBackend(SqlBackend):
     name = "postgresql"
     service = Engine.POSTGRESQL.label
     engine = Engine.POSTGRESQL
-    needs = (
-        Need(lazy_gettext("psql is installed"), "hc_have psql"),
-        Need(
-            lazy_gettext("the user %(postgresql_run_as)s exists"),
-            "id -u {postgresql_run_as} && hc_have runuser",
-            when="postgresql_run_as",
-        ),
-    )
 
     def verifier(self, server: Server, plaintext: str) -> str:
         return verifiers.scram_sha256(plaintext)

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Database, DatabaseUser, Engine, Server, Status
-from portal.orchestration.backends.base import Backend, Prerequisite
+from portal.orchestration.backends.base import Backend
+from portal.orchestration.backends.needs import Prerequisite
 from portal.orchestration.script import Script, UnsafeValue, q
 from portal.words import gettext
 

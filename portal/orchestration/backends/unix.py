@@ -15,9 +15,8 @@ from typing import Any
 from portal.models import Server, SystemUser
 from portal.models.ssh_keys import KeyProblem, parse_line
 from portal.orchestration import verifiers
-from portal.orchestration.backends.base import Backend, Need
+from portal.orchestration.backends.base import Backend
 from portal.orchestration.script import Script, UnsafeValue, q
-from portal.words import lazy_gettext
 
 SHELLS = {"sftp": "/usr/sbin/nologin", "bash": "/bin/bash"}
 
@@ -69,17 +68,6 @@ def _key_line(line: str) -> str:
 class UnixBackend(Backend[SystemUser]):
     name = "unix"
     handles = ("SystemUser",)
-    needs = (
-        Need(
-            lazy_gettext("the home folder %(web_home_root)s exists, is root's and only root may write to it"),
-            'test -d {web_home_root} && [ "$(stat -c %u {web_home_root})" = 0 ]'
-            " && [ $(( 8#$(stat -c %a {web_home_root}) & 8#022 )) = 0 ]",
-        ),
-        Need(
-            lazy_gettext("useradd, usermod, userdel, groupadd, gpasswd and chpasswd are installed"),
-            "hc_have useradd usermod userdel groupadd gpasswd chpasswd",
-        ),
-    )
 
     def verifier(self, server: Server, plaintext: str) -> str:
         return verifiers.crypt_sha512(plaintext)
