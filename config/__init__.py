@@ -9,6 +9,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Config:
+    # "production": secrets required, Secure cookies, no demo data (load_config picks the class by it).
+    HOSTDECK_ENV = ""
     SECRET_KEY = "dev-only-not-secret"  # noqa: S105 (production refuses to start without its own)
     # SQLite in instance/ unless DATABASE_URL says otherwise.
     DATABASE_URL = f"sqlite:///{ROOT / 'instance' / 'hostdeck.sqlite3'}"

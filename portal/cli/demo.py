@@ -91,6 +91,10 @@ def seed_plan() -> None:
 @demo.command("seed")
 def seed() -> None:
     """Demo logins (password hostdeck-test-drive) and a local demo server under instance/demo-server/."""
+    if current_app.config["HOSTDECK_ENV"] == "production":
+        raise click.ClickException(
+            "refused: HOSTDECK_ENV is production, and the demo's logins have a published password"
+        )
     root = os.path.join(current_app.instance_path, "demo-server")
     created = seed_demo(root)
     click.echo("Demo data created." if created else "Demo data already there.")

@@ -6,9 +6,10 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 from portal.models import Route, Server
+from portal.models.server_settings import setting_from_text, settings_problems
 from portal.models.validators import control_problem
 from portal.orchestration.backends import BACKENDS
-from portal.orchestration.backends.mariadb import auth_problem
+from portal.orchestration.checks import check_server
 from portal.orchestration.transports import host_key_from_keyscan, parse_host_key
 
 servers = AppGroup("servers", help="Managed servers.")
@@ -28,16 +29,21 @@ def _clean(value: str, hint: str) -> str:
     return value
 
 
+class SettingsRefused(click.ClickException):
+    exit_code = 2  # a bad --set, as click counts bad options; said in one line, without the usage
+
+
 def _settings(pairs: tuple[str, ...]) -> dict:
+    """--set KEY=VALUE pairs as stored: checked against the declared server settings."""
     settings = {}
     for pair in pairs:
         key, sep, value = _clean(pair, "--set").partition("=")
         if not sep:
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--set")
-        settings[key] = int(value) if value.isdigit() else value
-    problem = auth_problem(settings["mariadb_auth"]) if "mariadb_auth" in settings else None
-    if problem:
-        raise click.BadParameter(problem, param_hint="--set")
+        settings[key] = setting_from_text(key, value)
+    problems = settings_problems(settings)
+    if problems:
+        raise SettingsRefused(" ".join(problems))
     return settings
 
 
@@ -100,3 +106,15 @@ def add_route(backend: str, server_name: str) -> None:
     db.session.add(Route(backend=backend, server=_server(server_name)))
     db.session.commit()
     click.echo(f"{backend} now runs on {server_name}")
+
+
+@servers.command("check")
+@click.argument("name")
+def check(name: str) -> None:
+    """Connect to NAME as an apply would and report what each routed backend needs there."""
+    findings = check_server(_server(name))
+    for finding in findings:
+        click.echo(finding.line())
+    failed = sum(not f.ok for f in findings)
+    if failed:
+        raise click.ClickException(f"{failed} of {len(findings)} checks on {name} failed")

@@ -21,7 +21,7 @@ class Server(Timestamped, Base):
     # Pinned public host key, "ssh-ed25519 AAAA...". Never learnt on first use.
     host_key: Mapped[str | None] = mapped_column(sa.Text)
     transport: Mapped[str] = mapped_column(sa.String(10), default="ssh")
-    # Backend settings: dovecot_passwd_file, dovecot_scheme, mail_root, mail_uid, mail_gid...
+    # Backend settings: only those models/server_settings.py declares, each of its shape.
     settings: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     # An open incident: the first failed log since the last success (staff were told once).
     incident_log_id: Mapped[int | None] = mapped_column()
@@ -29,7 +29,7 @@ class Server(Timestamped, Base):
     routes: Mapped[list[Route]] = relationship(back_populates="server", cascade="all, delete-orphan")
 
     def setting(self, name: str, default: Any = None) -> Any:
-        """A backend setting: what it holds depends on the setting (docs/*-server.md)."""
+        """A backend setting (models/server_settings.py says what each holds)."""
         return (self.settings or {}).get(name, default)
 
     def __str__(self) -> str:

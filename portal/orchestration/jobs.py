@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from portal.extensions import db
 from portal.models import BackendLog, Database, LogState, Operation, OpState, Server, utcnow
 from portal.models.kinds import kind_named
+from portal.models.server_settings import settings_problems
 from portal.models.status import Provisioned
 from portal.orchestration.backends import BACKENDS, get_backend
 from portal.orchestration.changes import Change, fold
@@ -162,6 +163,9 @@ def _apply(server: Server, guard: Guard) -> Summary:
     retryable = True
     objects: Objects = {}
     try:
+        problems = settings_problems(server.settings)
+        if problems:  # nothing runs with a setting we do not know, or one that could inject
+            raise UnsafeValue(f"the server's settings: {' '.join(problems)}")
         objects = load_objects(changes)
         build(script, server, changes, objects)
         entry.script = script.redacted()

@@ -19,6 +19,8 @@ from nacl import bindings as nacl_bindings
 from passlib.hash import argon2, mysql41, sha512_crypt
 from passlib.utils import saslprep
 
+from portal.models import server_settings
+
 
 def _c_crypt() -> ModuleType | None:
     """The C library's crypt(3): twice as fast as passlib's pure-Python SHA512-CRYPT (2.2 ms against
@@ -35,7 +37,7 @@ def _c_crypt() -> ModuleType | None:
 
 _CRYPT = _c_crypt()
 
-DOVECOT_SCHEMES = ("SHA512-CRYPT", "ARGON2ID")
+DOVECOT_SCHEMES = server_settings.DOVECOT_SCHEMES  # what the dovecot_scheme setting may say
 
 _sha512 = sha512_crypt.using(rounds=5000)
 # doveadm pw -s ARGON2ID: m=65536, t=3, p=1 (libsodium verifies only p=1).
@@ -62,8 +64,8 @@ def dovecot(scheme: str, plaintext: str) -> str:
 
 # Salted first. parsec (MariaDB 11.6+) salts each verifier; ed25519 (10.4+, the default here since
 # 10.x has nothing salted) and mysql_native_password do not: equal passwords give equal verifiers.
-MARIADB_AUTH = ("parsec", "ed25519", "mysql_native_password")
-MARIADB_DEFAULT_AUTH = "ed25519"
+MARIADB_AUTH = server_settings.MARIADB_AUTH
+MARIADB_DEFAULT_AUTH = server_settings.MARIADB_DEFAULT_AUTH
 PARSEC_SALT_BYTES = 18  # auth_parsec's CHALLENGE_SALT_LENGTH
 PARSEC_ITERATIONS = 0  # 1024 << 0: what the server itself picks for USING PASSWORD('...')
 

@@ -203,18 +203,22 @@ def test_rendered_configs_pass_nginx_or_are_refused(nginx, tmp_path, name, path)
 
 
 def test_a_config_nginx_refuses_is_rolled_back(web, shop, sftpd, nginx, work):
-    """Forced in: a site that nginx -t refuses (a port out of range) never reaches a reload."""
+    """Forced in: a config that nginx -t refuses never reaches a reload. (A bad setting, such as a port out
+    of range, never gets this far: the apply refuses it before building a script.)"""
     app = static_site(web, work, sftpd, nginx, "files.test", "/ok.txt", "still fine")
-    shop.settings = {**shop.settings, "nginx_listen": "127.0.0.1:99999"}  # no such port: nginx -t says no
-    db.session.commit()
-    site = db.session.scalar(sa.select(Website))
-    web.submit("/websites/new", {"name": "Shop", "domain_ids": [domain_id("shop.test")], "root_app": app.id})
-    work()
-    entry = db.session.scalars(sa.select(BackendLog).order_by(BackendLog.id.desc())).first()
-    assert entry.state == LogState.FAILURE and "nginx refused the new config" in entry.stderr
-    assert not list(nginx.sites_dir.glob("*.hostdeck-*"))
-    assert sorted(p.name for p in nginx.sites_dir.glob("hostdeck-site-*.conf")) == [f"hostdeck-site-{site.id}.conf"]
-    assert nginx.get("files.test", "/ok.txt") == (200, "still fine")
+    broken = nginx.sites_dir / "broken.conf"  # something else in the sites folder that nginx -t refuses
+    broken.write_text("server { no_such_directive on; }\n")
+    try:
+        site = db.session.scalar(sa.select(Website))
+        web.submit("/websites/new", {"name": "Shop", "domain_ids": [domain_id("shop.test")], "root_app": app.id})
+        work()
+        entry = db.session.scalars(sa.select(BackendLog).order_by(BackendLog.id.desc())).first()
+        assert entry.state == LogState.FAILURE and "nginx refused the new config" in entry.stderr
+        assert not list(nginx.sites_dir.glob("*.hostdeck-*"))
+        assert sorted(p.name for p in nginx.sites_dir.glob("hostdeck-site-*.conf")) == [f"hostdeck-site-{site.id}.conf"]
+        assert nginx.get("files.test", "/ok.txt") == (200, "still fine")
+    finally:
+        broken.unlink()
     assert nginx.test_config()[0]
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any, Generic, TypeVar
 
 from portal.models import Server
+from portal.models.server_settings import setting_values
 from portal.models.status import Provisioned
-from portal.orchestration.script import Script
+from portal.orchestration.backends.needs import NEEDS, Prerequisite
+from portal.orchestration.script import Script, q
 
 # The model (or a union of the models) a backend applies.
 ObjT = TypeVar("ObjT", bound=Provisioned)
@@ -23,6 +25,16 @@ class Backend(Generic[ObjT]):
     handles: tuple[str, ...] = ()
     # The service's name for customers, where they choose it (a database engine); else empty.
     service: str = ""
+
+    def prerequisites(self, server: Server) -> list[Prerequisite]:
+        """What its scripts use on this server (needs.py), paths and names from the server's settings."""
+        values = setting_values(server.settings)
+        quoted = {name: q(value) for name, value in values.items()}
+        return [
+            Prerequisite(str(need.what) % values, need.test.format_map(quoted))
+            for need in NEEDS.get(self.name, ())
+            if not need.when or values[need.when]
+        ]
 
     def wants(self, obj: ObjT) -> bool:
         """Does this backend run this object? (A PostgreSQL database is not MariaDB's.)"""

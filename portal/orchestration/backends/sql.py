@@ -16,7 +16,9 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Database, DatabaseUser, Engine, Server, Status
 from portal.orchestration.backends.base import Backend
+from portal.orchestration.backends.needs import Prerequisite
 from portal.orchestration.script import Script, UnsafeValue, q
+from portal.words import gettext
 
 NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 
@@ -45,6 +47,14 @@ class SqlBackend(Backend[Database | DatabaseUser]):
 
     def client(self, server: Server) -> str:
         raise NotImplementedError
+
+    def prerequisites(self, server: Server) -> list[Prerequisite]:
+        """Its needs, then a query through the client as the scripts run it: the admin login works."""
+        answers = Prerequisite(
+            gettext("%(engine)s answers a query as the admin login", engine=self.service),
+            f"printf '%s\\n' 'SELECT 1;' | {self.client(server)}",
+        )
+        return [*super().prerequisites(server), answers]
 
     def run(self, script: Script, server: Server, statements: list[str], ref: int) -> None:
         script.add(RUN.format(sql=q("\n".join(statements)), client=self.client(server), ref=q(ref)))
