@@ -104,11 +104,11 @@ def render(server: Server, website: Website) -> str:
             names.append(_domain("www." + domain.name))
     if not names:
         raise UnsafeValue("a website needs at least one domain")
-    lines = ["server {", f"    listen {_safe(server.setting('nginx_listen', '80'))};"]
+    lines = ["server {", f"    listen {_safe(str(server.setting('nginx_listen', '80')))};"]
     if website.https:
         cert, key = tls_files(server, website.id)
         lines += [
-            f"    listen {_safe(server.setting('nginx_listen_https', '443'))} ssl;",
+            f"    listen {_safe(str(server.setting('nginx_listen_https', '443')))} ssl;",
             f"    ssl_certificate {_safe(cert)};",
             f"    ssl_certificate_key {_safe(key)};",
         ]
