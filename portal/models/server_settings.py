@@ -71,6 +71,8 @@ def _host(value: object) -> bool:
 
 
 def _listen(value: object) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # the CLI before the declared list stored a bare port as a number
     found = LISTEN.match(value) if isinstance(value, str) else None
     if found is None or not 1 <= int(found["port"]) <= 65535:
         return False

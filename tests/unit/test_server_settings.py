@@ -123,3 +123,11 @@ def test_set_values_are_stored_as_their_setting_reads_them():
     assert setting_from_text("php_versions", "8.1, 8.2") == ["8.1", "8.2"]
     assert setting_from_text("mariadb_port", "") == ""
     assert setting_from_text("unknown_key", "7") == "7"
+
+
+def test_a_port_stored_as_a_number_before_the_list_still_passes():
+    # The CLI before the declared list stored `--set nginx_listen=8080` as 8080: an upgrade must not fail
+    # every apply on such a server; 99999 stays refused.
+    assert settings_problems({"nginx_listen": 8080}) == []
+    assert settings_problems({"nginx_listen": 99999}) != []
+    assert settings_problems({"nginx_listen": True}) != []
