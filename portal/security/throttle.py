@@ -78,6 +78,12 @@ class Counting:
         else:
             self.outage.failed(RuntimeError("no answer to a ping"))
 
+    def reset(self) -> None:
+        """Forget every count, in the storage and in memory (a minute passing, in tests)."""
+        self.configured.storage.reset()
+        if self._memory is not None:
+            self._memory.storage.reset()
+
     def _fallback(self) -> Limiter:
         with self._lock:
             if self._memory is None:
