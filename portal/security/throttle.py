@@ -109,7 +109,7 @@ def fallback_warning() -> str | None:
         return None
     return (
         f"The throttle's {counting.scheme} storage does not answer: failed logins, two-factor codes and "
-        "password links are counted in each web process's memory (each allows its own limit) until it does."
+        "password links are counted in this process's memory (each web process allows its own limit) until it does."
     )
 
 
