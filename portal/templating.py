@@ -21,7 +21,7 @@ from portal.models import Status
 from portal.models.naming import named
 from portal.models.validators import address_in_unicode
 from portal.orchestration.proof import proof_words
-from portal.security import impersonation, sessions
+from portal.security import cookies, impersonation, sessions
 from portal.security.scoping import current_actor
 from portal.services.failures import explain, nothing_to_explain, viewer_is_staff
 from portal.services.resellers import reseller_of
@@ -287,14 +287,20 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(
         400, page(400, lazy_gettext("Bad request"), lazy_gettext("The request could not be understood."))
     )
-    app.register_error_handler(
-        CSRFError,
-        page(
-            400,
-            lazy_gettext("Form expired"),
-            lazy_gettext("The form was out of date. Please go back, reload and try again."),
-        ),
+    expired = page(
+        400,
+        lazy_gettext("Form expired"),
+        lazy_gettext("The form was out of date. Please go back, reload and try again."),
     )
+
+    def form_refused(error):
+        # No session cookie at all: the browser dropped it, and reloading would not help (security/cookies.py).
+        words = cookies.trouble()
+        if words is None:
+            return expired(error)
+        return render_template("errors/cookies.html", message=words), 400
+
+    app.register_error_handler(CSRFError, form_refused)
     app.register_error_handler(
         404, page(404, lazy_gettext("Not found"), lazy_gettext("There is nothing here, or it is not yours to see."))
     )

@@ -11,7 +11,8 @@ what it rendered until then (blueprints/kept.py).
 The numbers move after the commit, never inside it: a page read meanwhile is stored under the old
 number, and the next reader, seeing the new one, renders again. So nothing takes a lock for them, and
 the lock order of models/usage.py is kept. A commit whose numbers could not be moved (Redis down,
-the process killed) is shown late by at most the keeping time (KEEP_SECONDS).
+the process killed) is shown late by at most the keeping time (KEEP_SECONDS); after an outage the
+process that saw it starts a new epoch, which retires every kept page (RedisStore).
 
 They live in Redis, shared by every web and worker process; without Redis (the demo, one process),
 in memory.
@@ -33,6 +34,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.util import identity_key
 
 from portal.models.accounts import Account
+from portal.models.outages import Outage
 from portal.models.sessions import LoginSession
 
 log = logging.getLogger(__name__)
@@ -69,33 +71,51 @@ class MemoryStore:
 
 
 class RedisStore:
-    """Numbers every process sees. A read that fails answers None: the page is rendered, not kept."""
+    """Numbers every process sees. A read that fails answers None: the page is rendered, not kept.
+
+    While Redis does not answer (models/outages.py: logged once, tried again every few seconds) the
+    numbers cannot move; so the process that saw the outage starts a new epoch once Redis answers
+    again, and no page kept before it is shown after a change made during it."""
 
     def __init__(self, url: str) -> None:
         self._redis = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        self.outage = Outage(log, "revisions: Redis", "pages are rendered afresh, and shown up to date once it answers")
 
     def read(self, names: list[str]) -> tuple[Any, ...] | None:
         """The numbers, after the store's epoch: an emptied or new Redis counts from 0 again, and its
         numbers must not meet those of pages kept before it was emptied."""
+        if self.outage.waiting:
+            return None
         try:
             epoch, *values = self._redis.mget([EPOCH, *(PREFIX + name for name in names)])
-            if epoch is None:  # a first read, or the first since Redis was emptied
+            if self.outage.answered():
+                epoch = self._new_epoch()
+            elif epoch is None:  # a first read, or the first since Redis was emptied
                 token = secrets.token_hex(8)
                 epoch = token if self._redis.set(EPOCH, token, nx=True) else self._redis.get(EPOCH)
-        except RedisError:
-            log.warning("revisions: Redis did not answer; pages are rendered afresh")
+        except RedisError as exc:
+            self.outage.failed(exc)
             return None
         epoch = epoch.decode() if isinstance(epoch, bytes) else epoch  # the token set just now is a str
         return (epoch, *(int(value or 0) for value in values))
 
     def move(self, names: Iterable[str]) -> None:
+        if self.outage.waiting:
+            return  # lost like the ones that failed: the new epoch after the outage covers them
         try:
             with self._redis.pipeline(transaction=False) as pipe:
                 for name in names:
                     pipe.incr(PREFIX + name)
                 pipe.execute()
-        except RedisError:
-            log.warning("revisions: Redis did not answer; kept pages may show this change late")
+            if self.outage.answered():
+                self._new_epoch()
+        except RedisError as exc:
+            self.outage.failed(exc)
+
+    def _new_epoch(self) -> str:
+        token = secrets.token_hex(8)
+        self._redis.set(EPOCH, token)
+        return token
 
 
 def store(app: Flask | None = None) -> MemoryStore | RedisStore:

@@ -67,7 +67,7 @@ def link_in(message) -> str:
 
 def use_link(web, path: str, password: str = NEW_PASSWORD):
     opened = web.get(path)
-    assert opened.status_code == 302 and opened.location.endswith("/reset-password"), opened.status_code
+    assert opened.status_code == 302 and opened.location.endswith("/reset-password?opened=1"), opened.status_code
     return web.submit("/reset-password", {"password": password, "confirm": password})
 
 

@@ -12,7 +12,7 @@ from portal.blueprints.common import refusals, saved
 from portal.blueprints.enrolment import BAD_CODE, enrol_page
 from portal.extensions import db
 from portal.models import User, utcnow
-from portal.security import impersonation, sessions, totp
+from portal.security import cookies, impersonation, sessions, totp
 from portal.security.impersonation import not_while_impersonating
 from portal.security.passwords import check_password
 from portal.security.roles import public, user
@@ -208,7 +208,7 @@ def reset_link(token: str):
     if password_links.user_for_token(token) is None:
         return _link_refused()
     session[RESET] = token
-    return redirect(url_for(".reset_password"))
+    return redirect(url_for(".reset_password", opened=1))
 
 
 @bp.route("/reset-password", methods=["GET", "POST"])
@@ -216,6 +216,10 @@ def reset_link(token: str):
 def reset_password():
     token = session.get(RESET)
     if not isinstance(token, str):
+        # opened=1: the redirect from a good link, so a missing token means the cookie did not come back.
+        words = cookies.trouble(from_link=True) if request.args.get("opened") else None
+        if words is not None:  # the link was good, but the browser dropped the cookie that kept it
+            return render_template("errors/cookies.html", message=words), 400
         return _link_refused()
     owner = password_links.user_for_token(token)
     if owner is None:
