@@ -1,0 +1,78 @@
+"""Every command's error is one line on stderr and a non-zero exit, never a traceback.
+
+An expected error (a refusal, a bad value, the database refusing a duplicate) says what is wrong in
+one line. Anything else is a bug: one line that says so, and the traceback goes to the log, where the
+portal's logging sends it (stderr by default), so it stays visible."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy.exc import IntegrityError
+
+from portal.extensions import db
+from portal.services import ServiceError
+
+
+class OneLine(click.ClickException):
+    """A ClickException shown as "Error: <message>", keeping the exit code it came with."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(" ".join(message.split()))  # whatever it was, on one line
+        self.exit_code = exit_code
+
+
+@contextmanager
+def one_line(command_path: str) -> Iterator[None]:
+    """Any error inside, as a OneLine (the session rolled back)."""
+    try:
+        yield
+    except (click.exceptions.Exit, click.Abort, OneLine):
+        raise
+    except click.ClickException as exc:  # a usage error too: click would print usage and a hint on 3 lines
+        raise OneLine(exc.format_message(), exc.exit_code) from exc
+    except ServiceError as exc:
+        db.session.rollback()
+        raise OneLine(exc.message) from exc
+    except IntegrityError as exc:
+        db.session.rollback()
+        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise OneLine(f"the database refused the change: {detail}") from exc
+    except ValueError as exc:
+        db.session.rollback()
+        raise OneLine(str(exc)) from exc
+    except Exception as exc:
+        db.session.rollback()
+        current_app.logger.exception("flask %s failed", command_path)
+        raise OneLine(f"unexpected error ({type(exc).__name__}: {exc}); the traceback is in the log") from exc
+
+
+class Commands(AppGroup):
+    """A command group whose commands' errors come out as one line each."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with one_line(ctx.command_path):
+            return super().invoke(ctx)
+
+
+def one_line_errors(command: click.Command) -> click.Command:
+    """A group again with its commands, name and help, with one-line errors; a lone command with its
+    callback guarded the same way."""
+    if isinstance(command, click.Group):
+        return Commands(command.name, commands=command.commands, help=command.help, short_help=command.short_help)
+    callback = command.callback
+    if callback is not None:
+
+        @wraps(callback)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            with one_line(click.get_current_context().command_path):
+                return callback(*args, **kwargs)
+
+        command.callback = guarded
+    return command
