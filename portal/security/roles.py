@@ -62,11 +62,16 @@ def admin_required(view: View) -> View:
     def admins_only(*args: Any, **kwargs: Any) -> Any:
         if not current_user.is_staff:
             abort(404)
-        if current_user.role != Role.ADMIN:
+        if not is_admin():
             abort(403)
         return view(*args, **kwargs)
 
     return access("admin")(_logged_in(cast(View, admins_only)))
+
+
+def is_admin() -> bool:
+    """The logged-in user is an admin (while impersonating, the customer is the logged-in user)."""
+    return bool(current_user.is_authenticated and current_user.role == Role.ADMIN)
 
 
 def _logged_in(view: View) -> View:
