@@ -54,8 +54,7 @@ def test_staff_read_the_list_only_admins_manage(web, people, mail_server):
     web.login("acme@owner.test")
     token = web.token("/")
     for url in pages:
-        db.session.rollback()
-    assert web.get(url).status_code == 404
+        assert web.get(url).status_code == 404
     for url in posts:
         assert web.client.post(url, data={"csrf_token": token}).status_code == 404
     web.logout()
@@ -125,7 +124,9 @@ def test_bad_values_are_refused_in_words(web, people, mail_server, field, value,
 
 def test_a_settings_problem_is_shown_and_nothing_saved(web, people, mail_server, monkeypatch):
     """What the declared list of settings refuses (models/server_settings.py) is said at the field."""
-    monkeypatch.setattr(manage, "settings_problems", lambda s: [f"Unknown setting {k}." for k in s if "fil=" in f"{k}="])
+    monkeypatch.setattr(
+        manage, "settings_problems", lambda s: [f"Unknown setting {k}." for k in s if "fil=" in f"{k}="]
+    )
     server = mail_server
     web.login(ADMIN)
     url = f"/staff/servers/{server.id}"
