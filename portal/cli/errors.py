@@ -29,7 +29,7 @@ class OneLine(click.ClickException):
 
 
 @contextmanager
-def one_line(command_path: str) -> Iterator[None]:
+def one_line(ctx: click.Context) -> Iterator[None]:
     """Any error inside, as a OneLine (the session rolled back)."""
     try:
         yield
@@ -49,7 +49,8 @@ def one_line(command_path: str) -> Iterator[None]:
         raise OneLine(str(exc)) from exc
     except Exception as exc:
         db.session.rollback()
-        current_app.logger.exception("flask %s failed", command_path)
+        path = " ".join(filter(None, (ctx.command_path, ctx.invoked_subcommand)))  # a group's: the command it ran
+        current_app.logger.exception("%s failed", path)
         raise OneLine(f"unexpected error ({type(exc).__name__}: {exc}); the traceback is in the log") from exc
 
 
@@ -57,7 +58,7 @@ class Commands(AppGroup):
     """A command group whose commands' errors come out as one line each."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        with one_line(ctx.command_path):
+        with one_line(ctx):
             return super().invoke(ctx)
 
 
@@ -71,7 +72,7 @@ def one_line_errors(command: click.Command) -> click.Command:
 
         @wraps(callback)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            with one_line(click.get_current_context().command_path):
+            with one_line(click.get_current_context()):
                 return callback(*args, **kwargs)
 
         command.callback = guarded
