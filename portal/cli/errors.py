@@ -20,12 +20,23 @@ from portal.extensions import db
 from portal.services import ServiceError
 
 
-class OneLine(click.ClickException):
-    """A ClickException shown as "Error: <message>", keeping the exit code it came with."""
+def _flat(message: str) -> str:
+    return " ".join(message.split())
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(" ".join(message.split()))  # whatever it was, on one line
-        self.exit_code = exit_code
+
+class OneLine(click.ClickException):
+    """Shown as "Error: <message>", on one line whatever the message was; exit code 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_flat(message))
+
+
+class UsageLine(click.UsageError):
+    """A usage error without its context: click then prints neither the usage nor the hint, only
+    "Error: <message>"; exit code 2, as for any usage error."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_flat(message), ctx=None)
 
 
 @contextmanager
@@ -33,10 +44,12 @@ def one_line(ctx: click.Context) -> Iterator[None]:
     """Any error inside, as a OneLine (the session rolled back)."""
     try:
         yield
-    except (click.exceptions.Exit, click.Abort, OneLine):
+    except (click.exceptions.Exit, click.Abort, click.exceptions.NoArgsIsHelpError, OneLine, UsageLine):
         raise
-    except click.ClickException as exc:  # a usage error too: click would print usage and a hint on 3 lines
-        raise OneLine(exc.format_message(), exc.exit_code) from exc
+    except click.UsageError as exc:  # click would print the usage and a hint: 3 lines
+        raise UsageLine(exc.format_message()) from exc
+    except click.ClickException as exc:
+        raise OneLine(exc.format_message()) from exc
     except ServiceError as exc:
         db.session.rollback()
         raise OneLine(exc.message) from exc

@@ -20,6 +20,7 @@ from portal.security.roles import admin_required
 from portal.security.scoping import current_actor
 from portal.services import ServiceError
 from portal.services.servers import (
+    Repin,
     add_route,
     edit_server,
     fingerprint,
@@ -127,19 +128,20 @@ def server_repin(server_id: int):
     if request.method == "POST":
         if form.validate_on_submit():
             with refusals(form):
-                change = repin(current_actor(), server, form.new_key.data, seen_fingerprint=form.seen_fingerprint.data)
+                pinned = repin(current_actor(), server, form.new_key.data, seen_fingerprint=form.seen_fingerprint.data)
                 return saved(
                     gettext(
                         "The host key of %(name)s is re-pinned: %(fingerprint)s. Retry its failed logs, "
                         "or resync it, to apply what the old key held back.",
                         name=server.name,
-                        fingerprint=change.new_fingerprint,
+                        fingerprint=pinned.new_fingerprint,
                     ),
                     back,
                 )
         return redirect(back)
     pasted = request.args.get("host_key", "")
-    change, problem = None, None
+    change: Repin | None = None
+    problem: str | None = None
     if pasted.strip():
         try:
             change = repin_preview(server, pasted)
