@@ -169,6 +169,8 @@ def test_repin_shows_both_fingerprints_then_pins_on_confirmation(web, people, ma
     assert event.fields == {"old_fingerprint": stale_print, "new_fingerprint": real_print}
     assert event.actor.email == ADMIN
     assert "re-pinned" in web.get(f"/staff/servers/{server.id}").get_data(as_text=True)
+    trail = web.get("/staff/events").get_data(as_text=True)
+    assert f"Server mail1: host key re-pinned: old fingerprint {stale_print}, new fingerprint {real_print}" in trail
 
     # The connection works again with the key pinned now.
     log = db.session.scalar(sa.select(BackendLog).order_by(BackendLog.id.desc()))
