@@ -55,8 +55,8 @@ def one_line(ctx: click.Context) -> Iterator[None]:
         raise OneLine(exc.message) from exc
     except IntegrityError as exc:
         db.session.rollback()
-        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise OneLine(f"the database refused the change: {detail}") from exc
+        # The driver's words, with PostgreSQL's DETAIL (which key), not the statement SQLAlchemy adds.
+        raise OneLine(f"the database refused the change: {exc.orig or exc}") from exc
     except ValueError as exc:
         db.session.rollback()
         raise OneLine(str(exc)) from exc
