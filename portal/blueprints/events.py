@@ -39,6 +39,10 @@ DONE = {
     "retry": lazy_gettext("%(thing)s retried with the current state"),
     "resync": lazy_gettext("%(thing)s resynced"),
     "two_factor_reset": lazy_gettext("%(thing)s: two-factor login reset by an operator"),
+    "repin": lazy_gettext("%(thing)s: host key re-pinned"),
+    "route": lazy_gettext("%(thing)s: a backend routed to it"),
+    "unroute": lazy_gettext("%(thing)s: a route removed"),
+    "remove": lazy_gettext("%(thing)s removed"),
 }
 # The names of the fields events keep, for people; a field not named here reads as its key.
 FIELDS = {
@@ -58,6 +62,16 @@ FIELDS = {
     "locale": lazy_gettext("language"),
     "quota_mb": lazy_gettext("quota (MB)"),
     "waiting_for_proof": lazy_gettext("waiting for proof"),
+    "host": lazy_gettext("address"),
+    "port": lazy_gettext("port"),
+    "ssh_user": lazy_gettext("SSH user"),
+    "set": lazy_gettext("settings set"),
+    "unset": lazy_gettext("settings unset"),
+    "backend": lazy_gettext("backend"),
+    "old_fingerprint": lazy_gettext("old fingerprint"),
+    "new_fingerprint": lazy_gettext("new fingerprint"),
+    "fingerprint": lazy_gettext("fingerprint"),
+    "logs": lazy_gettext("backend logs"),
 }
 _ENDED_AFTER = re.compile(r"ended after \d+ minutes")
 

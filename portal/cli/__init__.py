@@ -4,6 +4,7 @@ from flask import Flask
 
 from portal.cli.accounts import accounts, domains, users
 from portal.cli.demo import demo
+from portal.cli.errors import one_line_errors
 from portal.cli.plans import plans
 from portal.cli.servers import servers
 from portal.cli.worker import orchestration, worker
@@ -13,4 +14,5 @@ commands = [users, accounts, domains, plans, servers, demo, worker, orchestratio
 
 def init_app(app: Flask) -> None:
     for command in commands:
-        app.cli.add_command(command)
+        # Each error one line on stderr and a non-zero exit (cli/errors.py).
+        app.cli.add_command(one_line_errors(command))

@@ -1,16 +1,19 @@
 import json
+from typing import Any
 
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from portal.extensions import db
-from portal.models import Route, Server
+from portal.models import Server
 from portal.models.server_settings import setting_from_text, settings_problems
 from portal.models.validators import control_problem
 from portal.orchestration.backends import BACKENDS
 from portal.orchestration.checks import check_server
 from portal.orchestration.transports import host_key_from_keyscan, parse_host_key
+from portal.services import servers as manage
+from portal.services.servers import server_named
 
 servers = AppGroup("servers", help="Managed servers.")
 
@@ -103,7 +106,8 @@ def list_servers() -> None:
 @click.argument("server_name")
 def add_route(backend: str, server_name: str) -> None:
     """Route BACKEND to SERVER_NAME: its changes are applied there."""
-    db.session.add(Route(backend=backend, server=_server(server_name)))
+    server = server_named(server_name)
+    manage.add_route(None, server, backend)
     db.session.commit()
     click.echo(f"{backend} now runs on {server_name}")
 
@@ -118,3 +122,85 @@ def check(name: str) -> None:
     failed = sum(not f.ok for f in findings)
     if failed:
         raise click.ClickException(f"{failed} of {len(findings)} checks on {name} failed")
+
+
+# Managing a server once added (services/servers.py holds the rules; errors are one line: cli/errors.py)
+
+
+def _pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--set")
+        settings[key] = setting_from_text(key, value)
+    return settings
+
+
+@servers.command("edit")
+@click.argument("name")
+@click.option("--host", help="The new host name or IP address.")
+@click.option("--port", type=click.IntRange(1, 65535), help="The new SSH port.")
+@click.option("--user", "ssh_user", help="The new SSH user.")
+@click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE", help="Set a setting (repeat for more).")
+@click.option("--unset", multiple=True, metavar="KEY", help="Remove a setting (repeat for more).")
+def edit_server(name, host, port, ssh_user, pairs, unset) -> None:
+    """Change a server's address, port, SSH user or settings; what is not given stays."""
+    server = server_named(name)
+    changed = manage.edit_server(
+        None,
+        server,
+        host=server.host if host is None else host,
+        port=server.port if port is None else port,
+        ssh_user=server.ssh_user if ssh_user is None else ssh_user,
+        settings=manage.merged_settings(server, _pairs(pairs), list(unset)),
+    )
+    db.session.commit()
+    click.echo(f"server {name}: {', '.join(changed)} changed" if changed else f"server {name}: nothing to change")
+
+
+@servers.command("repin")
+@click.argument("name")
+@click.option("--host-key", help='The new public host key: "ssh-ed25519 AAAA...".')
+@click.option("--keyscan-file", type=click.File(), help="ssh-keyscan output to take the new host key from.")
+@click.option("--yes", is_flag=True, help="Pin without asking (after comparing the fingerprints elsewhere).")
+def repin_server(name, host_key, keyscan_file, yes) -> None:
+    """Pin a new host key for a server whose key really changed; shows both fingerprints and asks."""
+    if (host_key is None) == (keyscan_file is None):
+        raise click.UsageError("give exactly one of --host-key and --keyscan-file")
+    server = server_named(name)
+    change = manage.repin_preview(server, host_key if host_key is not None else keyscan_file.read())
+    click.echo(f"old: {change.old_fingerprint or '(no key pinned)'}")
+    click.echo(f"new: {change.new_fingerprint}")
+    if not yes:
+        click.confirm(f"Pin the new key for {name}?", abort=True)
+    manage.repin(None, server, change.new_key, seen_fingerprint=change.old_fingerprint)
+    db.session.commit()
+    click.echo(f"server {name}: host key re-pinned ({change.new_fingerprint})")
+
+
+@servers.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Remove without asking.")
+def remove_server(name, yes) -> None:
+    """Remove a server no backend is routed to, with its backend logs (services/servers.py says why)."""
+    server = server_named(name)
+    problem = manage.removal_problem(server)
+    if problem:
+        raise click.ClickException(problem)
+    logs = manage.history(server).logs
+    if not yes:
+        click.confirm(f"Remove server {name} and its {logs} backend log(s)?", abort=True)
+    manage.remove_server(None, server)
+    db.session.commit()
+    click.echo(f"server {name} removed, with {logs} backend log(s)")
+
+
+@servers.command("unroute")
+@click.argument("backend")
+@click.argument("server_name")
+def remove_route(backend: str, server_name: str) -> None:
+    """Stop applying BACKEND's changes on SERVER_NAME; what the server holds stays there."""
+    manage.remove_route(None, server_named(server_name), backend)
+    db.session.commit()
+    click.echo(f"{backend} no longer runs on {server_name}; what it wrote there stays")

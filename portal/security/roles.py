@@ -5,6 +5,7 @@
 - customer: a logged-in user, on objects loaded only through `scoped()` (foreign ids are 404)
 - reseller: a reseller's owner, on its own sub-accounts only (anyone else: 404)
 - staff:    staff and admins; everyone else gets the same 404 as a missing page
+- admin:    admins only (they run the servers); other staff get 403, everyone else the staff rule's 404
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any, TypeVar, cast
 from flask import abort
 from flask_login import current_user, login_required
 
-RULES = ("public", "user", "customer", "reseller", "staff")
+from portal.models import Role
+
+RULES = ("public", "user", "customer", "reseller", "staff", "admin")
 View = TypeVar("View", bound=Callable[..., Any])
 
 
@@ -52,6 +55,23 @@ def staff_required(view: View) -> View:
 
     # wraps() gives the view's name and signature back; its type says less than that.
     return access("staff")(_logged_in(cast(View, staff_only)))
+
+
+def admin_required(view: View) -> View:
+    @wraps(view)
+    def admins_only(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_staff:
+            abort(404)
+        if not is_admin():
+            abort(403)
+        return view(*args, **kwargs)
+
+    return access("admin")(_logged_in(cast(View, admins_only)))
+
+
+def is_admin() -> bool:
+    """The logged-in user is an admin (while impersonating, the customer is the logged-in user)."""
+    return bool(current_user.is_authenticated and current_user.role == Role.ADMIN)
 
 
 def _logged_in(view: View) -> View:

@@ -57,7 +57,7 @@ ROLES = {
     # Staff on their own see the console, not the customer's pages (those they see only while
     # impersonating, as the customer sees them).
     "staff": Role("staff@example.com", frozenset({"user", "staff"}), two_factor=True),
-    "admin": Role("admin@example.com", frozenset({"user", "staff"}), two_factor=True),
+    "admin": Role("admin@example.com", frozenset({"user", "staff", "admin"}), two_factor=True),
 }
 
 # The customer's tests also open the public pages (access rule "public", no ids) before logging in.
@@ -69,6 +69,10 @@ LOGIN_FLOW = {
     "auth.enrol": "staff and admins: the first login sets up two-factor login",
     "auth.two_factor": "staff and admins: the code after the password",
 }
+
+# Pages opened with a query, to show what they are for: a pasted host key, the re-pin's question.
+NEW_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMwsER2OenXns6Vn8yBZIOQQdbgRhQJRcVUgga/Swgft"
+QUERIES = {"staff.server_repin": {"host_key": NEW_HOST_KEY}}
 
 # GET rules no role visits, each with the reason.
 SKIP = {
@@ -164,6 +168,8 @@ def ids_for(role: str) -> dict[str, int]:
     found: dict[str, int] = {}
     for arg, model in ID_MODELS.items():
         query = sa.select(model.id).order_by(model.id)
+        if model is Server:  # one reached over SSH: its pages show a host key
+            query = sa.select(Server.id).order_by(Server.transport != "ssh", Server.id)
         if user.account_id is not None:
             if model is Account:
                 query = query.where(Account.parent_id == user.account_id)
@@ -179,7 +185,7 @@ def ids_for(role: str) -> dict[str, int]:
 
 def url_of(app: Flask, rule: Rule, ids: dict[str, int]) -> str:
     with app.test_request_context():
-        return url_for(rule.endpoint, **{arg: ids[arg] for arg in rule.arguments})
+        return url_for(rule.endpoint, **{arg: ids[arg] for arg in rule.arguments}, **QUERIES.get(rule.endpoint, {}))
 
 
 def add_one_of_each(account: Account) -> None:

@@ -11,7 +11,7 @@ from portal.blueprints.staff.blueprint import bp
 from portal.blueprints.staff.forms import ActionForm, LogFilterForm
 from portal.extensions import db
 from portal.models import Account, BackendLog, Operation, Server, User
-from portal.security.roles import staff_required
+from portal.security.roles import is_admin, staff_required
 from portal.security.scoping import console, current_actor
 from portal.services.orchestration import resync_server, retry_log
 from portal.services.resellers import set_suspended
@@ -86,7 +86,7 @@ def servers():
     if filters.q:
         query = query.where(matching(filters.q, Server.name, Server.host))
     rows = db.session.scalars(query).all()
-    return render_template("staff/servers.html", servers=rows, listing=filters)
+    return render_template("staff/servers.html", servers=rows, listing=filters, admin=is_admin())
 
 
 @bp.route("/servers/<int:server_id>/resync", methods=["POST"])
