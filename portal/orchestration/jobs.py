@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import defaultdict
+from contextvars import ContextVar
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -19,12 +21,15 @@ from portal.models.status import Provisioned
 from portal.orchestration.backends import BACKENDS, get_backend
 from portal.orchestration.changes import Change, fold
 from portal.orchestration.locks import Guard, server_lock
+from portal.orchestration.metrics import APPLY_SECONDS
 from portal.orchestration.outcome import forget_old_secrets, settle, unstick
 from portal.orchestration.queue import queue, queued_key
 from portal.orchestration.script import Script, UnsafeValue
 from portal.orchestration.transports import ExecTimeout, Result, TransportError, exec_timeout, transport_for
 
 log = logging.getLogger(__name__)
+# The server a job is applying, for its log lines (portal/logs.py); RQ knows the job, not the server.
+SERVER: ContextVar[str | None] = ContextVar("hostdeck_server", default=None)
 OUTPUT_LIMIT = 256 * 1024  # per stream kept in a BackendLog
 # A backend that refuses one change but applies the others says so on stdout.
 REFUSED = re.compile(r"^hostdeck-refused (\d+) (.*)$", re.M)
@@ -107,11 +112,15 @@ def apply_server(server_id: int) -> Summary:
         return {"server": server_id, "log": None}
     config = current_app.config
     limit = exec_timeout(server, config)
-    with server_lock(server_id, wait=max(10, config["RQ_JOB_TIMEOUT"] - limit - 120)) as guard:
-        q = queue()
-        if q is not None:  # from here on, a new change needs a new job
-            q.connection.delete(queued_key(server_id))
-        return _apply(server, guard)
+    named = SERVER.set(server.name)
+    try:
+        with server_lock(server_id, wait=max(10, config["RQ_JOB_TIMEOUT"] - limit - 120)) as guard:
+            q = queue()
+            if q is not None:  # from here on, a new change needs a new job
+                q.connection.delete(queued_key(server_id))
+            return _apply(server, guard)
+    finally:
+        SERVER.reset(named)
 
 
 def _record_sizes(changes: list[Change], objects: Objects, sizes: dict[str, str]) -> None:
@@ -157,6 +166,7 @@ def _apply(server: Server, guard: Guard) -> Summary:
     if not ops:
         return {"server": server.id, "log": None}
     entry, changes = _start(server, ops)
+    began = time.monotonic()
     script = Script()
     result: Result | None = None
     retryable = True
@@ -186,6 +196,8 @@ def _apply(server: Server, guard: Guard) -> Summary:
         else:
             entry.state = LogState.WARNING if result.stderr.strip() else LogState.SUCCESS
     entry.finished_at = utcnow()
+    for backend in {c.op.backend for c in changes}:
+        APPLY_SECONDS.labels(backend=backend).observe(time.monotonic() - began)
     if guard.lost.is_set():
         db.session.rollback()  # the sweeper has taken this work back; its redo decides
         return {"server": server.id, "log": entry.id, "state": "lock lost"}
