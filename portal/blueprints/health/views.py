@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import choose_encoder
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.blueprints.health import access, checks
@@ -46,8 +46,9 @@ def metrics() -> Response:
         found = None
     finally:
         db.session.rollback()
-    body = generate_latest(scrape(figures.FiguresCollector(found)))
-    return Response(body, content_type=CONTENT_TYPE_LATEST)
+    # The format Prometheus asks for (Accept: OpenMetrics, or text); plain text 0.0.4 by default.
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return Response(encode(scrape(figures.FiguresCollector(found))), content_type=content_type)
 
 
 @bp.after_app_request
