@@ -12,8 +12,9 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import portal.logs  # first of the portal's modules, before anything imports alembic (logs.QUIET)
 from config import load_config
-from portal import blueprints, cli, i18n, logs, templating
+from portal import blueprints, cli, i18n, templating
 from portal.extensions import bootstrap, compress, csrf, db, migrate
 from portal.models import revisions, usage
 from portal.orchestration import dispatch
@@ -23,7 +24,7 @@ from portal.security import headers, login, throttle
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     configure(app, test_config)
-    logs.init_app(app)  # first: every later hook's log lines carry the request id
+    portal.logs.init_app(app)  # first: every later hook's log lines carry the request id
     register_extensions(app)
     usage.init_app(app)  # the usage counters follow every flush
     revisions.init_app(app)  # and kept pages every commit
@@ -54,7 +55,7 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         # Behind N proxies, trust N X-Forwarded-* hops, so that throttling sees client IPs.
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-    logs.configure(app)
+    portal.logs.configure(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -1,24 +1,30 @@
 """The portal's log lines: text for people, or one JSON object a line (LOG_FORMAT=json) for a log
 collector. Each says what it belongs to: a web request's id (X-Request-ID, taken from the request
-when it is a sane token, else made, and sent back), or a worker's job and server."""
+when it is a sane token, else made, and sent back), or a worker's job (RQ's) and server (SERVER, set
+by orchestration/jobs.py). It imports nothing of the portal: every layer may use it, and
+portal/__init__.py imports it before anything imports alembic."""
 
 from __future__ import annotations
 
 import logging
 import re
 import uuid
+from contextvars import ContextVar
 
 from flask import Flask, Response, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 from rq import get_current_job
 
-from portal.orchestration.jobs import SERVER
-
 TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 HEADER = "X-Request-ID"
-# Alembic announces each of its autogenerate plugins at INFO whenever they load.
+# Alembic announces each of its autogenerate plugins at INFO whenever they load, the first time when
+# Flask-Migrate imports it: quiet before that, so a host that set up logging first prints none either.
 QUIET = ("alembic.runtime.plugins",)
+for _name in QUIET:
+    logging.getLogger(_name).setLevel(logging.WARNING)
+# The server a job is applying; RQ knows the job, not the server.
+SERVER: ContextVar[str | None] = ContextVar("hostdeck_server", default=None)
 
 
 class Context(logging.Filter):

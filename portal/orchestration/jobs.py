@@ -6,7 +6,6 @@ import logging
 import re
 import time
 from collections import defaultdict
-from contextvars import ContextVar
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -15,6 +14,7 @@ from rq import get_current_job
 from sqlalchemy.orm import aliased
 
 from portal.extensions import db
+from portal.logs import SERVER
 from portal.models import BackendLog, Database, LogState, Operation, OpState, Server, utcnow
 from portal.models.kinds import kind_named
 from portal.models.status import Provisioned
@@ -28,8 +28,6 @@ from portal.orchestration.script import Script, UnsafeValue
 from portal.orchestration.transports import ExecTimeout, Result, TransportError, exec_timeout, transport_for
 
 log = logging.getLogger(__name__)
-# The server a job is applying, for its log lines (portal/logs.py); RQ knows the job, not the server.
-SERVER: ContextVar[str | None] = ContextVar("hostdeck_server", default=None)
 OUTPUT_LIMIT = 256 * 1024  # per stream kept in a BackendLog
 # A backend that refuses one change but applies the others says so on stdout.
 REFUSED = re.compile(r"^hostdeck-refused (\d+) (.*)$", re.M)
