@@ -98,6 +98,12 @@ class Config:
     # CSRF tokens hold as long as the login (None), or this many seconds.
     WTF_CSRF_TIME_LIMIT = None
     LOG_LEVEL = "INFO"
+    # "text": a line per record for people; "json": one JSON object per line for a log collector.
+    LOG_FORMAT = "text"
+    # /metrics answers only with this bearer token and/or from these addresses (comma-separated CIDRs);
+    # with neither set it answers 404.
+    METRICS_TOKEN = ""
+    METRICS_ALLOW = ""
 
 
 class ProductionConfig(Config):

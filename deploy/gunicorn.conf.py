@@ -4,9 +4,10 @@ This file comes with each release, so change bind or workers in /etc/hostdeck/ho
 GUNICORN_CMD_ARGS='--bind=127.0.0.1:8001 --workers=8' wins over what is set here.
 """
 
-import importlib
-import importlib.util
 import os
+
+# prometheus_client's multiprocess mode: a gunicorn worker that ended leaves the live gauges.
+from portal.orchestration.metrics import child_exit  # noqa: F401 (a hook gunicorn looks up by name)
 
 wsgi_app = "portal:create_app()"
 # Only the TLS proxy on this host talks to gunicorn.
@@ -17,16 +18,11 @@ workers = min(2 * (os.cpu_count() or 1) + 1, 8)
 timeout = 30
 graceful_timeout = 30
 # Every request a line on stdout (the journal: journalctl -u hostdeck-web), with its time in ms;
-# gunicorn's own messages and errors on stderr.
+# gunicorn's own messages and errors on stderr. The last field is the request id the portal's logs carry.
 accesslog = "-"
-access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms %({x-request-id}o)s'
 errorlog = "-"
 loglevel = "info"
 # X-Forwarded-Proto and -For are believed from the proxy on this host only.
 forwarded_allow_ips = "127.0.0.1,::1"
 
-
-def child_exit(server, worker):
-    """prometheus_client's multiprocess mode: a worker that is gone stops counting in the live gauges."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and importlib.util.find_spec("prometheus_client"):
-        importlib.import_module("prometheus_client.multiprocess").mark_process_dead(worker.pid)

@@ -8,10 +8,10 @@ from flask import current_app
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-# Keep the app's loggers: the default would silence every logger made before.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Run by `flask db`, the portal has set up logging (portal/logs.py: LOG_FORMAT, LOG_LEVEL): keep it,
+# as the ini's would replace its handler. Otherwise the ini's, keeping the loggers made before.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 

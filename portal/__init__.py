@@ -6,13 +6,13 @@ create_app() reads as its table of contents. The packages are layers that import
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import portal.logs  # first of the portal's modules, before anything imports alembic (logs.QUIET)
 from config import load_config
 from portal import blueprints, cli, i18n, templating
 from portal.extensions import bootstrap, compress, csrf, db, migrate
@@ -24,6 +24,7 @@ from portal.security import headers, login, throttle
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     configure(app, test_config)
+    portal.logs.init_app(app)  # first: every later hook's log lines carry the request id
     register_extensions(app)
     usage.init_app(app)  # the usage counters follow every flush
     revisions.init_app(app)  # and kept pages every commit
@@ -54,7 +55,7 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         # Behind N proxies, trust N X-Forwarded-* hops, so that throttling sees client IPs.
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    portal.logs.configure(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -64,7 +65,12 @@ def register_extensions(app: Flask) -> None:
     def reads_without_a_transaction() -> None:
         # A GET only reads (and at most notes when the session was last seen, committed at once):
         # in autocommit it spends no round trips on BEGIN and ROLLBACK.
-        if request.method in ("GET", "HEAD") and request.endpoint not in (None, "static", "bootstrap.static"):
+        # The health checks open what they check themselves (/healthz: nothing at all).
+        if (
+            request.method in ("GET", "HEAD")
+            and request.endpoint not in (None, "static", "bootstrap.static")
+            and request.blueprint != "health"
+        ):
             db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
     migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(app.root_path, "..", "migrations"))

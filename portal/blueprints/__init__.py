@@ -16,6 +16,7 @@ from portal.blueprints import (
     domains,
     events,
     frame,
+    health,
     impersonation,
     kept,
     mailboxes,
@@ -28,6 +29,7 @@ from portal.blueprints import (
 )
 
 FEATURES = (
+    health,
     auth,
     account,
     impersonation,

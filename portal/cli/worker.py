@@ -1,3 +1,5 @@
+import dataclasses
+import json
 import logging
 import threading
 
@@ -9,9 +11,11 @@ from rq import SimpleWorker
 
 from portal.extensions import db
 from portal.models import Operation, OpState, Server
+from portal.orchestration import figures
 from portal.orchestration.changes import fold
 from portal.orchestration.dispatch import sweep
 from portal.orchestration.jobs import apply_server, build, load_objects, pending_ops
+from portal.orchestration.metrics import totals
 from portal.orchestration.proving import sweep_due
 from portal.orchestration.queue import queue
 from portal.orchestration.script import Script
@@ -105,3 +109,33 @@ def apply_command(server_name: str | None, dry_run: bool) -> None:
         click.echo(f"# {server.name}: {len(ops)} operation(s)")
         click.echo(script.redacted())
     db.session.rollback()  # a dry run changes nothing
+
+
+@orchestration.command("status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
+def status_command(as_json: bool) -> None:
+    """How the work stands: what /metrics says, for a shell."""
+    found = figures.read()
+    counted = totals()
+    db.session.rollback()
+    if as_json:
+        click.echo(json.dumps({**dataclasses.asdict(found), "processes": counted}, indent=2))
+        return
+    click.echo("operations: " + ", ".join(f"{n} {state}" for state, n in found.operations.items()))
+    if found.queue_error:
+        click.echo(f"queue: cannot tell, {found.queue_error}")
+    elif found.queued is None:
+        click.echo("queue: none (no REDIS_URL: jobs run in the web process)")
+    else:
+        click.echo(f"queue: {found.queued} job(s) waiting in {current_app.config['RQ_QUEUE']}")
+    oldest = f"{found.oldest_pending_s:.0f} s" if found.operations["pending"] else "none pending"
+    click.echo(f"oldest pending operation: {oldest}")
+    click.echo(f"open incidents: {found.open_incidents}")
+    if counted is None:
+        click.echo("processes: each counts for itself (set PROMETHEUS_MULTIPROC_DIR to see them summed here)")
+        return
+    click.echo(f"requests answered: {counted['requests']}")
+    click.echo(f"SSH connections: {counted['ssh_opened']} opened, {counted['ssh_reused']} reused")
+    for backend, seen in sorted(counted["applies"].items()):
+        average = seen["seconds"] / seen["count"] if seen["count"] else 0.0
+        click.echo(f"applies with {backend}: {seen['count']:.0f}, {average:.2f} s on average")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import defaultdict
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from rq import get_current_job
 from sqlalchemy.orm import aliased
 
 from portal.extensions import db
+from portal.logs import SERVER
 from portal.models import BackendLog, Database, LogState, Operation, OpState, Server, utcnow
 from portal.models.kinds import kind_named
 from portal.models.server_settings import settings_problems
@@ -20,6 +22,7 @@ from portal.models.status import Provisioned
 from portal.orchestration.backends import BACKENDS, get_backend
 from portal.orchestration.changes import Change, fold
 from portal.orchestration.locks import Guard, server_lock
+from portal.orchestration.metrics import APPLY_SECONDS
 from portal.orchestration.outcome import forget_old_secrets, settle, unstick
 from portal.orchestration.queue import queue, queued_key
 from portal.orchestration.script import Script, UnsafeValue
@@ -108,11 +111,15 @@ def apply_server(server_id: int) -> Summary:
         return {"server": server_id, "log": None}
     config = current_app.config
     limit = exec_timeout(server, config)
-    with server_lock(server_id, wait=max(10, config["RQ_JOB_TIMEOUT"] - limit - 120)) as guard:
-        q = queue()
-        if q is not None:  # from here on, a new change needs a new job
-            q.connection.delete(queued_key(server_id))
-        return _apply(server, guard)
+    named = SERVER.set(server.name)
+    try:
+        with server_lock(server_id, wait=max(10, config["RQ_JOB_TIMEOUT"] - limit - 120)) as guard:
+            q = queue()
+            if q is not None:  # from here on, a new change needs a new job
+                q.connection.delete(queued_key(server_id))
+            return _apply(server, guard)
+    finally:
+        SERVER.reset(named)
 
 
 def _record_sizes(changes: list[Change], objects: Objects, sizes: dict[str, str]) -> None:
@@ -158,6 +165,7 @@ def _apply(server: Server, guard: Guard) -> Summary:
     if not ops:
         return {"server": server.id, "log": None}
     entry, changes = _start(server, ops)
+    began = time.monotonic()
     script = Script()
     result: Result | None = None
     retryable = True
@@ -190,6 +198,8 @@ def _apply(server: Server, guard: Guard) -> Summary:
         else:
             entry.state = LogState.WARNING if result.stderr.strip() else LogState.SUCCESS
     entry.finished_at = utcnow()
+    for backend in {c.op.backend for c in changes}:
+        APPLY_SECONDS.labels(backend=backend).observe(time.monotonic() - began)
     if guard.lost.is_set():
         db.session.rollback()  # the sweeper has taken this work back; its redo decides
         return {"server": server.id, "log": entry.id, "state": "lock lost"}

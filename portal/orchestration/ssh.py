@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import paramiko
 
+from portal.orchestration.metrics import SSH_OPENED, SSH_REUSED
 from portal.orchestration.results import ExecTimeout, HostKeyChanged, Result, TransportError
 from portal.orchestration.script import RUNNER, q
 
@@ -105,6 +106,7 @@ def connect(target: Target) -> paramiko.SSHClient:
     # Our packets are small and latency-bound: Nagle plus delayed ACKs would add ~40 ms per exchange.
     if isinstance(transport.sock, socket.socket):  # not a proxy channel (we never use one)
         transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    SSH_OPENED.labels(server=target.name).inc()
     return client
 
 
@@ -188,10 +190,14 @@ class SSHTransport:
     def _open(self) -> tuple[paramiko.SSHClient, paramiko.Channel]:
         client, reused = self._client()
         try:
-            return client, self._session(client)
+            chan = self._session(client)
         except (paramiko.SSHException, EOFError, OSError):
             if not reused or self.pool is None:
                 raise
+        else:
+            if reused:
+                SSH_REUSED.labels(server=self.target.name).inc()
+            return client, chan
         # A reused connection went stale (server restarted, network blip): connect afresh once.
         self.pool.discard(self.target)
         client, _ = self._client()

@@ -91,6 +91,9 @@ SKIP = {
     "webapps.status": "JSON for status.js",
     "websites.status": "JSON for status.js",
     "reseller.switch_targets": "JSON: the account switcher's list",
+    "health.healthz": "JSON for load balancers and supervisors",
+    "health.readyz": "JSON for load balancers and supervisors",
+    "health.metrics": "Prometheus text, behind METRICS_TOKEN or METRICS_ALLOW",
 }
 
 # Pages a role's access rule allows that it still does not see, each with the reason.

@@ -89,10 +89,13 @@ def test_login_while_redis_is_down_counts_in_memory_then_in_redis_again(app, web
 
 
 def test_readiness_warning_comes_and_goes_with_redis(app, own_redis):
+    client = app.test_client()
     assert throttle.fallback_warning() is None
+    assert "login_throttle" not in client.get("/readyz").get_json()["warnings"]
     own_redis.stop()
     assert not throttle.login_blocked("acme@owner.test", "10.0.0.1")  # notices the outage
     assert throttle.fallback_warning() is not None
+    assert "memory" in client.get("/readyz").get_json()["warnings"]["login_throttle"]
     own_redis.start()
     deadline = time.monotonic() + outages.RETRY_SECONDS + 5
     while throttle.fallback_warning() is not None:  # /readyz, polled, finds Redis back by itself
