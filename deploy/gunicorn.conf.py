@@ -25,4 +25,3 @@ errorlog = "-"
 loglevel = "info"
 # X-Forwarded-Proto and -For are believed from the proxy on this host only.
 forwarded_allow_ips = "127.0.0.1,::1"
-

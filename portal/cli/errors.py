@@ -49,9 +49,9 @@ def one_line(ctx: click.Context) -> Iterator[None]:
     except click.UsageError as exc:  # click would print the usage and a hint: 3 lines
         raise UsageLine(exc.format_message()) from exc
     except click.ClickException as exc:
-        line = OneLine(exc.format_message())
-        line.exit_code = exc.exit_code  # a command's own code (2 for a refused --set) stays
-        raise line from exc
+        if "\n" not in exc.format_message():
+            raise  # one line already, with the command's own exit code (2: a refused --set)
+        raise OneLine(exc.format_message()) from exc
     except ServiceError as exc:
         db.session.rollback()
         raise OneLine(exc.message) from exc

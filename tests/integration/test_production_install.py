@@ -299,7 +299,8 @@ def test_the_web_unit_serves_and_logs_each_request(upgraded, settings, units, tm
         out, err = web.communicate(timeout=60)
     assert web.returncode == 0, err
     access = [line for line in out.splitlines() if '"GET /login HTTP/1.1" 200' in line]
-    assert len(access) == 1 and re.search(r" \d+ms [A-Za-z0-9]\S*$", access[0]), out  # one line a request: its time, its request id
+    # One line a request, with its time and its request id.
+    assert len(access) == 1 and re.search(r" \d+ms [A-Za-z0-9]\S*$", access[0]), out
     assert "Booting worker" in err
 
 
