@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 DIRTY = "hostdeck.dirty_servers"
 ACTORS = "hostdeck.actors"
 ROUTES = "hostdeck.routes"  # operations.routed_servers() caches here until the transaction ends
+PLACED = "hostdeck.placed"  # placement.placed_servers() too
 INSERTED = "hostdeck.inserted"  # (type name, id) of what this transaction inserted: no operations yet
 ActorIds = tuple[int | None, int | None]  # (user id, impersonating user id)
 APPLIED_HERE = "hostdeck_applied_here"  # in flask.g: the logs this request's in-process applies wrote
@@ -131,6 +132,7 @@ def _after_flush(session: Session, context: UOWTransaction) -> None:
 
 def _after_commit(session: Session) -> None:
     session.info.pop(ROUTES, None)
+    session.info.pop(PLACED, None)
     session.info.pop(INSERTED, None)
     dirty, actors = session.info.pop(DIRTY, None), session.info.pop(ACTORS, None)
     if dirty:
@@ -139,6 +141,7 @@ def _after_commit(session: Session) -> None:
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(ROUTES, None)
+    session.info.pop(PLACED, None)
     session.info.pop(INSERTED, None)
     session.info.pop(DIRTY, None)
     session.info.pop(ACTORS, None)

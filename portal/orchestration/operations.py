@@ -13,6 +13,7 @@ from portal.models.status import Provisioned
 from portal.orchestration.backends import backends_for, get_backend
 from portal.orchestration.backends.base import Backend
 from portal.orchestration.dispatch import INSERTED, ROUTES, mark_dirty
+from portal.orchestration.placement import place
 from portal.orchestration.proof import check_served
 from portal.security.audit import audit
 from portal.security.scoping import Actor
@@ -149,7 +150,8 @@ def routed_servers(backend: str) -> list[Server]:
 def record(
     obj: Provisioned, action: str, *, actor: Actor | None = None, password: str | None = None
 ) -> list[Operation]:
-    """One Operation per backend and routed server. A password becomes each server's verifier here.
+    """One Operation per backend and routed server the account is placed on (placement.py). A password
+    becomes each server's verifier here.
 
     Failed operations for the object are taken over: the new one carries what they still owe.
     """
@@ -163,7 +165,7 @@ def record(
     ops: list[Operation] = []
     wanted = backends_for(object_type, obj)
     for backend in wanted:
-        for server in routed_servers(backend.name):
+        for server in place(routed_servers(backend.name), obj.account_id):
             verifier = backend.verifier(server, password) if password is not None else None
             owed = (
                 None
