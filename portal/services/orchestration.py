@@ -9,7 +9,7 @@ from portal.models import BackendLog, Operation, OpState, Route, Server
 from portal.models.kinds import kind_named
 from portal.models.status import Provisioned
 from portal.orchestration.backends import get_backend
-from portal.orchestration.operations import requeue
+from portal.orchestration.operations import requeue, requeue_all
 from portal.orchestration.placement import placed_here
 from portal.orchestration.proof import unproven_domain
 from portal.security.audit import audit
@@ -44,11 +44,14 @@ def resync_server(actor: Actor, server_id: int) -> int:
             model = kind_named(object_type).model
             backend = get_backend(backend_name)
             placed = placed_here(model.account_id, server.id)
-            for obj in db.session.scalars(sa.select(model).where(placed).order_by(model.id)):
+            objs = [
+                obj
+                for obj in db.session.scalars(sa.select(model).where(placed).order_by(model.id))
                 # A domain nobody has proved, and what is on it, stay off the server.
-                if backend.wants(obj) and unproven_domain(obj) is None:
-                    requeue(server, backend_name, object_type, obj.id, actor=actor)
-                    count += 1
+                if backend.wants(obj) and unproven_domain(obj) is None
+            ]
+            if objs:
+                count += len(requeue_all(server, backend_name, objs, actor=actor))
     if not count:
         raise ServiceError(gettext("Nothing is routed to %(server)s yet.", server=server.name))
     audit(actor, "server.resync", obj=server, fields={"objects": count})
