@@ -7,7 +7,6 @@ step). With them, a backend routed to many servers shares the accounts out among
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 
 from portal.extensions import db
 from portal.models import Account, Placement, Server
@@ -39,13 +38,18 @@ def place(servers: list[Server], account_id: int | None) -> list[Server]:
     return servers if placed is None else [s for s in servers if s.id in placed]
 
 
-def placed_here(account_id: sa.ColumnElement[int], server_id: int) -> sa.ColumnElement[bool]:
-    """SQL: does the object of this account column belong on the server (placed there, or nowhere)?"""
-    own = aliased(Placement)
-    inherited = aliased(Placement)
-    owner = aliased(Account)
-    has_own = sa.exists().where(own.account_id == account_id)
-    from_parent = (inherited.account_id == owner.parent_id, owner.id == account_id)
-    here = sa.exists().where(own.account_id == account_id, own.server_id == server_id)
-    inherited_here = sa.exists().where(*from_parent, inherited.server_id == server_id)
-    return sa.or_(here, sa.and_(~has_own, sa.or_(inherited_here, ~sa.exists().where(*from_parent))))
+def accounts_here(server_id: int) -> list[int] | None:
+    """The accounts whose objects belong on the server (placed there, or nowhere); None: every one.
+    Worked out here from two small reads, so that the caller's query of objects filters on an indexed
+    account_id (a correlated test per object row scanned every mailbox, and PostgreSQL JIT-compiled it: a second a server)."""
+    placed: dict[int, set[int]] = {}
+    for account_id, placed_on in db.session.execute(sa.select(Placement.account_id, Placement.server_id)):
+        placed.setdefault(account_id, set()).add(placed_on)
+    if not placed:
+        return None
+    here = []
+    for account_id, parent_id in db.session.execute(sa.select(Account.id, Account.parent_id)):
+        servers = placed.get(account_id) or (placed.get(parent_id) if parent_id else None)
+        if servers is None or server_id in servers:
+            here.append(account_id)
+    return here

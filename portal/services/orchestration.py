@@ -10,7 +10,7 @@ from portal.models.kinds import kind_named
 from portal.models.status import Provisioned
 from portal.orchestration.backends import get_backend
 from portal.orchestration.operations import requeue, requeue_all
-from portal.orchestration.placement import placed_here
+from portal.orchestration.placement import accounts_here
 from portal.orchestration.proof import unproven_domain
 from portal.security.audit import audit
 from portal.security.scoping import Actor
@@ -39,14 +39,17 @@ def resync_server(actor: Actor, server_id: int) -> int:
     nowhere), in one script."""
     server = db.get_or_404(Server, server_id)
     count = 0
+    here = accounts_here(server.id)
     for backend_name in db.session.scalars(sa.select(Route.backend).where(Route.server_id == server.id)):
         for object_type in get_backend(backend_name).handles:
             model = kind_named(object_type).model
             backend = get_backend(backend_name)
-            placed = placed_here(model.account_id, server.id)
+            query = sa.select(model).order_by(model.id)
+            if here is not None:
+                query = query.where(model.account_id.in_(here))
             objs = [
                 obj
-                for obj in db.session.scalars(sa.select(model).where(placed).order_by(model.id))
+                for obj in db.session.scalars(query)
                 # A domain nobody has proved, and what is on it, stay off the server.
                 if backend.wants(obj) and unproven_domain(obj) is None
             ]
