@@ -99,7 +99,7 @@ def failed_here(account_id: int | None) -> set[FailedKey]:
                 Operation.account_id.is_not_distinct_from(account_id), Operation.state == OpState.FAILED
             )
         )
-        cache[account_id] = {tuple(row) for row in rows}  # type: ignore[misc]
+        cache[account_id] = {tuple(row) for row in rows}
     return cache[account_id]
 
 
