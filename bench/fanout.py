@@ -49,6 +49,7 @@ QUEUE = "hostdeck-fanout"
 SERVERS = int(os.environ.get("FANOUT_SERVERS", "200"))
 MAILBOXES = int(os.environ.get("FANOUT_MAILBOXES", "20000"))
 CHANGES = int(os.environ.get("FANOUT_CHANGES", "1000"))
+WORKERS = [int(n) for n in os.environ.get("FANOUT_WORKERS", "1,4").split(",")]  # the runs, in order
 WAIT_S = 900
 TARGETS = {"resync_s": 60, "suspension_s": 60, "speedup": 1.8, "worker_mb": 150}
 
@@ -222,6 +223,7 @@ def run(url: str, root: Path, shape: fleet.Shape, count: int, sshd: Sshd, doveco
             figures["ssh_connections_opened"] = accepted_count(sshd) - accepted
             figures["dovecot_holds_the_last_state"] = holds_last_state(dovecot)
             figures["worker_peak_mb"] = [peak_mb(p.pid) for p in procs]
+            print(json.dumps(figures), file=sys.stderr, flush=True)  # each run as it ends: they are long
         finally:
             workers.stop_all()
             db.session.remove()
@@ -261,7 +263,7 @@ def main(url: str = URL) -> dict:
     root = Path(tempfile.mkdtemp(prefix="hostdeck-fanout-"))
     root.chmod(0o755)
     with Sshd(root / "sshd") as sshd, Dovecot(root / "dovecot") as dovecot, RedisServer(root / "redis") as redis:
-        runs = [run(url, root, shape, count, sshd, dovecot, redis) for count in (1, 4)]
+        runs = [run(url, root, shape, count, sshd, dovecot, redis) for count in WORKERS]
         dovecot.cleanup()
     return {
         "servers": shape.servers,
