@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 # make bench drops and refills this database.
 BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/hostdeck_bench
+# And bench/fanout.py this one, before each of its runs.
+FANOUT_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/hostdeck_fanout
 export FLASK_APP := wsgi
 
 .PHONY: run worker test test-deps lint bench clean messages
@@ -64,6 +66,7 @@ bench: $(VENV)/.dev test-deps
 	$(BIN)/python -m bench.orchestration
 	$(BIN)/python -m bench.seed $(BENCH_DATABASE_URL)
 	$(BIN)/python -m bench.pages $(BENCH_DATABASE_URL)
+	$(BIN)/python -m bench.fanout $(FANOUT_DATABASE_URL)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

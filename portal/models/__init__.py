@@ -8,6 +8,7 @@ from portal.models.hosting import Mount, SystemUser, WebApp, Website, website_do
 from portal.models.kinds import KINDS, LIMITS, Kind
 from portal.models.mail import Address, Domain, Mailbox, address_mailbox
 from portal.models.orchestration import BackendLog, LogState, Operation, OpState
+from portal.models.placement import Placement
 from portal.models.plans import Plan
 from portal.models.servers import Route, Server
 from portal.models.sessions import LoginSession, RecoveryCode
@@ -33,6 +34,7 @@ __all__ = [
     "Mount",
     "OpState",
     "Operation",
+    "Placement",
     "Plan",
     "RecoveryCode",
     "Role",

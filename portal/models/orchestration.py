@@ -33,7 +33,9 @@ class LogState(enum.StrEnum):
 
 class Operation(Timestamped, Base):
     __tablename__ = "operation"
-    __table_args__ = (sa.Index("ix_operation_server_state", "server_id", "state"),)
+    # With retry_at: whether an older change of the account on the server waits for its retry
+    # (jobs.runnable()) is one index probe per pending operation, not a scan of the server's.
+    __table_args__ = (sa.Index("ix_operation_server_state_retry", "server_id", "state", "retry_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)  # also the apply order
     server_id: Mapped[int] = mapped_column(sa.ForeignKey("server.id"))

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 DIRTY = "hostdeck.dirty_servers"
 ACTORS = "hostdeck.actors"
 ROUTES = "hostdeck.routes"  # operations.routed_servers() caches here until the transaction ends
+PLACED = "hostdeck.placed"  # placement.placed_servers() too
+FAILED = "hostdeck.failed"  # and operations.failed_here()
+CACHES = (ROUTES, PLACED, FAILED)
 INSERTED = "hostdeck.inserted"  # (type name, id) of what this transaction inserted: no operations yet
 ActorIds = tuple[int | None, int | None]  # (user id, impersonating user id)
 APPLIED_HERE = "hostdeck_applied_here"  # in flask.g: the logs this request's in-process applies wrote
@@ -130,16 +133,16 @@ def _after_flush(session: Session, context: UOWTransaction) -> None:
 
 
 def _after_commit(session: Session) -> None:
-    session.info.pop(ROUTES, None)
-    session.info.pop(INSERTED, None)
+    for cache in (*CACHES, INSERTED):
+        session.info.pop(cache, None)
     dirty, actors = session.info.pop(DIRTY, None), session.info.pop(ACTORS, None)
     if dirty:
         dispatch(dirty, actors)
 
 
 def _after_rollback(session: Session) -> None:
-    session.info.pop(ROUTES, None)
-    session.info.pop(INSERTED, None)
+    for cache in (*CACHES, INSERTED):
+        session.info.pop(cache, None)
     session.info.pop(DIRTY, None)
     session.info.pop(ACTORS, None)
 

@@ -9,7 +9,8 @@ from portal.models import BackendLog, Operation, OpState, Route, Server
 from portal.models.kinds import kind_named
 from portal.models.status import Provisioned
 from portal.orchestration.backends import get_backend
-from portal.orchestration.operations import requeue
+from portal.orchestration.operations import requeue, requeue_all
+from portal.orchestration.placement import accounts_here
 from portal.orchestration.proof import unproven_domain
 from portal.security.audit import audit
 from portal.security.scoping import Actor
@@ -34,18 +35,26 @@ def retry_log(actor: Actor, log_id: int) -> int:
 
 
 def resync_server(actor: Actor, server_id: int) -> int:
-    """Re-apply the desired state of everything routed to a server, in one script."""
+    """Re-apply the desired state of everything routed to a server (of the accounts placed there, or
+    nowhere), in one script."""
     server = db.get_or_404(Server, server_id)
     count = 0
+    here = accounts_here(server.id)
     for backend_name in db.session.scalars(sa.select(Route.backend).where(Route.server_id == server.id)):
         for object_type in get_backend(backend_name).handles:
             model = kind_named(object_type).model
             backend = get_backend(backend_name)
-            for obj in db.session.scalars(sa.select(model).order_by(model.id)):
+            query = sa.select(model).order_by(model.id)
+            if here is not None:
+                query = query.where(model.account_id.in_(here))
+            objs = [
+                obj
+                for obj in db.session.scalars(query)
                 # A domain nobody has proved, and what is on it, stay off the server.
-                if backend.wants(obj) and unproven_domain(obj) is None:
-                    requeue(server, backend_name, object_type, obj.id, actor=actor)
-                    count += 1
+                if backend.wants(obj) and unproven_domain(obj) is None
+            ]
+            if objs:
+                count += len(requeue_all(server, backend_name, objs, actor=actor))
     if not count:
         raise ServiceError(gettext("Nothing is routed to %(server)s yet.", server=server.name))
     audit(actor, "server.resync", obj=server, fields={"objects": count})
