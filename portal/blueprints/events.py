@@ -43,6 +43,8 @@ DONE = {
     "route": lazy_gettext("%(thing)s: a backend routed to it"),
     "unroute": lazy_gettext("%(thing)s: a route removed"),
     "remove": lazy_gettext("%(thing)s removed"),
+    "place": lazy_gettext("%(thing)s placed on servers"),
+    "unplace": lazy_gettext("%(thing)s taken off servers"),
 }
 # The names of the fields events keep, for people; a field not named here reads as its key.
 FIELDS = {

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from portal.extensions import db
-from portal.models import Account, AccountKind, Domain, Role, Status, User, usage, utcnow
+from portal.models import Account, AccountKind, Domain, Role, Server, Status, User, usage, utcnow
 from portal.models.validators import domain_to_ascii
 from portal.orchestration import proving
 from portal.orchestration.operations import is_routed, record
@@ -11,6 +11,7 @@ from portal.orchestration.proof import ProofCode, describe
 from portal.security import sessions, strength, totp
 from portal.security.audit import audit
 from portal.security.passwords import hash_password
+from portal.services import placement
 from portal.services.resellers import ACCOUNT_NAME_MAX
 
 users = AppGroup("users", help="Portal logins.")
@@ -168,3 +169,36 @@ def served_before_proof() -> None:
         result = "proved" if finding.found else f"NOT PROVED: {describe(domain, finding.code, finding.args)}"
         click.echo(f"{domain.name}\t{domain.account.name}\t{result}")
     click.echo(f"{len(old)} domain(s) from before proof", err=True)
+
+
+def _servers_named(names: tuple[str, ...]) -> list[Server]:
+    found = {s.name: s for s in db.session.scalars(sa.select(Server).where(Server.name.in_(names)))}
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise click.ClickException(f"no server named {missing[0]!r}")
+    return [found[n] for n in names]
+
+
+@accounts.command("place")
+@click.argument("account_name")
+@click.argument("server_names", nargs=-1, required=True)
+def place_account(account_name: str, server_names: tuple[str, ...]) -> None:
+    """Put ACCOUNT's services on these servers (of those routed to each backend), before it has any;
+    its sub-accounts without a placement of their own follow it. Unplaced: every routed server."""
+    account = account_named(account_name)
+    added = placement.place(None, account, _servers_named(server_names))
+    db.session.commit()
+    now = ", ".join(s.name for s in placement.placed_on(account))
+    click.echo(f"{account.name} is placed on {now}" + ("" if added else " (nothing new)"))
+
+
+@accounts.command("unplace")
+@click.argument("account_name")
+@click.argument("server_names", nargs=-1, required=True)
+def unplace_account(account_name: str, server_names: tuple[str, ...]) -> None:
+    """Take servers out of ACCOUNT's placement (none left: every routed server again)."""
+    account = account_named(account_name)
+    placement.unplace(None, account, _servers_named(server_names))
+    db.session.commit()
+    now = ", ".join(s.name for s in placement.placed_on(account))
+    click.echo(f"{account.name} is placed on {now}" if now else f"{account.name} goes to every routed server")

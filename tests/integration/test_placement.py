@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Operation, Placement
+from portal.models import AuditEvent, Domain, Operation, Placement
 from portal.security.scoping import Actor
 from portal.services import ServiceError
 from portal.services.mailboxes import create_mailbox
@@ -86,3 +86,25 @@ def test_a_resync_re_applies_only_the_accounts_placed_there_or_nowhere(make_acco
     again = db.session.scalars(sa.select(Operation).where(Operation.id.not_in(before))).all()
     assert {op.account_id for op in again} == {placed.id, everywhere.id}
     assert {op.server_id for op in again} == {two_servers[0].id}
+
+
+def test_the_operator_places_an_account_before_it_has_services(app, make_account, two_servers):
+    """`flask accounts place`: the new account's mailboxes go to mail2 only; once it has services its
+    placement is refused in one line (nothing moves what a server holds), and the audit trail has it."""
+    runner = app.test_cli_runner()
+    acme = make_account("Acme")
+    placed = runner.invoke(args=["accounts", "place", "Acme", "mail2"])
+    assert placed.exit_code == 0 and placed.output == "Acme is placed on mail2\n", placed.output
+    unknown = runner.invoke(args=["accounts", "place", "Acme", "mail9"])
+    assert unknown.exit_code == 1 and unknown.output == "Error: no server named 'mail9'\n"
+    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "account.place")).all()
+    assert [e.fields["servers"] for e in events] == [["mail2"]] and events[0].account_id == acme.id
+
+    db.session.add(Domain(account=acme, name="acme.test"))
+    db.session.commit()
+    assert new_box("acme@owner.test", "acme.test", "alice") == {"mail2"}
+    for args in (["accounts", "place", "Acme", "mail1"], ["accounts", "unplace", "Acme", "mail2"]):
+        refused = runner.invoke(args=args)
+        assert refused.exit_code == 1 and refused.output.count("\n") == 1, refused.output
+        assert "already has services" in refused.output
+    assert [p.server_id for p in db.session.scalars(sa.select(Placement))] == [two_servers[1].id]
