@@ -19,6 +19,7 @@ and Postfix answers "temporary lookup failure" for every address while one is mi
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 
@@ -105,7 +106,7 @@ def _destination(address: str) -> str:
 
 
 def _live(model: type[Mailbox] | type[Address], key: str) -> bool:
-    """Is there a mailbox (or address) of this name that is not being deleted?"""
+    """Is there a mailbox (or address) of this name that is not being deleted? (One query each.)"""
     local, _, domain = key.partition("@")
     count = db.session.scalar(
         sa.select(sa.func.count())
@@ -114,6 +115,25 @@ def _live(model: type[Mailbox] | type[Address], key: str) -> bool:
         .where(model.local_part == local, Domain.name == domain, model.status != Status.DELETING)
     )
     return bool(count)
+
+
+# Per script and domain: the local parts of its addresses not being deleted. Read once for all the
+# script's mailboxes of a domain, not once each (a resync's job has hundreds); kept with the script.
+_LIVE_NAMES: WeakKeyDictionary[Script, dict[int, set[str]]] = WeakKeyDictionary()
+
+
+def _has_address(script: Script, mailbox: Mailbox) -> bool:
+    """Is there an address of the mailbox's own name, not being deleted?"""
+    names = _LIVE_NAMES.setdefault(script, {})
+    if mailbox.domain_id not in names:
+        names[mailbox.domain_id] = set(
+            db.session.scalars(
+                sa.select(Address.local_part).where(
+                    Address.domain_id == mailbox.domain_id, Address.status != Status.DELETING
+                )
+            )
+        )
+    return mailbox.local_part in names[mailbox.domain_id]
 
 
 class PostfixBackend(Backend[Domain | Address | Mailbox]):
@@ -147,7 +167,7 @@ class PostfixBackend(Backend[Domain | Address | Mailbox]):
         elif isinstance(obj, Address):
             self._set(script, "aliases", obj.key, ", ".join(_destination(d) for d in obj.destinations))
             self._del(script, "private", obj.key)  # a mailbox of this name is reachable now
-        elif _live(Address, obj.address):
+        elif _has_address(script, obj):
             self._set(script, "mailboxes", obj.address, obj.address)
             self._del(script, "private", obj.address)
         else:
