@@ -225,12 +225,20 @@ class Dovecot(Service):
         return imap_client.wait_for_messages(self.host, self.imap_port, user, password, count, timeout, folder)
 
     def wait_login(self, user: str, password: str, expect: bool = True, timeout: float = 10.0) -> bool:
-        """Poll imap_login until it returns expect (trap (a)); last result."""
+        """Poll imap_login until it returns expect (trap (a)); last result.
+
+        Within trap (a)'s second a deleted user may still pass auth from the old passwd-file and then
+        find no home ([UNAVAILABLE] Internal error): that is polled again too, and raised only at the end."""
         deadline = time.monotonic() + timeout
         while True:
-            ok = self.imap_login(user, password)
-            if ok == expect or time.monotonic() > deadline:
-                return ok
+            try:
+                ok: bool | None = self.imap_login(user, password)
+            except imaplib.IMAP4.error:
+                if time.monotonic() > deadline:
+                    raise
+                ok = None
+            if ok == expect or (ok is not None and time.monotonic() > deadline):
+                return bool(ok)
             time.sleep(0.2)
 
     def doveadm(self, *args: str) -> subprocess.CompletedProcess[str]:
