@@ -31,7 +31,9 @@ def logs_in(user: str, **where) -> bool:
     try:
         pymysql.connect(user=user, password=PASSWORD.encode(), connect_timeout=5, **where).close()
     except pymysql.MySQLError as exc:
-        assert exc.args[0] == 1045, exc  # access denied, and nothing else
+        # Access denied, and nothing else: 1045, or 1698 when MariaDB matched another account's plugin
+        # (seen once in CI for a TCP login to a 'localhost' user).
+        assert exc.args[0] in (1045, 1698), exc
         return False
     return True
 
