@@ -440,3 +440,15 @@ def browser_new_mailbox(page, name: str, domain: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.fill("input[name=confirm]", password)
     page.click("input[type=submit][value='Create mailbox']")
+
+
+@contextmanager
+def counted():
+    """The SQL statements run inside, as a list of their texts."""
+    seen: list[str] = []
+    listener = lambda *args: seen.append(args[2])  # noqa: E731
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)

@@ -1,7 +1,5 @@
 """A resync and a suspension ask the database a number of times that does not grow with the objects."""
 
-from contextlib import contextmanager
-
 import pytest
 import sqlalchemy as sa
 
@@ -11,20 +9,9 @@ from portal.security.scoping import Actor
 from portal.services.mailboxes import create_mailbox
 from portal.services.orchestration import resync_server
 from portal.services.resellers import set_suspended
-from tests.helpers import add_server, customer_actor, domain_id, local_mail_server
+from tests.helpers import add_server, counted, customer_actor, domain_id, local_mail_server
 
 PASSWORD = "pw-Cobalt-meadow-58"
-
-
-@contextmanager
-def counted():
-    seen: list[str] = []
-    listener = lambda *args: seen.append(args[2])  # noqa: E731
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 """A Postfix script asks whether each mailbox has an address of its own name once per domain, not
 once per mailbox."""
 
-from contextlib import contextmanager
-
 import sqlalchemy as sa
 
 from portal.extensions import db
@@ -10,20 +8,9 @@ from portal.models import Address, Mailbox, Server, Status
 from portal.orchestration.backends import get_backend
 from portal.orchestration.script import Script, q
 from portal.services.mailboxes import create_mailbox
-from tests.helpers import customer_actor, domain_id
+from tests.helpers import counted, customer_actor, domain_id
 
 PASSWORD = "pw-Cobalt-meadow-58"
-
-
-@contextmanager
-def counted():
-    seen: list[str] = []
-    listener = lambda *args: seen.append(args[2])  # noqa: E731
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
 def make_boxes(name: str, count: int) -> None:
