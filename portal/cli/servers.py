@@ -36,14 +36,20 @@ class SettingsRefused(click.ClickException):
     exit_code = 2  # a bad --set, as click counts bad options; said in one line, without the usage
 
 
-def _settings(pairs: tuple[str, ...]) -> dict:
-    """--set KEY=VALUE pairs as stored: checked against the declared server settings."""
-    settings = {}
+def _pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """--set KEY=VALUE pairs as stored (a number, a list or text, as the declared setting takes it)."""
+    settings: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = _clean(pair, "--set").partition("=")
-        if not sep:
+        if not sep or not key:
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--set")
         settings[key] = setting_from_text(key, value)
+    return settings
+
+
+def _settings(pairs: tuple[str, ...]) -> dict:
+    """--set KEY=VALUE pairs as stored: checked against the declared server settings."""
+    settings = _pairs(pairs)
     problems = settings_problems(settings)
     if problems:
         raise SettingsRefused(" ".join(problems))
@@ -125,16 +131,6 @@ def check(name: str) -> None:
 
 
 # Managing a server once added (services/servers.py holds the rules; errors are one line: cli/errors.py)
-
-
-def _pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
-    settings: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--set")
-        settings[key] = setting_from_text(key, value)
-    return settings
 
 
 @servers.command("edit")
