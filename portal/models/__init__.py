@@ -3,7 +3,9 @@
 from portal.models.accounts import Account, AccountKind, Role, User
 from portal.models.audit import AuditEvent
 from portal.models.base import Base, utcnow
+from portal.models.certificates import AcmeAccount, AcmeOrder, Certificate, CertState
 from portal.models.databases import Database, DatabaseUser, Engine, database_grant
+from portal.models.dns import DkimKey, DkimState, DnsRecord
 from portal.models.hosting import Mount, SystemUser, WebApp, Website, website_domain
 from portal.models.kinds import KINDS, LIMITS, Kind
 from portal.models.mail import Address, Domain, Mailbox, address_mailbox
@@ -18,13 +20,20 @@ __all__ = [
     "KINDS",
     "LIMITS",
     "Account",
+    "AcmeAccount",
+    "AcmeOrder",
     "AccountKind",
     "Address",
     "AuditEvent",
     "BackendLog",
     "Base",
+    "CertState",
+    "Certificate",
     "Database",
     "DatabaseUser",
+    "DkimKey",
+    "DkimState",
+    "DnsRecord",
     "Domain",
     "Engine",
     "Kind",

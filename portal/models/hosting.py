@@ -77,6 +77,11 @@ class Website(Provisioned, Timestamped, Base):
     # it travels once, as an operation's secret, to the server.
     https: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     certificate: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # "auto": a certificate from the ACME CA (models/certificates.py) once the names point here;
+    # "uploaded": the customer's own (https and certificate above); "none": HTTP only.
+    tls_mode: Mapped[str] = mapped_column(sa.String(10), default="auto", server_default="auto")
+    redirect_https: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    hsts: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     account: Mapped[Account] = relationship()
     domains: Mapped[list[Domain]] = relationship(secondary=website_domain, order_by="Domain.name")

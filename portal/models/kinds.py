@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from portal.models.databases import Database, DatabaseUser
+from portal.models.dns import DnsRecord
 from portal.models.hosting import SystemUser, WebApp, Website
 from portal.models.mail import Address, Domain, Mailbox
 from portal.models.status import Provisioned
@@ -64,6 +65,12 @@ KINDS: tuple[Kind, ...] = (
         lazy_gettext("domains"),
         lambda n: ngettext("%(num)d domain", "%(num)d domains", n),
         limit="domains",
+    ),
+    Kind(
+        DnsRecord,
+        lazy_gettext("DNS record"),
+        lazy_gettext("DNS records"),
+        lambda n: ngettext("%(num)d DNS record", "%(num)d DNS records", n),
     ),
     Kind(
         Mailbox,

@@ -49,6 +49,15 @@ class Domain(Provisioned, Timestamped, Base):
     proof_code: Mapped[str] = mapped_column(sa.String(32), default="", server_default="")
     proof_args: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
     proof_detail: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # The zone (orchestration/zones.py): its serial (date and counter, only ever up) and a digest of
+    # what it held when the serial last moved, so an unchanged zone keeps its serial.
+    dns_serial: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    dns_digest: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
+    # DNSSEC, opt-in: inline signing on the primary; the DS records it printed, for the registrar.
+    dnssec: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    dnssec_ds: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Where DMARC aggregate reports go (rua); empty: none asked for.
+    dmarc_reports: Mapped[str] = mapped_column(sa.String(254), default="", server_default="")
 
     account: Mapped[Account] = relationship()
 

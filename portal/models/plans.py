@@ -21,6 +21,8 @@ class Limits:
     max_system_users: Mapped[int | None] = mapped_column()
     max_databases: Mapped[int | None] = mapped_column()
     max_quota_mb: Mapped[int | None] = mapped_column()
+    # Custom DNS records in any one zone (services/dns.py counts them; not a usage counter).
+    max_records_per_zone: Mapped[int | None] = mapped_column()
 
     def limit(self, kind: str) -> int | None:
         value: int | None = getattr(self, f"max_{kind}")

@@ -86,6 +86,26 @@ def _listen(value: object) -> bool:
     return True
 
 
+def _address(value: object) -> bool:
+    try:
+        ipaddress.ip_address(value)  # type: ignore[arg-type]
+    except ValueError:
+        return False
+    return True
+
+
+def _endpoint(value: object) -> bool:
+    """An address, or an address and a port: 192.0.2.1, 192.0.2.1:5353, [2001:db8::1]:53."""
+    if isinstance(value, str) and _address(value):
+        return True
+    found = LISTEN.match(value) if isinstance(value, str) else None
+    return found is not None and bool(found["host"]) and found["host"] != "*" and _listen(value)
+
+
+def _list_of(ok: Callable[[object], bool]) -> Callable[[object], bool]:
+    return lambda value: isinstance(value, list) and all(ok(v) for v in value)
+
+
 def _versions(value: object) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, str) and VERSION.match(v) for v in value)
 
@@ -133,6 +153,17 @@ DB_NAME_SHAPE = Shape(lazy_gettext("a database name: a-z, digits and _"), _match
 USER_HOST_SHAPE = Shape(
     lazy_gettext("a host name, an address or a pattern with the % wildcard, such as localhost or 10.0.0.%"),
     _matches(USER_HOST),
+)
+ADDRESSES_SHAPE = Shape(
+    lazy_gettext("IP addresses separated by commas, or nothing"), _list_of(_address), _list_from
+)
+ENDPOINTS_SHAPE = Shape(
+    lazy_gettext("addresses, each with a port if not 53 (192.0.2.1:5353, [2001:db8::1]:53), separated by commas"),
+    _list_of(_endpoint),
+    _list_from,
+)
+HOSTNAMES_SHAPE = Shape(
+    lazy_gettext("host names separated by commas"), _list_of(_matches(HOSTNAME)), _list_from
 )
 VERSIONS_SHAPE = Shape(lazy_gettext("PHP versions such as 8.2, separated by commas"), _versions, _list_from)
 
@@ -247,6 +278,113 @@ SETTINGS: tuple[Setting, ...] = (
     _s("nginx_listen", LISTEN_SHAPE, "80", "nginx", "what each server block listens on"),
     _s("nginx_listen_https", LISTEN_SHAPE, "443", "nginx", "what each HTTPS server block listens on"),
     _s("nginx_ssl_dir", PATH_SHAPE, "/etc/nginx/ssl", "nginx", "`hostdeck-site-<id>.crt` and `.key` (0600)"),
+    _s(
+        "nginx_acme_dir",
+        PATH_SHAPE,
+        "/var/lib/hostdeck/acme-challenge",
+        "nginx",
+        "where the answers to ACME http-01 challenges go; every site serves `/.well-known/acme-challenge/` from it",
+    ),
+    _s(
+        "public_addresses",
+        ADDRESSES_SHAPE,
+        [],
+        "nginx postfix",
+        "the server's public IPv4 and IPv6 addresses: the A and AAAA records of the websites it serves, "
+        "and the SPF record of the mail it sends",
+    ),
+    _s(
+        "mail_hostname",
+        _either(Shape(lazy_gettext("a host name"), _matches(HOSTNAME)), lazy_gettext("empty, or a host name")),
+        "",
+        "postfix",
+        "the name MX records and mail clients' settings point at; empty: the server's host",
+    ),
+    _s(
+        "opendkim_keys_dir",
+        PATH_SHAPE,
+        "/etc/opendkim/keys",
+        "opendkim",
+        "`<domain>/<selector>.private` keys, made here by `opendkim-genkey` (0600, owned by `opendkim_user`)",
+    ),
+    _s("opendkim_key_table", PATH_SHAPE, "/etc/opendkim/KeyTable", "opendkim", "the KeyTable (`refile:` in opendkim.conf)"),
+    _s(
+        "opendkim_signing_table",
+        PATH_SHAPE,
+        "/etc/opendkim/SigningTable",
+        "opendkim",
+        "the SigningTable (`refile:` in opendkim.conf)",
+    ),
+    _s("opendkim_user", UNIX_NAME_SHAPE, "opendkim", "opendkim", "the user OpenDKIM runs as: it must read the keys"),
+    _s(
+        "opendkim_pid_file",
+        _either(PATH_SHAPE, lazy_gettext("empty, or an absolute path of letters, digits and . _ - + @")),
+        "/run/opendkim/opendkim.pid",
+        "opendkim",
+        "OpenDKIM's pid, signalled to re-read its tables; empty: reload nothing (the demo)",
+    ),
+    _s(
+        "bind_role",
+        _choice("primary", "secondary"),
+        "primary",
+        "bind",
+        "`primary`: the zones are written here; `secondary`: fetched from `bind_primaries` by AXFR",
+    ),
+    _s("bind_zones_dir", PATH_SHAPE, "/var/lib/bind/hostdeck", "bind", "`<zone>.zone` files, and DNSSEC keys in `keys/`"),
+    _s(
+        "bind_zones_conf",
+        PATH_SHAPE,
+        "/etc/bind/hostdeck-zones.conf",
+        "bind",
+        "the zone list Hostdeck writes (named.conf must include it)",
+    ),
+    _s("bind_named_conf", PATH_SHAPE, "/etc/bind/named.conf", "bind", "checked with `named-checkconf` before a reload"),
+    _s(
+        "bind_rndc",
+        _either(COMMAND_SHAPE, lazy_gettext("empty, or a command name or an absolute path")),
+        "rndc",
+        "bind",
+        "reloads the zones that changed; empty: write the zones only, check them if BIND is installed (the demo)",
+    ),
+    _s("bind_rndc_config", EMPTY_PATH, "", "bind", "an rndc.conf other than the default (`rndc -c`)"),
+    _s(
+        "bind_tsig_file",
+        PATH_SHAPE,
+        "/etc/bind/hostdeck-xfer.key",
+        "bind",
+        "the TSIG key of zone transfers: made on the primary by its first script, copied to each secondary by "
+        "the operator (docs/dns-server.md); named.conf must include it",
+    ),
+    _s(
+        "bind_tsig_name",
+        Shape(lazy_gettext("a host name"), _matches(HOSTNAME)),
+        "hostdeck-xfer",
+        "bind",
+        "the TSIG key's name",
+    ),
+    _s(
+        "bind_secondaries",
+        ENDPOINTS_SHAPE,
+        [],
+        "bind",
+        "on a primary: the secondaries told of changes (NOTIFY) and allowed to transfer, with the TSIG key",
+    ),
+    _s("bind_primaries", ENDPOINTS_SHAPE, [], "bind", "on a secondary: where the zones come from"),
+    _s(
+        "dns_nameservers",
+        HOSTNAMES_SHAPE,
+        [],
+        "bind",
+        "the NS records of every zone, the first also the SOA's primary name (needed on a primary)",
+    ),
+    _s(
+        "dns_hostmaster",
+        _either(Shape(lazy_gettext("a host name"), _matches(HOSTNAME)), lazy_gettext("empty, or a host name")),
+        "",
+        "bind",
+        "the SOA's contact, written as a host name (`hostmaster.example.net`); empty: `hostmaster.<zone>`",
+    ),
+    _s("dns_ttl", SECONDS_SHAPE, 3600, "bind", "the TTL of the records Hostdeck publishes"),
     _s("mariadb_client", COMMAND_SHAPE, "mariadb", "mariadb", "the client the script runs, as the SSH user"),
     _s(
         "mariadb_defaults_file",

@@ -130,6 +130,16 @@ def _record_sizes(changes: list[Change], objects: Objects, sizes: dict[str, str]
             obj.size_bytes, obj.size_at = int(size), utcnow()
 
 
+def _report(server: Server, changes: list[Change], objects: Objects, stdout: str) -> None:
+    """Each backend takes what its fragments printed. One that cannot still lets the outcome be recorded."""
+    for name in sorted({c.op.backend for c in changes}, key=list(BACKENDS).index):
+        try:
+            with db.session.begin_nested():
+                get_backend(name).report(server, stdout, objects)
+        except Exception:
+            log.exception("server %s: the %s backend could not read its script's output", server.name, name)
+
+
 def _clip(text: str) -> str:
     if len(text) <= OUTPUT_LIMIT:
         return text
@@ -193,6 +203,8 @@ def _apply(server: Server, guard: Guard) -> Summary:
         entry.stdout, entry.stderr = _clip(script.redact(result.stdout)), _clip(script.redact(result.stderr))
         refused = {int(ref): script.redact(why) for ref, why in REFUSED.findall(result.stdout)}
         _record_sizes(changes, objects, dict(SIZE.findall(result.stdout)))
+        if result.exit_code == 0:
+            _report(server, changes, objects, result.stdout)
         if result.exit_code != 0:  # None too: killed without an exit status
             entry.state = LogState.FAILURE
         else:

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import current_app
 
-from portal.models import Address, Domain, Mailbox, Website
+from portal.models import Address, DnsRecord, Domain, Mailbox, Website
 from portal.models.status import Provisioned
 from portal.models.validators import unicode_name
 from portal.words import gettext
@@ -194,7 +194,7 @@ def unproven_domain(obj: Provisioned) -> Domain | None:
     """The domain, of those an object is served on, that nobody has proved yet."""
     if isinstance(obj, Domain):
         domains = [obj]
-    elif isinstance(obj, Mailbox | Address):
+    elif isinstance(obj, Mailbox | Address | DnsRecord):
         domains = [obj.domain]
     elif isinstance(obj, Website):
         domains = list(obj.domains)

@@ -56,6 +56,7 @@ class Failure:
 # What a customer calls each kind, and the server that holds it (by backend).
 THINGS = {
     "Domain": lazy_gettext("domain"),
+    "DnsRecord": lazy_gettext("DNS record"),
     "Mailbox": lazy_gettext("mailbox"),
     "Address": lazy_gettext("address"),
     "Database": lazy_gettext("database"),
@@ -72,6 +73,8 @@ SERVERS = {
     "mariadb": lazy_gettext("database server"),
     "postgresql": lazy_gettext("database server"),
     "unix": lazy_gettext("server"),
+    "bind": lazy_gettext("DNS server"),
+    "opendkim": lazy_gettext("mail server"),
 }
 if missing := {k.name for k in KINDS} - set(THINGS):
     raise RuntimeError(f"failures.THINGS lacks a word for {sorted(missing)}")

@@ -26,6 +26,7 @@ bp = Blueprint("retry", __name__)
 # Each kind: where its "Try again" posts, and the page it comes back to (with the same id argument).
 PAGES = {
     "Domain": ("/domains/<int:domain_id>/retry", "domains.show"),
+    "DnsRecord": ("/dns/records/<int:record_id>/retry", "dns.edit"),
     "Mailbox": ("/mailboxes/<int:mailbox_id>/retry", "mailboxes.show"),
     "Address": ("/addresses/<int:address_id>/retry", "addresses.edit"),
     "Database": ("/databases/<int:database_id>/retry", "databases.index"),

@@ -59,3 +59,7 @@ class Backend(Generic[ObjT]):
 
     def commit(self, script: Script, server: Server) -> None:
         """Runs once per script: the place for reloads."""
+
+    def report(self, server: Server, stdout: str, objects: dict[tuple[str, int], Provisioned]) -> None:
+        """After a script that ran to its end: take what this backend's fragments printed on stdout
+        (a public key made on the server, a DS record), in the job's transaction."""
