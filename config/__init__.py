@@ -47,6 +47,25 @@ class Config:
     RESERVED_TLDS_VERIFIED = True
     # May a reseller mark its sub-accounts' domains verified by hand? Off: only DNS or staff prove a name.
     RESELLERS_VERIFY_DOMAINS = True
+    # Automatic certificates (ACME). ACME_DIRECTORY empty: none are ordered (the demo, the tests).
+    ACME_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory"
+    ACME_EMAIL = ""
+    # External Account Binding, for CAs that ask for it (the key id and the base64url HMAC key they give).
+    ACME_EAB_KID = ""
+    ACME_EAB_HMAC = ""
+    # The CA bundle that verifies the ACME server's HTTPS (a file); empty: the system's.
+    ACME_CA_BUNDLE = ""
+    # The CA's domain for CAA records (the zones publish `0 issue "<this>"`); empty: no CAA record.
+    ACME_CAA = "letsencrypt.org"
+    # Seconds between attempts after a failure; it stops (and staff are told) after ACME_MAX_ATTEMPTS.
+    ACME_RETRY_DELAYS = "300,1800,7200,21600,86400"
+    ACME_MAX_ATTEMPTS = 6
+    # Let's Encrypt's published limits: new orders per registered domain per week, failed validations per
+    # name per hour. Past one, work waits until it is under again; nothing is sent to the CA.
+    ACME_ORDERS_PER_DOMAIN_WEEK = 50
+    ACME_FAILURES_PER_NAME_HOUR = 5
+    # How often a name that does not point at the web server is looked at again (seconds).
+    ACME_RECHECK_SECONDS = 900
     # Incident e-mails to staff. ALERT_EMAILS empty: every staff and admin login.
     SMTP_HOST = ""
     SMTP_PORT = 25

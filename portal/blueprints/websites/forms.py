@@ -1,4 +1,4 @@
-from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import Checkboxes, Form, id_choice
@@ -28,7 +28,16 @@ class WebsiteForm(Form):
         validators=[Length(max=2000)],
         description=lazy_gettext("One per line: a path and an app name, for example /blog myblog"),
     )
-    https = BooleanField(lazy_gettext("Also serve HTTPS, with my certificate"))
+    tls_mode = RadioField(
+        lazy_gettext("HTTPS"),
+        choices=[
+            SelectChoice("auto", lazy_gettext("Automatic certificate (free, renewed by Hostdeck)")),
+            SelectChoice("uploaded", lazy_gettext("My own certificate")),
+            SelectChoice("none", lazy_gettext("No HTTPS")),
+        ],
+        default="auto",
+        description=lazy_gettext("An automatic certificate is ordered once the domains point at this server."),
+    )
     certificate = TextAreaField(
         lazy_gettext("Certificate (PEM, with its chain)"), validators=[Length(max=65536)], render_kw={"rows": 3}
     )
@@ -39,5 +48,10 @@ class WebsiteForm(Form):
         description=lazy_gettext(
             "Sent once to the server; Hostdeck keeps no copy. Leave empty to keep the current one."
         ),
+    )
+    redirect_https = BooleanField(lazy_gettext("Send visitors from HTTP to HTTPS"))
+    hsts = BooleanField(
+        lazy_gettext("Tell browsers to use only HTTPS (HSTS)"),
+        description=lazy_gettext("Browsers remember it for a year: turn it on once HTTPS works."),
     )
     submit = SubmitField(lazy_gettext("Create website"))
