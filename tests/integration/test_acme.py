@@ -108,3 +108,93 @@ def test_a_website_gets_an_automatic_certificate_over_http01(web, site, webstack
     assert count(AcmeOrder) == 1
     body = page_text(web.get(f"/websites/{site.id}"))
     assert "Serving" in body and "Pebble" in body
+
+
+def test_a_name_pointing_elsewhere_waits_with_its_reason_and_no_order(web, site, acme_dns, pebble, work):
+    acme_dns.set_a(f"www.{NAME}", "192.0.2.7")
+    before = pebble.orders()
+    order(work)
+    cert = certificate_of(site)
+    assert cert.state == CertState.WAITING
+    assert cert.reason_code == "not_here"
+    assert cert.reason_args == {"name": f"www.{NAME}", "found": ["192.0.2.7"]}
+    assert pebble.orders() == before and count(AcmeOrder) == 0
+    assert cert.next_attempt_at > utcnow()  # looked at again later, not at every sweep
+    english = page_text(web.get(f"/websites/{site.id}", headers={"Accept-Language": "en"}))
+    assert f"www.{NAME} points at 192.0.2.7, not at this server." in english
+    spanish = page_text(web.get(f"/websites/{site.id}", headers={"Accept-Language": "es"}))
+    assert f"www.{NAME} apunta a 192.0.2.7, no a este servidor." in spanish
+    acme_dns.set_a(f"www.{NAME}")  # no address at all
+    cert.next_attempt_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    order(work)
+    assert certificate_of(site).reason_args == {"name": f"www.{NAME}", "found": []}
+    assert "does not point at this server yet" in page_text(web.get(f"/websites/{site.id}"))
+    # Once it points here, the next look orders.
+    acme_dns.set_a(f"www.{NAME}", "127.0.0.1")
+    cert = certificate_of(site)
+    cert.next_attempt_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    order(work)
+    assert certificate_of(site).state == CertState.ISSUED
+
+
+@pytest.mark.parametrize("limit", ["orders", "failures"])
+def test_past_a_rate_limit_the_work_waits_and_the_ca_hears_nothing(app, web, site, pebble, work, limit):
+    app.config.update(ACME_ORDERS_PER_DOMAIN_WEEK=2, ACME_FAILURES_PER_NAME_HOUR=2)
+    old = utcnow() - timedelta(days=2)
+    for _ in range(2):
+        failed = NAME if limit == "failures" else ""
+        db.session.add(AcmeOrder(registered_domain="certs.test", failed_name=failed, created_at=old))
+    if limit == "failures":  # failures count for an hour only
+        db.session.add_all(
+            AcmeOrder(registered_domain="certs.test", failed_name=f"www.{NAME}", created_at=utcnow()) for _ in range(2)
+        )
+    db.session.commit()
+    before = pebble.orders()
+    order(work)
+    cert = certificate_of(site)
+    assert pebble.orders() == before
+    assert cert.state == CertState.WAITING
+    if limit == "orders":
+        assert cert.reason_code == "rate_orders" and cert.reason_args == {"domain": "certs.test"}
+        assert abs(cert.next_attempt_at - (old + timedelta(days=7))) < timedelta(seconds=1)
+        assert "weekly limit for certs.test" in page_text(web.get(f"/websites/{site.id}"))
+    else:
+        assert cert.reason_code == "rate_failures" and cert.reason_args == {"name": f"www.{NAME}"}
+        assert timedelta(minutes=59) < cert.next_attempt_at - utcnow() <= timedelta(hours=1)
+        assert f"Too many failed checks of www.{NAME}" in page_text(web.get(f"/websites/{site.id}"))
+
+
+def test_failures_back_off_then_stop_and_tell_staff(app, web, site, webstack, nginx, pebble, smtp, work, make_staff):
+    app.config.update(ACME_MAX_ATTEMPTS=2, ACME_RETRY_DELAYS="60,600", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp.port)
+    make_staff()
+    # The answers go where nginx does not serve them from: the CA finds nothing there.
+    webstack.settings = {**webstack.settings, "nginx_acme_dir": str(nginx.root / "elsewhere")}
+    db.session.commit()
+    order(work)
+    cert = certificate_of(site)
+    assert cert.state == CertState.WAITING and cert.attempts == 1
+    assert cert.reason_code == "validation"
+    assert 50 < (cert.next_attempt_at - utcnow()).total_seconds() <= 60
+    assert count(AcmeOrder, AcmeOrder.failed_name != "") >= 1
+    assert "could not reach" in page_text(web.get(f"/websites/{site.id}"))
+    assert smtp.messages == []
+    cert.next_attempt_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    order(work)
+    cert = certificate_of(site)
+    assert cert.state == CertState.FAILED and cert.attempts == 2 and cert.next_attempt_at is None
+    (mail,) = smtp.messages
+    assert "certificate of website Shop failed" in mail["Subject"]
+    customer = page_text(web.get(f"/websites/{site.id}"))
+    assert "stopped trying; support has been told" in customer
+    assert "404" not in customer  # the CA's own words are for staff
+    before = pebble.orders()
+    order(work)  # a failed certificate is not tried again by itself
+    assert pebble.orders() == before
+    # "Try again" starts over.
+    response = web.submit(f"/websites/{site.id}", {}, post_url=f"/websites/{site.id}/certificate/retry")
+    assert response.status_code == 302
+    cert = certificate_of(site)
+    assert cert.state == CertState.WAITING and cert.attempts == 0
