@@ -1,18 +1,25 @@
 """Automatic certificates against Pebble: http-01 through the test nginx, what stops an order before the
-CA hears of it (names elsewhere, rate limits), renewals, and failures that back off and stop."""
+CA hears of it (names elsewhere, rate limits), renewals, failures that back off and stop, and keys that
+stay where they belong (the certificate's on the web server, the ACME account's encrypted)."""
 
+import logging
 import socket
 import ssl
 import subprocess
+import time
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import AcmeOrder, Certificate, CertState, WebApp, Website, utcnow
+from portal.models import AcmeAccount, AcmeOrder, BackendLog, Certificate, CertState, WebApp, Website, utcnow
 from portal.orchestration import certificates
-from tests.helpers import count, new_system_user, new_web_app, new_website, page_text, upload, wait_http
+from portal.orchestration.acme import PURPOSE
+from portal.security.secrets import decrypt
+from tests.helpers import count, dump_database, new_system_user, new_web_app, new_website, page_text, upload, wait_http
+from tests.integration.test_https import certificate as self_signed
+from tests.integration.test_secrets_stay_secret import PROBE, ArgvWatcher
 
 NAME = "shop.certs.test"
 
@@ -198,3 +205,170 @@ def test_failures_back_off_then_stop_and_tell_staff(app, web, site, webstack, ng
     assert response.status_code == 302
     cert = certificate_of(site)
     assert cert.state == CertState.WAITING and cert.attempts == 0
+
+
+def serial_served(webstack, name: str) -> str:
+    shown = served_chain(webstack, name)
+    leaf = shown[shown.index("-----BEGIN CERTIFICATE-----") : shown.index("-----END CERTIFICATE-----") + 25]
+    return subprocess.run(
+        ["openssl", "x509", "-noout", "-serial"], input=leaf, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def due_now(website) -> None:
+    """Move the clock: the renewal window is open."""
+    cert = certificate_of(website)
+    cert.renew_at = cert.next_attempt_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+
+
+def test_renewal_runs_when_its_window_opens(site, webstack, pebble, work):
+    order(work)
+    first = serial_served(webstack, NAME)
+    order(work)  # not due: nothing happens
+    assert pebble.orders() == 1 and serial_served(webstack, NAME) == first
+    due_now(site)
+    order(work)
+    cert = certificate_of(site)
+    assert cert.state == CertState.ISSUED and cert.renew_at > utcnow()
+    assert pebble.orders() == 2
+    renewed = serial_served(webstack, NAME)
+    assert renewed != first
+    assert https_get(webstack, NAME, pebble.issuing_root()).endswith("fresh paint")
+
+
+def test_a_renewal_nginx_refuses_leaves_the_serving_certificate(site, webstack, nginx, pebble, work):
+    order(work)
+    first = serial_served(webstack, NAME)
+    key_file = nginx.root / "ssl" / f"hostdeck-site-{site.id}.key"
+    key_before = key_file.read_text()
+    broken = nginx.sites_dir / "broken.conf"  # something nginx -t refuses, beside the site
+    broken.write_text("server { no_such_directive on; }\n")
+    try:
+        due_now(site)
+        order(work)
+        db.session.expire_all()
+        assert site.status == "failed"  # the chain did not go live
+        assert serial_served(webstack, NAME) == first
+        assert key_file.read_text() == key_before  # the old key is back beside the old chain
+        assert https_get(webstack, NAME, pebble.issuing_root()).endswith("fresh paint")
+    finally:
+        broken.unlink()
+
+
+def test_a_save_between_a_new_key_and_its_chain_keeps_the_pair(web, site, webstack, nginx, pebble, work):
+    """A key made for a renewal whose chain never came: an unrelated save keeps the old chain and key."""
+    order(work)
+    first = serial_served(webstack, NAME)
+    next_key = nginx.root / "ssl" / f"hostdeck-site-{site.id}.key.next"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", next_key])
+    response = web.submit(
+        f"/websites/{site.id}",
+        {"name": "Shop renamed", "domain_ids": [d.id for d in site.domains], "with_www": "y", "tls_mode": "auto"},
+    )
+    assert response.status_code == 302, page_text(response)
+    work()
+    assert serial_served(webstack, NAME) == first
+    assert next_key.exists()  # still waiting for its chain
+    assert https_get(webstack, NAME, pebble.issuing_root()).startswith("HTTP/1.1 ")
+
+
+def edit(web, website, **fields):
+    data = {"name": "Shop", "domain_ids": [d.id for d in website.domains], "with_www": "y", "root_app": 0}
+    return web.submit(f"/websites/{website.id}", {**data, **fields})
+
+
+def test_redirect_and_hsts_are_rendered_by_nginx(web, site, webstack, nginx, pebble, work):
+    order(work)
+    app_id = db.session.scalar(sa.select(WebApp.id))
+    assert edit(web, site, tls_mode="auto", root_app=app_id, redirect_https="y", hsts="y").status_code == 302
+    work()
+    conn_status, _ = nginx.get(NAME, "/")
+    assert conn_status == 301
+    # The challenge location still answers over HTTP: a renewal needs it.
+    answers = nginx.root / "acme-challenge"
+    answers.mkdir(exist_ok=True)
+    (answers / "probe-token-0123456789").write_text("probe")
+    answers.chmod(0o755)
+    (answers / "probe-token-0123456789").chmod(0o644)
+    assert nginx.get(NAME, "/.well-known/acme-challenge/probe-token-0123456789") == (200, "probe")
+    config = (nginx.sites_dir / f"hostdeck-site-{site.id}.conf").read_text()
+    http_block, https_block = config.split("server {")[1:]
+    assert "Strict-Transport-Security" in https_block and "Strict-Transport-Security" not in http_block
+    assert https_get(webstack, NAME, pebble.issuing_root()).endswith("fresh paint")
+
+
+@pytest.mark.parametrize("how", ["uploaded", "none", "delete"])
+def test_leaving_automatic_certificates_drops_the_certificate_and_its_files(web, site, nginx, pebble, work, how):
+    order(work)
+    ssl_dir, site_id = nginx.root / "ssl", site.id
+    files = [f"hostdeck-site-{site_id}.crt", f"hostdeck-site-{site_id}.key"]
+    assert sorted(p.name for p in ssl_dir.glob(f"hostdeck-site-{site_id}.*")) == files
+    if how == "delete":
+        response = web.submit(f"/websites/{site_id}/delete", {})
+    elif how == "none":
+        response = edit(web, site, tls_mode="none")
+    else:
+        cert, key = self_signed([NAME, f"www.{NAME}"])
+        response = edit(web, site, tls_mode="uploaded", certificate=cert, key=key)
+    assert response.status_code == 302, page_text(response)
+    assert count(Certificate) == 0
+    work()
+    left = sorted(p.name for p in ssl_dir.glob(f"hostdeck-site-{site_id}.*"))
+    if how == "uploaded":  # the customer's own pair replaced the automatic one
+        assert left == files
+        assert "Pebble" not in (ssl_dir / left[0]).read_text()
+    else:
+        assert left == []
+    before = pebble.orders()
+    order(work)
+    assert pebble.orders() == before
+
+
+def test_hostile_choices_are_refused(web, site, work):
+    response = edit(web, site, tls_mode="auto; rm -rf /")
+    assert response.status_code == 200
+    assert "Not a valid choice" in page_text(response)
+    db.session.expire_all()
+    assert db.session.get(Website, site.id).tls_mode == "auto"
+
+
+def key_lines(pem: str) -> list[str]:
+    """The base64 lines of a PEM key: any of them anywhere would be a leak."""
+    return [line for line in pem.splitlines() if line and not line.startswith("-----")]
+
+
+def test_the_certificate_key_never_leaves_the_web_server(site, nginx, sshd, redis_server, work, caplog, capfd):
+    caplog.set_level(logging.DEBUG)
+    watcher = ArgvWatcher()
+    watcher.start()
+    subprocess.run(["sh", "-c", "sleep 0.3", PROBE], check=True)  # the watcher sees short-lived processes
+    time.sleep(0.05)
+    assert any(PROBE.encode() in argv for argv in watcher.every)
+    try:
+        order(work)
+        redis = redis_server.all_values().decode("utf-8", "replace")
+    finally:
+        watcher.stop.set()
+        watcher.join()
+    assert certificate_of(site).state == CertState.ISSUED
+    key_file = nginx.root / "ssl" / f"hostdeck-site-{site.id}.key"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    secrets = key_lines(key_file.read_text())
+    account_pem = decrypt(PURPOSE, "test-secret", db.session.scalar(sa.select(AcmeAccount.key_encrypted)))
+    secrets += key_lines(account_pem)
+    assert len(secrets) >= 4
+    haystacks = {
+        "database": dump_database(),
+        "redis": redis + redis_server.all_values().decode("utf-8", "replace"),
+        "app log": caplog.text + "".join(capfd.readouterr()),
+        "sshd log": sshd.log_text(),
+        "backend logs": "\n".join(
+            f"{e.script}{e.stdout}{e.stderr}{e.error}" for e in db.session.scalars(sa.select(BackendLog))
+        ),
+        "argv": "\n".join(argv.decode("utf-8", "replace") for argv in watcher.every),
+    }
+    assert "BEGIN CERTIFICATE REQUEST" in haystacks["backend logs"]  # the CSR came back, the key did not
+    for where, text in haystacks.items():
+        for secret in secrets:
+            assert secret not in text, f"a private key's line found in {where}"
