@@ -67,9 +67,7 @@ def seed_demo(root: str) -> bool:
             **dns_paths(root),
         },
     )
-    db.session.add_all(
-        [server, *(Route(backend=backend, server=server) for backend in ("dovecot", "postfix", "bind"))]
-    )
+    db.session.add_all([server, *(Route(backend=backend, server=server) for backend in ("dovecot", "postfix", "bind"))])
     db.session.flush()
     for account, name in ((reseller, "reseller.example"), (customer, "example.org"), (customer, "shop.example.org")):
         domain = Domain(account=account, name=name, verified_at=utcnow(), proof_code=ProofCode.DEMO)
