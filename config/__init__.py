@@ -42,25 +42,13 @@ class Config:
     ACME_DIRECTORY = ""
     # The CAs the zones' CAA records allow, comma-separated (empty: no CAA records).
     ACME_CAA = "letsencrypt.org"
-    # Seconds between the worker's looks for a waiting domain's proof record; the last one repeats.
-    PROOF_RECHECK_DELAYS = "60,300,900,3600,14400,43200,86400"
-    # "Check now": at most once per domain in this many seconds, and this many per hour per login and per IP.
-    PROOF_CHECK_INTERVAL = 30
-    PROOF_CHECKS_PER_HOUR = 30
-    # Names under .test, .example, .invalid and .localhost count as proven, so the demo can try everything.
-    RESERVED_TLDS_VERIFIED = True
-    # May a reseller mark its sub-accounts' domains verified by hand? Off: only DNS or staff prove a name.
-    RESELLERS_VERIFY_DOMAINS = True
-    # Automatic certificates (ACME). ACME_DIRECTORY empty: none are ordered (the demo, the tests).
-    ACME_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory"
+    # The ACME account's contact address (optional).
     ACME_EMAIL = ""
     # External Account Binding, for CAs that ask for it (the key id and the base64url HMAC key they give).
     ACME_EAB_KID = ""
     ACME_EAB_HMAC = ""
     # The CA bundle that verifies the ACME server's HTTPS (a file); empty: the system's.
     ACME_CA_BUNDLE = ""
-    # The CA's domain for CAA records (the zones publish `0 issue "<this>"`); empty: no CAA record.
-    ACME_CAA = "letsencrypt.org"
     # Seconds between attempts after a failure; it stops (and staff are told) after ACME_MAX_ATTEMPTS.
     ACME_RETRY_DELAYS = "300,1800,7200,21600,86400"
     ACME_MAX_ATTEMPTS = 6
@@ -70,6 +58,15 @@ class Config:
     ACME_FAILURES_PER_NAME_HOUR = 5
     # How often a name that does not point at the web server is looked at again (seconds).
     ACME_RECHECK_SECONDS = 900
+    # Seconds between the worker's looks for a waiting domain's proof record; the last one repeats.
+    PROOF_RECHECK_DELAYS = "60,300,900,3600,14400,43200,86400"
+    # "Check now": at most once per domain in this many seconds, and this many per hour per login and per IP.
+    PROOF_CHECK_INTERVAL = 30
+    PROOF_CHECKS_PER_HOUR = 30
+    # Names under .test, .example, .invalid and .localhost count as proven, so the demo can try everything.
+    RESERVED_TLDS_VERIFIED = True
+    # May a reseller mark its sub-accounts' domains verified by hand? Off: only DNS or staff prove a name.
+    RESELLERS_VERIFY_DOMAINS = True
     # Incident e-mails to staff. ALERT_EMAILS empty: every staff and admin login.
     SMTP_HOST = ""
     SMTP_PORT = 25

@@ -72,7 +72,6 @@ def app(migrated, app_config):
         "SECRET_KEY": "test-secret",
         "REDIS_URL": "",
         "RATELIMIT_STORAGE_URI": "memory://",
-        "ACME_DIRECTORY": "",  # no certificates ordered unless a test points it at Pebble
         **app_config,
     }
     app = create_app(config)

@@ -50,7 +50,4 @@ def worker_env(app, redis_url: str) -> dict[str, str]:
         "SECRET_KEY": "test-secret",
         "SERVER_LOCK_TTL": str(config["SERVER_LOCK_TTL"]),
         "SWEEP_INTERVAL": "0.5",
-        "ACME_DIRECTORY": config["ACME_DIRECTORY"],  # empty unless the test orders certificates
-        "ACME_CA_BUNDLE": config["ACME_CA_BUNDLE"],
-        "DNS_RESOLVERS": config["DNS_RESOLVERS"],
     }

@@ -36,6 +36,7 @@ from portal.orchestration.placement import place
 from portal.orchestration.proof import NotProven
 from portal.orchestration.proving import resolver
 from portal.orchestration.queue import queue
+from portal.orchestration.routes import routed_servers
 
 log = logging.getLogger(__name__)
 DUE_PER_SWEEP = 50
@@ -153,7 +154,7 @@ def issue_job(cert_id: int) -> str:
 
 def web_server(website: Website) -> Server | None:
     """The nginx server the certificate is made on: the first one placed for the account."""
-    servers = place(operations.routed_servers("nginx"), website.account_id)
+    servers = place(routed_servers("nginx"), website.account_id)
     return servers[0] if servers else None
 
 
