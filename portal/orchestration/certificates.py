@@ -25,9 +25,9 @@ from flask import current_app
 from redis.exceptions import RedisError
 
 from portal.extensions import db
-from portal.models import AcmeOrder, Certificate, CertState, Server, Status, Website, utcnow
+from portal.models import AcmeOrder, Certificate, CertState, Domain, Server, Status, Website, utcnow
 from portal.models.validators import public_suffixes
-from portal.orchestration import acme, alerts, operations
+from portal.orchestration import acme, alerts, certificates_dns, operations
 from portal.orchestration.acme import CaError
 from portal.orchestration.backends.nginx import server_names
 from portal.orchestration.certificates_scripts import ScriptFailed, key_and_csr, put_answers, remove_answers
@@ -158,7 +158,9 @@ def web_server(website: Website) -> Server | None:
     return servers[0] if servers else None
 
 
-def issue(cert: Certificate) -> str:
+def issue(cert: Certificate, names: list[str] | None = None) -> str:
+    """Order now, unless something stands in the way. names: what to order (default: the website's
+    names; a wildcard "*.<domain>" is proved over dns-01 in the zone Hostdeck serves)."""
     website = db.session.get(Website, cert.website_id)
     if website is None or website.status == Status.DELETING or website.tls_mode != "auto":
         db.session.delete(cert)
@@ -167,7 +169,7 @@ def issue(cert: Certificate) -> str:
     recheck = utcnow() + timedelta(seconds=int(current_app.config["ACME_RECHECK_SECONDS"]))
     if not enabled():
         return wait(cert, CertCode.OFF, {}, recheck)
-    names = sorted(server_names(website))
+    names = sorted(names or server_names(website))
     server = web_server(website)
     if server is None:
         return wait(cert, CertCode.NO_SERVER, {}, recheck)
@@ -182,17 +184,18 @@ def issue(cert: Certificate) -> str:
     cert.state = CertState.ORDERING
     db.session.commit()
     try:
-        client, chain = _order(server, website, names)
+        client, chain = _order(cert, server, website, names)
     except CaError as exc:
         _count_failures(exc.failed_names)
         code = CertCode.VALIDATION if exc.failed_names else CertCode.CA_ERROR
+        code = CertCode.NO_DNS if exc.kind == "no_dns" else code
         return failed(cert, code, str(exc), {"names": list(exc.failed_names)})
     except ScriptFailed as exc:
         return failed(cert, CertCode.SERVER_ERROR, str(exc))
     return issued(cert, website, client, chain, names)
 
 
-def _order(server: Server, website: Website, names: list[str]) -> tuple[acme.Client, str]:
+def _order(cert: Certificate, server: Server, website: Website, names: list[str]) -> tuple[acme.Client, str]:
     csr = key_and_csr(server, website.id, names)
     client = acme.account()
     order, wanted = acme.begin(client, csr)
@@ -200,18 +203,21 @@ def _order(server: Server, website: Website, names: list[str]) -> tuple[acme.Cli
     for domain in sorted({registered(n) for n in names}):  # counted once the CA has the order
         db.session.add(AcmeOrder(registered_domain=domain, created_at=now))
     db.session.commit()
-    if any(c.kind != "http-01" for c in wanted):
-        # dns-01 (wildcards) goes through the zones the portal publishes: not wired in yet
-        raise CaError("a wildcard name needs a dns-01 challenge, which this Hostdeck cannot answer yet")
-    answers = {c.token: c.value for c in wanted}
+    answers = {c.token: c.value for c in wanted if c.kind == "http-01"}
+    by_dns = [c for c in wanted if c.kind == "dns-01"]
+    zones: list[Domain] = []
     try:
         put_answers(server, answers)
+        if by_dns:
+            zones = certificates_dns.publish(cert, by_dns)
         chain = acme.finish(client, order, wanted)
     finally:
         try:
             remove_answers(server, list(answers))
         except ScriptFailed as exc:  # stale answers are harmless: the next order has new tokens
             log.warning("could not remove http-01 answers: %s", exc)
+        if zones or cert.dns_challenges:
+            certificates_dns.withdraw(cert, zones)
     return client, chain
 
 

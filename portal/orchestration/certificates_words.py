@@ -23,6 +23,7 @@ class CertCode(StrEnum):
     RATE_FAILURES = "rate_failures"  # {"name"}: the CA's hourly limit of failed validations for a name
     VALIDATION = "validation"  # {"names"}: the CA could not check the names
     CA_ERROR = "ca_error"  # the CA refused or did not answer
+    NO_DNS = "no_dns"  # a wildcard name, and the domain's DNS is not at Hostdeck
     SERVER_ERROR = "server_error"  # the web server did not make the key or the answers
     ISSUED = "issued"
 
@@ -81,6 +82,8 @@ def describe(code: str, args: dict[str, Any]) -> str:
             return gettext("The certificate authority could not reach %(names)s on this server.", names=_names(args))
         case CertCode.CA_ERROR:
             return gettext("The certificate authority did not issue the certificate.")
+        case CertCode.NO_DNS:
+            return gettext("A certificate for every subdomain (*.) needs the domain's DNS at Hostdeck.")
         case CertCode.SERVER_ERROR:
             return gettext("The web server could not prepare the certificate.")
         case CertCode.ISSUED:

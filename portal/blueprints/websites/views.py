@@ -138,6 +138,7 @@ def edit(website_id: int):
 @bp.route("/<int:website_id>/certificate/retry", methods=["POST"])
 @customer
 def retry_certificate_view(website_id: int):
+    get_scoped_or_404(Website, website_id, current_actor())  # someone else's: 404, form or not
     back = url_for(".edit", website_id=website_id)
     if Form().validate_on_submit():
         try:
