@@ -177,6 +177,8 @@ def issue(cert: Certificate, names: list[str] | None = None) -> str:
     if problem is not None:
         code, args, detail = problem
         return wait(cert, code, args, recheck, detail)
+    if not certificates_dns.can_publish(cert.account_id, names):
+        return wait(cert, CertCode.NO_DNS, {}, recheck)
     limited = rate_limited(names)
     if limited is not None:
         code, args, until = limited

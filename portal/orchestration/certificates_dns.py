@@ -12,17 +12,24 @@ from portal.orchestration.acme import CaError, Challenge
 from portal.orchestration.certificates_scripts import ScriptFailed
 from portal.orchestration.jobs import apply_server
 from portal.orchestration.placement import place
+from portal.orchestration.proof import proven
 from portal.orchestration.republish import republish
 from portal.orchestration.routes import routed_servers
 
 
 def zone_of(account_id: int, record: str) -> Domain | None:
     """The account's domain whose zone holds this name (the longest one), if Hostdeck serves its DNS."""
-    found = db.session.scalars(
-        sa.select(Domain).where(Domain.account_id == account_id, Domain.verified_at.is_not(None))
-    ).all()
-    holders = [d for d in found if record.endswith("." + d.name)]
+    found = db.session.scalars(sa.select(Domain).where(Domain.account_id == account_id)).all()
+    holders = [d for d in found if record.endswith("." + d.name) and proven(d)]
     return max(holders, key=lambda d: len(d.name)) if holders else None
+
+
+def can_publish(account_id: int, names: list[str]) -> bool:
+    """Can the wildcards among these names be proved here (a DNS server, and the zone of each)?"""
+    wild = [f"_acme-challenge.{n.removeprefix('*.')}" for n in names if n.startswith("*.")]
+    if not wild:
+        return True
+    return bool(place(routed_servers("bind"), account_id)) and all(zone_of(account_id, r) for r in wild)
 
 
 def publish(cert: Certificate, items: list[Challenge]) -> list[Domain]:
