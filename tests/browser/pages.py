@@ -20,6 +20,8 @@ from portal.models import (
     Account,
     Address,
     BackendLog,
+    Certificate,
+    CertState,
     Database,
     DatabaseUser,
     Domain,
@@ -32,6 +34,7 @@ from portal.models import (
     User,
     WebApp,
     Website,
+    utcnow,
 )
 from tests.ids import ID_MODELS
 
@@ -214,6 +217,19 @@ def add_one_of_each(account: Account) -> None:
     db_user = DatabaseUser(account=account, engine="mariadb", name=f"{prefix}_app", status=Status.APPLIED)
     db_user.databases = [database]
     db.session.add_all([mailbox, address, user, app, website, database, db_user])
+    db.session.flush()
+    # The website page's certificate card, waiting for a name that points elsewhere (long addresses).
+    db.session.add(
+        Certificate(
+            account_id=account.id,
+            website_id=website.id,
+            state=CertState.WAITING,
+            reason_code="not_here",
+            reason_args={"name": f"www.{domain.name}", "found": ["2001:db8:1234:5678:9abc:def0:1234:5678"]},
+            detail=f"www.{domain.name}: ['2001:db8:1234:5678:9abc:def0:1234:5678']",
+            next_attempt_at=utcnow(),
+        )
+    )
 
 
 def add_plan() -> None:
