@@ -55,22 +55,19 @@ def of(website: Website) -> Certificate | None:
 
 def sync(website: Website) -> Certificate | None:
     """After a website is saved (services): it has an automatic certificate exactly while it asks for one.
-    New names are ordered at once (the serving certificate stays meanwhile)."""
-    cert = of(website)
+    A change is looked at again at once (a failed one starts over), unless what serves is what is wanted."""
     if website.tls_mode != "auto":
         drop(website)
         return None
-    wanted = sorted(server_names(website))
+    cert = of(website)
     if cert is None:
         cert = Certificate(account_id=website.account_id, website_id=website.id, names=[], attempts=0)
         cert.state, cert.reason_code, cert.reason_args = CertState.WAITING, CertCode.WAITING.value, {}
         db.session.add(cert)
-    if sorted(cert.names or []) != wanted and (cert.next_attempt_at is None or cert.attempts or cert.chain):
-        cert.next_attempt_at, cert.attempts = utcnow(), 0
-        if cert.state == CertState.FAILED:
-            cert.state = CertState.ISSUED if cert.chain else CertState.WAITING
-    elif cert.next_attempt_at is None:
-        cert.next_attempt_at = utcnow()
+    serving = cert.state == CertState.ISSUED and sorted(cert.names or []) == sorted(server_names(website))
+    if serving or cert.state == CertState.ORDERING:  # renewed on schedule; or a worker has it now
+        return cert
+    retry(cert)
     return cert
 
 

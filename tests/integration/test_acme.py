@@ -196,7 +196,8 @@ def test_failures_back_off_then_stop_and_tell_staff(app, web, site, webstack, ng
     assert "certificate of website Shop failed" in mail["Subject"]
     customer = page_text(web.get(f"/websites/{site.id}"))
     assert "stopped trying; support has been told" in customer
-    assert "404" not in customer  # the CA's own words are for staff
+    assert "urn:ietf:params:acme:error" in cert.detail
+    assert "urn:ietf:params:acme:error" not in customer  # the CA's own words are for staff
     before = pebble.orders()
     order(work)  # a failed certificate is not tried again by itself
     assert pebble.orders() == before
@@ -205,6 +206,13 @@ def test_failures_back_off_then_stop_and_tell_staff(app, web, site, webstack, ng
     assert response.status_code == 302
     cert = certificate_of(site)
     assert cert.state == CertState.WAITING and cert.attempts == 0
+    # Staff impersonating the customer read both: the plain words and what the CA said.
+    owner_id = site.account.users[0].id
+    web.logout()
+    web.login("staff@hostdeck.test")
+    assert web.submit("/", {"reason": "ticket #7"}, post_url=f"/impersonate/{owner_id}").status_code == 302
+    staff_view = page_text(web.get(f"/websites/{site.id}"))
+    assert "could not reach" in staff_view and "urn:ietf:params:acme:error" in staff_view
 
 
 def serial_served(webstack, name: str) -> str:
