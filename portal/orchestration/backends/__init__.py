@@ -9,6 +9,7 @@ from portal.orchestration.backends.base import Backend
 from portal.orchestration.backends.dovecot import DovecotBackend
 from portal.orchestration.backends.mariadb import MariaDbBackend
 from portal.orchestration.backends.nginx import NginxBackend
+from portal.orchestration.backends.opendkim import OpenDkimBackend
 from portal.orchestration.backends.phpfpm import PhpFpmBackend
 from portal.orchestration.backends.postfix import PostfixBackend
 from portal.orchestration.backends.postgresql import PostgreSqlBackend
@@ -21,6 +22,7 @@ BACKENDS: dict[str, Backend[Any]] = {
     for b in (
         DovecotBackend(),
         PostfixBackend(),
+        OpenDkimBackend(),
         UnixBackend(),
         PhpFpmBackend(),
         NginxBackend(),
