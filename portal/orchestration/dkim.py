@@ -80,11 +80,7 @@ def promote(domain: Domain, selectors: Iterable[str] | None = None) -> bool:
     key changed (the mail servers' tables are noted for re-applying)."""
     wanted = set(selectors) if selectors is not None else None
     keys = keys_of(domain)
-    ready = [
-        k
-        for k in keys
-        if k.state == DkimState.NEW and k.public_key and (wanted is None or k.selector in wanted)
-    ]
+    ready = [k for k in keys if k.state == DkimState.NEW and k.public_key and (wanted is None or k.selector in wanted)]
     if not ready:
         return False
     now = utcnow()

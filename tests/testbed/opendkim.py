@@ -36,7 +36,7 @@ UserID {user}:{user}
 UMask 007
 Canonicalization relaxed/simple
 OversignHeaders From
-KeyTable file:{key_table}
+KeyTable refile:{key_table}
 SigningTable refile:{signing_table}
 InternalHosts {internal_hosts}
 RequireSafeKeys false

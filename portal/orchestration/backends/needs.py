@@ -59,7 +59,10 @@ NEEDS: dict[str, tuple[Need, ...]] = {
         ),
     ),
     "opendkim": (
-        Need(lazy_gettext("opendkim-genkey, openssl, base64 and flock are installed"), "hc_have opendkim-genkey openssl base64 flock"),
+        Need(
+            lazy_gettext("opendkim-genkey, openssl, base64 and flock are installed"),
+            "hc_have opendkim-genkey openssl base64 flock",
+        ),
         Need(lazy_gettext("the user %(opendkim_user)s exists"), "id -u {opendkim_user}"),
         Need(lazy_gettext("the keys folder %(opendkim_keys_dir)s exists"), "test -d {opendkim_keys_dir}"),
         Need(
