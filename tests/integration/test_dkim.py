@@ -280,3 +280,15 @@ def test_hostile_names_never_reach_a_script(web, acme, opendkim, work):
             OpenDkimBackend().save(Script(), server, Domain(id=domain.id, name=name), None)
         with pytest.raises(UnsafeValue):
             OpenDkimBackend().delete(Script(), server, {"domain": name})
+
+
+def test_flask_dkim_rotate(app, acme, work):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["dkim", "rotate", "acme.test"])
+    assert result.exit_code == 0 and "new key hd" in result.output, result.output
+    again = runner.invoke(args=["dkim", "rotate", "acme.test"])
+    assert again.exit_code != 0 and "on its way already" in again.output
+    assert runner.invoke(args=["dkim", "rotate", "nowhere.test"]).exit_code != 0
+    work()
+    assert [k.state for k in keys()] == [DkimState.RETIRING, DkimState.ACTIVE]
+    assert "dropped 0 retired key(s)" in runner.invoke(args=["dkim", "sweep"]).output
