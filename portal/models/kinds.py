@@ -141,6 +141,8 @@ LIMITS: dict[str, str] = {
     **{k.limit: k.plural for k in KINDS if k.limit},
     **{column: m.words for k in KINDS for column, m in k.measures.items()},
 }
+# Limits no usage counter keeps: the service that needs one counts (services/dns.py, per zone).
+UNCOUNTED_LIMITS: dict[str, str] = {"records_per_zone": lazy_gettext("custom DNS records in one zone")}
 # limit name -> its count ("3 mailboxes", "500 MB of mail quota"): counted(limit, n).
 _COUNTS: dict[str, Count] = {
     **{k.limit: k.count for k in KINDS if k.limit},
