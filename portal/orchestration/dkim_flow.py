@@ -1,7 +1,7 @@
 """What follows a DKIM key's steps, through the outbox: publish a public key the mail server printed,
 re-apply the mail servers' tables when the signing key changes, rotate, and drop retired keys.
 
-A stored public key is published in the domain's zone (zones.republish) where a bind server is routed for
+A stored public key is published in the domain's zone (republish.py) where a bind server is routed for
 the account; the bind backend's report() then calls dkim.published() and the key signs. With no bind
 route the customer runs the DNS: the key signs at once, and the domain page shows the record to publish.
 The backends only note what happened (dkim.note); the notes are acted on here, before the commit of the
@@ -10,10 +10,8 @@ transaction that made them (init_app hooks the session).
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
@@ -23,17 +21,14 @@ from portal.extensions import db
 from portal.models import Domain, Server, Status, utcnow
 from portal.models.dns import DkimKey, DkimState
 from portal.orchestration import dkim
-from portal.orchestration.operations import requeue, routed_servers
+from portal.orchestration.operations import requeue
 from portal.orchestration.placement import place
+from portal.orchestration.republish import republish
+from portal.orchestration.routes import routed_servers
 from portal.security.scoping import Actor
 
 # The zone's TXT strings are at most this long (RFC 7208's and BIND's limit per string).
 TXT_STRING = 255
-
-
-def _zones() -> Any:
-    """orchestration/zones.py (issue 18, the lead's): found at call time until it is on main."""
-    return importlib.import_module("portal.orchestration.zones")
 
 
 def dkim_servers(domain: Domain) -> list[Server]:
@@ -69,7 +64,7 @@ def _follow_up(session: Session) -> None:
         else:
             dkim.promote(domain)  # nothing of ours to wait for: the customer publishes it
     if hosted:
-        _zones().republish(hosted)
+        republish(hosted)
     sign |= info.pop(dkim.SIGN, set())
     found = [session.get(Domain, domain_id) for domain_id in sorted(sign)]
     sign_again([d for d in found if d is not None])
@@ -119,7 +114,7 @@ def sweep_retired(now: datetime | None = None) -> int:
     db.session.flush()
     hosted = [d for d in domains.values() if dns_hosted(d)]
     if hosted:
-        _zones().republish(hosted)
+        republish(hosted)
     sign_again(list(domains.values()))
     db.session.commit()
     return len(gone)
