@@ -34,6 +34,7 @@ PUBLISHED = (DkimState.NEW, DkimState.ACTIVE, DkimState.RETIRING)
 # Session notes, read by dkim_flow.py before the commit.
 STORED = "hostdeck.dkim.stored"  # domain ids whose public key is new: to publish
 SIGN = "hostdeck.dkim.sign"  # domain ids whose signing key changed: the mail servers' tables
+ZONED = "hostdeck.dkim.zoned"  # (domain id, backend log id) of zones a DNS server applied
 
 
 def keys_of(domain: Domain) -> list[DkimKey]:
@@ -74,13 +75,21 @@ def signing_key(keys: Iterable[DkimKey]) -> DkimKey | None:
     return max(active, key=lambda k: (k.active_at or datetime.min.replace(tzinfo=utcnow().tzinfo), k.id), default=None)
 
 
-def promote(domain: Domain, selectors: Iterable[str] | None = None) -> bool:
-    """The domain's NEW keys that have a public key (of these selectors, if given) are in DNS now: they
-    sign; the key they replace retires, still published, until DKIM_RETIRE_DAYS from now. True if any
-    key changed (the mail servers' tables are noted for re-applying)."""
+def promote(domain: Domain, selectors: Iterable[str] | None = None, zone_built: datetime | None = None) -> bool:
+    """The domain's NEW keys that have a public key (of these selectors, if given; stored before the
+    zone was built, if that time is given) are in DNS now: they sign; the key they replace retires, still
+    published, until DKIM_RETIRE_DAYS from now. True if any key changed (the mail servers' tables are
+    noted for re-applying)."""
     wanted = set(selectors) if selectors is not None else None
     keys = keys_of(domain)
-    ready = [k for k in keys if k.state == DkimState.NEW and k.public_key and (wanted is None or k.selector in wanted)]
+    ready = [
+        k
+        for k in keys
+        if k.state == DkimState.NEW
+        and k.public_key
+        and (wanted is None or k.selector in wanted)
+        and (zone_built is None or k.updated_at <= zone_built)
+    ]
     if not ready:
         return False
     now = utcnow()

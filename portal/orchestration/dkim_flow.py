@@ -2,7 +2,8 @@
 re-apply the mail servers' tables when the signing key changes, rotate, and drop retired keys.
 
 A stored public key is published in the domain's zone (republish.py) where a bind server is routed for
-the account; the bind backend's report() then calls dkim.published() and the key signs. With no bind
+the account; once a bind script built after the key was stored has applied the zone (its operation
+turns APPLIED), the key signs. With no bind
 route the customer runs the DNS: the key signs at once, and the domain page shows the record to publish.
 The backends only note what happened (dkim.note); the notes are acted on here, before the commit of the
 transaction that made them (init_app hooks the session).
@@ -10,15 +11,16 @@ transaction that made them (init_app hooks the session).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Flask
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, UOWTransaction
 
 from portal.extensions import db
-from portal.models import Domain, Server, Status, utcnow
+from portal.models import BackendLog, Domain, Operation, OpState, Server, Status, utcnow
 from portal.models.dns import DkimKey, DkimState
 from portal.orchestration import dkim
 from portal.orchestration.operations import requeue
@@ -27,6 +29,7 @@ from portal.orchestration.republish import republish
 from portal.orchestration.routes import routed_servers
 from portal.security.scoping import Actor
 
+log = logging.getLogger(__name__)
 # The zone's TXT strings are at most this long (RFC 7208's and BIND's limit per string).
 TXT_STRING = 255
 
@@ -51,9 +54,13 @@ def sign_again(domains: list[Domain], actor: Actor | None = None) -> None:
 
 def _follow_up(session: Session) -> None:
     info = session.info
-    stored, sign = info.pop(dkim.STORED, set()), info.pop(dkim.SIGN, set())
-    if not stored and not sign:
+    stored, sign, zoned = info.pop(dkim.STORED, set()), info.pop(dkim.SIGN, set()), info.pop(dkim.ZONED, set())
+    if not stored and not sign and not zoned:
         return
+    for domain_id, log_id in sorted(zoned):
+        domain, entry = session.get(Domain, domain_id), session.get(BackendLog, log_id)
+        if domain is not None and entry is not None and entry.started_at is not None:
+            dkim.promote(domain, zone_built=entry.started_at)
     hosted = []
     for domain_id in sorted(stored):
         domain = session.get(Domain, domain_id)
@@ -70,13 +77,37 @@ def _follow_up(session: Session) -> None:
     sign_again([d for d in found if d is not None])
 
 
+def _after_flush(session: Session, context: UOWTransaction) -> None:
+    """A zone a DNS server applied (the flush's lists are still as they were before it)."""
+    zoned = {
+        (op.object_id, op.backend_log_id)
+        for op in session.dirty
+        if isinstance(op, Operation)
+        and op.backend == "bind"
+        and op.object_type == "Domain"
+        and op.action == "save"
+        and op.state == OpState.APPLIED
+        and op.backend_log_id is not None
+    }
+    if zoned:
+        session.info.setdefault(dkim.ZONED, set()).update(zoned)
+
+
 def _before_commit(session: Session) -> None:
-    _follow_up(session)
+    """Never in the way of the commit (a job's outcome): what fails here is logged, and a resync redoes it."""
+    if not any(kind in session.info for kind in (dkim.STORED, dkim.SIGN, dkim.ZONED)):
+        return
+    try:
+        with session.begin_nested():
+            _follow_up(session)
+    except Exception:
+        log.exception("DKIM: could not publish or re-apply the keys of a change")
 
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(dkim.STORED, None)
     session.info.pop(dkim.SIGN, None)
+    session.info.pop(dkim.ZONED, None)
 
 
 def init_app(app: Flask) -> None:
@@ -84,6 +115,7 @@ def init_app(app: Flask) -> None:
     if not sa.event.contains(factory, "before_commit", _before_commit):
         sa.event.listen(factory, "before_commit", _before_commit)
         sa.event.listen(factory, "after_rollback", _after_rollback)
+        sa.event.listen(factory, "after_flush", _after_flush)
 
 
 class RotationRefused(Exception):

@@ -27,7 +27,7 @@ from portal.orchestration.backends.opendkim import OpenDkimBackend
 from portal.orchestration.operations import requeue
 from portal.orchestration.queue import queue
 from portal.orchestration.script import Script, UnsafeValue
-from tests.helpers import domain_id, dump_database, new_mailbox, postfix_on
+from tests.helpers import domain_id, dump_database, new_mailbox
 from tests.integration.test_secrets_stay_secret import PROBE, ArgvWatcher
 from tests.testbed.bind import Bind
 from tests.testbed.plugin import running
@@ -40,21 +40,6 @@ def dkim_dns(tmp_path_factory):
     """The DNS receivers ask for acme.test's keys (the customer's own, for now: we do not host it)."""
     with running(Bind(tmp_path_factory.mktemp("dkim-dns"), zones=("acme.test",))) as server:
         yield server
-
-
-@pytest.fixture
-def signer(app, mail_server, signing_postfix, opendkim):
-    """mail1 runs Postfix (with the OpenDKIM milter) and OpenDKIM too; keys and tables emptied after."""
-    mail_server.settings = {**mail_server.settings, **opendkim.settings}
-    db.session.add(Route(backend="opendkim", server=mail_server))
-    db.session.commit()
-    with postfix_on(mail_server, signing_postfix):
-        yield mail_server
-    for table in opendkim.tables_paths():
-        table.write_text("")
-    for key in opendkim.key_files():
-        key.unlink()
-    os.kill(int(opendkim.pid_file.read_text()), 10)
 
 
 @pytest.fixture
