@@ -27,6 +27,7 @@ from portal.orchestration.backends.opendkim import OpenDkimBackend
 from portal.orchestration.operations import requeue
 from portal.orchestration.queue import queue
 from portal.orchestration.script import Script, UnsafeValue
+from portal.services.orchestration import resync_server
 from tests.helpers import domain_id, dump_database, new_mailbox
 from tests.integration.test_secrets_stay_secret import PROBE, ArgvWatcher
 from tests.testbed.bind import Bind
@@ -277,3 +278,15 @@ def test_flask_dkim_rotate(app, acme, work):
     work()
     assert [k.state for k in keys()] == [DkimState.RETIRING, DkimState.ACTIVE]
     assert "dropped 0 retired key(s)" in runner.invoke(args=["dkim", "sweep"]).output
+
+
+def test_a_domain_from_before_dkim_gets_its_key_on_a_resync(make_account, signer, opendkim, work):
+    make_account("Acme", domains=("acme.test",))  # there before the mail server signed anything
+    assert keys() == []
+    resync_server(None, signer.id)
+    db.session.commit()
+    work()
+    (key,) = keys()
+    assert key.state == DkimState.ACTIVE and key.public_key
+    assert [p.stem for p in opendkim.key_files()] == [key.selector]
+    assert f"*@acme.test {key.selector}._domainkey.acme.test" in opendkim.tables()[1]
