@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import BackendLog, DnsRecord, Domain, Operation, OpState, Server, Status, Website, utcnow
+from portal.models import BackendLog, DnsRecord, Domain, LogState, Operation, OpState, Server, Status, Website, utcnow
 from portal.orchestration.jobs import apply_server
 from portal.orchestration.operations import record
 from portal.orchestration.proof import token
@@ -201,6 +201,15 @@ def test_dnssec_answers_validate_and_the_ds_record_is_shown(zone_of, named):
     # The DS the page shows is the hash of the key that signs.
     ds = dns.dnssec.make_ds(origin, next(k for k in keys if k.flags & 1), "SHA256")
     assert ds.to_text().split()[-1].upper() in domain.dnssec_ds.upper().replace(" ", "")
+
+    # Turned off again: named unsigns it (policy "insecure"), and the zone goes on answering.
+    domain.dnssec = False
+    record(domain, "save")
+    db.session.commit()
+    log = applied(dns1)
+    assert log.state in (LogState.SUCCESS, LogState.WARNING), log.stderr
+    assert "dnssec-policy insecure" in named.zones_conf.read_text()
+    assert named.answer("acme.test", "MX") == ["10 mx1.hostdeck.test."]
 
 
 def test_a_secondary_copies_the_zones_by_axfr_with_tsig_and_others_are_refused(zone_of, named, tmp_path):
