@@ -23,6 +23,7 @@ from portal.orchestration.jobs import apply_server
 from portal.orchestration.operations import record
 from portal.orchestration.proof import token
 from portal.orchestration.republish import republish
+from portal.services.servers import edit_server
 from tests.helpers import add_server
 from tests.testbed.managed_bind import NAMED, ManagedBind
 from tests.testbed.plugin import need, running
@@ -100,6 +101,20 @@ def test_a_verified_domain_answers_with_the_records_its_services_need(zone_of, n
     applied(dns1)
     assert named.answer("acme.test", "A") == ["192.0.2.80"]
     assert named.answer("www.acme.test", "A") == ["192.0.2.80"]
+
+    # The web server moves: editing its addresses re-applies the zones that publish them.
+    edit_server(
+        None,
+        web1,
+        host=web1.host,
+        port=web1.port,
+        ssh_user=web1.ssh_user,
+        settings={"public_addresses": ["192.0.2.81", "2001:db8::81"]},
+    )
+    db.session.commit()
+    applied(dns1)
+    assert named.answer("acme.test", "A") == ["192.0.2.81"]
+    assert named.answer("www.acme.test", "AAAA") == ["2001:db8::81"]
 
 
 def test_the_serial_grows_only_when_the_zone_changes(zone_of, named):
