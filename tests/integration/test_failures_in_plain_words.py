@@ -19,6 +19,7 @@ from portal.models import (
     BackendLog,
     Database,
     DatabaseUser,
+    DnsRecord,
     Domain,
     LogState,
     Mailbox,
@@ -258,7 +259,10 @@ def failed_objects(account, server) -> list:
         databases=[database],
         status=Status.APPLIED,
     )
-    objects = [domain, box, address, user, app, site, database, db_user]
+    record = DnsRecord(
+        account=account, domain=domain, name="www", rtype="A", ttl=300, value="192.0.2.1", status=Status.APPLIED
+    )
+    objects = [domain, record, box, address, user, app, site, database, db_user]
     assert {type(obj) for obj in objects} == {kind.model for kind in KINDS}, "one of every kind"
     db.session.add_all(objects)
     entry = BackendLog(
