@@ -2,6 +2,7 @@
 no bound values."""
 
 import logging
+import os
 import subprocess
 import threading
 import time
@@ -34,9 +35,10 @@ class ArgvWatcher(threading.Thread):
 
     def run(self):
         while not self.stop.is_set():
-            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            # Not Path.glob: a process that ends while /proc is listed makes the listing itself raise.
+            for pid in (name for name in os.listdir("/proc") if name.isdigit()):
                 try:
-                    argv = cmdline.read_bytes()
+                    argv = Path("/proc", pid, "cmdline").read_bytes()
                 except OSError:
                     continue
                 if not self.needles:
