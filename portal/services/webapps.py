@@ -264,6 +264,7 @@ def create_website(
     domain_ids: list[int],
     with_www: bool,
     mounts: list[tuple[str, int]],
+    wildcard: bool = False,
     https: bool = False,
     certificate: str = "",
     key: str = "",
@@ -278,6 +279,7 @@ def create_website(
         account_id=account_id,
         name=name,
         with_www=with_www,
+        wildcard=wildcard,
         domains=domains,
         mounts=_mounts(actor, mounts, account_id),
         status=Status.PENDING,
@@ -299,6 +301,7 @@ def update_website(
     domain_ids: list[int],
     with_www: bool,
     mounts: list[tuple[str, int]],
+    wildcard: bool = False,
     https: bool = False,
     certificate: str = "",
     key: str = "",
@@ -315,6 +318,7 @@ def update_website(
     website.mounts.clear()
     db.session.flush()  # the old mounts go before new ones may reuse their paths
     website.name, website.with_www, website.domains, website.mounts = name, with_www, domains, new_mounts
+    website.wildcard = wildcard
     uploaded = _tls_mode(website, tls_mode, https, redirect_https, hsts)
     key_pem = _tls(website, uploaded, certificate, key)
     website.status, website.last_error = Status.PENDING, None

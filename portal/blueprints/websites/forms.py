@@ -21,6 +21,10 @@ class WebsiteForm(Form):
     )
     domain_ids = Checkboxes(lazy_gettext("Domains"), coerce=id_choice)
     with_www = BooleanField(lazy_gettext("Also answer on www. in front of each domain"), default=True)
+    wildcard = BooleanField(
+        lazy_gettext("Also answer on every subdomain (*.) of each domain"),
+        description=lazy_gettext("Its automatic certificate needs the domain's DNS to be hosted here."),
+    )
     root_app = SelectField(lazy_gettext("Web app on /"), coerce=id_choice)
     more_mounts = TextAreaField(
         lazy_gettext("More apps (optional)"),

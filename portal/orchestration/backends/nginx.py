@@ -90,6 +90,8 @@ def server_names(website: Website) -> list[str]:
         names.append(domain.name)
         if website.with_www:
             names.append("www." + domain.name)
+        if website.wildcard:
+            names.append("*." + domain.name)
     return names
 
 
@@ -114,6 +116,8 @@ def _names(website: Website) -> list[str]:
         names.append(_domain(domain.name))
         if website.with_www:
             names.append(_domain("www." + domain.name))
+        if website.wildcard:
+            names.append("*." + _domain(domain.name))
     if not names:
         raise UnsafeValue("a website needs at least one domain")
     return names
