@@ -161,7 +161,7 @@ def page(web, url: str) -> str:
         (
             "/websites/new",
             [
-                *("name", "domain_ids", "with_www", "root_app", "more_mounts"),
+                *("name", "domain_ids", "with_www", "wildcard", "root_app", "more_mounts"),
                 *("tls_mode", "certificate", "key", "redirect_https", "hsts"),
             ],
         ),
