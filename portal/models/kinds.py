@@ -148,6 +148,16 @@ _COUNTS: dict[str, Count] = {
 }
 
 
+# Limits that count no rows of a kind: each checked by its own service, with no usage counter, and set
+# beside the others wherever limits are set (plans, a reseller's sub-accounts, `flask plans`).
+UNCOUNTED_LIMITS: dict[str, str] = {"records_per_zone": lazy_gettext("custom DNS records per zone")}
+_COUNTS["records_per_zone"] = lambda n: ngettext(
+    "%(num)d custom DNS record per zone", "%(num)d custom DNS records per zone", n
+)
+# Every limit a plan or an account sets: the counted ones, then the others.
+ALL_LIMITS: dict[str, str] = {**LIMITS, **UNCOUNTED_LIMITS}
+
+
 def counted(limit: str, n: int) -> str:
     """n of what a limit counts, in words with the right plural: "1 mailbox", "3 mailboxes"."""
     return str(_COUNTS[limit](n))

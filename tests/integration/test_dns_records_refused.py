@@ -11,6 +11,7 @@ import pytest
 from portal.extensions import db
 from portal.models import AuditEvent, Domain, Operation, Status
 from portal.models.dns import DnsRecord
+from portal.services.dns import records_in
 from tests.helpers import account_named, count, domain_id, page_text
 
 
@@ -144,14 +145,12 @@ def test_the_limit_per_zone_is_held(web, acme):
     assert (count(DnsRecord), count(Operation)) == (2, 0)
 
 
-def test_a_records_being_deleted_do_not_count_toward_the_limit(web, acme):
+def test_records_being_deleted_do_not_count_toward_the_limit(web, acme):
     account = account_named("Acme")
     account.max_records_per_zone = 1
     going = _existing(acme, "a", "A", "192.0.2.1")
     going.status = Status.DELETING
     db.session.commit()
-    from portal.services.dns import records_in
-
     assert records_in(db.session.get(Domain, acme)) == 0
 
 
