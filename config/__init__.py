@@ -38,6 +38,10 @@ class Config:
     # Where a domain's proof record is looked up: "host" or "host:port", comma-separated. Empty: the system's resolvers.
     DNS_RESOLVERS = ""
     DNS_TIMEOUT = 5.0
+    # Automatic certificates: the ACME directory (empty: off, as in the demo); production uses Let's Encrypt.
+    ACME_DIRECTORY = ""
+    # The CAs the zones' CAA records allow, comma-separated (empty: no CAA records).
+    ACME_CAA = "letsencrypt.org"
     # Seconds between the worker's looks for a waiting domain's proof record; the last one repeats.
     PROOF_RECHECK_DELAYS = "60,300,900,3600,14400,43200,86400"
     # "Check now": at most once per domain in this many seconds, and this many per hour per login and per IP.
@@ -111,6 +115,7 @@ class ProductionConfig(Config):
     DATABASE_URL = ""
     SESSION_COOKIE_SECURE = True
     RESERVED_TLDS_VERIFIED = False
+    ACME_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory"
     REQUIRED = ("SECRET_KEY", "DATABASE_URL")
 
 

@@ -40,8 +40,15 @@ def upgrade():
     op.create_table(
         "dns_record",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("account_id", sa.Integer(), sa.ForeignKey("account.id", name="fk_dns_record_account_id_account"), nullable=False),
-        sa.Column("domain_id", sa.Integer(), sa.ForeignKey("domain.id", name="fk_dns_record_domain_id_domain"), nullable=False),
+        sa.Column(
+            "account_id",
+            sa.Integer(),
+            sa.ForeignKey("account.id", name="fk_dns_record_account_id_account"),
+            nullable=False,
+        ),
+        sa.Column(
+            "domain_id", sa.Integer(), sa.ForeignKey("domain.id", name="fk_dns_record_domain_id_domain"), nullable=False
+        ),
         sa.Column("name", sa.String(253), nullable=False),
         sa.Column("rtype", sa.String(10), nullable=False),
         sa.Column("ttl", sa.Integer(), nullable=False),
@@ -67,7 +74,9 @@ def upgrade():
         ),
         sa.Column("selector", sa.String(63), nullable=False),
         sa.Column(
-            "state", sa.Enum("new", "active", "retiring", name="dkimstate", native_enum=False, length=20), nullable=False
+            "state",
+            sa.Enum("new", "active", "retiring", name="dkimstate", native_enum=False, length=20),
+            nullable=False,
         ),
         sa.Column("public_key", sa.Text(), server_default="", nullable=False),
         sa.Column("active_at", UTCDateTime(), nullable=True),
@@ -82,7 +91,10 @@ def upgrade():
         "certificate",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column(
-            "account_id", sa.Integer(), sa.ForeignKey("account.id", name="fk_certificate_account_id_account"), nullable=False
+            "account_id",
+            sa.Integer(),
+            sa.ForeignKey("account.id", name="fk_certificate_account_id_account"),
+            nullable=False,
         ),
         sa.Column(
             "website_id",

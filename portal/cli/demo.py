@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 from portal.models import LIMITS, Account, AccountKind, Domain, Role, Route, Server, User, utcnow
-from portal.orchestration.operations import record
+from portal.orchestration.operations import record, requeue
 from portal.orchestration.proof import ProofCode
 from portal.security.passwords import hash_password
 from portal.services import ServiceError
@@ -36,6 +36,7 @@ def seed_demo(root: str) -> bool:
     already there (a demo seeded before it had a plan gets the plan)."""
     if db.session.scalar(sa.select(User).where(User.email == DEMO_LOGINS[0])):
         seed_plan()
+        seed_dns(root)
         db.session.commit()
         return False
     pw = hash_password(DEMO_PASSWORD)
@@ -62,9 +63,11 @@ def seed_demo(root: str) -> bool:
             "mail_gid": os.getgid(),
             "postfix_maps_dir": os.path.join(root, "postfix"),
             "postfix_postmap": "",  # no Postfix here: write the map sources, compile nothing
+            **DNS_SETTINGS,
+            **dns_paths(root),
         },
     )
-    db.session.add_all([server, Route(backend="dovecot", server=server), Route(backend="postfix", server=server)])
+    db.session.add_all([server, *(Route(backend=backend, server=server) for backend in ("dovecot", "postfix", "bind"))])
     db.session.flush()
     for account, name in ((reseller, "reseller.example"), (customer, "example.org"), (customer, "shop.example.org")):
         domain = Domain(account=account, name=name, verified_at=utcnow(), proof_code=ProofCode.DEMO)
@@ -74,6 +77,35 @@ def seed_demo(root: str) -> bool:
     seed_plan()
     db.session.commit()
     return True
+
+
+# The demo's zones name these; no rndc: the zone files are written (and checked where BIND is installed).
+DNS_SETTINGS = {
+    "bind_rndc": "",
+    "dns_nameservers": ["ns1.demo.example", "ns2.demo.example"],
+    "public_addresses": ["192.0.2.10", "2001:db8::10"],
+    "mail_hostname": "mail.demo.example",
+}
+
+
+def dns_paths(root: str) -> dict[str, str]:
+    return {
+        "bind_zones_dir": os.path.join(root, "bind", "zones"),
+        "bind_zones_conf": os.path.join(root, "bind", "hostdeck-zones.conf"),
+        "bind_named_conf": os.path.join(root, "bind", "named.conf"),
+    }
+
+
+def seed_dns(root: str) -> None:
+    """A demo seeded before zones existed: its server takes the bind route, its domains their zones."""
+    server = db.session.scalar(sa.select(Server).where(Server.name == "demo"))
+    if server is None or db.session.scalar(sa.select(Route).where(Route.server == server, Route.backend == "bind")):
+        return
+    server.settings = {**DNS_SETTINGS, **dns_paths(root), **server.settings}
+    db.session.add(Route(backend="bind", server=server))
+    db.session.flush()
+    for domain in db.session.scalars(sa.select(Domain).where(Domain.verified_at.is_not(None))):
+        requeue(server, "bind", "Domain", domain.id)
 
 
 def seed_plan() -> None:
@@ -101,3 +133,4 @@ def seed() -> None:
     click.echo(f"Demo logins (password {DEMO_PASSWORD}): {', '.join(DEMO_LOGINS)}")
     click.echo(f"The demo server's Dovecot passwd-file: {os.path.join(root, 'dovecot', 'users')}")
     click.echo(f"Its Postfix maps: {os.path.join(root, 'postfix')}/")
+    click.echo(f"Its DNS zones: {os.path.join(root, 'bind', 'zones')}/")

@@ -141,16 +141,14 @@ LIMITS: dict[str, str] = {
     **{k.limit: k.plural for k in KINDS if k.limit},
     **{column: m.words for k in KINDS for column, m in k.measures.items()},
 }
+# Limits no usage counter keeps: the service that needs one counts (services/dns.py, per zone).
+# Set beside the others wherever limits are set (plans, a reseller's sub-accounts, `flask plans`).
+UNCOUNTED_LIMITS: dict[str, str] = {"records_per_zone": lazy_gettext("custom DNS records per zone")}
 # limit name -> its count ("3 mailboxes", "500 MB of mail quota"): counted(limit, n).
 _COUNTS: dict[str, Count] = {
     **{k.limit: k.count for k in KINDS if k.limit},
     **{column: m.count for k in KINDS for column, m in k.measures.items()},
 }
-
-
-# Limits that count no rows of a kind: each checked by its own service, with no usage counter, and set
-# beside the others wherever limits are set (plans, a reseller's sub-accounts, `flask plans`).
-UNCOUNTED_LIMITS: dict[str, str] = {"records_per_zone": lazy_gettext("custom DNS records per zone")}
 _COUNTS["records_per_zone"] = lambda n: ngettext(
     "%(num)d custom DNS record per zone", "%(num)d custom DNS records per zone", n
 )

@@ -154,17 +154,13 @@ USER_HOST_SHAPE = Shape(
     lazy_gettext("a host name, an address or a pattern with the % wildcard, such as localhost or 10.0.0.%"),
     _matches(USER_HOST),
 )
-ADDRESSES_SHAPE = Shape(
-    lazy_gettext("IP addresses separated by commas, or nothing"), _list_of(_address), _list_from
-)
+ADDRESSES_SHAPE = Shape(lazy_gettext("IP addresses separated by commas, or nothing"), _list_of(_address), _list_from)
 ENDPOINTS_SHAPE = Shape(
     lazy_gettext("addresses, each with a port if not 53 (192.0.2.1:5353, [2001:db8::1]:53), separated by commas"),
     _list_of(_endpoint),
     _list_from,
 )
-HOSTNAMES_SHAPE = Shape(
-    lazy_gettext("host names separated by commas"), _list_of(_matches(HOSTNAME)), _list_from
-)
+HOSTNAMES_SHAPE = Shape(lazy_gettext("host names separated by commas"), _list_of(_matches(HOSTNAME)), _list_from)
 VERSIONS_SHAPE = Shape(lazy_gettext("PHP versions such as 8.2, separated by commas"), _versions, _list_from)
 
 
@@ -307,7 +303,13 @@ SETTINGS: tuple[Setting, ...] = (
         "opendkim",
         "`<domain>/<selector>.private` keys, made here by `opendkim-genkey` (0600, owned by `opendkim_user`)",
     ),
-    _s("opendkim_key_table", PATH_SHAPE, "/etc/opendkim/KeyTable", "opendkim", "the KeyTable (`refile:` in opendkim.conf)"),
+    _s(
+        "opendkim_key_table",
+        PATH_SHAPE,
+        "/etc/opendkim/KeyTable",
+        "opendkim",
+        "the KeyTable (`refile:` in opendkim.conf)",
+    ),
     _s(
         "opendkim_signing_table",
         PATH_SHAPE,
@@ -330,7 +332,13 @@ SETTINGS: tuple[Setting, ...] = (
         "bind",
         "`primary`: the zones are written here; `secondary`: fetched from `bind_primaries` by AXFR",
     ),
-    _s("bind_zones_dir", PATH_SHAPE, "/var/lib/bind/hostdeck", "bind", "`<zone>.zone` files, and DNSSEC keys in `keys/`"),
+    _s(
+        "bind_zones_dir",
+        PATH_SHAPE,
+        "/var/lib/bind/hostdeck",
+        "bind",
+        "`<zone>.zone` files, and DNSSEC keys in `keys/`",
+    ),
     _s(
         "bind_zones_conf",
         PATH_SHAPE,

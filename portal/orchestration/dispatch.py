@@ -21,14 +21,13 @@ from portal.orchestration.jobs import apply_server, runnable
 from portal.orchestration.locks import redis_lock
 from portal.orchestration.outcome import forget_old_secrets
 from portal.orchestration.queue import queue, queued_key
+from portal.orchestration.routes import PLACED, ROUTES
 from portal.security.sessions import purge_expired
 
 log = logging.getLogger(__name__)
 DIRTY = "hostdeck.dirty_servers"
 ACTORS = "hostdeck.actors"
-ROUTES = "hostdeck.routes"  # operations.routed_servers() caches here until the transaction ends
-PLACED = "hostdeck.placed"  # placement.placed_servers() too
-FAILED = "hostdeck.failed"  # and operations.failed_here()
+FAILED = "hostdeck.failed"  # operations.failed_here() caches here until the transaction ends
 CACHES = (ROUTES, PLACED, FAILED)
 INSERTED = "hostdeck.inserted"  # (type name, id) of what this transaction inserted: no operations yet
 ActorIds = tuple[int | None, int | None]  # (user id, impersonating user id)

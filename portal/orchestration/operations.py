@@ -7,14 +7,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Operation, OpState, Route, Server, Status
+from portal.models import Operation, OpState, Server, Status
 from portal.models.kinds import kind_named
 from portal.models.status import Provisioned
 from portal.orchestration.backends import backends_for, get_backend
 from portal.orchestration.backends.base import Backend
-from portal.orchestration.dispatch import FAILED, INSERTED, ROUTES, mark_dirty
+from portal.orchestration.dispatch import FAILED, INSERTED, mark_dirty
 from portal.orchestration.placement import place
 from portal.orchestration.proof import check_served
+from portal.orchestration.routes import routed_servers
 from portal.security.audit import audit
 from portal.security.scoping import Actor
 from portal.words import gettext
@@ -154,20 +155,6 @@ def _new_op(
     db.session.add(op)
     mark_dirty(server.id, (op.actor_id, op.real_actor_id))
     return op
-
-
-def routed_servers(backend: str) -> list[Server]:
-    """The servers that run a backend. Every route is read at once, once per transaction: a request
-    records for several backends (a mailbox: Dovecot and Postfix; its address: Postfix)."""
-    if ROUTES not in db.session.info:
-        routes: dict[str, list[Server]] = {}
-        for name, server in db.session.execute(
-            sa.select(Route.backend, Server).join(Route.server).order_by(Route.backend, Server.id)
-        ):
-            routes.setdefault(name, []).append(server)
-        db.session.info[ROUTES] = routes
-    cached: dict[str, list[Server]] = db.session.info[ROUTES]
-    return cached.get(backend, [])
 
 
 def record(

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Account, Placement, Server
-from portal.orchestration.dispatch import PLACED
+from portal.orchestration.routes import PLACED
 
 
 def placed_servers(account_id: int | None) -> frozenset[int] | None:

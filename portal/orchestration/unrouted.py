@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Address, Domain, Mailbox, Operation, Status, usage
+from portal.models import Address, DnsRecord, Domain, Mailbox, Operation, Status, usage
 from portal.models.kinds import COUNTED, kind_of
 from portal.models.status import Provisioned
 
@@ -30,7 +30,7 @@ def purge_unrouted_domains() -> None:
         )
         used = any(
             db.session.scalar(sa.select(sa.func.count()).select_from(m).where(m.domain_id == domain.id))
-            for m in (Mailbox, Address)
+            for m in (Mailbox, Address, DnsRecord)
         )
         if not held and not used:
             delete_now(domain)

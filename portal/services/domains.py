@@ -9,7 +9,18 @@ from limits import RateLimitItemPerHour, RateLimitItemPerSecond
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.models import Account, AccountKind, Address, Domain, Mailbox, Status, Website, utcnow, website_domain
+from portal.models import (
+    Account,
+    AccountKind,
+    Address,
+    DnsRecord,
+    Domain,
+    Mailbox,
+    Status,
+    Website,
+    utcnow,
+    website_domain,
+)
 from portal.models.validators import domain_to_ascii
 from portal.orchestration import proving
 from portal.orchestration.proof import (
@@ -250,6 +261,8 @@ def delete_domain(actor: Actor, domain_id: int) -> Domain:
                 "%(name)s is still used by %(listed)s. Delete those first.", name=domain.display_name, listed=listed
             )
         )
+    # Its own records go with its zone: the DNS servers drop the zone whole.
+    db.session.execute(sa.delete(DnsRecord).where(DnsRecord.domain_id == domain.id))
     if not proven(domain):  # no server ever heard of it
         audit(actor, "domain.delete", obj=domain)
         delete_now(domain)

@@ -6,6 +6,7 @@ from typing import Any
 
 from portal.models.status import Provisioned
 from portal.orchestration.backends.base import Backend
+from portal.orchestration.backends.bind import BindBackend
 from portal.orchestration.backends.dovecot import DovecotBackend
 from portal.orchestration.backends.mariadb import MariaDbBackend
 from portal.orchestration.backends.nginx import NginxBackend
@@ -26,6 +27,7 @@ BACKENDS: dict[str, Backend[Any]] = {
         NginxBackend(),
         MariaDbBackend(),
         PostgreSqlBackend(),
+        BindBackend(),  # last: the zones show what the changes before it made
     )
 }
 

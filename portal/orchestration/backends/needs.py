@@ -90,6 +90,20 @@ NEEDS: dict[str, tuple[Need, ...]] = {
             "nginx -T -c {nginx_config} 2>/dev/null | grep -F -e {nginx_sites_dir} >/dev/null",
         ),
     ),
+    "bind": (
+        Need(lazy_gettext("the zones folder %(bind_zones_dir)s exists"), "test -d {bind_zones_dir}"),
+        Need(
+            lazy_gettext("named-checkzone, named-checkconf and %(bind_rndc)s are installed"),
+            "hc_have named-checkzone named-checkconf {bind_rndc}",
+            when="bind_rndc",
+        ),
+        Need(
+            lazy_gettext("%(bind_named_conf)s includes %(bind_zones_conf)s"),
+            'grep -rF -e {bind_zones_conf} "$(dirname {bind_named_conf})" >/dev/null',
+            when="bind_rndc",
+        ),
+        Need(lazy_gettext("rndc reaches BIND"), "{bind_rndc} status >/dev/null", when="bind_rndc"),
+    ),
     "mariadb": (
         Need(lazy_gettext("the client %(mariadb_client)s is installed"), "hc_have {mariadb_client}"),
         Need(
