@@ -11,8 +11,8 @@ from portal.models import Domain, Status
 from portal.models.dns import DnsRecord
 from portal.models.usage import lock
 from portal.models.validators import email_to_ascii
-from portal.orchestration import operations, zones
-from portal.orchestration.proof import NotProven
+from portal.orchestration import zones
+from portal.orchestration.republish import republish
 from portal.security.audit import audit
 from portal.security.scoping import Actor, get_scoped_or_404
 from portal.services import ServiceError, record, to_delete
@@ -145,9 +145,18 @@ def _refuse_clash(domain: Domain, new: Cleaned, editing: int | None) -> None:
             field="name",
         )
     for p in zones.published(domain):
+        why = p.words
+        if p.rtype == "NS" and p.name != "@" and (new.name == p.name or new.name.endswith(f".{p.name}")):
+            raise ServiceError(
+                gettext(
+                    "%(name)s has a zone of its own (%(why)s): add the record there.",
+                    name=_shown_name(domain, p.name),
+                    why=why,
+                ),
+                field="name",
+            )
         if p.name != new.name:
             continue
-        why = p.words
         if new.rtype == "CNAME" or p.rtype == "CNAME":
             raise ServiceError(
                 gettext(
@@ -216,13 +225,6 @@ def _is_spf(value: str) -> bool:
     return value.lower().startswith('"v=spf1')
 
 
-def _republish(domain: Domain, actor: Actor) -> None:
-    try:
-        zones.republish([domain], actor=actor)
-    except (operations.NoServer, NotProven) as exc:
-        raise ServiceError(str(exc)) from exc
-
-
 def set_dnssec(actor: Actor, domain_id: int, on: bool) -> Domain:
     """Sign the zone (inline signing on the DNS server, which then says the DS records), or stop."""
     domain = _zone_domain(actor, domain_id)
@@ -232,7 +234,7 @@ def set_dnssec(actor: Actor, domain_id: int, on: bool) -> Domain:
     if not on:
         domain.dnssec_ds = ""  # the registrar's DS must go first; the page says so
     audit(actor, "domain.edit", obj=domain, fields={"dnssec": on})
-    _republish(domain, actor)
+    republish([domain], actor=actor)  # the bind backend writes the zone again
     return domain
 
 
@@ -251,5 +253,5 @@ def set_dmarc_reports(actor: Actor, domain_id: int, address: str) -> Domain:
         return domain
     domain.dmarc_reports = text
     audit(actor, "domain.edit", obj=domain, fields={"dmarc_reports": text})
-    _republish(domain, actor)
+    republish([domain], actor=actor)  # the bind backend writes the zone again
     return domain
