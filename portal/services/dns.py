@@ -157,6 +157,11 @@ def _refuse_clash(domain: Domain, new: Cleaned, editing: int | None) -> None:
             )
         if p.name != new.name:
             continue
+        if (p.rtype, p.value) == (new.rtype, new.value):
+            raise ServiceError(
+                gettext("Hostdeck publishes this record at %(name)s already (%(why)s).", name=where, why=why),
+                field="value",
+            )
         if new.rtype == "CNAME" or p.rtype == "CNAME":
             raise ServiceError(
                 gettext(

@@ -124,6 +124,7 @@ def test_a_long_txt_answers_in_255_byte_strings(web, zone, named):
         ("@", "TXT", "v=spf1 include:elsewhere.example -all", "Hostdeck publishes the TXT record at acme.test"),
         ("@", "CNAME", "elsewhere.example", "cannot be a CNAME"),
         ("_hostdeck-challenge", "TXT", "forged", "Hostdeck publishes _hostdeck-challenge itself"),
+        ("_imaps._tcp", "SRV", "0 1 993 mx1.hostdeck.test", "Hostdeck publishes this record at _imaps._tcp.acme.test"),
     ],
 )
 def test_what_hostdeck_publishes_stays_its_own(web, zone, named, name, rtype, value, words):
