@@ -51,6 +51,8 @@ class Config:
     RESERVED_TLDS_VERIFIED = True
     # May a reseller mark its sub-accounts' domains verified by hand? Off: only DNS or staff prove a name.
     RESELLERS_VERIFY_DOMAINS = True
+    # A rotated DKIM key stays published (mail signed with it still verifies) this many days, then goes.
+    DKIM_RETIRE_DAYS = 7
     # Incident e-mails to staff. ALERT_EMAILS empty: every staff and admin login.
     SMTP_HOST = ""
     SMTP_PORT = 25

@@ -17,7 +17,7 @@ from config import load_config
 from portal import blueprints, cli, i18n, templating
 from portal.extensions import bootstrap, compress, csrf, db, migrate
 from portal.models import revisions, usage
-from portal.orchestration import dispatch
+from portal.orchestration import dispatch, dkim_flow
 from portal.security import headers, login, throttle
 
 
@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     throttle.init_app(app)
     login.init_app(app)
     dispatch.init_app(app)  # jobs are enqueued after each commit
+    dkim_flow.init_app(app)  # a DKIM key the mail server made is published before the commit
     blueprints.init_app(app)
     i18n.init_app(app)
     templating.init_app(app)

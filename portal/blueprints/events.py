@@ -45,6 +45,7 @@ DONE = {
     "remove": lazy_gettext("%(thing)s removed"),
     "place": lazy_gettext("%(thing)s placed on servers"),
     "unplace": lazy_gettext("%(thing)s taken off servers"),
+    "dkim_rotate": lazy_gettext("%(thing)s: a new DKIM key asked for"),
 }
 # The names of the fields events keep, for people; a field not named here reads as its key.
 FIELDS = {
@@ -74,6 +75,7 @@ FIELDS = {
     "new_fingerprint": lazy_gettext("new fingerprint"),
     "fingerprint": lazy_gettext("fingerprint"),
     "logs": lazy_gettext("backend logs"),
+    "selector": lazy_gettext("selector"),
 }
 _ENDED_AFTER = re.compile(r"ended after \d+ minutes")
 

@@ -1,15 +1,16 @@
-"""Operator commands: flask users|accounts|domains|plans|servers|demo|worker|orchestration."""
+"""Operator commands: flask users|accounts|domains|dkim|plans|servers|demo|worker|orchestration."""
 
 from flask import Flask
 
 from portal.cli.accounts import accounts, domains, users
 from portal.cli.demo import demo
+from portal.cli.dkim import dkim
 from portal.cli.errors import one_line_errors
 from portal.cli.plans import plans
 from portal.cli.servers import servers
 from portal.cli.worker import orchestration, worker
 
-commands = [users, accounts, domains, plans, servers, demo, worker, orchestration]
+commands = [users, accounts, domains, dkim, plans, servers, demo, worker, orchestration]
 
 
 def init_app(app: Flask) -> None:

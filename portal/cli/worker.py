@@ -11,7 +11,7 @@ from rq import SimpleWorker
 
 from portal.extensions import db
 from portal.models import Operation, OpState, Server
-from portal.orchestration import figures
+from portal.orchestration import dkim_flow, figures
 from portal.orchestration.changes import fold
 from portal.orchestration.dispatch import sweep
 from portal.orchestration.jobs import apply_server, build, load_objects, pending_ops
@@ -43,6 +43,7 @@ class Sweeper(threading.Thread):
                     if q is not None and q.connection.set("hostdeck:sweeping", 1, nx=True, px=int(interval * 1000)):
                         sweep()
                         sweep_due()  # domains waiting for proof whose next look is due
+                        dkim_flow.sweep_retired()  # rotated DKIM keys whose time is up
                 except Exception:  # a bad sweep must not end the sweeping
                     log.exception("sweep failed")
                     db.session.rollback()
@@ -83,6 +84,7 @@ def sweep_command() -> None:
     ids = sweep()
     click.echo(f"enqueued {len(ids)} server(s)")
     click.echo(f"looked again at {sweep_due()} domain(s) waiting for proof")
+    click.echo(f"dropped {dkim_flow.sweep_retired()} retired DKIM key(s)")
 
 
 @orchestration.command("apply")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from portal.models import Domain, Status
-from portal.orchestration.operations import requeue
-from portal.orchestration.placement import place
+from portal.orchestration.operations import requeue, requeue_all
+from portal.orchestration.placement import accounts_here, place
 from portal.orchestration.proof import proven
 from portal.orchestration.routes import routed_servers
+from portal.orchestration.zones import served
 from portal.security.scoping import Actor
 
 
@@ -20,3 +21,14 @@ def republish(domains: Iterable[Domain], actor: Actor | None = None) -> None:
             continue
         for server in place(routed_servers("bind"), domain.account_id):
             requeue(server, "bind", "Domain", domain.id, actor=actor)
+
+
+def republish_all(actor: Actor | None = None) -> int:
+    """Every zone on every DNS server, again: what they publish of other servers changed (a web
+    server's addresses, a mail server's name, a route). Unchanged zones keep their serial."""
+    count = 0
+    for server in routed_servers("bind"):
+        domains = served(server, accounts_here(server.id))
+        if domains:
+            count += len(requeue_all(server, "bind", list(domains), actor=actor))
+    return count

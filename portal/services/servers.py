@@ -29,6 +29,7 @@ from portal.extensions import db
 from portal.models import BackendLog, Operation, OpState, Route, Server
 from portal.models.server_settings import setting_from_text, settings_problems
 from portal.orchestration.backends import BACKENDS
+from portal.orchestration.republish import republish_all
 from portal.orchestration.transports import host_key_from_keyscan, parse_host_key
 from portal.security.audit import audit
 from portal.security.scoping import Actor
@@ -143,7 +144,20 @@ def edit_server(
     if fields:
         db.session.flush()
         audit(actor, "server.edit", obj=server, fields=fields)
+        if _shown_in_zones(server, set(changed) | set(unset) | set(fields)):
+            republish_all(actor)
     return list(fields)
+
+
+# What the zones publish of a server (orchestration/zones.py): a change re-applies them.
+ZONE_SETTINGS = {"public_addresses", "mail_hostname", "host"}
+ZONE_BACKENDS = {"nginx", "postfix", "bind"}
+
+
+def _shown_in_zones(server: Server, names: set[str]) -> bool:
+    if not ZONE_BACKENDS & set(routed(server)):
+        return False
+    return bool(names & ZONE_SETTINGS) or any(n.startswith(("dns_", "bind_")) for n in names)
 
 
 def merged_settings(server: Server, set_pairs: dict[str, Any], unset: list[str]) -> dict[str, Any]:
@@ -235,6 +249,8 @@ def add_route(actor: Actor | None, server: Server, backend: str) -> Route:
     db.session.add(route)
     db.session.flush()
     audit(actor, "server.route", obj=server, fields={"backend": backend})
+    if backend in ZONE_BACKENDS - {"bind"}:  # a new DNS server takes its zones with a resync
+        republish_all(actor)
     return route
 
 
@@ -270,6 +286,8 @@ def remove_route(actor: Actor | None, server: Server, backend: str) -> None:
     server.routes.remove(route)
     db.session.flush()
     audit(actor, "server.unroute", obj=server, fields={"backend": backend})
+    if backend in ZONE_BACKENDS - {"bind"}:
+        republish_all(actor)
 
 
 # Removing

@@ -3,6 +3,7 @@ and customers several of its files start from."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from rq import SimpleWorker
 
 from portal.extensions import db
-from portal.models import WebApp
+from portal.models import Route, WebApp
 from portal.orchestration.queue import queue
 from portal.orchestration.ssh import POOL
 from tests.helpers import (
@@ -24,6 +25,7 @@ from tests.helpers import (
     new_system_user,
     new_web_app,
     new_website,
+    postfix_on,
     ssh_server,
     upload,
     wait_http,
@@ -136,3 +138,18 @@ def bakery(web, make_account, mail_server, webstack, dovecot, sftpd, nginx, work
     assert dovecot.wait_login("orders@bakery.test", found.mail_password)
     web.submit("/", {"account_id": 0}, post_url="/reseller/switch")
     return found
+
+
+@pytest.fixture
+def signer(app, mail_server, signing_postfix, opendkim):
+    """mail1 runs Postfix (with the OpenDKIM milter) and OpenDKIM too; keys and tables emptied after."""
+    mail_server.settings = {**mail_server.settings, **opendkim.settings}
+    db.session.add(Route(backend="opendkim", server=mail_server))
+    db.session.commit()
+    with postfix_on(mail_server, signing_postfix):
+        yield mail_server
+    for table in opendkim.tables_paths():
+        table.write_text("")
+    for key in opendkim.key_files():
+        key.unlink()
+    os.kill(int(opendkim.pid_file.read_text()), 10)

@@ -87,7 +87,7 @@ def test_edit_sets_and_unsets(runner, mail1):
         (["servers", "edit", "mail1", "--bogus"], 2, "No such option '--bogus'"),
         (["servers", "route", "dovecot", "mail1"], 1, "dovecot already runs on mail1."),
         (["servers", "route", "dovecot", "nosuch"], 1, "There is no server named nosuch."),
-        (["servers", "route", "nosuch", "mail1"], 2, "'nosuch' is not one of 'dovecot'"),
+        (["servers", "route", "nosuch", "mail1"], 2, "'nosuch' is not one of 'bind', 'dovecot'"),
         (["servers", "unroute", "postfix", "mail1"], 1, "postfix does not run on mail1."),
         (["servers", "remove", "mail1", "--yes"], 1, "mail1 still runs dovecot: remove that route first."),
         (["servers", "repin", "mail1"], 2, "give exactly one of --host-key and --keyscan-file"),

@@ -18,11 +18,12 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import BackendLog, DnsRecord, Domain, Operation, OpState, Server, Status, Website, utcnow
+from portal.models import BackendLog, DnsRecord, Domain, LogState, Operation, OpState, Server, Status, Website, utcnow
 from portal.orchestration.jobs import apply_server
 from portal.orchestration.operations import record
 from portal.orchestration.proof import token
 from portal.orchestration.republish import republish
+from portal.services.servers import edit_server
 from tests.helpers import add_server
 from tests.testbed.managed_bind import NAMED, ManagedBind
 from tests.testbed.plugin import need, running
@@ -100,6 +101,20 @@ def test_a_verified_domain_answers_with_the_records_its_services_need(zone_of, n
     applied(dns1)
     assert named.answer("acme.test", "A") == ["192.0.2.80"]
     assert named.answer("www.acme.test", "A") == ["192.0.2.80"]
+
+    # The web server moves: editing its addresses re-applies the zones that publish them.
+    edit_server(
+        None,
+        web1,
+        host=web1.host,
+        port=web1.port,
+        ssh_user=web1.ssh_user,
+        settings={"public_addresses": ["192.0.2.81", "2001:db8::81"]},
+    )
+    db.session.commit()
+    applied(dns1)
+    assert named.answer("acme.test", "A") == ["192.0.2.81"]
+    assert named.answer("www.acme.test", "AAAA") == ["2001:db8::81"]
 
 
 def test_the_serial_grows_only_when_the_zone_changes(zone_of, named):
@@ -201,6 +216,15 @@ def test_dnssec_answers_validate_and_the_ds_record_is_shown(zone_of, named):
     # The DS the page shows is the hash of the key that signs.
     ds = dns.dnssec.make_ds(origin, next(k for k in keys if k.flags & 1), "SHA256")
     assert ds.to_text().split()[-1].upper() in domain.dnssec_ds.upper().replace(" ", "")
+
+    # Turned off again: named unsigns it (policy "insecure"), and the zone goes on answering.
+    domain.dnssec = False
+    record(domain, "save")
+    db.session.commit()
+    log = applied(dns1)
+    assert log.state in (LogState.SUCCESS, LogState.WARNING), log.stderr
+    assert "dnssec-policy insecure" in named.zones_conf.read_text()
+    assert named.answer("acme.test", "MX") == ["10 mx1.hostdeck.test."]
 
 
 def test_a_secondary_copies_the_zones_by_axfr_with_tsig_and_others_are_refused(zone_of, named, tmp_path):

@@ -23,6 +23,7 @@ import pytest
 from .dovecot import DOVEADM, DOVECOT, Dovecot
 from .mariadb import MariaDb
 from .nginx import NGINX, Nginx
+from .opendkim import GENKEY, OPENDKIM, OpenDkim
 from .phpfpm import PHP_FPM, PhpFpm
 from .postfix import POSTFIX, POSTMAP, POSTQUEUE, Postfix
 from .postgres import PgCluster, pg_bin
@@ -139,6 +140,31 @@ def postfix(dovecot: Dovecot, request: pytest.FixtureRequest) -> Iterator[Postfi
         server = Postfix(root, dovecot.lmtp_port, alias_maps=("aliases", "mailboxes"))
         with running(server):
             dovecot.set_submission_host(f"{server.host}:{server.smtp_port}")
+            yield server
+
+
+@pytest.fixture(scope="session")
+def opendkim(request: pytest.FixtureRequest) -> Iterator[OpenDkim]:
+    """OpenDKIM as a milter, its keys and tables in a folder the portal's opendkim backend writes."""
+    need(Path(OPENDKIM).exists(), "opendkim (/usr/sbin/opendkim)")
+    need(Path(GENKEY).exists(), "opendkim-tools (opendkim-genkey)")
+    need("openssl", "openssl (the script prints the public key with it)")
+    need_root("opendkim (UserID opendkim, keys owned by it)")
+    with shared_root(request, "opendkim") as root, running(OpenDkim(root)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def signing_postfix(dovecot: Dovecot, opendkim: OpenDkim, request: pytest.FixtureRequest) -> Iterator[Postfix]:
+    """A second Postfix, like `postfix` but passing every message through OpenDKIM (the other stays as
+    it was: a message there needs no milter)."""
+    for binary in (POSTFIX, POSTMAP, POSTQUEUE):
+        need(Path(binary).exists(), f"postfix ({binary})")
+    need(dovecot.lmtp, "dovecot-lmtpd (Postfix delivers over LMTP)")
+    need_root("postfix (own queue and data directories, chown)")
+    with shared_root(request, "postfix-dkim") as root:
+        server = Postfix(root, dovecot.lmtp_port, alias_maps=("aliases", "mailboxes"), milter=opendkim.milter)
+        with running(server):
             yield server
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from .dovecot_setup import make_traversable
 from .ports import HOST, free_port, wait_for_port, wait_for_port_closed
-from .postfix_setup import MAIN_CF, SYSTEM_DIR, ensure_system_main_cf, master_cf
+from .postfix_setup import MAIN_CF, MILTER_CF, SYSTEM_DIR, ensure_system_main_cf, master_cf
 from .proc import alive, children, descendants, spawn, started_at, stop_tree, wait_gone
 from .service import Service
 
@@ -59,6 +59,7 @@ class Postfix(Service):
         alias_maps: tuple[str, ...] = ("aliases",),
         maps_dir: Path | None = None,
         create_maps: bool = True,
+        milter: str = "",
     ) -> None:
         self.root = Path(root)
         self.lmtp_port = lmtp_port
@@ -68,6 +69,8 @@ class Postfix(Service):
         self.maps_dir = maps_dir or self.root / "maps"
         # False: as an operator's main.cf is, naming maps in a folder nothing has made yet.
         self.create_maps = create_maps
+        # A milter every message passes (OpenDKIM's inet:host:port); empty: none.
+        self.milter = milter
         self.queue_dir = self.root / "queue"
         self.data_dir = self.root / "data"
         self.log_path = self.root / "maillog"
@@ -110,6 +113,7 @@ class Postfix(Service):
                 alias_maps=alias_maps,
                 lmtp_port=self.lmtp_port,
             )
+            + (MILTER_CF.format(milter=self.milter) if self.milter else "")
         )
         system = (SYSTEM_DIR / "master.cf").read_text()
         (self.config_dir / "master.cf").write_text(master_cf(system, self.host, self.smtp_port))

@@ -49,6 +49,13 @@ minimal_backoff_time = 1s
 maximal_backoff_time = 2s
 """
 
+# Signing by a milter (OpenDKIM): a message it cannot pass waits (tempfail), never leaves unsigned.
+MILTER_CF = """\
+smtpd_milters = {milter}
+non_smtpd_milters = $smtpd_milters
+milter_default_action = tempfail
+"""
+
 # Without /etc/postfix/main.cf (Debian's "No configuration"), a plain
 # `postmap` or `postconf` dies: "open /etc/postfix/main.cf". The application
 # runs plain `postmap`, so give it one. Nothing starts from this file.

@@ -27,3 +27,7 @@ class VerifyForm(Form):
         ),
     )
     submit = SubmitField(lazy_gettext("Mark as verified"))
+
+
+class RotateForm(Form):
+    submit = SubmitField(lazy_gettext("Rotate the DKIM key"))

@@ -2,16 +2,18 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, url_for
 
 from portal.blueprints.common import confirm_delete, listing, paginated, refusals, saved, status_response
-from portal.blueprints.domains.forms import CheckForm, DomainForm, VerifyForm
+from portal.blueprints.domains.forms import CheckForm, DomainForm, RotateForm, VerifyForm
 from portal.blueprints.kept import kept
 from portal.blueprints.offers import not_served
 from portal.extensions import db
 from portal.models import Address, Domain, Mailbox
 from portal.models.naming import named
+from portal.orchestration import dkim_flow
 from portal.orchestration.proof import lost_reason, proof_words, proven, record_name, token
 from portal.orchestration.proving import held_elsewhere
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
+from portal.services.dkim import rotate_domain_key
 from portal.services.domains import (
     TooSoon,
     add_domain,
@@ -82,6 +84,8 @@ def _page(domain: Domain, status: int = 200, verify_form: VerifyForm | None = No
         record=(record_name(domain.name), "TXT", token(domain.account_id, domain.name)),
         check_form=CheckForm(),
         verify_form=(verify_form or VerifyForm()) if may_verify_by_hand(actor, domain) else None,
+        dkim=dkim_flow.view(domain) if proven(domain) else None,
+        rotate_form=RotateForm(),
         # Staff behind the customer (impersonating) see what the resolver said.
         staff=actor.real_user is not None and actor.real_user.is_staff,
     ), status
@@ -106,6 +110,19 @@ def check(domain_id: int):
             found = domain is not None and proven(domain)
             words = proof_words(domain) if domain is not None else ""
             return saved(words, back, "success" if found else "warning")
+    return redirect(back)
+
+
+@bp.route("/<int:domain_id>/dkim/rotate", methods=["POST"])
+@customer
+def rotate_dkim(domain_id: int):
+    """A new DKIM key: the old one signs until the new one is published, then stays published a while."""
+    form, back = RotateForm(), url_for(".show", domain_id=domain_id)
+    if form.validate_on_submit():
+        with refusals(form):
+            key = rotate_domain_key(current_actor(), domain_id)
+            message = gettext("A new DKIM key (selector %(selector)s) is being made.", selector=key.selector)
+            return saved(message, back)
     return redirect(back)
 
 

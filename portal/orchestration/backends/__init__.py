@@ -10,6 +10,7 @@ from portal.orchestration.backends.bind import BindBackend
 from portal.orchestration.backends.dovecot import DovecotBackend
 from portal.orchestration.backends.mariadb import MariaDbBackend
 from portal.orchestration.backends.nginx import NginxBackend
+from portal.orchestration.backends.opendkim import OpenDkimBackend
 from portal.orchestration.backends.phpfpm import PhpFpmBackend
 from portal.orchestration.backends.postfix import PostfixBackend
 from portal.orchestration.backends.postgresql import PostgreSqlBackend
@@ -22,6 +23,7 @@ BACKENDS: dict[str, Backend[Any]] = {
     for b in (
         DovecotBackend(),
         PostfixBackend(),
+        OpenDkimBackend(),
         UnixBackend(),
         PhpFpmBackend(),
         NginxBackend(),

@@ -154,8 +154,9 @@ def zones_conf(server: Server, domains: list[Domain]) -> str:
                 ]
             else:
                 lines += ["  notify no;", "  allow-transfer { none; };"]
-            if domain.dnssec:
-                lines += ["  dnssec-policy default;", "  inline-signing yes;", f'  key-directory "{folder}/keys";']
+            if domain.dnssec or domain.dnssec_ds:  # once signed, "insecure" unsigns it step by step
+                policy = "default" if domain.dnssec else "insecure"
+                lines += [f"  dnssec-policy {policy};", "  inline-signing yes;", f'  key-directory "{folder}/keys";']
         lines.append("};")
     return "\n".join(lines) + "\n"
 

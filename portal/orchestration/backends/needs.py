@@ -58,6 +58,19 @@ NEEDS: dict[str, tuple[Need, ...]] = {
             when="postfix_postmap",
         ),
     ),
+    "opendkim": (
+        Need(
+            lazy_gettext("opendkim-genkey, openssl, base64 and flock are installed"),
+            "hc_have opendkim-genkey openssl base64 flock",
+        ),
+        Need(lazy_gettext("the user %(opendkim_user)s exists"), "id -u {opendkim_user}"),
+        Need(lazy_gettext("the keys folder %(opendkim_keys_dir)s exists"), "test -d {opendkim_keys_dir}"),
+        Need(
+            lazy_gettext("OpenDKIM runs, with the pid in %(opendkim_pid_file)s"),
+            'kill -0 "$(cat {opendkim_pid_file})"',
+            when="opendkim_pid_file",
+        ),
+    ),
     "unix": (
         Need(
             lazy_gettext("the home folder %(web_home_root)s exists, is root's and only root may write to it"),
