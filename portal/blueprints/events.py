@@ -85,6 +85,7 @@ def _nouns() -> dict[str, str]:
     Lower case: the sentence's first letter is raised once it is put together."""
     return {
         "Domain": pgettext("activity", "domain"),
+        "DnsRecord": pgettext("activity", "DNS record"),
         "Mailbox": pgettext("activity", "mailbox"),
         "Address": pgettext("activity", "address"),
         "Database": pgettext("activity", "database"),
