@@ -42,6 +42,22 @@ class Config:
     ACME_DIRECTORY = ""
     # The CAs the zones' CAA records allow, comma-separated (empty: no CAA records).
     ACME_CAA = "letsencrypt.org"
+    # The ACME account's contact address (optional).
+    ACME_EMAIL = ""
+    # External Account Binding, for CAs that ask for it (the key id and the base64url HMAC key they give).
+    ACME_EAB_KID = ""
+    ACME_EAB_HMAC = ""
+    # The CA bundle that verifies the ACME server's HTTPS (a file); empty: the system's.
+    ACME_CA_BUNDLE = ""
+    # Seconds between attempts after a failure; it stops (and staff are told) after ACME_MAX_ATTEMPTS.
+    ACME_RETRY_DELAYS = "300,1800,7200,21600,86400"
+    ACME_MAX_ATTEMPTS = 6
+    # Let's Encrypt's published limits: new orders per registered domain per week, failed validations per
+    # name per hour. Past one, work waits until it is under again; nothing is sent to the CA.
+    ACME_ORDERS_PER_DOMAIN_WEEK = 50
+    ACME_FAILURES_PER_NAME_HOUR = 5
+    # How often a name that does not point at the web server is looked at again (seconds).
+    ACME_RECHECK_SECONDS = 900
     # Seconds between the worker's looks for a waiting domain's proof record; the last one repeats.
     PROOF_RECHECK_DELAYS = "60,300,900,3600,14400,43200,86400"
     # "Check now": at most once per domain in this many seconds, and this many per hour per login and per IP.

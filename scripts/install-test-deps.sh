@@ -15,6 +15,7 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v npm >/dev/null || need+=(npm)  # axe-core for the browser tests (make test runs npm ci)
 command -v mariadb >/dev/null || need+=(mariadb-client)
 command -v /usr/sbin/named >/dev/null || need+=(bind9 bind9-utils)  # the TXT proof of a domain
+command -v pebble >/dev/null || need+=(pebble)  # the ACME test CA (test_acme*.py)
 command -v /usr/sbin/opendkim >/dev/null || need+=(opendkim)  # DKIM signing (tests/testbed/opendkim.py)
 command -v /usr/sbin/opendkim-genkey >/dev/null || need+=(opendkim-tools)
 command -v wrk >/dev/null || need+=(wrk)  # make bench

@@ -33,6 +33,7 @@ def upgrade():
         t.add_column(sa.Column("tls_mode", sa.String(10), server_default="auto", nullable=False))
         t.add_column(sa.Column("redirect_https", sa.Boolean(), server_default=sa.false(), nullable=False))
         t.add_column(sa.Column("hsts", sa.Boolean(), server_default=sa.false(), nullable=False))
+        t.add_column(sa.Column("wildcard", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.execute("UPDATE website SET tls_mode = 'uploaded' WHERE https")
     for table in ("plan", "account"):
         with op.batch_alter_table(table) as t:
@@ -159,7 +160,7 @@ def downgrade():
         with op.batch_alter_table(table) as t:
             t.drop_column("max_records_per_zone")
     with op.batch_alter_table("website") as t:
-        for column in ("hsts", "redirect_https", "tls_mode"):
+        for column in ("wildcard", "hsts", "redirect_https", "tls_mode"):
             t.drop_column(column)
     with op.batch_alter_table("domain") as t:
         for column in ("dmarc_reports", "dnssec_ds", "dnssec", "dns_digest", "dns_serial"):

@@ -11,7 +11,7 @@ from rq import SimpleWorker
 
 from portal.extensions import db
 from portal.models import Operation, OpState, Server
-from portal.orchestration import dkim_flow, figures
+from portal.orchestration import certificates, dkim_flow, figures
 from portal.orchestration.changes import fold
 from portal.orchestration.dispatch import sweep
 from portal.orchestration.jobs import apply_server, build, load_objects, pending_ops
@@ -43,6 +43,7 @@ class Sweeper(threading.Thread):
                     if q is not None and q.connection.set("hostdeck:sweeping", 1, nx=True, px=int(interval * 1000)):
                         sweep()
                         sweep_due()  # domains waiting for proof whose next look is due
+                        certificates.sweep_due()  # certificates to order, renew or try again
                         dkim_flow.sweep_retired()  # rotated DKIM keys whose time is up
                 except Exception:  # a bad sweep must not end the sweeping
                     log.exception("sweep failed")
@@ -79,11 +80,12 @@ def worker(burst: bool) -> None:
 
 @orchestration.command("sweep")
 def sweep_command() -> None:
-    """Enqueue every server with due operations (e.g. after Redis was down), and the due re-checks of
-    domains waiting for proof, as the worker's sweeper does."""
+    """Enqueue every server with due operations (e.g. after Redis was down), the due re-checks of domains
+    waiting for proof, the certificates due and the retired DKIM keys, as the worker's sweeper does."""
     ids = sweep()
     click.echo(f"enqueued {len(ids)} server(s)")
     click.echo(f"looked again at {sweep_due()} domain(s) waiting for proof")
+    click.echo(f"handed out {certificates.sweep_due()} certificate(s) to order or renew")
     click.echo(f"dropped {dkim_flow.sweep_retired()} retired DKIM key(s)")
 
 

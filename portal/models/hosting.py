@@ -73,6 +73,8 @@ class Website(Provisioned, Timestamped, Base):
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("account.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(64))
     with_www: Mapped[bool] = mapped_column(default=True)
+    # Also every subdomain (*.<domain>): its automatic certificate is proved over dns-01, in our DNS.
+    wildcard: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # HTTPS with the customer's certificate (public). Its private key is never kept here:
     # it travels once, as an operation's secret, to the server.
     https: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

@@ -155,7 +155,8 @@ def published(domain: Domain, ns: list[str] | None = None, ttl: int | None = Non
     out: list[Published] = [Published("@", "NS", ttl, _absolute(n), "ns") for n in ns]
     websites = _websites(domain)
     web = _addresses("nginx", account) if websites else []
-    for name in ["@"] + (["www"] if any(w.with_www for w in websites) else []):
+    names = ["@"] + (["www"] if any(w.with_www for w in websites) else [])
+    for name in names + (["*"] if any(w.wildcard for w in websites) else []):
         for address in web:
             out.append(Published(name, "AAAA" if ":" in address else "A", ttl, address, "website"))
     hosts = mail_hosts(account)

@@ -28,6 +28,7 @@ from portal.extensions import db
 from portal.models import RecoveryCode, User, utcnow
 from portal.models.base import rowcount
 from portal.security import throttle
+from portal.security.secrets import fernet
 from portal.words import gettext
 
 RECOVERY_CODES = 10
@@ -35,8 +36,7 @@ DRIFT = 1  # accept the previous and the next 30-second step too: phone clocks d
 
 
 def _fernet() -> Fernet:
-    key = current_app.config["TOTP_KEY"] or current_app.config["SECRET_KEY"]
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(f"hostdeck-totp:{key}".encode()).digest()))
+    return fernet("totp", current_app.config["TOTP_KEY"] or current_app.config["SECRET_KEY"])
 
 
 def begin_enrolment(user: User) -> str:

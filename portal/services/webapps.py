@@ -12,7 +12,9 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Domain, Mount, Server, Status, SystemUser, WebApp, Website, website_domain
 from portal.models.validators import shown
+from portal.orchestration import certificates
 from portal.orchestration.backends.nginx import PATH, server_names
+from portal.security.audit import audit
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 from portal.services import ServiceError, record, to_delete
 from portal.services.domains import refuse_unproven
@@ -241,6 +243,20 @@ def _tls(website: Website, https: bool, certificate: str, key: str) -> str | Non
     return normalised_key(key)
 
 
+TLS_MODES = ("auto", "uploaded", "none")
+
+
+def _tls_mode(website: Website, tls_mode: str | None, https: bool, redirect_https: bool, hsts: bool) -> bool:
+    """Set how the site does HTTPS; True when it takes an uploaded certificate."""
+    mode = tls_mode or ("uploaded" if https else "auto")
+    if mode not in TLS_MODES:
+        raise ServiceError(gettext("Choose how the website gets its certificate."), field="tls_mode")
+    website.tls_mode = mode
+    # Redirecting to HTTPS and HSTS only mean something with HTTPS; nginx ignores them without it.
+    website.redirect_https, website.hsts = bool(redirect_https) and mode != "none", bool(hsts) and mode != "none"
+    return mode == "uploaded"
+
+
 def create_website(
     actor: Actor,
     *,
@@ -248,9 +264,13 @@ def create_website(
     domain_ids: list[int],
     with_www: bool,
     mounts: list[tuple[str, int]],
+    wildcard: bool = False,
     https: bool = False,
     certificate: str = "",
     key: str = "",
+    tls_mode: str | None = None,
+    redirect_https: bool = False,
+    hsts: bool = False,
 ) -> Website:
     name = _site_name(name)
     domains = _domains(actor, domain_ids, None)
@@ -259,14 +279,17 @@ def create_website(
         account_id=account_id,
         name=name,
         with_www=with_www,
+        wildcard=wildcard,
         domains=domains,
         mounts=_mounts(actor, mounts, account_id),
         status=Status.PENDING,
     )
-    key_pem = _tls(website, https, certificate, key)
+    uploaded = _tls_mode(website, tls_mode, https, redirect_https, hsts)
+    key_pem = _tls(website, uploaded, certificate, key)
     db.session.add(website)
     db.session.flush()
     record(website, "save", actor, key_pem)
+    certificates.sync(website)
     return website
 
 
@@ -278,9 +301,13 @@ def update_website(
     domain_ids: list[int],
     with_www: bool,
     mounts: list[tuple[str, int]],
+    wildcard: bool = False,
     https: bool = False,
     certificate: str = "",
     key: str = "",
+    tls_mode: str | None = None,
+    redirect_https: bool = False,
+    hsts: bool = False,
 ) -> Website:
     website = get_scoped_or_404(Website, website_id, actor)
     if website.status == Status.DELETING:
@@ -291,11 +318,27 @@ def update_website(
     website.mounts.clear()
     db.session.flush()  # the old mounts go before new ones may reuse their paths
     website.name, website.with_www, website.domains, website.mounts = name, with_www, domains, new_mounts
-    key_pem = _tls(website, https, certificate, key)
+    website.wildcard = wildcard
+    uploaded = _tls_mode(website, tls_mode, https, redirect_https, hsts)
+    key_pem = _tls(website, uploaded, certificate, key)
     website.status, website.last_error = Status.PENDING, None
     record(website, "save", actor, key_pem)
+    certificates.sync(website)
+    return website
+
+
+def retry_certificate(actor: Actor, website_id: int) -> Website:
+    """Order the automatic certificate again after Hostdeck stopped trying."""
+    website = get_scoped_or_404(Website, website_id, actor)
+    cert = certificates.of(website)
+    if cert is None or website.status == Status.DELETING:
+        raise ServiceError(gettext("This website has no automatic certificate."))
+    certificates.retry(cert)
+    audit(actor, "certificate.retry", obj=website)
     return website
 
 
 def delete_website(actor: Actor, website_id: int) -> Website:
-    return to_delete(get_scoped_or_404(Website, website_id, actor), actor)
+    website = get_scoped_or_404(Website, website_id, actor)
+    certificates.drop(website)
+    return to_delete(website, actor)

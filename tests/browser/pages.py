@@ -20,6 +20,8 @@ from portal.models import (
     Account,
     Address,
     BackendLog,
+    Certificate,
+    CertState,
     Database,
     DatabaseUser,
     DnsRecord,
@@ -33,6 +35,7 @@ from portal.models import (
     User,
     WebApp,
     Website,
+    utcnow,
 )
 from portal.services.dns_values import clean
 from tests.ids import ID_MODELS
@@ -225,6 +228,19 @@ def add_one_of_each(account: Account) -> None:
     for row in records:
         row.status = Status.APPLIED
     db.session.add_all([mailbox, address, user, app, website, database, db_user, *records])
+    db.session.flush()
+    # The website page's certificate card, waiting for a name that points elsewhere (long addresses).
+    db.session.add(
+        Certificate(
+            account_id=account.id,
+            website_id=website.id,
+            state=CertState.WAITING,
+            reason_code="not_here",
+            reason_args={"name": f"www.{domain.name}", "found": ["2001:db8:1234:5678:9abc:def0:1234:5678"]},
+            detail=f"www.{domain.name}: ['2001:db8:1234:5678:9abc:def0:1234:5678']",
+            next_attempt_at=utcnow(),
+        )
+    )
 
 
 def txt_value(text: str) -> str:

@@ -166,6 +166,7 @@ def test_migration_0021_turns_sentences_into_codes_read_in_spanish(scratch_url):
 
         # Read at the head, by a Spanish speaker: the lost claim in the catalog's Spanish, the rest worded
         # from its code, the unreadable sentence as it was.
+        upgrade()
         with app.test_request_context("/"), force_locale("es"):
             shown = {d.name: proof_words(d) for d in db.session.scalars(sa.select(Domain))}
         db.session.remove()

@@ -244,9 +244,6 @@ class TestInProcess:
 def failed_objects(account, server) -> list:
     """One object of every kind, failed on `server` with a script whose stderr names a path."""
     domain = Domain(account=account, name="kinds.test", status=Status.APPLIED)
-    dns_record = DnsRecord(
-        account=account, domain=domain, name="www", rtype="A", value="192.0.2.1", status=Status.APPLIED
-    )
     box = Mailbox(account=account, domain=domain, local_part="box", status=Status.APPLIED)
     address = Address(account=account, domain=domain, local_part="info", mailboxes=[box], status=Status.APPLIED)
     user = SystemUser(account=account, name=f"{account.assigned_prefix()}_web", status=Status.APPLIED)
@@ -262,7 +259,10 @@ def failed_objects(account, server) -> list:
         databases=[database],
         status=Status.APPLIED,
     )
-    objects = [domain, dns_record, box, address, user, app, site, database, db_user]
+    record = DnsRecord(
+        account=account, domain=domain, name="www", rtype="A", ttl=300, value="192.0.2.1", status=Status.APPLIED
+    )
+    objects = [domain, record, box, address, user, app, site, database, db_user]
     assert {type(obj) for obj in objects} == {kind.model for kind in KINDS}, "one of every kind"
     db.session.add_all(objects)
     entry = BackendLog(

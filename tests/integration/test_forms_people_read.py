@@ -160,7 +160,10 @@ def page(web, url: str) -> str:
         ),
         (
             "/websites/new",
-            ["name", "domain_ids", "with_www", "root_app", "more_mounts", "https", "certificate", "key"],
+            [
+                *("name", "domain_ids", "with_www", "root_app", "more_mounts"),
+                *("tls_mode", "certificate", "key", "redirect_https", "hsts"),
+            ],
         ),
         ("/databases/users/new", ["name", "engine", "password", "confirm"]),
         ("/databases/", ["name", "engine"]),

@@ -67,7 +67,7 @@ def submit(web, app, **tls):
 def test_https_is_served_and_the_key_is_not_kept(web, site, webstack, sftpd, nginx, work):
     user, app = site
     cert, key = certificate(["shop.test", "www.shop.test"])
-    response = submit(web, app, https="y", certificate=cert, key=key)
+    response = submit(web, app, tls_mode="uploaded", certificate=cert, key=key)
     assert response.status_code == 302, response.get_data(as_text=True)
     work()
     upload(sftpd, user, "/webapps/site/index.php", "<?php echo 'secure ', ini_get('memory_limit');")
@@ -113,7 +113,7 @@ def test_bad_certificates_are_refused(web, site, queued, case, message):
         ).decode()
     elif case == "no key":
         key = ""
-    response = submit(web, app, https="y", certificate=cert, key=key)
+    response = submit(web, app, tls_mode="uploaded", certificate=cert, key=key)
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
     assert count(Website) == 0

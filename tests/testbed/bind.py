@@ -122,5 +122,15 @@ controls {{ }};
 
         self._update(name, change)
 
+    def set_a(self, name: str, *addresses: str) -> None:
+        """`name` has exactly these A records (none: no A record)."""
+
+        def change(update, owner):
+            update.delete(owner, "A")
+            for address in addresses:
+                update.add(owner, 60, "A", address)
+
+        self._update(name, change)
+
     def remove(self, name: str) -> None:
         self._update(name, lambda update, owner: update.delete(owner))

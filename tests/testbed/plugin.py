@@ -1,5 +1,6 @@
 """pytest plugin: session-wide real services on 127.0.0.1: two sshd (the workers' and the SFTP
-users'), Dovecot, Postfix, Redis, nginx, PHP-FPM, PostgreSQL, and the machine's MariaDB.
+users'), Dovecot, Postfix, Redis, nginx, PHP-FPM, PostgreSQL, the machine's MariaDB, and Pebble
+(the ACME test CA) with the BIND its names resolve in.
 
 Enable with `pytest_plugins = ["tests.testbed.plugin"]` in tests/conftest.py.
 Each service starts on first use and stops at session end, also when tests
@@ -20,10 +21,12 @@ from typing import Protocol, TypeVar
 
 import pytest
 
+from .bind import NAMED, Bind
 from .dovecot import DOVEADM, DOVECOT, Dovecot
 from .mariadb import MariaDb
 from .nginx import NGINX, Nginx
 from .opendkim import GENKEY, OPENDKIM, OpenDkim
+from .pebble import PEBBLE, Pebble
 from .phpfpm import PHP_FPM, PhpFpm
 from .postfix import POSTFIX, POSTMAP, POSTQUEUE, Postfix
 from .postgres import PgCluster, pg_bin
@@ -193,6 +196,28 @@ def nginx(request: pytest.FixtureRequest) -> Iterator[Nginx]:
     need_root("nginx (user www-data;)")
     # Its workers (www-data) traverse it.
     with shared_root(request, "nginx") as root, running(Nginx(root)) as server:
+        yield server
+
+
+# The zones the ACME tests' names live in (acme_dns): Pebble resolves them there.
+ACME_ZONES = ("certs.test",)
+
+
+@pytest.fixture(scope="session")
+def acme_dns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bind]:
+    """The customers' DNS host for the ACME tests: set_a() points their names at the web server."""
+    need(Path(NAMED).exists(), "bind9 (named)")
+    need("tsig-keygen", "bind9 (tsig-keygen)")
+    with running(Bind(tmp_path_factory.mktemp("acme-dns"), zones=ACME_ZONES)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pebble(request: pytest.FixtureRequest, nginx: Nginx, acme_dns: Bind) -> Iterator[Pebble]:
+    """Pebble, validating http-01 on the test nginx's port, names resolved through acme_dns."""
+    need(Path(PEBBLE).exists(), "pebble (/usr/bin/pebble)")
+    need("openssl", "openssl")
+    with shared_root(request, "pebble") as root, running(Pebble(root, nginx.port, acme_dns.resolver)) as server:
         yield server
 
 

@@ -19,7 +19,7 @@ RECENT = 5
 # Where each kind's objects are listed, for the "failed" and "pending" links (a test checks every kind is here).
 LISTS = {
     "Domain": "domains.index",
-    "DnsRecord": "domains.index",  # each domain's zone page lists them
+    "DnsRecord": "domains.index",  # each domain's zone page lists its records
     "Mailbox": "mailboxes.index",
     "Address": "addresses.index",
     "Database": "databases.index",

@@ -1,6 +1,6 @@
 from typing import Any
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
@@ -13,16 +13,20 @@ from portal.blueprints.common import (
     saved,
     status_response,
 )
+from portal.blueprints.forms import Form
 from portal.blueprints.kept import kept
 from portal.blueprints.offers import has_proved_domain, not_served, waiting_domains
 from portal.blueprints.websites.forms import WebsiteForm
 from portal.extensions import db
-from portal.models import Status, WebApp, Website
+from portal.models import CertState, Status, WebApp, Website
 from portal.models.naming import named
+from portal.orchestration import certificates
+from portal.orchestration.certificates_words import certificate_words
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
-from portal.services.webapps import create_website, delete_website, update_website
+from portal.services.failures import viewer_is_staff
+from portal.services.webapps import create_website, delete_website, retry_certificate, update_website
 from portal.words import gettext, lazy_gettext
 
 bp = Blueprint("websites", __name__, url_prefix="/websites")
@@ -65,8 +69,11 @@ def _site(form, apps: dict[str, int]) -> dict[str, Any]:
         "name": form.name.data,
         "domain_ids": form.domain_ids.data or [],
         "with_www": form.with_www.data,
+        "wildcard": form.wildcard.data,
         "mounts": _mounts(form, apps),
-        "https": form.https.data,
+        "tls_mode": form.tls_mode.data,
+        "redirect_https": form.redirect_https.data,
+        "hsts": form.hsts.data,
         "certificate": form.certificate.data or "",
         "key": form.key.data or "",
     }
@@ -103,9 +110,12 @@ def edit(website_id: int):
             "name": website.name,
             "domain_ids": [d.id for d in website.domains],
             "with_www": website.with_www,
+            "wildcard": website.wildcard,
             "root_app": root,
             "more_mounts": more,
-            "https": website.https,
+            "tls_mode": website.tls_mode,
+            "redirect_https": website.redirect_https,
+            "hsts": website.hsts,
             "certificate": website.certificate,
         }
     )
@@ -115,7 +125,32 @@ def edit(website_id: int):
         with refusals(form):
             update_website(actor, website.id, **_site(form, apps))
             return saved(gettext("%(name)s is being updated.", name=named(website)), url_for(".index"))
-    return render_template("websites/form.html", form=form, website=website)
+    cert = certificates.of(website)
+    return render_template(
+        "websites/form.html",
+        form=form,
+        website=website,
+        cert=cert,
+        cert_words=certificate_words(cert) if cert is not None else "",
+        retry_form=Form() if cert is not None and cert.state == CertState.FAILED else None,
+        staff=viewer_is_staff(),
+    )
+
+
+@bp.route("/<int:website_id>/certificate/retry", methods=["POST"])
+@customer
+def retry_certificate_view(website_id: int):
+    get_scoped_or_404(Website, website_id, current_actor())  # someone else's: 404, form or not
+    back = url_for(".edit", website_id=website_id)
+    if Form().validate_on_submit():
+        try:
+            website = retry_certificate(current_actor(), website_id)
+        except ServiceError as refused:
+            db.session.rollback()
+            flash(refused.message, "warning")
+            return redirect(back)
+        return saved(gettext("Hostdeck orders the certificate of %(name)s again.", name=named(website)), back)
+    return redirect(back)
 
 
 @bp.route("/<int:website_id>/delete", methods=["GET", "POST"])

@@ -10,7 +10,10 @@ import posixpath
 import re
 from typing import Any
 
-from portal.models import Server, Website
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Certificate, Server, Website
 from portal.models.validators import domain_to_ascii
 from portal.orchestration.backends.base import Backend
 from portal.orchestration.backends.phpfpm import app_dir, pool_name, socket_path
@@ -87,6 +90,8 @@ def server_names(website: Website) -> list[str]:
         names.append(domain.name)
         if website.with_www:
             names.append("www." + domain.name)
+        if website.wildcard:
+            names.append("*." + domain.name)
     return names
 
 
@@ -96,26 +101,37 @@ def tls_files(server: Server, website_id: int) -> tuple[str, str]:
     return base + ".crt", base + ".key"
 
 
-def render(server: Server, website: Website) -> str:
+def next_key(server: Server, website_id: int) -> str:
+    """Where the ACME script makes a new key, beside the live one; it goes live with the chain issued for it."""
+    return tls_files(server, website_id)[1] + ".next"
+
+
+def acme_dir(server: Server) -> str:
+    return str(server.setting("nginx_acme_dir", "/var/lib/hostdeck/acme-challenge"))
+
+
+def _names(website: Website) -> list[str]:
     names = []
     for domain in website.domains:
         names.append(_domain(domain.name))
         if website.with_www:
             names.append(_domain("www." + domain.name))
+        if website.wildcard:
+            names.append("*." + _domain(domain.name))
     if not names:
         raise UnsafeValue("a website needs at least one domain")
-    lines = ["server {", f"    listen {_safe(str(server.setting('nginx_listen', '80')))};"]
-    if website.https:
-        cert, key = tls_files(server, website.id)
-        lines += [
-            f"    listen {_safe(str(server.setting('nginx_listen_https', '443')))} ssl;",
-            f"    ssl_certificate {_safe(cert)};",
-            f"    ssl_certificate_key {_safe(key)};",
-        ]
-    lines += [f"    server_name {' '.join(names)};", "    index index.php index.html index.htm;"]
+    return names
+
+
+def _body(server: Server, website: Website) -> list[str]:
+    """What a block serves: the mounts, or 403 while the account is suspended."""
+    lines = ["    index index.php index.html index.htm;"]
     if website.account is not None and not website.account.active:
-        lines += ["    default_type text/plain;", '    location / { return 403 "This website is suspended.\\n"; }', "}"]
-        return "\n".join(lines) + "\n"
+        return [
+            *lines,
+            "    default_type text/plain;",
+            '    location / { return 403 "This website is suspended.\\n"; }',
+        ]
     for mount in sorted(website.mounts, key=lambda m: len(m.path), reverse=True):
         app, path = mount.web_app, _path(mount.path)
         folder = _safe(app_dir(server, app))
@@ -128,8 +144,65 @@ def render(server: Server, website: Website) -> str:
         lines.append("    }")
     if not website.mounts:
         lines.append("    location / { return 404; }")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def render(server: Server, website: Website, tls: bool | None = None) -> str:
+    """The site's blocks. tls: serve HTTPS with the files of tls_files() (default: an uploaded certificate).
+
+    Port 80 always answers ACME http-01 challenges from nginx_acme_dir: answering one is writing a file,
+    no reload. HSTS goes only on the HTTPS block (browsers ignore it over HTTP, and it must not be cached
+    for a plain-HTTP site)."""
+    names = " ".join(_names(website))
+    tls = bool(website.https) if tls is None else tls
+    challenge = (
+        f"    location ^~ /.well-known/acme-challenge/ {{ default_type text/plain; alias {_safe(acme_dir(server))}/; }}"
+    )
+    plain = ["server {", f"    listen {_safe(str(server.setting('nginx_listen', '80')))};", f"    server_name {names};"]
+    plain.append(challenge)
+    if tls and website.redirect_https:
+        plain.append("    location / { return 301 https://$host$request_uri; }")
+    else:
+        plain += _body(server, website)
+    plain.append("}")
+    if not tls:
+        return "\n".join(plain) + "\n"
+    cert, key = tls_files(server, website.id)
+    secure = [
+        "server {",
+        f"    listen {_safe(str(server.setting('nginx_listen_https', '443')))} ssl;",
+        f"    server_name {names};",
+        f"    ssl_certificate {_safe(cert)};",
+        f"    ssl_certificate_key {_safe(key)};",
+    ]
+    if website.hsts:
+        secure.append('    add_header Strict-Transport-Security "max-age=31536000" always;')
+    secure += [*_body(server, website), "}"]
+    return "\n".join(plain + secure) + "\n"
+
+
+# The auto mode's fragment. The chain issued by the CA goes live with the key made for it: the new key
+# (.next) only if its public key is the chain's, and the chain only beside a key that matches it. So a
+# save that comes between a new key and its chain never pairs an old chain with a new key. Staged: if
+# nginx -t refuses, the old chain and key are back.
+AUTO = """\
+hs_chain=$(mktemp); hostdeck_cleanup+=("$hs_chain")
+printf '%s' {chain} > "$hs_chain"
+hs_want=$(openssl x509 -in "$hs_chain" -noout -pubkey 2>/dev/null || true)
+hs_tls=0
+if [ -n "$hs_want" ] && [ -e {next} ] && [ "$(openssl pkey -in {next} -pubout 2>/dev/null)" = "$hs_want" ]; then
+  hs_stage {key}
+  mv -f {next} {key}
+fi
+if [ -n "$hs_want" ] && [ -e {key} ] && [ "$(openssl pkey -in {key} -pubout 2>/dev/null)" = "$hs_want" ]; then
+  if ! cmp -s "$hs_chain" {cert}; then hs_stage {cert}; cp "$hs_chain" {cert}; chmod 0644 {cert}; fi
+  hs_tls=1
+fi
+if [ "$hs_tls" = 1 ]; then
+{secure}
+else
+{plain}
+fi"""
 
 
 class NginxBackend(Backend[Website]):
@@ -153,16 +226,41 @@ class NginxBackend(Backend[Website]):
 
     def save(self, script: Script, server: Server, website: Website, secret: str | None, ref: int = 0) -> None:
         cert, key = tls_files(server, website.id)
+        if website.tls_mode == "auto":
+            chain = db.session.scalar(sa.select(Certificate.chain).where(Certificate.website_id == website.id))
+            if chain:
+                self._auto(script, server, website, chain)
+                return
+        if website.tls_mode != "auto":  # no key waits for a chain
+            script.add(f"rm -f -- {q(next_key(server, website.id))}")
         if website.https:
             script.add(f"mkdir -p -m 0700 {q(posixpath.dirname(cert))}")
             script.add(write_file(cert, website.certificate))
             if secret is not None:  # printf is a builtin: the key reaches the file, never an argv
                 script.add(f"hs_stage {q(key)}\n( umask 077; printf '%s' {script.secret(secret)} > {q(key)} )")
+        elif website.tls_mode != "auto":  # HTTPS off: the files of an earlier certificate go
+            for path in (cert, key):
+                script.add(f"if [ -e {q(path)} ]; then\n{remove_file(path)}\nfi")
         script.add(write_file(self._file(server, website.id), render(server, website)))
+
+    def _auto(self, script: Script, server: Server, website: Website, chain: str) -> None:
+        cert, key = tls_files(server, website.id)
+        site = self._file(server, website.id)
+        script.add(f"mkdir -p -m 0700 {q(posixpath.dirname(cert))}")
+        script.add(
+            AUTO.format(
+                chain=q(chain),
+                next=q(next_key(server, website.id)),
+                key=q(key),
+                cert=q(cert),
+                secure=write_file(site, render(server, website, tls=True)),
+                plain=write_file(site, render(server, website, tls=False)),
+            )
+        )
 
     def delete(self, script: Script, server: Server, payload: dict[str, Any], ref: int = 0) -> None:
         script.add(remove_file(self._file(server, payload["id"])))
-        for path in tls_files(server, payload["id"]):
+        for path in (*tls_files(server, payload["id"]), next_key(server, payload["id"])):
             script.add(f"if [ -e {q(path)} ]; then\n{remove_file(path)}\nfi")
 
     def commit(self, script: Script, server: Server) -> None:
