@@ -9,6 +9,7 @@ from portal.models import (
     BackendLog,
     Database,
     DatabaseUser,
+    DnsRecord,
     Domain,
     Mailbox,
     Plan,
@@ -21,6 +22,7 @@ from portal.models import (
 
 ID_MODELS: dict[str, type] = {
     "domain_id": Domain,
+    "record_id": DnsRecord,
     "mailbox_id": Mailbox,
     "address_id": Address,
     "user_id": SystemUser,

@@ -12,7 +12,7 @@ from wtforms import IntegerField, PasswordField, SelectMultipleField, StringFiel
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget, PasswordInput
 
-from portal.models.kinds import LIMITS
+from portal.models.kinds import ALL_LIMITS
 from portal.models.validators import control_problem, normalise_lines
 from portal.words import gettext, lazy_gettext
 
@@ -132,7 +132,7 @@ class WholeNumberField(IntegerField):
 def add_limit_fields(form_class: type[Form], description: object) -> None:
     """One "Most <things>" field per limit of the kinds registry, made now: a form shows them after the
     fields made before this call and before those made after it. Empty is no limit."""
-    for kind, words in LIMITS.items():
+    for kind, words in ALL_LIMITS.items():
         field = WholeNumberField(
             lazy_gettext("Most %(things)s", things=words),
             validators=[Optional(), NumberRange(min=0)],

@@ -19,7 +19,7 @@ from flask_babel import format_number
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from portal.models import LIMITS
+from portal.models.kinds import ALL_LIMITS
 from portal.models.naming import named
 from portal.security.scoping import current_actor
 from portal.services.resellers import reseller_of
@@ -204,7 +204,7 @@ def megabytes(size: int) -> str:
 
 def limit_words(limit: str) -> str:
     """What a limit counts, for people ("mailboxes", "MB of mail quota"), capitalised for a label."""
-    words = str(LIMITS.get(limit, limit))
+    words = str(ALL_LIMITS.get(limit, limit))
     return words[:1].upper() + words[1:]
 
 

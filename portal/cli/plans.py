@@ -3,7 +3,7 @@ from flask.cli import AppGroup
 
 from portal.cli.accounts import account_named
 from portal.extensions import db
-from portal.models import LIMITS
+from portal.models.kinds import ALL_LIMITS
 from portal.services import ServiceError
 from portal.services.plans import apply_plan, plan_named, save_plan, set_account_limits
 
@@ -11,12 +11,12 @@ plans = AppGroup("plans", help="Named sets of limits, and limits of single accou
 
 
 def limit_options(command):
-    for kind in reversed(LIMITS):
+    for kind in reversed(ALL_LIMITS):
         command = click.option(
             f"--{kind.replace('_', '-')}",
             kind,
             type=click.IntRange(min=0),
-            help=f"Most {LIMITS[kind]} (omit: no limit).",
+            help=f"Most {ALL_LIMITS[kind]} (omit: no limit).",
         )(command)
     return command
 

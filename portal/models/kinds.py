@@ -142,12 +142,18 @@ LIMITS: dict[str, str] = {
     **{column: m.words for k in KINDS for column, m in k.measures.items()},
 }
 # Limits no usage counter keeps: the service that needs one counts (services/dns.py, per zone).
-UNCOUNTED_LIMITS: dict[str, str] = {"records_per_zone": lazy_gettext("custom DNS records in one zone")}
+# Set beside the others wherever limits are set (plans, a reseller's sub-accounts, `flask plans`).
+UNCOUNTED_LIMITS: dict[str, str] = {"records_per_zone": lazy_gettext("custom DNS records per zone")}
 # limit name -> its count ("3 mailboxes", "500 MB of mail quota"): counted(limit, n).
 _COUNTS: dict[str, Count] = {
     **{k.limit: k.count for k in KINDS if k.limit},
     **{column: m.count for k in KINDS for column, m in k.measures.items()},
 }
+_COUNTS["records_per_zone"] = lambda n: ngettext(
+    "%(num)d custom DNS record per zone", "%(num)d custom DNS records per zone", n
+)
+# Every limit a plan or an account sets: the counted ones, then the others.
+ALL_LIMITS: dict[str, str] = {**LIMITS, **UNCOUNTED_LIMITS}
 
 
 def counted(limit: str, n: int) -> str:

@@ -23,8 +23,9 @@ import sqlalchemy as sa
 from flask import abort
 
 from portal.extensions import db
-from portal.models import LIMITS, Account, Plan, Role
-from portal.models.kinds import counted
+from portal.models import Account, Plan, Role, Status
+from portal.models.dns import DnsRecord
+from portal.models.kinds import ALL_LIMITS, counted
 from portal.models.plans import Limits
 from portal.models.usage import lock, totals
 from portal.security.audit import audit
@@ -37,36 +38,38 @@ LimitValues = Mapping[str, int | None]
 
 
 def limits_of(target: Limits) -> dict[str, int | None]:
-    return {kind: target.limit(kind) for kind in LIMITS}
+    return {kind: target.limit(kind) for kind in ALL_LIMITS}
 
 
 def _copy(values: LimitValues, target: Limits) -> None:
-    for kind in LIMITS:
+    for kind in ALL_LIMITS:
         setattr(target, f"max_{kind}", values.get(kind))
 
 
 def check_values(values: LimitValues) -> dict[str, int | None]:
     """Every limit of the registry, None (no limit) or a whole number of zero or more."""
     for kind, value in values.items():
-        if kind not in LIMITS:
+        if kind not in ALL_LIMITS:
             raise ServiceError(gettext("There is no limit called %(kind)s.", kind=kind))
         if value is not None and value < 0:
             raise ServiceError(gettext("Limits are zero or more."), field=kind)
-    return {kind: values.get(kind) for kind in LIMITS}
+    return {kind: values.get(kind) for kind in ALL_LIMITS}
 
 
 def refuse_below_usage(accounts: Sequence[Account], values: LimitValues) -> None:
     """Refuse, with the figures, limits below what any of these accounts already has (a reseller: with
     its sub-accounts). Lock the accounts first, so that nothing is created past the new limits
     meanwhile (the lock order of models/usage.py)."""
-    if not accounts or all(values.get(kind) is None for kind in LIMITS):
+    if not accounts or all(values.get(kind) is None for kind in ALL_LIMITS):
         return
     locked = lock(db.session, [a.id for a in accounts], load=True)
     used = totals(db.session, locked)
+    for account_id, most in fullest_zones(locked).items():
+        used[account_id]["records_per_zone"] = most
     problems: list[tuple[str, str]] = []
     for account in sorted(locked, key=lambda a: a.name.lower()):
-        for kind in LIMITS:
-            limit, has = values.get(kind), used[account.id][kind]
+        for kind in ALL_LIMITS:
+            limit, has = values.get(kind), used[account.id].get(kind, 0)
             if limit is not None and has > limit:
                 problems.append(
                     (
@@ -84,6 +87,25 @@ def refuse_below_usage(accounts: Sequence[Account], values: LimitValues) -> None
         if len(problems) > 5:
             shown.append(ngettext("And %(num)d more.", "And %(num)d more.", len(problems) - 5))
         raise ServiceError(" ".join(shown), field=problems[0][0])
+
+
+def fullest_zones(accounts: Sequence[Account]) -> dict[int, int]:
+    """account id -> the most custom DNS records in one of its zones (a reseller: its sub-accounts' too),
+    for the per-zone limit, which has no usage counter."""
+    ids = [a.id for a in accounts]
+    children = db.session.execute(sa.select(Account.id, Account.parent_id).where(Account.parent_id.in_(ids))).all()
+    wanted = set(ids) | {child for child, _ in children}
+    per_account: dict[int, int] = {}
+    for account_id, n in db.session.execute(
+        sa.select(DnsRecord.account_id, sa.func.count())
+        .where(DnsRecord.account_id.in_(wanted), DnsRecord.status != Status.DELETING)
+        .group_by(DnsRecord.account_id, DnsRecord.domain_id)
+    ):
+        per_account[account_id] = max(per_account.get(account_id, 0), int(n))
+    most = {account_id: per_account.get(account_id, 0) for account_id in ids}
+    for child, parent in children:
+        most[parent] = max(most[parent], per_account.get(child, 0))
+    return most
 
 
 def set_account_limits(actor: Actor | None, account: Account, values: LimitValues) -> Account:
@@ -117,7 +139,7 @@ def plan_named(name: str) -> Plan | None:
 
 
 def _same_limits(plan_columns: type[Limits] | Limits, values: LimitValues) -> list[sa.ColumnElement[bool]]:
-    return [getattr(plan_columns, f"max_{kind}").is_not_distinct_from(values.get(kind)) for kind in LIMITS]
+    return [getattr(plan_columns, f"max_{kind}").is_not_distinct_from(values.get(kind)) for kind in ALL_LIMITS]
 
 
 def accounts_on(plan: Plan) -> sa.Select[tuple[Account]]:
@@ -131,7 +153,7 @@ def accounts_on(plan: Plan) -> sa.Select[tuple[Account]]:
 
 def accounts_per_plan() -> dict[int, int]:
     """plan id -> how many accounts are on it, in one query."""
-    same = sa.and_(*[getattr(Account, f"max_{k}").is_not_distinct_from(getattr(Plan, f"max_{k}")) for k in LIMITS])
+    same = sa.and_(*[getattr(Account, f"max_{k}").is_not_distinct_from(getattr(Plan, f"max_{k}")) for k in ALL_LIMITS])
     rows = db.session.execute(
         sa.select(Plan.id, sa.func.count(Account.id))
         .select_from(Plan)

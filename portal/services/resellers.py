@@ -10,7 +10,7 @@ from flask import abort
 
 from portal.extensions import db
 from portal.models import LIMITS, Account, AccountKind, Domain, Role, Status, User, utcnow
-from portal.models.kinds import DELETION_ORDER, SUSPENDED, Kind, counted
+from portal.models.kinds import ALL_LIMITS, DELETION_ORDER, SUSPENDED, Kind, counted
 from portal.models.usage import totals
 from portal.orchestration import operations
 from portal.orchestration.unrouted import delete_now, purge_unrouted_domains
@@ -95,7 +95,7 @@ def set_limits(actor: Actor, account_id: int, values: dict[str, int | None]) -> 
     account = sub_account(reseller, account_id)
     if reseller is None or account is None:
         abort(404)
-    for kind in LIMITS:
+    for kind in ALL_LIMITS:
         value, cap = values.get(kind), reseller.limit(kind)
         if value is not None and value < 0:
             raise ServiceError(gettext("Limits are zero or more."), field=kind)
@@ -104,7 +104,7 @@ def set_limits(actor: Actor, account_id: int, values: dict[str, int | None]) -> 
                 gettext("Your own plan allows %(allowed)s: stay within it.", allowed=counted(kind, cap)), field=kind
             )
     refuse_below_usage([account], values)  # never below what the sub-account already has
-    for kind in LIMITS:
+    for kind in ALL_LIMITS:
         setattr(account, f"max_{kind}", values.get(kind))
     audit(actor, "account.limits", obj=account, account_id=account.id, fields=dict(values))
     return account

@@ -24,6 +24,7 @@ from portal.models import (
     CertState,
     Database,
     DatabaseUser,
+    DnsRecord,
     Domain,
     LogState,
     Mailbox,
@@ -36,6 +37,7 @@ from portal.models import (
     Website,
     utcnow,
 )
+from portal.services.dns_values import clean
 from tests.ids import ID_MODELS
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -88,6 +90,7 @@ SKIP = {
     "addresses.status": "JSON for status.js",
     "databases.status": "JSON for status.js",
     "databases.user_status": "JSON for status.js",
+    "dns.status": "JSON for status.js",
     "domains.status": "JSON for status.js",
     "mailboxes.status": "JSON for status.js",
     "system_users.status": "JSON for status.js",
@@ -216,7 +219,15 @@ def add_one_of_each(account: Account) -> None:
     database = Database(account=account, engine="mariadb", name=f"{prefix}_shop", status=Status.APPLIED)
     db_user = DatabaseUser(account=account, engine="mariadb", name=f"{prefix}_app", status=Status.APPLIED)
     db_user.databases = [database]
-    db.session.add_all([mailbox, address, user, app, website, database, db_user])
+    # A DKIM key of another provider: the longest value a zone page shows.
+    key = "v=DKIM1; k=rsa; p=" + "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" * 9
+    records = [
+        DnsRecord(account=account, domain=domain, name="google-site", rtype="TXT", value=txt_value(key)),
+        DnsRecord(account=account, domain=domain, name="shop", rtype="CNAME", value="shops.a-long-provider.example."),
+    ]
+    for row in records:
+        row.status = Status.APPLIED
+    db.session.add_all([mailbox, address, user, app, website, database, db_user, *records])
     db.session.flush()
     # The website page's certificate card, waiting for a name that points elsewhere (long addresses).
     db.session.add(
@@ -230,6 +241,10 @@ def add_one_of_each(account: Account) -> None:
             next_attempt_at=utcnow(),
         )
     )
+
+
+def txt_value(text: str) -> str:
+    return clean("example.test", "x", "TXT", 3600, text).value
 
 
 def add_plan() -> None:

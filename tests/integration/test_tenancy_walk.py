@@ -15,6 +15,7 @@ from portal.models import (
     BackendLog,
     Database,
     DatabaseUser,
+    DnsRecord,
     Domain,
     LogState,
     Mailbox,
@@ -47,6 +48,7 @@ def app_config():
 
 def objects_for(account: Account, tag: str) -> dict[str, object]:
     domain = Domain(account=account, name=f"{tag}.test", status=Status.APPLIED)
+    record = DnsRecord(account=account, domain=domain, name="www", rtype="A", value="192.0.2.1", status=Status.APPLIED)
     mailbox = Mailbox(account=account, domain=domain, local_part="box", status=Status.APPLIED)
     address = Address(
         account=account,
@@ -63,7 +65,7 @@ def objects_for(account: Account, tag: str) -> dict[str, object]:
     db_user = DatabaseUser(
         account=account, engine="mariadb", name=f"{tag}1_u", status=Status.APPLIED, databases=[database]
     )
-    objects = [domain, mailbox, address, user, app, website, database, db_user]
+    objects = [domain, record, mailbox, address, user, app, website, database, db_user]
     assert {type(obj) for obj in objects} == {kind.model for kind in KINDS}, "build one of every kind"
     db.session.add_all(objects)
     return by_arg(objects)

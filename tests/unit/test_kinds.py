@@ -6,7 +6,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal.models import KINDS, LIMITS, Account, Base, Plan
-from portal.models.kinds import COUNTED, DELETION_ORDER, SUSPENDED, UNCOUNTED_LIMITS, counted, kind_named, kind_of
+from portal.models.kinds import (
+    ALL_LIMITS,
+    COUNTED,
+    DELETION_ORDER,
+    SUSPENDED,
+    UNCOUNTED_LIMITS,
+    counted,
+    kind_named,
+    kind_of,
+)
 from portal.models.status import Provisioned
 from portal.orchestration.backends import BACKENDS
 
@@ -71,9 +80,10 @@ def test_kinds_come_in_dependency_order():
 
 def test_every_limit_has_its_columns():
     limits = {column.name.removeprefix("max_") for column in Plan.__table__.columns if column.name.startswith("max_")}
-    assert limits == set(LIMITS) | set(UNCOUNTED_LIMITS)
+    assert limits == set(ALL_LIMITS)  # the counted ones and those with no counter (per zone)
     account = {column.name for column in Account.__table__.columns}
-    assert {f"max_{limit}" for limit in LIMITS} <= account
+    assert {f"max_{limit}" for limit in ALL_LIMITS} <= account
+    assert not set(UNCOUNTED_LIMITS) & set(LIMITS)
     assert {f"used_{limit}" for limit in LIMITS} <= account
     assert {kind.limit for kind in COUNTED if kind.limit} | {c for kind in COUNTED for c in kind.measures} == set(
         LIMITS

@@ -10,6 +10,7 @@ from portal.blueprints.kept import kept
 from portal.blueprints.reseller.forms import LimitsForm, SetPasswordForm, SubAccountForm, SwitchForm
 from portal.extensions import db
 from portal.models import LIMITS, Account, User
+from portal.models.kinds import ALL_LIMITS
 from portal.security import sessions
 from portal.security.audit import audit
 from portal.security.impersonation import not_while_impersonating
@@ -122,10 +123,10 @@ def limits(account_id: int):
     account = sub_account(_reseller(), account_id)
     if account is None:
         abort(404)
-    form = LimitsForm(data={kind: account.limit(kind) for kind in LIMITS})
+    form = LimitsForm(data={kind: account.limit(kind) for kind in ALL_LIMITS})
     if form.validate_on_submit():
         with refusals(form):
-            set_limits(current_actor(), account.id, {kind: getattr(form, kind).data for kind in LIMITS})
+            set_limits(current_actor(), account.id, {kind: getattr(form, kind).data for kind in ALL_LIMITS})
             return saved(gettext("Limits of %(name)s saved.", name=account.name), url_for(".accounts"))
     return render_template("reseller/limits.html", form=form, account=account)
 

@@ -12,7 +12,8 @@ from portal.blueprints.forms import Form, WholeNumberField, add_limit_fields
 from portal.blueprints.staff.accounts import search_accounts
 from portal.blueprints.staff.blueprint import bp
 from portal.extensions import db
-from portal.models import LIMITS, Plan
+from portal.models import Plan
+from portal.models.kinds import ALL_LIMITS
 from portal.security.roles import staff_required
 from portal.security.scoping import console, current_actor
 from portal.services import ServiceError
@@ -50,7 +51,7 @@ class ApplyPlanForm(Form):
 
 
 def _values(form: PlanForm) -> dict[str, int | None]:
-    return {kind: getattr(form, kind).data for kind in LIMITS}
+    return {kind: getattr(form, kind).data for kind in ALL_LIMITS}
 
 
 def _plan(plan_id: int) -> Plan:
@@ -69,7 +70,7 @@ def plans_list():
         "staff/plans.html",
         plans=plans(),
         counts=accounts_per_plan(),
-        limits=LIMITS,
+        limits=ALL_LIMITS,
         may_change=may_change_plans(current_actor()),
     )
 
@@ -93,7 +94,7 @@ def _plan_page(plan: Plan, form: PlanForm | None = None):
         "staff/plans_show.html",
         plan=plan,
         form=form or PlanForm(data={"name": plan.name, **limits_of(plan)}),
-        limits=LIMITS,
+        limits=ALL_LIMITS,
         may_change=may_change_plans(current_actor()),
         on_plan=on_plan,
         total=accounts_per_plan().get(plan.id, 0),
