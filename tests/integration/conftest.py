@@ -31,6 +31,7 @@ from tests.helpers import (
     wait_http,
 )
 from tests.testbed.bind import NAMED, Bind
+from tests.testbed.managed_bind import ManagedBind
 from tests.testbed.plugin import need, running
 
 
@@ -40,6 +41,15 @@ def bind(tmp_path_factory):
     need(Path(NAMED).exists(), "bind9 (named)")
     need("tsig-keygen", "bind9 (tsig-keygen)")
     with running(Bind(tmp_path_factory.mktemp("bind"), zones=("brightmail.org", "rival.net"))) as server:
+        yield server
+
+
+@pytest.fixture
+def named(tmp_path):
+    """A DNS server Hostdeck manages (tests/testbed/managed_bind.py): its own named on loopback."""
+    need(Path(NAMED).exists(), "bind9 (named)")
+    need("rndc", "bind9 (rndc)")
+    with running(ManagedBind(tmp_path / "ns1")) as server:
         yield server
 
 

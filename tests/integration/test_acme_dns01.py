@@ -13,19 +13,10 @@ from portal.orchestration import certificates
 from portal.orchestration.jobs import apply_server
 from portal.orchestration.operations import record
 from tests.helpers import add_server, new_system_user, new_web_app, new_website, page_text
-from tests.testbed.managed_bind import NAMED, ManagedBind
 from tests.testbed.pebble import PEBBLE, Pebble
 from tests.testbed.plugin import need, running, shared_root
 
 ZONE = "wild.test"
-
-
-@pytest.fixture
-def named(tmp_path):
-    need(Path(NAMED).exists(), "bind9 (named)")
-    need("rndc", "bind9 (rndc)")
-    with running(ManagedBind(tmp_path / "ns1")) as server:
-        yield server
 
 
 @pytest.fixture

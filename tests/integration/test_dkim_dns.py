@@ -3,8 +3,6 @@ key it finds there, and the SPF and DMARC records of the zone parse with checkdm
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import checkdmarc.dmarc
 import checkdmarc.spf
 import dkim as dkimpy
@@ -16,16 +14,6 @@ from portal.models import Server
 from portal.models.dns import DkimKey, DkimState
 from tests.helpers import add_server, domain_id, new_mailbox
 from tests.integration.test_dkim import PW, keys, raw_messages, resolver, signature, work_one
-from tests.testbed.managed_bind import NAMED, ManagedBind
-from tests.testbed.plugin import need, running
-
-
-@pytest.fixture
-def named(tmp_path):
-    need(Path(NAMED).exists(), "bind9 (named)")
-    need("rndc", "bind9 (rndc)")
-    with running(ManagedBind(tmp_path / "ns1")) as server:
-        yield server
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import threading
-from pathlib import Path
 
 import dns.rdatatype
 import pytest
@@ -18,16 +17,6 @@ from portal.models import Account, DnsRecord, Domain, Operation, Server, Status
 from portal.orchestration.jobs import apply_server
 from portal.orchestration.operations import record
 from tests.helpers import Web, add_server, count, page_text
-from tests.testbed.managed_bind import NAMED, ManagedBind
-from tests.testbed.plugin import need, running
-
-
-@pytest.fixture
-def named(tmp_path):
-    need(Path(NAMED).exists(), "bind9 (named)")
-    need("rndc", "bind9 (rndc)")
-    with running(ManagedBind(tmp_path / "ns1")) as server:
-        yield server
 
 
 @pytest.fixture

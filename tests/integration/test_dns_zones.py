@@ -5,7 +5,6 @@ zones by AXFR with TSIG only."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import dns.dnssec
 import dns.exception
@@ -25,16 +24,8 @@ from portal.orchestration.proof import token
 from portal.orchestration.republish import republish
 from portal.services.servers import edit_server
 from tests.helpers import add_server
-from tests.testbed.managed_bind import NAMED, ManagedBind
-from tests.testbed.plugin import need, running
-
-
-@pytest.fixture
-def named(tmp_path):
-    need(Path(NAMED).exists(), "bind9 (named)")
-    need("rndc", "bind9 (rndc)")
-    with running(ManagedBind(tmp_path / "ns1")) as server:
-        yield server
+from tests.testbed.managed_bind import ManagedBind
+from tests.testbed.plugin import running
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ TSIG-signed updates (dnspython), as a customer changes records at their DNS host
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
 import dns.exception
@@ -82,12 +81,7 @@ controls {{ }};
         conf.write_text(self._config())
         subprocess.run(["named-checkconf", str(conf)], check=True)
         self._proc = spawn([NAMED, "-g", "-c", str(conf)], self.log_path)
-        deadline = time.monotonic() + timeout
-        while not self._answers():
-            if time.monotonic() > deadline or not self.running:
-                self.stop()
-                raise RuntimeError(f"named did not start:\n{self.log_text()}")
-            time.sleep(0.05)
+        self.wait_started(self._answers, timeout, "named")
 
     def _answers(self) -> bool:
         try:

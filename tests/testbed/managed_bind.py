@@ -17,11 +17,10 @@ import dns.rdatatype
 import dns.resolver
 import dns.tsigkeyring
 
+from .bind import NAMED
 from .ports import HOST, free_port
 from .proc import spawn, stop_tree
 from .service import Service
-
-NAMED = "/usr/sbin/named"
 
 
 class ManagedBind(Service):
@@ -97,12 +96,7 @@ include "{self.zones_conf}";
         self.conf.write_text(self._config())
         subprocess.run(["named-checkconf", str(self.conf)], check=True)
         self._proc = spawn([NAMED, "-g", "-c", str(self.conf)], self.log_path)
-        deadline = time.monotonic() + timeout
-        while not self._answers():
-            if time.monotonic() > deadline or not self.running:
-                self.stop()
-                raise RuntimeError(f"named did not start:\n{self.log_text()}")
-            time.sleep(0.05)
+        self.wait_started(self._answers, timeout, "named")
 
     def _answers(self) -> bool:
         try:

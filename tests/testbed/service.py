@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
@@ -22,6 +24,15 @@ class Service:
 
     def stop(self) -> None:
         raise NotImplementedError
+
+    def wait_started(self, answers: Callable[[], bool], timeout: float, what: str) -> None:
+        """Poll until the service answers; stop it and fail with its log if it dies or never does."""
+        deadline = time.monotonic() + timeout
+        while not answers():
+            if time.monotonic() > deadline or not self.running:
+                self.stop()
+                raise RuntimeError(f"{what} did not start:\n{self.log_text()}")
+            time.sleep(0.05)
 
     def log_text(self) -> str:
         try:
