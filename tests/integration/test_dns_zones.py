@@ -247,6 +247,13 @@ def test_a_secondary_copies_the_zones_by_axfr_with_tsig_and_others_are_refused(z
         applied(dns2)
         second.wait_for(lambda: second.serial("acme.test") == named.serial("acme.test"))
         assert second.answer("acme.test", "MX") == ["10 mx1.hostdeck.test."]
+        # A change on the primary alone reaches the secondary: NOTIFY, then a transfer with the key.
+        domain.dmarc_reports = "reports@acme.test"
+        record(domain, "save")
+        db.session.commit()
+        applied(dns1)
+        second.wait_for(lambda: second.answer("_dmarc.acme.test", "TXT") == named.answer("_dmarc.acme.test", "TXT"))
+        assert "rua=mailto:reports@acme.test" in second.answer("_dmarc.acme.test", "TXT")[0]
 
         with pytest.raises(dns.exception.DNSException):
             dns.zone.from_xfr(dns.query.xfr(named.host, "acme.test", port=named.port, timeout=5))
