@@ -36,8 +36,9 @@ def _openssl(*args: str) -> None:
 class Pebble(Service):
     host = HOST
 
-    def __init__(self, root: Path, http_port: int, dns_server: str) -> None:
+    def __init__(self, root: Path, http_port: int, dns_server: str, eab: dict[str, str] | None = None) -> None:
         self.root = Path(root)
+        self.eab = eab  # key id -> base64url HMAC key: new accounts must bind to one (External Account Binding)
         self.http_port = http_port
         self.dns_server = dns_server
         self.port = 0
@@ -83,7 +84,8 @@ class Pebble(Service):
                 "httpPort": self.http_port,
                 "tlsPort": free_port(),
                 "ocspResponderURL": "",
-                "externalAccountBindingRequired": False,
+                "externalAccountBindingRequired": bool(self.eab),
+                **({"externalAccountMACKeys": self.eab} if self.eab else {}),
             }
         }
         conf = self.root / "pebble.json"
