@@ -263,9 +263,8 @@ class BindBackend(Backend[Provisioned]):
                 script.add(DS_FRAGMENT.format(zone=q(domain.name), domain_id=int(domain.id)))
         else:
             script.add("hs_keep")
-        for name in sorted(pending.gone):
-            if name not in {d.name for d in domains}:
-                script.add(f'rm -f -- "$hb_dir"/{q(name + ".zone")} "$hb_dir"/{q(name + ".zone")}.*')
+        for name in sorted(set(pending.gone) - {d.name for d in domains}):  # a zone served again stays
+            script.add(f'rm -f -- "$hb_dir"/{q(name + ".zone")} "$hb_dir"/{q(name + ".zone")}.*')
 
     def report(self, server: Server, stdout: str, objects: dict[tuple[str, int], Provisioned]) -> None:
         found: dict[int, list[str]] = defaultdict(list)
