@@ -69,6 +69,11 @@ class Config:
     RESELLERS_VERIFY_DOMAINS = True
     # A rotated DKIM key stays published (mail signed with it still verifies) this many days, then goes.
     DKIM_RETIRE_DAYS = 7
+    # Usage rounds: seconds between two on a server; how long raw samples, hourly and daily rollups stay.
+    USAGE_INTERVAL = 900
+    USAGE_RAW_DAYS = 7
+    USAGE_HOURLY_DAYS = 60
+    USAGE_DAILY_DAYS = 800
     # Incident e-mails to staff. ALERT_EMAILS empty: every staff and admin login.
     SMTP_HOST = ""
     SMTP_PORT = 25

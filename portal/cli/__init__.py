@@ -1,4 +1,4 @@
-"""Operator commands: flask users|accounts|domains|dkim|plans|servers|demo|worker|orchestration."""
+"""Operator commands: flask users|accounts|domains|dkim|plans|servers|demo|usage|worker|orchestration."""
 
 from flask import Flask
 
@@ -8,9 +8,10 @@ from portal.cli.dkim import dkim
 from portal.cli.errors import one_line_errors
 from portal.cli.plans import plans
 from portal.cli.servers import servers
+from portal.cli.usage import usage
 from portal.cli.worker import orchestration, worker
 
-commands = [users, accounts, domains, dkim, plans, servers, demo, worker, orchestration]
+commands = [users, accounts, domains, dkim, plans, servers, demo, usage, worker, orchestration]
 
 
 def init_app(app: Flask) -> None:

@@ -15,6 +15,7 @@ from portal.orchestration import certificates, dkim_flow, figures
 from portal.orchestration.changes import fold
 from portal.orchestration.dispatch import sweep
 from portal.orchestration.jobs import apply_server, build, load_objects, pending_ops
+from portal.orchestration.metering.schedule import enqueue_due, usage_queue
 from portal.orchestration.metrics import totals
 from portal.orchestration.proving import sweep_due
 from portal.orchestration.queue import queue
@@ -45,6 +46,7 @@ class Sweeper(threading.Thread):
                         sweep_due()  # domains waiting for proof whose next look is due
                         certificates.sweep_due()  # certificates to order, renew or try again
                         dkim_flow.sweep_retired()  # rotated DKIM keys whose time is up
+                        enqueue_due()  # usage rounds, on their own queue behind the applies
                 except Exception:  # a bad sweep must not end the sweeping
                     log.exception("sweep failed")
                     db.session.rollback()
@@ -68,7 +70,9 @@ def worker(burst: bool) -> None:
         sweeper = Sweeper(current_app._get_current_object())  # type: ignore[attr-defined]  # the app behind the proxy
         sweeper.start()
     try:
-        SimpleWorker([q], connection=q.connection, serializer=q.serializer).work(
+        # Applies first: RQ takes from the first queue with work, so a round never delays a change.
+        queues = [q, usage_queue() or q]
+        SimpleWorker(queues, connection=q.connection, serializer=q.serializer).work(
             burst=burst,
             logging_level=current_app.config["LOG_LEVEL"],
             with_scheduler=False,

@@ -9,6 +9,7 @@ from portal.models.dns import DkimKey, DkimState, DnsRecord
 from portal.models.hosting import Mount, SystemUser, WebApp, Website, website_domain
 from portal.models.kinds import KINDS, LIMITS, Kind
 from portal.models.mail import Address, Domain, Mailbox, address_mailbox
+from portal.models.metering import Crossing, Measured, Metric, Reading, Rollup, Sample
 from portal.models.orchestration import BackendLog, LogState, Operation, OpState
 from portal.models.placement import Placement
 from portal.models.plans import Plan
@@ -29,6 +30,7 @@ __all__ = [
     "Base",
     "CertState",
     "Certificate",
+    "Crossing",
     "Database",
     "DatabaseUser",
     "DkimKey",
@@ -40,14 +42,19 @@ __all__ = [
     "LogState",
     "LoginSession",
     "Mailbox",
+    "Measured",
+    "Metric",
     "Mount",
     "OpState",
     "Operation",
     "Placement",
     "Plan",
+    "Reading",
     "RecoveryCode",
     "Role",
+    "Rollup",
     "Route",
+    "Sample",
     "Server",
     "Status",
     "SystemUser",

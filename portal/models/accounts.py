@@ -65,6 +65,10 @@ class Account(Limits, Usage, Timestamped, Base):
     # (inactive) so that its history keeps pointing somewhere.
     deleting_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deletion_total: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Where warnings go (usage, incidents): an address on no domain the portal hosts for the account,
+    # so it still reads mail when the account's mail server is down. Confirmed by a signed link.
+    emergency_email: Mapped[str | None] = mapped_column(sa.String(254))
+    emergency_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     parent: Mapped[Account | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Account]] = relationship(back_populates="parent")

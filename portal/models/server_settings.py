@@ -10,8 +10,10 @@ every shape is strict, so a typo or a `;` is refused before any script is built.
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import re
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -162,6 +164,17 @@ ENDPOINTS_SHAPE = Shape(
 )
 HOSTNAMES_SHAPE = Shape(lazy_gettext("host names separated by commas"), _list_of(_matches(HOSTNAME)), _list_from)
 VERSIONS_SHAPE = Shape(lazy_gettext("PHP versions such as 8.2, separated by commas"), _versions, _list_from)
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones() | {"UTC"})
+
+
+TIMEZONE_SHAPE = Shape(
+    lazy_gettext("a timezone of the tz database, such as Europe/Madrid or UTC"),
+    lambda value: isinstance(value, str) and value in _zones(),
+)
 
 
 def _choice(*choices: str) -> Shape:
@@ -463,6 +476,20 @@ SETTINGS: tuple[Setting, ...] = (
         "the role `psql` logs in as",
     ),
     _s("postgresql_admin_db", DB_NAME_SHAPE, "postgres", "postgresql", "the database `psql` starts in"),
+    _s(
+        "timezone",
+        TIMEZONE_SHAPE,
+        "UTC",
+        "all",
+        "the timezone the server's logs write their times in (`flask servers check` fills it in)",
+    ),
+    _s(
+        "usage_state_dir",
+        PATH_SHAPE,
+        "/var/lib/hostdeck/usage",
+        "all",
+        "where usage rounds keep their place in each log they read (and their lock)",
+    ),
     _s(
         "exec_timeout",
         SECONDS_SHAPE,

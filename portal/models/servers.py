@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, Timestamped
+from portal.models.base import Base, Timestamped, UTCDateTime
 
 
 class Server(Timestamped, Base):
@@ -25,6 +26,8 @@ class Server(Timestamped, Base):
     settings: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     # An open incident: the first failed log since the last success (staff were told once).
     incident_log_id: Mapped[int | None] = mapped_column()
+    # When its last usage round ended (orchestration/metering/): the sweeper starts the next one.
+    measured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     routes: Mapped[list[Route]] = relationship(back_populates="server", cascade="all, delete-orphan")
 
