@@ -64,6 +64,7 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev test-deps
 	$(BIN)/python -m bench.orchestration
+	$(BIN)/python -m bench.usage
 	$(BIN)/python -m bench.seed $(BENCH_DATABASE_URL)
 	$(BIN)/python -m bench.pages $(BENCH_DATABASE_URL)
 	$(BIN)/python -m bench.fanout $(FANOUT_DATABASE_URL)
