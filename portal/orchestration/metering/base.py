@@ -76,10 +76,12 @@ class Collector:
 
 
 def parse(stdout: str) -> dict[str, list[Line]]:
-    """The round's output by collector; lines that do not match exactly are ignored."""
+    """The round's output by collector; lines that do not match exactly are ignored. Lines end at
+    "\n" alone: str.splitlines() also breaks at \v, \f, \x1c-\x1e, \x85 and \u2028, which a name
+    printed on the server could hold, and a line forged after one would count."""
     found: dict[str, list[Line]] = {}
-    for text in stdout.splitlines():
-        match = LINE.match(text)
+    for text in stdout.split("\n"):
+        match = LINE.fullmatch(text)
         if match:
             name, object_type, object_id, metric, value, at = match.groups()
             found.setdefault(name, []).append(Line(object_type, int(object_id), metric, int(value), at))

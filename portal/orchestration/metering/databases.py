@@ -21,8 +21,9 @@ from portal.orchestration.script import Script, UnsafeValue, q
 from portal.orchestration.sql import mariadb_string, pg_string
 
 # The client's errors go to stderr (the round's log then says WARNING); only our lines reach stdout.
+# From /: psql run as postgres warns about a working directory it cannot enter.
 FRAGMENT = """\
-hu_sql=$(printf '%s\\n' {sql} | {client}) || echo {failed} >&2
+hu_sql=$(cd / && printf '%s\\n' {sql} | {client}) || echo {failed} >&2
 printf '%s\\n' "$hu_sql" | grep {pattern} || true
 """
 
