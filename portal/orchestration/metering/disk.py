@@ -73,7 +73,9 @@ class DiskCollector(Collector):
         """One query: each user with its apps (where PHP-FPM's backend makes their folders here). The
         apps come first in the list: du counts a file toward the first argument it is found under."""
         apps_here = routed_here("phpfpm", server)
-        app = sa.and_(WebApp.system_user_id == SystemUser.id, *held(WebApp, server), sa.true() if apps_here else sa.false())
+        app = sa.and_(
+            WebApp.system_user_id == SystemUser.id, *held(WebApp, server), sa.true() if apps_here else sa.false()
+        )
         query = (
             sa.select(SystemUser.id, SystemUser.account_id, SystemUser.name, WebApp.id, WebApp.account_id, WebApp.name)
             .outerjoin(WebApp, app)
