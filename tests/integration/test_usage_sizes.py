@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.models import (
     BackendLog,
     Database,
+    Mailbox,
     OpState,
     Placement,
     Reading,
@@ -26,10 +27,12 @@ from portal.models import (
 )
 from portal.models.accounts import name_prefix
 from portal.models.metering import Metric
+from portal.orchestration.metering.collectors import COLLECTORS
 from portal.orchestration.metering.rounds import collect_server
 from portal.orchestration.metering.store import hour_of
 from tests.helpers import (
     add_server,
+    counted,
     local_mail_server,
     mailbox,
     mailbox_operation,
@@ -251,6 +254,25 @@ def test_a_server_measures_only_the_mailboxes_placed_on_it(mail, dovecot, tmp_pa
 
 def other_log(server) -> int:
     return db.session.scalar(sa.select(BackendLog.id).where(BackendLog.server_id == server.id))
+
+
+def test_listing_a_servers_mailboxes_is_one_query_however_many(mail):
+    alice = mailbox("alice@acme.test")
+    db.session.add_all(
+        [
+            Mailbox(account_id=alice.account_id, domain=alice.domain, local_part=f"box{i}", status=Status.APPLIED)
+            for i in range(40)
+        ]
+    )
+    db.session.commit()
+    db.session.refresh(mail)
+    for collector in COLLECTORS:
+        with counted() as statements:
+            found = collector.targets(mail)
+        # The placements (none here: then nothing more about accounts), the routes, the objects.
+        assert len(statements) <= 3, "\n\n".join(statements)
+        if collector.name == "mail":
+            assert len(found) == 42
 
 
 # Homes and web apps

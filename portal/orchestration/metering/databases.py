@@ -17,6 +17,7 @@ from portal.orchestration.backends.postgresql import PostgreSqlBackend
 from portal.orchestration.backends.sql import SqlBackend, name
 from portal.orchestration.metering.base import PREFIX, Collector, Target
 from portal.orchestration.metering.held import held
+from portal.orchestration.placement import accounts_here
 from portal.orchestration.script import Script, UnsafeValue, q
 from portal.orchestration.sql import mariadb_string, pg_string
 
@@ -31,7 +32,8 @@ MARIADB = """\
 SELECT {prefix}, 'mariadb', 'Database', listed.id, 'database_bytes', COALESCE(sizes.bytes, 0)
 FROM ({listed}) AS listed
 LEFT JOIN (
-  SELECT table_schema, SUM(data_length + index_length) AS bytes FROM information_schema.tables GROUP BY table_schema
+  SELECT table_schema, SUM(data_length + index_length) AS bytes FROM information_schema.tables
+  WHERE table_schema IN ({names}) GROUP BY table_schema
 ) AS sizes ON sizes.table_schema = listed.name
 ORDER BY listed.id;"""
 
@@ -51,7 +53,7 @@ class DatabaseCollector(Collector):
 
     def targets(self, server: Server) -> list[Target]:
         query = sa.select(Database.id, Database.account_id, Database.name).where(
-            Database.engine == self.engine, *held(Database, server)
+            Database.engine == self.engine, *held(Database, accounts_here(server.id))
         )
         found = []
         for object_id, account_id, database in db.session.execute(query.order_by(Database.id)):
@@ -88,7 +90,9 @@ class MariaDbSizes(DatabaseCollector):
         listed = " UNION ALL ".join(
             f"SELECT {int(t.object_id)} AS id, {mariadb_string(t.key)} AS name" for t in targets
         )
-        return MARIADB.format(prefix=mariadb_string(PREFIX), listed=listed)
+        # The schemas named, so the server opens only their tables' metadata, not every schema's.
+        names = ", ".join(mariadb_string(t.key) for t in targets)
+        return MARIADB.format(prefix=mariadb_string(PREFIX), listed=listed, names=names)
 
 
 class PostgreSqlSizes(DatabaseCollector):

@@ -20,6 +20,7 @@ from portal.orchestration.backends.phpfpm import app_dir
 from portal.orchestration.backends.unix import UnixBackend
 from portal.orchestration.metering.base import PREFIX, Collector, Target
 from portal.orchestration.metering.held import held, routed_here
+from portal.orchestration.placement import accounts_here
 from portal.orchestration.script import Script, UnsafeValue, q
 
 # The list: <kind> <id> <id of the home's user, for an app> <path>, a tab between.
@@ -72,28 +73,28 @@ class DiskCollector(Collector):
     def targets(self, server: Server) -> list[Target]:
         """One query: each user with its apps (where PHP-FPM's backend makes their folders here). The
         apps come first in the list: du counts a file toward the first argument it is found under."""
-        apps_here = routed_here("phpfpm", server)
-        app = sa.and_(
-            WebApp.system_user_id == SystemUser.id, *held(WebApp, server), sa.true() if apps_here else sa.false()
-        )
+        here = accounts_here(server.id)
+        users, apps = held(SystemUser, here), held(WebApp, here)
+        if not routed_here("phpfpm", server):
+            apps = [sa.false()]
         query = (
             sa.select(SystemUser.id, SystemUser.account_id, SystemUser.name, WebApp.id, WebApp.account_id, WebApp.name)
-            .outerjoin(WebApp, app)
-            .where(*held(SystemUser, server))
+            .outerjoin(WebApp, sa.and_(WebApp.system_user_id == SystemUser.id, *apps))
+            .where(*users)
             .order_by(SystemUser.id, WebApp.id)
         )
         homes: dict[int, Target] = {}
-        apps: list[Target] = []
+        folders: list[Target] = []
         for user_id, account_id, user_name, app_id, app_account_id, app_name in db.session.execute(query):
             try:
                 if user_id not in homes:
                     homes[user_id] = Target("SystemUser", user_id, account_id, UNIX.home(server, user_name))
                 if app_id is not None:
                     folder = app_dir(server, {"user": user_name, "name": app_name})
-                    apps.append(Target("WebApp", app_id, app_account_id, folder))
+                    folders.append(Target("WebApp", app_id, app_account_id, folder))
             except UnsafeValue:  # a name the backends refuse is on no server
                 continue
-        return [t for t in apps + list(homes.values()) if _plain(t.key)]
+        return [t for t in folders + list(homes.values()) if _plain(t.key)]
 
     def measure(self, script: Script, server: Server, targets: list[Target]) -> None:
         if not targets:

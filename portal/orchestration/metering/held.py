@@ -12,15 +12,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from portal.models import Server, Status
-from portal.orchestration.placement import accounts_here
 from portal.orchestration.routes import routed_servers
 
 
-def held(model: Any, server: Server) -> list[sa.ColumnElement[bool]]:
-    """What narrows a query of `model` to the objects that belong on the server. One being deleted is
-    no longer the account's use (and may be gone already); a pending one is kept, as it is mostly one
-    already there and being changed: a new one reads 0 until its files exist."""
-    here = accounts_here(server.id)
+def held(model: Any, here: list[int] | None) -> list[sa.ColumnElement[bool]]:
+    """What narrows a query of `model` to the objects that belong on a server, given the accounts
+    placed there (`placement.accounts_here()`, asked once per round and collector). One being deleted
+    is no longer the account's use (and may be gone already); a pending one is kept, as it is mostly
+    one already there and being changed: a new one reads 0 until its files exist."""
     found = [model.status != Status.DELETING]
     if here is not None:
         found.append(model.account_id.in_(here))

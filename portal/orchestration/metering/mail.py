@@ -18,6 +18,7 @@ from portal.models.metering import Metric
 from portal.orchestration.backends.dovecot import mail_home
 from portal.orchestration.metering.base import PREFIX, Collector, Target
 from portal.orchestration.metering.held import held
+from portal.orchestration.placement import accounts_here
 from portal.orchestration.script import Script, UnsafeValue, q
 
 # -mindepth 5: <domain>/<local>/Maildir/{cur,new}/<file>; 6: .../Maildir/.<folder>/{cur,new}/<file>
@@ -68,7 +69,7 @@ class MailCollector(Collector):
         query = (
             sa.select(Mailbox.id, Mailbox.account_id, Domain.name, Mailbox.local_part)
             .join(Mailbox.domain)
-            .where(*held(Mailbox, server))
+            .where(*held(Mailbox, accounts_here(server.id)))
         )
         found = []
         for object_id, account_id, domain, local_part in db.session.execute(query):
