@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.models import (
     BackendLog,
     Database,
+    Domain,
     Mailbox,
     OpState,
     Placement,
@@ -254,6 +255,23 @@ def test_a_server_measures_only_the_mailboxes_placed_on_it(mail, dovecot, tmp_pa
 
 def other_log(server) -> int:
     return db.session.scalar(sa.select(BackendLog.id).where(BackendLog.server_id == server.id))
+
+
+def test_mail_root_may_be_a_link(app, make_account, tmp_path):
+    """The operator's mail_root a symlink to where the mail is (on the local transport, no Dovecot)."""
+    server = add_server(local_mail_server("mx3", tmp_path, mail_root=str(tmp_path / "vmail")), "dovecot")
+    own_state_dir(server, tmp_path)
+    (tmp_path / "vmail").symlink_to(tmp_path / "mail-disk")
+    cur = tmp_path / "mail-disk" / "acme.test" / "carol" / "Maildir" / "cur"
+    cur.mkdir(parents=True)
+    (cur / "1.M1.host:2,S").write_bytes(b"c" * 1234)
+    account = make_account("Acme", domains=("acme.test",))
+    domain = db.session.scalar(sa.select(Domain))
+    carol = Mailbox(account=account, domain=domain, local_part="carol", status=Status.APPLIED)
+    db.session.add(carol)
+    db.session.commit()
+    assert round_on(server)["state"] == "SUCCESS"
+    assert (reading(carol, Metric.MAIL_BYTES), reading(carol, Metric.MAIL_MESSAGES)) == (1234, 1)
 
 
 def test_listing_a_servers_mailboxes_is_one_query_however_many(mail):

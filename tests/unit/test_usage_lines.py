@@ -27,6 +27,7 @@ def test_malformed_lines_are_ignored():
             "  " + good,  # must start the line
             good + " ",
             "hostdeck-usage\tmail\tMailbox\t12345678901\tmail_bytes\t1",  # id longer than any
+            "hostdeck-usage\tmail\tMailbox\t7\tmail_bytes\t9223372036854775808",  # past a BigInteger
             "",
             "find: '/var/vmail/x': No such file or directory",
             "hostdeck-usage\tdisk\tSystemUser\t3\tdisk_bytes\t4096",

@@ -11,6 +11,7 @@ from portal.models.metering import Measured, Metric
 from portal.orchestration.script import Script
 
 PREFIX = "hostdeck-usage"
+BIGGEST = 2**63 - 1  # the value columns are BigInteger
 # <collector> <object type> <object id> <metric> <value> [<at>: UTC epoch seconds]
 LINE = re.compile(r"^hostdeck-usage\t([a-z_]+)\t([A-Za-z]+)\t(\d{1,10})\t([a-z_]+)\t(\d{1,19})(?:\t(\d{1,12}))?$")
 
@@ -84,5 +85,7 @@ def parse(stdout: str) -> dict[str, list[Line]]:
         match = LINE.fullmatch(text)
         if match:
             name, object_type, object_id, metric, value, at = match.groups()
+            if int(value) > BIGGEST:  # past what a value column holds: no real use, a broken line
+                continue
             found.setdefault(name, []).append(Line(object_type, int(object_id), metric, int(value), at))
     return found

@@ -21,12 +21,13 @@ from portal.orchestration.metering.held import held
 from portal.orchestration.placement import accounts_here
 from portal.orchestration.script import Script, UnsafeValue, q
 
+# -H: mail_root itself may be a link (the operator's), nothing below it is followed.
 # -mindepth 5: <domain>/<local>/Maildir/{cur,new}/<file>; 6: .../Maildir/.<folder>/{cur,new}/<file>
 FRAGMENT = """\
 hu_mail=$(mktemp); hostdeck_cleanup+=("$hu_mail")
 printf '%s/%s\\n' {listed} > "$hu_mail"
 if [ -d {root} ]; then
-  {{ find {root} -ignore_readdir_race -mindepth 5 -maxdepth 6 -type f -path '*/Maildir/*' \\
+  {{ find -H {root} -ignore_readdir_race -mindepth 5 -maxdepth 6 -type f -path '*/Maildir/*' \\
       \\( -path '*/cur/*' -o -path '*/new/*' \\) -printf '%s/%P\\0' || true; }}
 fi | tr '\\n\\0' '?\\n' | awk -F/ -v prefix={prefix} {program} "$hu_mail" -
 """
