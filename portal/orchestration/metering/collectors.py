@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from portal.orchestration.metering.base import Collector
+from portal.orchestration.metering.databases import MARIADB_SIZES, POSTGRESQL_SIZES
+from portal.orchestration.metering.disk import DISK
+from portal.orchestration.metering.mail import MAIL
 
-# Filled in by the collector modules' entries below (one per backend that measures something).
-COLLECTORS: tuple[Collector, ...] = ()
+# One per backend that measures something (the nginx and Postfix logs' collectors join them).
+COLLECTORS: tuple[Collector, ...] = (MAIL, DISK, MARIADB_SIZES, POSTGRESQL_SIZES)
