@@ -35,7 +35,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
 from portal.models import LIMITS, Account, Mailbox, utcnow
-from portal.models.base import rowcount
 from portal.models.kinds import counted
 from portal.models.metering import Crossing, Metric, Reading
 from portal.models.usage import totals
@@ -199,9 +198,10 @@ def _claim(account: Account, use: Use) -> bool:
     now, claimed = utcnow(), False
     for level in (lvl for lvl in LEVELS if lvl <= use.level):
         stmt = _insert(table).values(account_id=account.id, subject=use.subject, level=level, at=now)
-        inserted = rowcount(db.session.execute(stmt.on_conflict_do_nothing()))
+        # RETURNING says whether this one inserted it (rowcount is -1 here on some drivers).
+        inserted = db.session.execute(stmt.on_conflict_do_nothing().returning(table.c.level)).first()
         if level == use.level:
-            claimed = inserted == 1
+            claimed = inserted is not None
     if not claimed:
         db.session.rollback()
     return claimed
