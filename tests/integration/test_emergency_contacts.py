@@ -203,9 +203,13 @@ def test_staff_see_the_contact_and_whether_it_is_confirmed(web, acme, make_staff
     acme.emergency_email = "help@elsewhere.example.org"
     db.session.commit()
     web.login("staff@hostdeck.test")
-    line = re.search(r'id="emergency-contact">(.*?)</p>', web.get(f"/staff/accounts/{acme.id}").get_data(as_text=True), re.S)
+    line = re.search(
+        r'id="emergency-contact">(.*?)</p>', web.get(f"/staff/accounts/{acme.id}").get_data(as_text=True), re.S
+    )
     assert line and "help@elsewhere.example.org" in line.group(1) and "Waiting for confirmation" in line.group(1)
     acme.emergency_confirmed_at = utcnow()
     db.session.commit()
-    line = re.search(r'id="emergency-contact">(.*?)</p>', web.get(f"/staff/accounts/{acme.id}").get_data(as_text=True), re.S)
+    line = re.search(
+        r'id="emergency-contact">(.*?)</p>', web.get(f"/staff/accounts/{acme.id}").get_data(as_text=True), re.S
+    )
     assert line and "Confirmed" in line.group(1)

@@ -68,7 +68,9 @@ def text_of(message) -> str:
 
 
 def crossings(account) -> set[tuple[str, int]]:
-    return {(c.subject, c.level) for c in db.session.scalars(sa.select(Crossing).where(Crossing.account_id == account.id))}
+    return {
+        (c.subject, c.level) for c in db.session.scalars(sa.select(Crossing).where(Crossing.account_id == account.id))
+    }
 
 
 def test_a_quota_crossing_sends_one_mail_to_the_contact_and_none_on_the_next_round(server, acme, smtp):
