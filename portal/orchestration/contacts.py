@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from flask import current_app
 
 from portal.extensions import db
 from portal.models import Account, Role, User
@@ -42,3 +45,12 @@ def contact_locale(address: str, people: list[User]) -> str:
     same = next((u for u in people if u.email == address and u.locale), None)
     chosen = same or next((u for u in people if u.locale), None)
     return chosen.locale if chosen and chosen.locale else "en"
+
+
+def page_url(endpoint: str, values: dict[str, Any]) -> str:
+    """The page's address on PUBLIC_URL (a worker has no request to take a host from)."""
+    public = urlsplit(str(current_app.config["PUBLIC_URL"]))
+    adapter = current_app.url_map.bind(
+        public.netloc, script_name=public.path.rstrip("/") or "/", url_scheme=public.scheme or "https"
+    )
+    return adapter.build(endpoint, values, force_external=True)

@@ -26,7 +26,6 @@ import smtplib
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -39,7 +38,7 @@ from portal.models.kinds import counted
 from portal.models.metering import Crossing, Metric, Reading
 from portal.models.usage import totals
 from portal.orchestration.alerts import send_mail
-from portal.orchestration.contacts import Reader, readers
+from portal.orchestration.contacts import Reader, page_url, readers
 from portal.words import gettext
 
 log = logging.getLogger(__name__)
@@ -205,15 +204,6 @@ def _claim(account: Account, use: Use) -> bool:
     if not claimed:
         db.session.rollback()
     return claimed
-
-
-def page_url(endpoint: str, values: dict[str, Any]) -> str:
-    """The page's address on PUBLIC_URL (a worker has no request to take a host from)."""
-    public = urlsplit(str(current_app.config["PUBLIC_URL"]))
-    adapter = current_app.url_map.bind(
-        public.netloc, script_name=public.path.rstrip("/") or "/", url_scheme=public.scheme or "https"
-    )
-    return adapter.build(endpoint, values, force_external=True)
 
 
 def _words(account: Account, use: Use) -> tuple[str, list[str]]:
