@@ -161,3 +161,16 @@ def test_only_the_accounts_of_the_round_are_looked_at(server, acme, make_account
     assert smtp.messages == []
     after_round(other_server.id)
     assert len(mails(smtp)) == 1
+
+
+def test_each_reader_is_written_to_in_their_language(server, make_account, smtp):
+    account = make_account("Panaderia", domains=("panaderia.example.com",))
+    owner = account.users[0]
+    owner.locale = "es"
+    account.max_mailboxes = 5
+    db.session.commit()
+    boxes = [new_box(account, f"b{i}") for i in range(4)]
+    round_reads(server, boxes[0], 1)
+    [warning] = smtp.messages
+    assert warning["To"] == "panaderia@owner.test"
+    assert "4 buzones" in text_of(warning) and "5 buzones" in text_of(warning)
