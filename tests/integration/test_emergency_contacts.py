@@ -213,3 +213,27 @@ def test_staff_see_the_contact_and_whether_it_is_confirmed(web, acme, make_staff
         r'id="emergency-contact">(.*?)</p>', web.get(f"/staff/accounts/{acme.id}").get_data(as_text=True), re.S
     )
     assert line and "Confirmed" in line.group(1)
+
+
+def test_support_may_set_it_while_impersonating_and_both_names_are_kept(web, acme, make_staff, smtp, work):
+    staff = make_staff()
+    web.login("staff@hostdeck.test")
+    owner = acme.users[0]
+    assert web.submit("/", {"reason": "ticket #9"}, post_url=f"/impersonate/{owner.id}").status_code == 302
+    page = page_text(web.get("/account/"))
+    assert "are not available while you impersonate" in page and 'id="emergency-contact"' in page
+    assert set_contact(web, "help@elsewhere.example.org").status_code == 302
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "account.emergency_contact"))
+    assert (event.actor_id, event.real_actor_id, event.account_id) == (owner.id, staff.id, acme.id)
+
+
+def test_a_reseller_acting_inside_a_sub_account_sets_that_ones(web, make_account):
+    reseller = make_account("Resell", kind="reseller", email="boss@resell.test")
+    bakery = make_account("Bakery", parent=reseller)
+    web.login("boss@resell.test")
+    assert web.submit("/reseller/accounts", {"account_id": bakery.id}, post_url="/reseller/switch").status_code == 302
+    assert "Emergency contact of Bakery" in page_text(web.get("/account/"))
+    assert set_contact(web, "help@bakery-elsewhere.example.org").status_code == 302
+    db.session.expire_all()
+    assert account_named("Bakery").emergency_email == "help@bakery-elsewhere.example.org"
+    assert account_named("Resell").emergency_email is None
