@@ -51,7 +51,7 @@ FIELD = "emergency_email"
 LINK_DAYS = 7
 LINK_PATH = "/account/emergency-contact/confirm/"  # the account blueprint's confirm route, and what the mail links to
 SALT = "hostdeck-emergency-contact"
-LINKS_PER_HOUR = 3  # confirmation mails to one address: setting it again and again spams nobody
+LINKS_PER_HOUR = 3  # confirmation mails per account to one address: setting it again and again spams nobody
 PENDING = "hostdeck.contact_links"  # account ids whose link goes out after this transaction commits
 INT_MAX = 2**31 - 1
 
@@ -153,11 +153,13 @@ def set_new_account_contact(account: Account, address: str) -> None:
 
 
 def ask_confirmation(account: Account) -> None:
-    """Mail the contact a link once this transaction commits: within LINKS_PER_HOUR per address."""
+    """Mail the contact a link once this transaction commits: within LINKS_PER_HOUR per account and address."""
     address = account.emergency_email
     if address is None:
         return
-    spent = throttle.spend([(RateLimitItemPerHour(LINKS_PER_HOUR), ("contact-link", address))])
+    # Per account and address: a reseller may give every new sub-account its own support address.
+    key = ("contact-link", f"{account.id}:{address}")
+    spent = throttle.spend([(RateLimitItemPerHour(LINKS_PER_HOUR), key)])
     if spent is not None:
         minutes = spent[1] // 60 + 1
         raise ServiceError(

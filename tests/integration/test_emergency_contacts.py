@@ -237,3 +237,17 @@ def test_a_reseller_acting_inside_a_sub_account_sets_that_ones(web, make_account
     db.session.expire_all()
     assert account_named("Bakery").emergency_email == "help@bakery-elsewhere.example.org"
     assert account_named("Resell").emergency_email is None
+
+
+def test_a_reseller_may_give_many_new_sub_accounts_its_own_support_address(web, make_account, smtp, work):
+    make_account("Resell", kind="reseller", email="boss@resell.test")
+    web.login("boss@resell.test")
+    for n in range(5):  # past the hourly limit of links for one account
+        data = {
+            "name": f"Shop {n}",
+            "owner_email": f"owner{n}@shops.example.net",
+            "emergency_email": "help@resell.example.org",
+        }
+        assert "is ready" in page_text(web.submit("/reseller/accounts", data))
+    work()
+    assert len([m for m in smtp.messages if m["To"] == "help@resell.example.org"]) == 5
