@@ -19,6 +19,7 @@ from portal.extensions import bootstrap, compress, csrf, db, migrate
 from portal.models import revisions, usage
 from portal.orchestration import dispatch, dkim_flow
 from portal.security import headers, login, throttle
+from portal.services import contacts
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -33,6 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login.init_app(app)
     dispatch.init_app(app)  # jobs are enqueued after each commit
     dkim_flow.init_app(app)  # a DKIM key the mail server made is published before the commit
+    contacts.init_app(app)  # an emergency contact's confirmation link is mailed after the commit
     blueprints.init_app(app)
     i18n.init_app(app)
     templating.init_app(app)

@@ -46,6 +46,8 @@ DONE = {
     "place": lazy_gettext("%(thing)s placed on servers"),
     "unplace": lazy_gettext("%(thing)s taken off servers"),
     "dkim_rotate": lazy_gettext("%(thing)s: a new DKIM key asked for"),
+    "emergency_contact": lazy_gettext("%(thing)s: emergency contact changed"),
+    "emergency_confirmed": lazy_gettext("%(thing)s: emergency contact confirmed"),
 }
 # The names of the fields events keep, for people; a field not named here reads as its key.
 FIELDS = {
@@ -76,6 +78,7 @@ FIELDS = {
     "fingerprint": lazy_gettext("fingerprint"),
     "logs": lazy_gettext("backend logs"),
     "selector": lazy_gettext("selector"),
+    "emergency_contact": lazy_gettext("emergency contact"),
 }
 _ENDED_AFTER = re.compile(r"ended after \d+ minutes")
 

@@ -11,7 +11,7 @@ from portal.orchestration.proof import ProofCode, describe
 from portal.security import sessions, strength, totp
 from portal.security.audit import audit
 from portal.security.passwords import hash_password
-from portal.services import placement
+from portal.services import contacts, placement
 from portal.services.resellers import ACCOUNT_NAME_MAX
 
 users = AppGroup("users", help="Portal logins.")
@@ -94,8 +94,15 @@ def reset_two_factor(email: str) -> None:
 @click.option("--owner", "owner_email", required=True, help="E-mail of the owner login.")
 @click.option("--reseller", "reseller_name", help="Make it a sub-account of this reseller.")
 @click.option("--kind", type=click.Choice([k.value for k in AccountKind]), default="customer")
+@click.option(
+    "--emergency-contact",
+    "emergency_email",
+    help="Where its warnings go, on a domain not hosted here; it gets a link to confirm.",
+)
 @click.password_option(help="The owner's portal password.")
-def create_account(name: str, owner_email: str, reseller_name: str | None, kind: str, password: str) -> None:
+def create_account(
+    name: str, owner_email: str, reseller_name: str | None, kind: str, emergency_email: str | None, password: str
+) -> None:
     """Create an account with its owner login."""
     if len(name) > ACCOUNT_NAME_MAX:
         raise click.ClickException(f"an account name has at most {ACCOUNT_NAME_MAX} characters")
@@ -106,11 +113,16 @@ def create_account(name: str, owner_email: str, reseller_name: str | None, kind:
     siblings = Account.parent_id.is_(None) if parent is None else Account.parent_id == parent.id
     if db.session.scalar(sa.select(Account.id).where(siblings, Account.name == name)):
         raise click.ClickException(f"an account named {name} already exists")
+    contact = None
+    if emergency_email:  # a new account has no domains yet; its reseller's count
+        contact = contacts.checked(emergency_email, contacts.family(parent) if parent else [])
     account = Account(name=name, kind=AccountKind(kind), parent=parent)
     db.session.add(account)
     _add_user(owner_email, password, Role.OWNER, account)
     db.session.flush()
     account.assigned_prefix()
+    if contact is not None:
+        contacts.set_new_account_contact(account, contact)
     db.session.commit()
     click.echo(f"{kind} {name} created, owner {owner_email}")
 

@@ -1,4 +1,5 @@
-"""One e-mail to staff when an incident opens on a server: no secrets, no script."""
+"""One e-mail to staff when an incident opens on a server: no secrets, no script. And one to the
+confirmed emergency contact of each account whose changes it holds up, in the contact's language."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from email.message import EmailMessage
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask_babel import force_locale
 
 from portal.extensions import db
-from portal.models import BackendLog, Operation, Role, Server, User
+from portal.models import Account, BackendLog, Operation, Role, Server, User
+from portal.orchestration.contacts import contact_locale, owners, page_url
+from portal.words import gettext
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,37 @@ def send_incident(server: Server, entry: BackendLog, reason: str, ops: list[Oper
         log.error("server %s: could not send the incident e-mail: %s", server.name, exc)
         return False
     return True
+
+
+def tell_accounts(ops: list[Operation]) -> int:
+    """The accounts whose changes the incident holds up hear it at their confirmed emergency contact
+    (their owners see it on their pages already: no mail to them). How many were told; a failure is logged."""
+    config = current_app.config
+    if not config["SMTP_HOST"]:
+        return 0
+    told = 0
+    ids = sorted({op.account_id for op in ops if op.account_id is not None})
+    for account in db.session.scalars(sa.select(Account).where(Account.id.in_(ids)).order_by(Account.id)):
+        if not account.emergency_email or account.emergency_confirmed_at is None:
+            continue
+        with force_locale(contact_locale(account.emergency_email, owners(account))):
+            context = {"account": account.name, "link": page_url("dashboard.index", {})}
+            subject = gettext("Changes to %(account)s are held up", account=account.name)
+            text = render_template("email/incident_account.txt", **context)
+            html = render_template("email/incident_account.html", **context)
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = config["MAIL_FROM"]
+        message["To"] = account.emergency_email
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        try:
+            send_mail(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            log.error("account %s: could not tell the emergency contact of an incident: %s", account.id, exc)
+            continue
+        told += 1
+    return told
 
 
 def send_mail(message: EmailMessage) -> None:

@@ -87,6 +87,7 @@ def settle(
     if opened:
         why = why or next(iter(errors.values()), f"{server.name} refused a change.")
         alerts.send_incident(server, entry, why, [c.op for c in changes])
+        alerts.tell_accounts([c.op for c in changes])
 
 
 def hand_over(server_id: int, unsettled: list[Operation]) -> None:

@@ -17,7 +17,7 @@ from portal.orchestration.unrouted import delete_now, purge_unrouted_domains
 from portal.security.audit import audit
 from portal.security.passwords import hash_password
 from portal.security.scoping import Actor, sub_account
-from portal.services import ServiceError
+from portal.services import ServiceError, contacts
 from portal.services.password_links import make_token
 from portal.services.password_links import user_for_token as _user_for_link
 from portal.services.plans import refuse_below_usage
@@ -46,8 +46,11 @@ def user_for_token(token: str, *, lock: bool = False) -> User | None:
     return _user_for_link(token, salt=SET_PASSWORD_SALT, max_age=LINK_DAYS * 86400, lock=lock)
 
 
-def create_sub_account(actor: Actor, *, name: str, owner_email: str) -> tuple[Account, str]:
-    """The new account and its owner's set-password token. The reseller never sets or sees the password."""
+def create_sub_account(actor: Actor, *, name: str, owner_email: str, emergency_email: str) -> tuple[Account, str]:
+    """The new account and its owner's set-password token. The reseller never sets or sees the password.
+
+    The emergency contact is asked for here, as a hosting panel does: a new account may have no
+    owner yet who reads mail, and its warnings need somewhere to go from the first day."""
     reseller = reseller_of(actor)
     if reseller is None:
         raise ServiceError(gettext("Only resellers create accounts."))
@@ -66,6 +69,7 @@ def create_sub_account(actor: Actor, *, name: str, owner_email: str) -> tuple[Ac
     login = db.session.scalar(sa.select(User).where(User.email == email))
     if login is not None:
         raise ServiceError(_taken_email(reseller, login), field="owner_email")
+    contact = contacts.checked(emergency_email, contacts.family(reseller))
     account = Account(name=name, kind=AccountKind.CUSTOMER, parent=reseller)
     owner = User(
         email=email, role=Role.OWNER, account=account, password_hash=hash_password(secrets.token_urlsafe(32))
@@ -73,7 +77,14 @@ def create_sub_account(actor: Actor, *, name: str, owner_email: str) -> tuple[Ac
     db.session.add_all([account, owner])
     db.session.flush()
     account.assigned_prefix()
-    audit(actor, "account.create", obj=account, account_id=account.id, fields={"name": name, "owner": email})
+    contacts.set_new_account_contact(account, contact)
+    audit(
+        actor,
+        "account.create",
+        obj=account,
+        account_id=account.id,
+        fields={"name": name, "owner": email, "emergency_contact": contact},
+    )
     return account, set_password_token(owner)
 
 

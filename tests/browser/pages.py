@@ -85,6 +85,7 @@ SKIP = {
     "bootstrap.static": "static files of Flask-Bootstrap, not pages",
     "reseller.set_password": "public, with a one-time token from an e-mail",
     "auth.reset_link": "public, with a one-time token from an e-mail",
+    "account.confirm_contact": "public, with a token from an e-mail (test_emergency_contact_in_browser.py)",
     "auth.reset_password": "opens only once the e-mailed link (auth.reset_link) put its token in the session",
     # The status polls of status.js answer JSON, not a page.
     "addresses.status": "JSON for status.js",

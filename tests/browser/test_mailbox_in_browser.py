@@ -129,6 +129,7 @@ def test_reseller_sets_up_a_customer_who_then_logs_in(
     nav_to(page, "Sub-accounts")
     page.fill("input[name=name]", "Flower Shop")
     page.fill("input[name=owner_email]", "flora@flowers.example.net")
+    page.fill("input[name=emergency_email]", "help@contact.example.net")  # example.org is the demo customer's
     page.click("input[type=submit][value='Create account']")
     link = page.locator("#set-password-link").inner_text()
 

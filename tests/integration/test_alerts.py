@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import BackendLog, LogState, Operation, OpState, Status
+from portal.models import BackendLog, LogState, Operation, OpState, Status, utcnow
 from portal.orchestration.dispatch import sweep
 from tests.helpers import mailbox, new_mailbox
 from tests.testbed.ports import free_port
@@ -82,3 +82,25 @@ def test_one_email_per_incident(web, make_account, make_staff, mail_server, work
     web.submit(f"/mailboxes/{mailbox('alice@acme.test').id}/delete", {})
     run_until_settled(work)
     assert len(smtp.messages) == 2
+
+
+def test_an_incident_reaches_the_confirmed_emergency_contact_of_an_account_it_holds_up(
+    web, make_account, make_staff, mail_server, work, smtp
+):
+    make_staff("oncall@hostdeck.test")
+    mail_server.port = free_port()  # nothing listens: connection refused, an ERROR
+    acme = make_account("Acme", domains=("acme.test",))
+    acme.emergency_email, acme.emergency_confirmed_at = "help@elsewhere.example.org", utcnow()
+    db.session.commit()
+    web.login("acme@owner.test")
+    new_mailbox(web, "alice", CANARY)
+
+    run_until_settled(work)
+
+    assert sorted(m["To"] for m in smtp.messages) == ["help@elsewhere.example.org", "oncall@hostdeck.test"]
+    [told] = [m for m in smtp.messages if m["To"] == "help@elsewhere.example.org"]
+    assert "Acme" in told["Subject"]
+    text = body(told, "plain")
+    assert "https://portal.example/" in text and mail_server.name not in text  # no server names to customers
+    for part in (body(told, "html"), text, told["Subject"]):
+        assert CANARY not in part and "$6$" not in part

@@ -188,3 +188,27 @@ def test_two_resellers_may_each_have_a_customer_of_one_name(runner):
     shops = db.session.scalars(sa.select(Account).where(Account.name == "Shop")).all()
     limits = {shop.parent.name: shop.max_mailboxes for shop in shops}
     assert limits == {"South": 3, "North": None}
+
+
+def test_an_account_made_on_the_command_line_may_have_an_emergency_contact(runner, smtp, app):
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp.port, PUBLIC_URL="https://portal.example", REDIS_URL="")
+
+    def create(*args):
+        return runner.invoke(args=["accounts", "create", *args, "--password", "pw-Juniper-tide-64"])
+
+    assert create("North", "--kind", "reseller", "--owner", "n@x.test").exit_code == 0
+    db.session.add(
+        Domain(account=db.session.scalar(sa.select(Account).where(Account.name == "North")), name="north.example.com")
+    )
+    db.session.commit()
+    refused = create(
+        "Shop", "--reseller", "North", "--owner", "shop@n.test", "--emergency-contact", "me@north.example.com"
+    )
+    assert refused.exit_code == 1 and "is hosted here" in refused.output
+    made = create(
+        "Shop", "--reseller", "North", "--owner", "shop@n.test", "--emergency-contact", "me@elsewhere.example.org"
+    )
+    assert made.exit_code == 0, made.output
+    shop = db.session.scalar(sa.select(Account).where(Account.name == "Shop"))
+    assert shop.emergency_email == "me@elsewhere.example.org" and shop.emergency_confirmed_at is None
+    assert [m["To"] for m in smtp.messages] == ["me@elsewhere.example.org"]

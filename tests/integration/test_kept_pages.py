@@ -173,7 +173,12 @@ def test_a_kept_form_carries_the_requests_own_csrf_token(app, client, make_accou
     assert kept.n <= 3, kept.seen  # it was kept: the session, and whom the reseller may switch to
     token = CSRF.search(page).group(1)
     assert token != first_token
-    data = {"name": "Bakery", "owner_email": "owner@bakery.example.com", "csrf_token": token}
+    data = {
+        "name": "Bakery",
+        "owner_email": "owner@bakery.example.com",
+        "emergency_email": "help@contact.example.org",
+        "csrf_token": token,
+    }
     reply = second.client.post("/reseller/accounts", data=data)
     assert "is ready" in page_text(reply), re.findall(r"(?:invalid-feedback|alert)[^<]*<[^<]*", page_text(reply))
 

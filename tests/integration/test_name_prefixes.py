@@ -95,7 +95,11 @@ def resellers(web, make_account):
 
 
 def sub_account(web, name: str, email: str) -> str:
-    return page_text(web.submit("/reseller/accounts", {"name": name, "owner_email": email}))
+    return page_text(
+        web.submit(
+            "/reseller/accounts", {"name": name, "owner_email": email, "emergency_email": "help@contact.example.org"}
+        )
+    )
 
 
 def test_a_reseller_learns_nothing_of_another_resellers_accounts(web, resellers):

@@ -199,7 +199,12 @@ def test_every_service_refuses_hidden_characters(acme_actor, what, char):
 def test_a_reseller_names_sub_accounts_in_plain_text(app, make_account):
     make_account("Resell", kind="reseller", email="boss@resell.test")
     with pytest.raises(ServiceError, match=re.escape(REFUSED[0])):
-        create_sub_account(customer_actor("boss@resell.test"), name="Bakery\u2028", owner_email="o@bakery.example.net")
+        create_sub_account(
+            customer_actor("boss@resell.test"),
+            name="Bakery\u2028",
+            owner_email="o@bakery.example.net",
+            emergency_email="help@contact.example.org",
+        )
 
 
 @pytest.mark.parametrize(

@@ -159,7 +159,10 @@ def reseller(web, make_account, mailhost):
 def test_a_long_account_name_is_refused_with_the_limit(web, reseller):
     form = web.get("/reseller/accounts").get_data(as_text=True)
     assert not re.search(r'<input[^>]*name="name"[^>]*maxlength=', form)  # no silent cut in the browser
-    response = web.submit("/reseller/accounts", {"name": "B" * 500, "owner_email": "owner@bakery.example.net"})
+    response = web.submit(
+        "/reseller/accounts",
+        {"name": "B" * 500, "owner_email": "owner@bakery.example.net", "emergency_email": "help@contact.example.org"},
+    )
     assert response.status_code == 200
     assert "At most 100 characters." in response.get_data(as_text=True)
     assert count(Account) == 1 and not LINK.search(response.get_data(as_text=True))

@@ -166,7 +166,10 @@ def test_a_weak_new_login_password_is_refused(web, acme):
 def test_the_set_password_link_refuses_a_weak_password(web, make_account):
     make_account("Resell", kind="reseller", email="boss@resell.test")
     _, token = create_sub_account(
-        customer_actor("boss@resell.test"), name="Flower Shop", owner_email="flora@flowers.example.net"
+        customer_actor("boss@resell.test"),
+        name="Flower Shop",
+        owner_email="flora@flowers.example.net",
+        emergency_email="help@contact.example.org",
     )
     db.session.commit()
     link, before = f"/set-password/{token}", user_named("flora@flowers.example.net").password_hash

@@ -26,7 +26,9 @@ def reseller(web, make_account, mailhost):
 
 
 def new_sub_account(web, name="Bakery", email="owner@bakery.example.net"):
-    response = web.submit("/reseller/accounts", {"name": name, "owner_email": email})
+    response = web.submit(
+        "/reseller/accounts", {"name": name, "owner_email": email, "emergency_email": "help@contact.example.org"}
+    )
     assert response.status_code == 200, response.status_code
     found = LINK.search(response.get_data(as_text=True))
     assert found, "no set-password link shown"

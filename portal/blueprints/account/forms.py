@@ -18,6 +18,23 @@ class EmailChangeForm(Form):
     submit = SubmitField(lazy_gettext("Change my e-mail"))
 
 
+class EmergencyContactForm(Form):
+    emergency_email = EmailField(
+        lazy_gettext("Emergency contact e-mail"),
+        validators=[DataRequired(), Length(max=254)],
+        description=lazy_gettext("On a domain this portal does not host, so it still reads mail when ours is down."),
+    )
+    submit = SubmitField(lazy_gettext("Save and send a confirmation link"))
+
+
+class ResendContactForm(Form):
+    submit = SubmitField(lazy_gettext("Send the link again"))
+
+
+class ConfirmContactForm(Form):
+    submit = SubmitField(lazy_gettext("Confirm this address"))
+
+
 class TimezoneForm(Form):
     timezone = SelectField(lazy_gettext("Show times in"), choices=sorted(available_timezones()))
     submit = SubmitField(lazy_gettext("Save"))

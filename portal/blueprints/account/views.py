@@ -1,6 +1,8 @@
-"""A user's own login: password, e-mail, timezone and two-factor login.
+"""A user's own login: password, e-mail, timezone and two-factor login; and the account's
+emergency contact, with the public page its confirmation link opens.
 
-The credentials are out of reach while someone impersonates the user.
+The credentials are out of reach while someone impersonates the user; the emergency contact is the
+account's, not the login's, so support may set it for them (audited with both names).
 """
 
 from flask import Blueprint, flash, redirect, render_template, url_for
@@ -8,20 +10,25 @@ from flask_login import current_user
 
 from portal.blueprints.account.forms import (
     CodeConfirmForm,
+    ConfirmContactForm,
     EmailChangeForm,
+    EmergencyContactForm,
     LanguageForm,
     PasswordChangeForm,
+    ResendContactForm,
     TimezoneForm,
 )
 from portal.blueprints.common import refusals, saved
 from portal.blueprints.enrolment import BAD_CODE, enrol_page
 from portal.extensions import db
 from portal.i18n import LANGUAGES, refresh
+from portal.models.naming import in_unicode
 from portal.security import totp
 from portal.security.audit import audit
 from portal.security.impersonation import not_while_impersonating
-from portal.security.roles import user
+from portal.security.roles import public, user
 from portal.security.scoping import current_actor
+from portal.services import ServiceError, contacts
 from portal.services.logins import change_email, change_password
 from portal.words import gettext, ngettext
 
@@ -34,7 +41,17 @@ def _page(**forms):
     forms.setdefault("timezone_form", TimezoneForm(formdata=None, timezone=current_user.timezone))
     forms.setdefault("code_form", CodeConfirmForm(formdata=None))
     forms.setdefault("language_form", _language_form(formdata=None, locale=current_user.locale or ""))
-    return render_template("account/index.html", codes_left=totp.recovery_codes_left(current_user), **forms)
+    account = current_actor().scope  # whose contact the page sets: a reseller inside a sub-account, that one's
+    if account is not None:
+        forms.setdefault("contact_form", EmergencyContactForm(formdata=None))
+        forms["resend_form"] = ResendContactForm(formdata=None)
+    return render_template(
+        "account/index.html",
+        codes_left=totp.recovery_codes_left(current_user),
+        account=account,
+        contact_hosted=contacts.hosted_now(account) if account is not None else None,
+        **forms,
+    )
 
 
 @bp.route("/")
@@ -70,6 +87,70 @@ def email():
             change_email(current_actor(), form.current.data, form.email.data)
             return saved(gettext("Your login e-mail is changed."), url_for(".index"))
     return _page(email_form=form)
+
+
+@bp.route("/emergency-contact", methods=["POST"])
+@user
+def emergency_contact():
+    form = EmergencyContactForm()
+    if form.validate_on_submit():
+        with refusals(form):
+            outcome = contacts.set_contact(current_actor(), form.emergency_email.data)
+            if outcome == contacts.Outcome.CONFIRMED_ALREADY:
+                words = gettext("That address is the emergency contact already, and it is confirmed.")
+            else:
+                words = gettext(
+                    "A confirmation link is on its way to %(email)s. Warnings go there once it is opened.",
+                    email=form.emergency_email.data.strip(),
+                )
+            return saved(words, url_for(".index"))
+    return _page(contact_form=form)
+
+
+@bp.route("/emergency-contact/resend", methods=["POST"])
+@user
+def resend_contact_link():
+    form = ResendContactForm()
+    if form.validate_on_submit():
+        try:
+            account = contacts.resend(current_actor())
+            address = in_unicode(account.emergency_email or "")
+            return saved(
+                gettext("A new confirmation link is on its way to %(email)s.", email=address), url_for(".index")
+            )
+        except ServiceError as refused:
+            db.session.rollback()
+            flash(refused.message, "danger")
+    return redirect(url_for(".index"))
+
+
+def _link_refused():
+    return render_template("account/contact_refused.html", days=contacts.LINK_DAYS), 404
+
+
+@bp.route(f"{contacts.LINK_PATH.removeprefix('/account')}<token>", methods=["GET", "POST"])
+@public
+def confirm_contact(token: str):
+    """The link from the mail: GET shows what it confirms, and only the POST (CSRF-protected) does."""
+    account = contacts.account_for_token(token)
+    if account is None:
+        return _link_refused()
+    form = ConfirmContactForm()
+    if form.validate_on_submit():
+        if contacts.confirm(token) is None:  # confirmed or changed meanwhile
+            db.session.rollback()
+            return _link_refused()
+        address = in_unicode(account.emergency_email or "")
+        return saved(
+            gettext("%(email)s is confirmed: warnings go there now.", email=address), url_for(".contact_confirmed")
+        )
+    return render_template("account/contact_confirm.html", form=form, account=account)
+
+
+@bp.route("/emergency-contact/confirmed")
+@public
+def contact_confirmed():
+    return render_template("account/contact_confirmed.html")
 
 
 @bp.route("/timezone", methods=["POST"])

@@ -8,6 +8,13 @@ from portal.words import lazy_gettext
 class SubAccountForm(Form):
     name = StringField(lazy_gettext("Account name"), validators=[DataRequired(), Length(max=100)])
     owner_email = EmailField(lazy_gettext("Owner's e-mail"), validators=[DataRequired(), Length(max=254)])
+    emergency_email = EmailField(
+        lazy_gettext("Emergency contact e-mail"),
+        validators=[DataRequired(), Length(max=254)],
+        description=lazy_gettext(
+            "Where warnings go, on a domain this portal does not host. It gets a link to confirm; the owner may change it."
+        ),
+    )
     submit = SubmitField(lazy_gettext("Create account"))
 
 

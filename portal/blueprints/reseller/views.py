@@ -64,7 +64,12 @@ def accounts():
     link = None
     if form.validate_on_submit():
         with refusals(form):
-            account, token = create_sub_account(current_actor(), name=form.name.data, owner_email=form.owner_email.data)
+            account, token = create_sub_account(
+                current_actor(),
+                name=form.name.data,
+                owner_email=form.owner_email.data,
+                emergency_email=form.emergency_email.data,
+            )
             db.session.commit()  # the page itself shows the link, once: no redirect
             link = url_for("reseller.set_password", token=token, _external=True)
             flash(
