@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, current_app, has_request_context, request, url_for
-from flask_babel import format_number
+from flask_babel import format_decimal, format_number
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -202,6 +202,29 @@ def megabytes(size: int) -> str:
     return _written("MB", size, lambda n: gettext("%(size)s MB", size=number(n)))
 
 
+# Sizes count in 1024s, as the quotas' MB do.
+_UNITS = ((1 << 40, "TB"), (1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "KB"))
+
+
+def _size_words(size: int) -> str:
+    for factor, unit in _UNITS:
+        if size >= factor:
+            shown = format_decimal(round(size / factor, 1 if size < 10 * factor else 0), "#,##0.#")
+            if unit == "TB":
+                return gettext("%(size)s TB", size=shown)
+            if unit == "GB":
+                return gettext("%(size)s GB", size=shown)
+            if unit == "MB":
+                return gettext("%(size)s MB", size=shown)
+            return gettext("%(size)s KB", size=shown)
+    return gettext("%(size)s bytes", size=number(size))
+
+
+def size(value: int) -> str:
+    """A measured size in bytes for people ("1.5 GB", "1,5 GB", "512 KB"), as the viewer's language writes it."""
+    return _written("size", value, _size_words)
+
+
 def limit_words(limit: str) -> str:
     """What a limit counts, for people ("mailboxes", "MB of mail quota"), capitalised for a label."""
     words = str(ALL_LIMITS.get(limit, limit))
@@ -216,6 +239,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(named)
     app.add_template_filter(number)
     app.add_template_filter(megabytes)
+    app.add_template_filter(size)
 
     @app.after_request
     def static_read_whole(response: Response) -> Response:
