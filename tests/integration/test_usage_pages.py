@@ -71,7 +71,7 @@ def chart_rows(html: str, metric: str) -> list[tuple[str, str]]:
     """The screen readers' table of a chart: (day, value) per row."""
     figure = re.search(rf'<figure class="usage-chart[^"]*" data-chart="{metric}">(.*?)</figure>', html, re.S)
     assert figure, f"no chart of {metric}"
-    table = re.search(r'<table class="visually-hidden">(.*?)</table>', figure.group(1), re.S)
+    table = re.search(r'<div class="visually-hidden"><table>(.*?)</table></div>', figure.group(1), re.S)
     assert table and "<caption>" in table.group(1), "the chart's numbers are in a table with a caption"
     rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td>([^<]+)</td></tr>', table.group(1))
     return [(day.strip(), value.strip()) for day, value in rows]
@@ -108,6 +108,8 @@ def test_every_object_page_shows_its_use_and_its_month(web, things, server):
     rows = chart_rows(html, "mail_bytes")
     assert len(rows) == 30 and rows[-1][1] == "300 MB" and rows[-4][1] == "200 MB" and rows[0][1] == "0 bytes"
     assert "days in UTC" in html and "Last measured" in html
+    svg = html.split('data-chart="mail_bytes"')[1].split("</svg>")[0]
+    assert svg.count('class="chart-bar"') == 30 and 'height="84.0"' in svg  # the highest day fills the plot
     assert re.search(r'<svg viewBox="0 0 300 124" width="100%" aria-hidden="true"', html)
     assert "style=" not in html.split('id="usage"')[1].split("</section>")[0]  # the CSP forbids inline styles
 
