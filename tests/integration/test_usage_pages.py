@@ -102,7 +102,7 @@ def test_every_object_page_shows_its_use_and_its_month(web, things, server):
     web.login("acme@owner.test")
 
     html = web.get(f"/mailboxes/{mailbox.id}").get_data(as_text=True)
-    assert figure_text(html, "mail_bytes").startswith("300 MB of 1 GB")
+    assert figure_text(html, "mail_bytes").startswith("300 MB of 1,024 MB")
     assert '<progress class="usage-bar usage-ok mt-1" max="100" value="29"' in html
     assert figure_text(html, "mail_messages") == "1,234"
     rows = chart_rows(html, "mail_bytes")
