@@ -229,7 +229,8 @@ def use_cell(used: int | None, quota_mb: int) -> Markup:
     """A mailbox list's usage cell: its size against its quota, in words and as a bar. Python, not a
     macro: a list renders it once per row (an f-string of escaped values, as templating's row helpers)."""
     if used is None:
-        return Markup(f'<span class="text-body-secondary">{escape(gettext("not measured yet"))}</span>')  # noqa: S704 escaped
+        words = escape(gettext("not measured yet"))  # outside the f-string: pybabel does not look inside one
+        return Markup(f'<span class="text-body-secondary">{words}</span>')  # noqa: S704 escaped
     quota = quota_mb << 20
     percent = min(100, used * 100 // quota) if quota else 100
     level = "full" if used >= quota else ("near" if percent >= 80 else "ok")
