@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -54,6 +54,7 @@ class _Clock:
         self.locale = locale
         self.date_pattern: DateTimePattern = parse_pattern(skeletons["yMMMd"])
         self.time_pattern: DateTimePattern = parse_pattern(skeletons["Hm"])
+        self.short_day_pattern: DateTimePattern = parse_pattern(skeletons["MMMd"])
         self.days: dict[tuple[int, int, int], str] = {}
         self.minutes: dict[tuple[int, int], str] = {}
 
@@ -94,6 +95,12 @@ def localtime(value: datetime | None) -> str:
     else:
         zone = g.viewer_zone = _viewer_zone()
     return _clock().write(value.astimezone(zone))
+
+
+def day(value: date, short: bool = False) -> str:
+    """A calendar day (a chart's UTC day) as the viewer's language writes it: "Dec 4, 2026", short "Dec 4"."""
+    clock = _clock()
+    return (clock.short_day_pattern if short else clock.date_pattern).apply(value, clock.locale)
 
 
 def _status_words() -> dict[Status, tuple[str, str]]:
@@ -228,6 +235,7 @@ def _described(error: Exception, kind: type[HTTPException], default: str) -> str
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["day"] = day
     app.jinja_env.filters["in_unicode"] = address_in_unicode
     app.jinja_env.filters["named"] = named  # an object's name for people (models/naming.py)
     app.jinja_env.globals["csrf_input"] = csrf_input

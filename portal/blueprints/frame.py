@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, current_app, has_request_context, request, url_for
-from flask_babel import format_number
+from flask_babel import format_decimal, format_number
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -202,6 +202,46 @@ def megabytes(size: int) -> str:
     return _written("MB", size, lambda n: gettext("%(size)s MB", size=number(n)))
 
 
+# Sizes count in 1024s, as the quotas' MB do.
+_UNITS = ((1 << 40, "TB"), (1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "KB"))
+
+
+def _size_words(size: int) -> str:
+    for factor, unit in _UNITS:
+        if size >= factor:
+            shown = format_decimal(round(size / factor, 1 if size < 10 * factor else 0), "#,##0.#")
+            if unit == "TB":
+                return gettext("%(size)s TB", size=shown)
+            if unit == "GB":
+                return gettext("%(size)s GB", size=shown)
+            if unit == "MB":
+                return gettext("%(size)s MB", size=shown)
+            return gettext("%(size)s KB", size=shown)
+    return gettext("%(size)s bytes", size=number(size))
+
+
+def size(value: int) -> str:
+    """A measured size in bytes for people ("1.5 GB", "1,5 GB", "512 KB"), as the viewer's language writes it."""
+    return _written("size", value, _size_words)
+
+
+def use_cell(used: int | None, quota_mb: int) -> Markup:
+    """A mailbox list's usage cell: its size against its quota, in words and as a bar. Python, not a
+    macro: a list renders it once per row (an f-string of escaped values, as templating's row helpers)."""
+    if used is None:
+        words = escape(gettext("not measured yet"))  # outside the f-string: pybabel does not look inside one
+        return Markup(f'<span class="text-body-secondary">{words}</span>')  # noqa: S704 escaped
+    quota = quota_mb << 20
+    percent = min(100, used * 100 // quota) if quota else 100
+    level = "full" if used >= quota else ("near" if percent >= 80 else "ok")
+    words = escape(gettext("%(used)s of %(quota)s", used=size(used), quota=megabytes(quota_mb)))
+    label = escape(gettext("Mail stored"))
+    return Markup(  # noqa: S704 every value is escaped or a number
+        f'<span class="small">{words}</span><progress class="usage-bar usage-{level}" max="100"'
+        f' value="{percent:d}" aria-label="{label}">{percent:d}%</progress>'
+    )
+
+
 def limit_words(limit: str) -> str:
     """What a limit counts, for people ("mailboxes", "MB of mail quota"), capitalised for a label."""
     words = str(ALL_LIMITS.get(limit, limit))
@@ -213,9 +253,11 @@ def init_app(app: Flask) -> None:
     app.add_template_global(static_url)
     app.add_template_global(sidebar_links)
     app.add_template_global(limit_words)
+    app.add_template_global(use_cell)
     app.add_template_global(named)
     app.add_template_filter(number)
     app.add_template_filter(megabytes)
+    app.add_template_filter(size)
 
     @app.after_request
     def static_read_whole(response: Response) -> Response:

@@ -99,7 +99,11 @@ class Rollup(Base):
 
 class Reading(Base):
     __tablename__ = "usage_reading"
-    __table_args__ = (sa.Index("ix_usage_reading_account", "account_id", "metric"),)
+    __table_args__ = (
+        sa.Index("ix_usage_reading_account", "account_id", "metric"),
+        # Staff's heaviest accounts per server (services/usage.py): every column that ranking reads.
+        sa.Index("ix_usage_reading_server", "server_id", "account_id", "metric", "object_type", "value"),
+    )
 
     object_type: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     object_id: Mapped[int] = mapped_column(primary_key=True)

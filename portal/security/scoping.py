@@ -20,19 +20,21 @@ from portal.models.usage import totals
 from portal.security.sessions import current
 
 
-class Owned(Protocol):
-    """A model whose rows belong to an account (its id and account_id columns)."""
+class AccountRows(Protocol):
+    """A table whose rows belong to an account (its account_id column): usage readings have no id."""
 
-    id: Any
     account_id: Any
 
 
-class Row(Protocol):
+class Owned(AccountRows, Protocol):
+    """A model whose rows belong to an account (its id and account_id columns)."""
+
     id: Any
 
 
 M = TypeVar("M", bound=Owned)
-R = TypeVar("R", bound=Row)
+A = TypeVar("A", bound=AccountRows)
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class Actor:
         return {limit: self.scope.used(limit) for limit in LIMITS}
 
 
-def scoped(model: type[M], actor: Actor) -> sa.Select[tuple[M]]:
+def scoped(model: type[A], actor: Actor) -> sa.Select[tuple[A]]:
     """select(model) limited to the rows the actor may see."""
     stmt = sa.select(model)
     account = actor.scope
@@ -94,6 +96,7 @@ def scoped(model: type[M], actor: Actor) -> sa.Select[tuple[M]]:
 
 
 def console(model: type[R], actor: Actor) -> sa.Select[tuple[R]]:
+    # Any table: the console reads usage readings too, which have no id column.
     """select(model) for the staff console: every row for staff (not while impersonating), else none."""
     stmt = sa.select(model)
     if actor.real_user is None and actor.user.is_staff:

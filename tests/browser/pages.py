@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -37,7 +38,10 @@ from portal.models import (
     Website,
     utcnow,
 )
+from portal.models.metering import COUNTERS, Measured, Metric
+from portal.orchestration.metering.store import store
 from portal.services.dns_values import clean
+from portal.services.usage import METRICS
 from tests.ids import ID_MODELS
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -246,6 +250,24 @@ def add_one_of_each(account: Account) -> None:
 
 def txt_value(text: str) -> str:
     return clean("example.test", "x", "TXT", 3600, text).value
+
+
+def add_usage() -> None:
+    """A month of measurements for every object a chart shows, as a round stores them: the usage
+    cards, charts and bars are on the pages the walk opens."""
+    server = db.session.scalar(sa.select(Server).order_by(Server.id).limit(1))
+    server.measured_at = now = utcnow()
+    measured = []
+    for model, metrics in METRICS.items():
+        for obj in db.session.scalars(sa.select(model)):
+            for day in range(30):
+                for metric in metrics:
+                    value = (day * 37 + 11) % 400 if metric in COUNTERS else (day + 1) * 3_000_000 + obj.id * 1000
+                    if metric in (Metric.BYTES_SERVED, Metric.MAIL_MESSAGES):
+                        value = value * 250_000 if metric == Metric.BYTES_SERVED else (day + 1) * 40
+                    at = now - timedelta(days=29 - day)
+                    measured.append(Measured(model.__name__, obj.id, obj.account_id, metric, value, at))
+    store(server.id, measured)
 
 
 def add_plan() -> None:

@@ -38,6 +38,7 @@ from tests.browser.pages import (
     add_backend_log,
     add_one_of_each,
     add_plan,
+    add_usage,
     ids_for,
     plan,
     public_pages,
@@ -59,6 +60,7 @@ def site(live_server):
         add_one_of_each(account_named(name))
     add_backend_log()
     add_plan()
+    add_usage()
     db.session.commit()
     return live_server
 

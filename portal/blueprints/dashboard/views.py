@@ -11,6 +11,7 @@ from portal.models import Account, AuditEvent, Operation, OpState, Status
 from portal.security.roles import user
 from portal.security.scoping import console, current_actor, scoped
 from portal.services import overview
+from portal.services.usage import account_totals
 from portal.words import lazy_gettext as _l
 
 bp = Blueprint("dashboard", __name__)
@@ -57,6 +58,8 @@ def index():
     return render_template(
         "dashboard/index.html",
         meters=overview.meters(actor, used),
+        measured=account_totals(actor),
+        mail_quota_mb=used.get("quota_mb", 0),
         unsettled=unsettled,
         failed=failed,
         lists=LISTS,

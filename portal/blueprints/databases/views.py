@@ -27,6 +27,7 @@ from portal.services.databases import (
     set_grants,
     users_going_with,
 )
+from portal.services.usage import object_usage
 from portal.words import gettext, lazy_gettext
 
 bp = Blueprint("databases", __name__, url_prefix="/databases")
@@ -98,6 +99,14 @@ def sizes():
             count = refresh_sizes(current_actor())
             return saved(f"The sizes of {count} database(s) are being read again.", url_for(".index"), "info")
     return redirect(url_for(".index"))
+
+
+@bp.route("/<int:database_id>")
+@customer
+def show(database_id: int):
+    actor = current_actor()
+    database = get_scoped_or_404(Database, database_id, actor)
+    return render_template("databases/show.html", database=database, usage=object_usage(actor, Database, database.id))
 
 
 @bp.route("/<int:database_id>/delete", methods=["GET", "POST"])

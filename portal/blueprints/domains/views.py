@@ -23,6 +23,7 @@ from portal.services.domains import (
     may_verify_by_hand,
     verify_for_sub_account,
 )
+from portal.services.usage import object_usage
 from portal.words import gettext, lazy_gettext
 
 bp = Blueprint("domains", __name__, url_prefix="/domains")
@@ -88,6 +89,7 @@ def _page(domain: Domain, status: int = 200, verify_form: VerifyForm | None = No
         rotate_form=RotateForm(),
         # Staff behind the customer (impersonating) see what the resolver said.
         staff=actor.real_user is not None and actor.real_user.is_staff,
+        usage=object_usage(actor, Domain, domain.id),
     ), status
 
 

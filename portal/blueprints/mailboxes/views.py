@@ -34,6 +34,7 @@ from portal.services.mailboxes import (
     delete_mailbox,
     set_autoreply,
 )
+from portal.services.usage import mail_use, object_usage
 from portal.words import gettext, lazy_gettext
 
 bp = Blueprint("mailboxes", __name__, url_prefix="/mailboxes")
@@ -54,7 +55,8 @@ def index():
     page = paginated(query, total=None if filters.filtered else actor.total("mailboxes"))
     # The empty state says what to do first: a mailbox needs a domain.
     has_domains = bool(page.items) or filters.filtered or actor.total("domains") > 0
-    return render_template("mailboxes/index.html", page=page, listing=filters, has_domains=has_domains)
+    used = mail_use(actor, [m.id for m in page.items])  # the page's rows in one query
+    return render_template("mailboxes/index.html", page=page, listing=filters, has_domains=has_domains, used=used)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -106,6 +108,7 @@ def _page(mailbox: Mailbox, password_form=None, autoreply_form=None, status: int
         quota=quota_form or QuotaForm(data={"quota_mb": mailbox.quota_mb}),
         addresses=sorted(mailbox.addresses, key=lambda a: a.key),
         password_lost=password_lost(mailbox),
+        usage=object_usage(current_actor(), Mailbox, mailbox.id),
     ), status
 
 

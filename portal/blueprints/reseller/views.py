@@ -31,6 +31,7 @@ from portal.services.resellers import (
     usage,
     user_for_token,
 )
+from portal.services.usage import sub_account_totals
 from portal.words import gettext
 
 
@@ -118,6 +119,23 @@ def accounts():
         usage=summary,
         owners=owners,
         listing=filters,
+    )
+
+
+@bp.route("/reseller/usage", endpoint="usage")
+@access("reseller")
+@user
+@kept
+def usage_page():
+    """What each sub-account uses, as the servers measured it (a page of them, by name)."""
+    reseller = _reseller()
+    filters = listing(current_actor(), accounts=False)
+    query = sa.select(Account).where(Account.parent_id == reseller.id, Account.deleting_at.is_(None))
+    if filters.q:
+        query = query.where(matching(filters.q, Account.name))
+    page = paginated(query.order_by(Account.name, Account.id))
+    return render_template(
+        "reseller/usage.html", page=page, listing=filters, rows=sub_account_totals(current_actor(), list(page.items))
     )
 
 

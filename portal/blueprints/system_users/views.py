@@ -17,6 +17,7 @@ from portal.services.system_users import (
     keys_of,
     update_system_user,
 )
+from portal.services.usage import object_usage
 from portal.words import gettext, lazy_gettext
 
 bp = Blueprint("system_users", __name__, url_prefix="/system-users")
@@ -64,6 +65,7 @@ def _page(user, password_form=None, settings_form=None, status=200):
         form=password_form or UserPasswordForm(),
         settings=settings_form,
         password_lost=password_lost(user),
+        usage=object_usage(current_actor(), SystemUser, user.id),
     ), status
 
 

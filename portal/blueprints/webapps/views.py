@@ -10,6 +10,7 @@ from portal.models import Mount, Status, SystemUser, WebApp, Website
 from portal.models.naming import named
 from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
+from portal.services.usage import object_usage
 from portal.services.webapps import create_web_app, delete_web_app, php_versions, update_web_app
 from portal.words import gettext, lazy_gettext
 
@@ -70,7 +71,7 @@ def edit(app_id: int):
         with refusals(form):
             update_web_app(actor, app.id, options=form.option_values())
             return saved(gettext("%(name)s is being updated.", name=named(app)), url_for(".index"))
-    return render_template("webapps/form.html", form=form, app=app)
+    return render_template("webapps/form.html", form=form, app=app, usage=object_usage(actor, WebApp, app.id))
 
 
 @bp.route("/<int:app_id>/delete", methods=["GET", "POST"])

@@ -26,6 +26,7 @@ from portal.security.roles import customer
 from portal.security.scoping import current_actor, get_scoped_or_404, scoped
 from portal.services import ServiceError
 from portal.services.failures import viewer_is_staff
+from portal.services.usage import object_usage
 from portal.services.webapps import create_website, delete_website, retry_certificate, update_website
 from portal.words import gettext, lazy_gettext
 
@@ -134,6 +135,7 @@ def edit(website_id: int):
         cert_words=certificate_words(cert) if cert is not None else "",
         retry_form=Form() if cert is not None and cert.state == CertState.FAILED else None,
         staff=viewer_is_staff(),
+        usage=object_usage(actor, Website, website.id),
     )
 
 
