@@ -129,7 +129,9 @@ def check(name: str) -> None:
         click.echo(finding.line())
     if zone and not settings_problems(server.settings):
         settings = {**(server.settings or {}), "timezone": zone}
-        manage.edit_server(None, server, host=server.host, port=server.port, ssh_user=server.ssh_user, settings=settings)
+        manage.edit_server(
+            None, server, host=server.host, port=server.port, ssh_user=server.ssh_user, settings=settings
+        )
         db.session.commit()
         click.echo(f"timezone set to {zone}, as the server's clock has it")
     failed = sum(not f.ok for f in findings)

@@ -163,7 +163,7 @@ def test_a_hostile_request_line_adds_nothing_to_another_site(webstack, sites, ng
     other = sites["files"]
     fake = f"{time.time():.3f}%2099999%20200%20{other}"  # a second log line, as the client wishes it
     path = f'/"a\\"%22%0A{fake}%0D%0A{other}.log%20"%20{other}%20'
-    raw = f"GET {path} HTTP/1.1\r\nHost: shop.test\r\nUser-Agent: \"{other}.log\r\nConnection: close\r\n\r\n"
+    raw = f'GET {path} HTTP/1.1\r\nHost: shop.test\r\nUser-Agent: "{other}.log\r\nConnection: close\r\n\r\n'
     with socket.create_connection((nginx.host, nginx.port), timeout=10) as conn:
         conn.sendall(raw.encode())
         while conn.recv(65536):

@@ -206,7 +206,7 @@ def test_mail_received_and_sent_per_domain(tmp_path, awk):
         + sasl("carol")  # a login with no domain counts for none
         + "Oct 25 01:30:00 mx1 postfix/smtp[83]: 6D: to=<x@acme.test>, relay=mx.example[192.0.2.9]:25, "
         "delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 relayed)\n"  # relayed, not delivered here
-        + lmtp("carol@other.test", when="Oct 25 01:59:59.123456"),
+         + lmtp("carol@other.test", when="Oct 25 01:59:59.123456"),
     )
     assert lines == [
         Line("Domain", 11, "mail_received", 2, "1025010"),

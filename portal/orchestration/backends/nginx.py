@@ -241,7 +241,9 @@ class NginxBackend(Backend[Website]):
         fmt = posixpath.join(sites, USAGE_FORMAT_FILE)
         logs = server.setting("nginx_usage_log_dir", "/var/log/nginx/hostdeck")
         script.add(f"mkdir -p -m 0755 {q(logs)}")
-        script.add(f"if ! printf '%s' {q(USAGE_FORMAT_CONF)} | cmp -s - {q(fmt)}; then\n{write_file(fmt, USAGE_FORMAT_CONF)}\nfi")
+        script.add(
+            f"if ! printf '%s' {q(USAGE_FORMAT_CONF)} | cmp -s - {q(fmt)}; then\n{write_file(fmt, USAGE_FORMAT_CONF)}\nfi"
+        )
 
     def verifier(self, server: Server, plaintext: str) -> str:
         """A TLS private key goes to the server as it is: that is what nginx reads."""

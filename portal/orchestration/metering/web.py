@@ -51,7 +51,9 @@ class WebCollector(Collector):
         here = accounts_here(server.id)
         if here is not None:
             query = query.where(Website.account_id.in_(here))
-        return [Target("Website", id, account_id, usage_log(server, id)) for id, account_id in db.session.execute(query)]
+        return [
+            Target("Website", id, account_id, usage_log(server, id)) for id, account_id in db.session.execute(query)
+        ]
 
     def measure(self, script: Script, server: Server, targets: list[Target]) -> None:
         read_logs(script, server, self.name, [(t.object_id, t.key) for t in targets], AWK)
