@@ -39,7 +39,7 @@ run: $(VENV)/.runtime $(MOS)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo seed
 	@echo "Hostdeck demo on http://127.0.0.1:$(PORT)/"
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	USAGE_IN_PROCESS=true USAGE_INTERVAL=60 $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 worker: $(VENV)/.runtime
 	$(BIN)/flask worker
@@ -64,6 +64,7 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev test-deps
 	$(BIN)/python -m bench.orchestration
+	$(BIN)/python -m bench.usage
 	$(BIN)/python -m bench.seed $(BENCH_DATABASE_URL)
 	$(BIN)/python -m bench.pages $(BENCH_DATABASE_URL)
 	$(BIN)/python -m bench.fanout $(FANOUT_DATABASE_URL)

@@ -15,6 +15,7 @@ from portal.models import (
     DatabaseUser,
     Domain,
     Mailbox,
+    Reading,
     Status,
     SystemUser,
     WebApp,
@@ -187,3 +188,23 @@ def events(account_ids: list[int], count: int, actor_id: int | None = None) -> N
             for i in range(count)
         ],
     )
+
+
+def mail_readings(server_id: int) -> None:
+    """What a usage round would have read: each mailbox's size and message count."""
+    now = utcnow()
+    boxes = db.session.execute(sa.select(Mailbox.id, Mailbox.account_id)).all()
+    rows = [
+        {
+            "object_type": "Mailbox",
+            "object_id": box_id,
+            "metric": metric,
+            "server_id": server_id,
+            "account_id": account_id,
+            "value": value,
+            "at": now,
+        }
+        for box_id, account_id in boxes
+        for metric, value in (("mail_bytes", (box_id % 97) * 1024 * 1024), ("mail_messages", box_id % 500))
+    ]
+    insert(Reading, rows)

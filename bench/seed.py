@@ -149,6 +149,8 @@ def seed(url: str = URL) -> dict:
             },
         )
         db.session.add_all([server, Route(backend="dovecot", server=server), Route(backend="postfix", server=server)])
+        db.session.flush()
+        data.mail_readings(server.id)  # the mailbox list shows each one's use
         usage.recount(db.session)  # bulk inserts skip the flush that keeps the counters
         db.session.commit()
         vacuum()

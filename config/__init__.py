@@ -74,6 +74,8 @@ class Config:
     USAGE_RAW_DAYS = 7
     USAGE_HOURLY_DAYS = 60
     USAGE_DAILY_DAYS = 800
+    # Without Redis (the demo): a round runs in the web process after an apply, once per USAGE_INTERVAL.
+    USAGE_IN_PROCESS = False
     # Incident e-mails to staff. ALERT_EMAILS empty: every staff and admin login.
     SMTP_HOST = ""
     SMTP_PORT = 25

@@ -37,6 +37,7 @@ def seed_demo(root: str) -> bool:
     if db.session.scalar(sa.select(User).where(User.email == DEMO_LOGINS[0])):
         seed_plan()
         seed_dns(root)
+        seed_usage(root)
         db.session.commit()
         return False
     pw = hash_password(DEMO_PASSWORD)
@@ -65,6 +66,7 @@ def seed_demo(root: str) -> bool:
             "postfix_postmap": "",  # no Postfix here: write the map sources, compile nothing
             **DNS_SETTINGS,
             **dns_paths(root),
+            **usage_paths(root),
         },
     )
     db.session.add_all([server, *(Route(backend=backend, server=server) for backend in ("dovecot", "postfix", "bind"))])
@@ -94,6 +96,17 @@ def dns_paths(root: str) -> dict[str, str]:
         "bind_zones_conf": os.path.join(root, "bind", "hostdeck-zones.conf"),
         "bind_named_conf": os.path.join(root, "bind", "named.conf"),
     }
+
+
+def usage_paths(root: str) -> dict[str, str]:
+    return {"usage_state_dir": os.path.join(root, "usage")}
+
+
+def seed_usage(root: str) -> None:
+    """A demo seeded before usage rounds: its server keeps their state in its own folder."""
+    server = db.session.scalar(sa.select(Server).where(Server.name == "demo"))
+    if server is not None and "usage_state_dir" not in (server.settings or {}):
+        server.settings = {**server.settings, **usage_paths(root)}
 
 
 def seed_dns(root: str) -> None:

@@ -19,6 +19,7 @@ from portal.extensions import db
 from portal.models import BackendLog, LogState, Operation, OpState, utcnow
 from portal.orchestration.jobs import apply_server, runnable
 from portal.orchestration.locks import redis_lock
+from portal.orchestration.metering.rounds import collect_server, due_servers
 from portal.orchestration.outcome import forget_old_secrets
 from portal.orchestration.queue import queue, queued_key
 from portal.orchestration.routes import PLACED, ROUTES
@@ -54,6 +55,8 @@ def dispatch(server_ids: set[int] | list[int], actors: set[ActorIds] | None = No
                     continue
             if has_request_context() and isinstance(summary.get("log"), int):
                 g.setdefault(APPLIED_HERE, []).append(summary["log"])
+            if current_app.config["USAGE_IN_PROCESS"]:
+                _round_if_due(server_id)
             continue
         timeout = current_app.config["RQ_JOB_TIMEOUT"]
         try:
@@ -72,6 +75,16 @@ def dispatch(server_ids: set[int] | list[int], actors: set[ActorIds] | None = No
             log.warning("server %s: cannot enqueue (%s); the sweeper will retry", server_id, exc)
             with contextlib.suppress(RedisError):
                 q.connection.delete(queued_key(server_id))
+
+
+def _round_if_due(server_id: int) -> None:
+    """No worker, no sweeper (the demo): a usage round after an apply, when the server is due one."""
+    with current_app.app_context():
+        try:
+            if server_id in due_servers(current_app.config["USAGE_INTERVAL"]):
+                collect_server(server_id)
+        except Exception:  # the change is committed; the request must not fail now
+            log.exception("server %s: in-process usage round failed", server_id)
 
 
 def applied_here() -> list[int]:

@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import BackendLog, Operation, OpState, Route, Server
+from portal.models import BackendLog, Operation, OpState, Reading, Rollup, Route, Sample, Server
 from portal.models.server_settings import setting_from_text, settings_problems
 from portal.orchestration.backends import BACKENDS
 from portal.orchestration.republish import republish_all
@@ -348,6 +348,8 @@ def remove_server(actor: Actor | None, server: Server) -> History:
     )
     db.session.execute(sa.delete(Operation).where(Operation.server_id == server.id))
     db.session.execute(sa.delete(BackendLog).where(BackendLog.server_id == server.id))
+    for measured in (Sample, Rollup, Reading):  # what its rounds read (SQLite keeps no cascades)
+        db.session.execute(sa.delete(measured).where(measured.server_id == server.id))
     db.session.delete(server)
     db.session.flush()
     return gone
