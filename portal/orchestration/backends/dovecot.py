@@ -151,6 +151,11 @@ def _field(value: object) -> str:
     return text
 
 
+def mail_home(server: Server, domain: str, local_part: str) -> str:
+    """A mailbox's home on the server: <mail_root>/<domain>/<local part> (its mail in ~/Maildir)."""
+    return posixpath.join(server.setting("mail_root", "/var/vmail"), _field(domain), _field(local_part))
+
+
 class DovecotBackend(Backend[Mailbox]):
     name = "dovecot"
     handles = ("Mailbox",)
@@ -159,8 +164,7 @@ class DovecotBackend(Backend[Mailbox]):
         return verifiers.dovecot(server.setting("dovecot_scheme", "SHA512-CRYPT"), plaintext)
 
     def home(self, server: Server, mailbox: Mailbox) -> str:
-        root = server.setting("mail_root", "/var/vmail")
-        return posixpath.join(root, _field(mailbox.domain.name), _field(mailbox.local_part))
+        return mail_home(server, mailbox.domain.name, mailbox.local_part)
 
     def payload(self, mailbox: Mailbox, server: Server) -> dict[str, Any]:
         return {"user": mailbox.address, "home": self.home(server, mailbox)}

@@ -11,6 +11,7 @@ from portal.models.metering import Measured, Metric
 from portal.orchestration.script import Script
 
 PREFIX = "hostdeck-usage"
+BIGGEST = 2**63 - 1  # the value columns are BigInteger
 # <collector> <object type> <object id> <metric> <value> [<at>: UTC epoch seconds]
 LINE = re.compile(r"^hostdeck-usage\t([a-z_]+)\t([A-Za-z]+)\t(\d{1,10})\t([a-z_]+)\t(\d{1,19})(?:\t(\d{1,12}))?$")
 
@@ -76,11 +77,15 @@ class Collector:
 
 
 def parse(stdout: str) -> dict[str, list[Line]]:
-    """The round's output by collector; lines that do not match exactly are ignored."""
+    """The round's output by collector; lines that do not match exactly are ignored. Lines end at
+    "\n" alone: str.splitlines() also breaks at \v, \f, \x1c-\x1e, \x85 and \u2028, which a name
+    printed on the server could hold, and a line forged after one would count."""
     found: dict[str, list[Line]] = {}
-    for text in stdout.splitlines():
-        match = LINE.match(text)
+    for text in stdout.split("\n"):
+        match = LINE.fullmatch(text)
         if match:
             name, object_type, object_id, metric, value, at = match.groups()
+            if int(value) > BIGGEST:  # past what a value column holds: no real use, a broken line
+                continue
             found.setdefault(name, []).append(Line(object_type, int(object_id), metric, int(value), at))
     return found

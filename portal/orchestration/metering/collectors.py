@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from portal.orchestration.metering.base import Collector
-from portal.orchestration.metering.mail_log import MailLogCollector
-from portal.orchestration.metering.web import WebCollector
+from portal.orchestration.metering.databases import MARIADB_SIZES, POSTGRESQL_SIZES
+from portal.orchestration.metering.disk import DISK
+from portal.orchestration.metering.mail import MAIL
+from portal.orchestration.metering.mail_log import MAIL_LOG
+from portal.orchestration.metering.web import WEB
 
-# Filled in by the collector modules' entries below (one per backend that measures something).
+# One per backend that measures something.
 COLLECTORS: tuple[Collector, ...] = (
-    # Logs, read from where the last round stopped (metering/logs.py):
-    WebCollector(),
-    MailLogCollector(),
+    MAIL,
+    DISK,
+    MARIADB_SIZES,
+    POSTGRESQL_SIZES,
+    # Logs, read on from where the last round stopped (metering/logs.py):
+    WEB,
+    MAIL_LOG,
 )

@@ -177,3 +177,6 @@ class MailLogCollector(Collector):
             return super().at(server, field, now)
         zone = _zone(str(server.setting("timezone", "UTC")))
         return local_hour(field, zone, now, server.measured_at) or now
+
+
+MAIL_LOG = MailLogCollector()

@@ -57,3 +57,6 @@ class WebCollector(Collector):
 
     def measure(self, script: Script, server: Server, targets: list[Target]) -> None:
         read_logs(script, server, self.name, [(t.object_id, t.key) for t in targets], AWK)
+
+
+WEB = WebCollector()
