@@ -31,6 +31,7 @@ from portal.extensions import db
 from portal.models import Domain, Server
 from portal.models.metering import Metric
 from portal.orchestration.metering.base import Collector, Target
+from portal.orchestration.metering.held import held
 from portal.orchestration.metering.logs import read_logs
 from portal.orchestration.placement import accounts_here
 from portal.orchestration.proof import proven
@@ -157,10 +158,7 @@ class MailLogCollector(Collector):
     object_types = ("Domain",)
 
     def targets(self, server: Server) -> list[Target]:
-        query = sa.select(Domain).order_by(Domain.id)
-        here = accounts_here(server.id)
-        if here is not None:
-            query = query.where(Domain.account_id.in_(here))
+        query = sa.select(Domain).where(*held(Domain, accounts_here(server.id))).order_by(Domain.id)
         found = [d for d in db.session.scalars(query) if proven(d)]
         names = Counter(d.name for d in found)
         # A name two accounts claim (reserved names in the demo and tests) counts for neither.

@@ -15,6 +15,7 @@ from portal.models import Server, Website
 from portal.models.metering import Metric
 from portal.orchestration.backends.nginx import usage_log
 from portal.orchestration.metering.base import Collector, Target
+from portal.orchestration.metering.held import held
 from portal.orchestration.metering.logs import read_logs
 from portal.orchestration.placement import accounts_here
 from portal.orchestration.script import Script
@@ -47,12 +48,10 @@ class WebCollector(Collector):
     object_types = ("Website",)
 
     def targets(self, server: Server) -> list[Target]:
-        query = sa.select(Website.id, Website.account_id).order_by(Website.id)
-        here = accounts_here(server.id)
-        if here is not None:
-            query = query.where(Website.account_id.in_(here))
+        query = sa.select(Website.id, Website.account_id).where(*held(Website, accounts_here(server.id)))
         return [
-            Target("Website", id, account_id, usage_log(server, id)) for id, account_id in db.session.execute(query)
+            Target("Website", id, account_id, usage_log(server, id))
+            for id, account_id in db.session.execute(query.order_by(Website.id))
         ]
 
     def measure(self, script: Script, server: Server, targets: list[Target]) -> None:
