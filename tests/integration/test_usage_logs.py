@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import smtplib
 import socket
 import time
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from tests.helpers import (
     add_server,
     domain_id,
     local_mail_server,
+    new_address,
     new_mailbox,
     new_system_user,
     new_web_app,
@@ -212,6 +214,23 @@ def test_mail_delivered_by_postfix_counts_as_received_for_its_domain(web, make_a
     assert measured("Domain", quiet, "mail_received") == 0
     round_on(mail_server)
     assert measured("Domain", meter, "mail_received") == before + 1
+
+    # A catch-all takes a hostile quoted recipient: the delivery is meter.test's, quiet.test gets nothing.
+    assert new_address(web, "", domain="meter.test", mailboxes=["alice@meter.test"], catch_all=True).status_code == 302
+    work()
+    mx.settle()
+    hostile = '"x>, to=<bob@quiet.test>, dsn=2.0.0, status=sent"@meter.test'
+    with smtplib.SMTP(mx.host, mx.smtp_port, timeout=30) as smtp:
+        smtp.ehlo()
+        assert smtp.docmd("MAIL FROM:<someone@other.example>")[0] == 250
+        code, reply = smtp.docmd(f"RCPT TO:<{hostile}>")
+        assert code == 250, reply
+        assert smtp.data(b"Subject: Caught\r\n\r\nBy the catch-all.\r\n")[0] == 250
+    dovecot.wait_for_messages("alice@meter.test", PW, 2, timeout=15)
+    wait_for(lambda: mx.log_text().count("to=<alice@meter.test>") >= 2, what="the second delivery in the log")
+    round_on(mail_server)
+    assert measured("Domain", meter, "mail_received") == before + 2
+    assert measured("Domain", quiet, "mail_received") == 0
 
 
 @pytest.fixture

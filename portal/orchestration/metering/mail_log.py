@@ -86,16 +86,37 @@ function address(text,   at) {
 function count(name, metric, key) {
   if (name in domain) seen[domain[name] " " metric " " key]++
 }
+# orig_to=<local@domain>, where a quoted local part ("...", with \" and \\ inside) may hold anything:
+# what follows it, or "" when it is not one.
+function past_orig_to(s,   i, c) {
+  i = 10
+  if (substr(s, i, 1) == "\"") {
+    for (i++; i <= length(s); i++) {
+      c = substr(s, i, 1)
+      if (c == "\\") i++
+      else if (c == "\"") break
+    }
+    if (i > length(s)) return ""
+    i++
+  }
+  s = substr(s, i)
+  if (!match(s, /^[^ "<>]*>, /)) return ""
+  return substr(s, RLENGTH + 1)
+}
 # QUEUEID: to=<a@b>, [orig_to=<...>,] relay=..., [conn_use=N,] delay=..., delays=..., dsn=2.x.x, status=sent (...)
-function received(f, i, key,   j) {
+function received(line, f, i, key,   at, rest, g) {
   if (f[i] !~ /^[0-9A-Za-z]+:$/ || f[i + 1] !~ ("^to=<" local ">,$")) return
-  j = i + 2
-  if (f[j] ~ /^orig_to=/) { if (f[j] !~ /^orig_to=<[^ ]*>,$/) return; j++ }
-  if (f[j] !~ /^relay=[^ ]*,$/) return
-  j++
-  if (f[j] ~ /^conn_use=[0-9]+,$/) j++
-  if (f[j] !~ /^delay=[0-9.]+,$/ || f[j + 1] !~ /^delays=[0-9.\/]+,$/ || f[j + 2] !~ /^dsn=2\.[0-9.]+,$/) return
-  if (f[j + 3] != "status=sent") return
+  at = index(line, " " f[i] " " f[i + 1] " ")
+  if (at == 0) return
+  rest = substr(line, at + length(f[i]) + length(f[i + 1]) + 3)
+  if (substr(rest, 1, 9) == "orig_to=<") rest = past_orig_to(rest)
+  split(rest, g, " ")
+  at = 1
+  if (g[at] !~ /^relay=[^ ]*,$/) return
+  at++
+  if (g[at] ~ /^conn_use=[0-9]+,$/) at++
+  if (g[at] !~ /^delay=[0-9.]+,$/ || g[at + 1] !~ /^delays=[0-9.\/]+,$/ || g[at + 2] !~ /^dsn=2\.[0-9.]+,$/) return
+  if (g[at + 3] != "status=sent") return
   count(address(substr(f[i + 1], 5, length(f[i + 1]) - 6)), "mail_received", key)
 }
 # QUEUEID: client=name[addr]:port, [sasl_method=X,] sasl_username=a@b[, sasl_sender=...]
@@ -113,7 +134,7 @@ function record(line,   f, n, b, key) {
   if (f[1] in month) { key = syslog(f[1], f[2], f[3]); b = 5 }
   else { key = rfc3339(f[1]); b = 3 }
   if (key == "" || n < b + 2) return
-  if (f[b] ~ /^postfix[a-z0-9_.-]*\/(lmtp|virtual|local|pipe)\[[0-9]+\]:$/) received(f, b + 1, key)
+  if (f[b] ~ /^postfix[a-z0-9_.-]*\/(lmtp|virtual|local|pipe)\[[0-9]+\]:$/) received(line, f, b + 1, key)
   else if (f[b] ~ /^postfix[a-z0-9_.-]*(\/[a-z0-9_.-]+)?\/smtpd\[[0-9]+\]:$/) submitted(f, n, b + 1, key)
 }
 function report(   k, p) {
