@@ -281,6 +281,28 @@ def test_a_log_across_the_autumn_change_gives_the_right_utc_hours(madrid, tmp_pa
     }
 
 
+def test_a_round_in_the_repeated_hour_and_the_next_keep_the_passes_apart(madrid, tmp_path):
+    """The first round ends in the second pass; the next reads on from there, with nothing going back."""
+    log = tmp_path / "mail.log"
+    log.write_text("".join(delivered(f"Oct 25 {t}", "alice@acme.test") for t in ("02:30:00", "02:50:00", "02:20:00")))
+    round_on(madrid)
+    madrid.measured_at = datetime(2026, 10, 25, 1, 21, tzinfo=UTC)  # that round ran at 02:21 CET
+    db.session.commit()
+    with open(log, "a") as handle:
+        handle.write("".join(delivered(f"Oct 25 {t}", "alice@acme.test") for t in ("02:40:00", "02:55:00", "03:05:00")))
+    round_on(madrid)
+    hours = db.session.execute(
+        sa.select(Rollup.start, Rollup.value).where(
+            Rollup.object_id == domain_id("acme.test"), Rollup.metric == "mail_received", Rollup.period == "hour"
+        )
+    ).all()
+    assert {h.astimezone(UTC).replace(tzinfo=None): v for h, v in hours} == {
+        datetime(2026, 10, 25, 0): 2,  # 02:30 and 02:50 CEST
+        datetime(2026, 10, 25, 1): 3,  # 02:20, then 02:40 and 02:55 CET
+        datetime(2026, 10, 25, 2): 1,  # 03:05 CET
+    }
+
+
 def test_hostile_local_parts_and_replies_add_nothing_to_another_domain(madrid, tmp_path):
     clock = datetime.now(UTC)
     now = f"{clock:%b} {clock.day:2d} {clock:%H:%M:%S}"

@@ -279,6 +279,10 @@ def test_the_first_pass_that_cannot_be_is_the_second():
     of that hour is the second pass, though nothing went back in this round's lines."""
     previous = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)  # 02:30 CET, in the second pass
     assert local_hour("1025020", MADRID, AFTER_DST, previous) == datetime(2026, 10, 25, 1, tzinfo=UTC)
+    soon_after = datetime(2026, 10, 25, 1, 5, tzinfo=UTC)  # 02:05 CET
+    assert local_hour("1025020", MADRID, AFTER_DST, soon_after) == datetime(2026, 10, 25, 1, tzinfo=UTC)
+    much_later = datetime(2026, 12, 4, tzinfo=UTC)  # a first round on history: the awk's marker decides
+    assert local_hour("1025020", MADRID, much_later, much_later) == datetime(2026, 10, 25, 0, tzinfo=UTC)
     early = datetime(2026, 10, 25, 0, 40, tzinfo=UTC)  # 02:40 CEST: the first pass could still be
     assert local_hour("1025020", MADRID, AFTER_DST, early) == datetime(2026, 10, 25, 0, tzinfo=UTC)
 

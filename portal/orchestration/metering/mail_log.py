@@ -38,8 +38,10 @@ from portal.orchestration.proof import proven
 from portal.orchestration.script import Script, q
 
 LOG_KEY = 1  # the one log's key in the state file
-# A fold=0 reading that would end this long before the last round began cannot be: it is the second pass.
-SLACK = timedelta(minutes=10)
+# A round reads what was written since the last one began: a first-pass hour that ended before then (by
+# more than a line's lateness in syslog and the clocks' difference) cannot be, it is the second pass.
+SLACK = timedelta(minutes=2)
+RECENT = timedelta(hours=3)
 
 AWK = r"""
 FILENAME != "-" { if (NF == 2) domain[$2] = $1; next }
@@ -167,8 +169,11 @@ def local_hour(key: str, zone: zoneinfo.ZoneInfo, now: datetime, previous: datet
     else:
         return None
     first, second = (naive.replace(tzinfo=zone, fold=f).astimezone(UTC) for f in (0, 1))
-    if fold == 0 and first != second and previous is not None and first + timedelta(hours=1) <= previous - SLACK:
-        fold = 1
+    # (Only a round soon after: one that reads old history, for a collector new on the server, has
+    # both passes in its lines and the awk's marker.)
+    if fold == 0 and first != second and previous is not None:
+        if first + timedelta(hours=1) <= previous - SLACK and previous - first < RECENT:
+            fold = 1
     return second if fold else first
 
 
