@@ -14,7 +14,10 @@ The place is "<key> <inode> <offset>", one line per log, in `<usage_state_dir>/<
   is missing (moved, not reopened yet) the moved file is read and its inode kept;
 - a log that shrank under the same inode (logrotate's copytruncate) is read from 0.
 
-Every header starts with a token made for this round, so no line of a log can pass for one.
+Every header starts with a token made for this round, so no line of a log can pass for one. One
+`stat` covers every log; a rotation between it and a log's read makes that read start past the end of
+the new, still short file: nothing is read, the old inode is kept, and the next round finishes the old
+file and starts the new one as above.
 """
 
 from __future__ import annotations
