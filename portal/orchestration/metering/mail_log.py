@@ -171,9 +171,8 @@ def local_hour(key: str, zone: zoneinfo.ZoneInfo, now: datetime, previous: datet
     first, second = (naive.replace(tzinfo=zone, fold=f).astimezone(UTC) for f in (0, 1))
     # (Only a round soon after: one that reads old history, for a collector new on the server, has
     # both passes in its lines and the awk's marker.)
-    if fold == 0 and first != second and previous is not None:
-        if first + timedelta(hours=1) <= previous - SLACK and previous - first < RECENT:
-            fold = 1
+    if fold == 0 and first != second and previous is not None and first + timedelta(hours=1) <= previous - SLACK:
+        fold = int(previous - first < RECENT)
     return second if fold else first
 
 
