@@ -3,6 +3,7 @@ Dovecot's LMTP, homes and web apps over the test sshd, databases on MariaDB and 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import smtplib
@@ -419,3 +420,17 @@ def test_one_query_per_engine_and_a_database_not_made_yet_reads_zero(databases, 
     script = db.session.scalar(sa.select(BackendLog.script).where(BackendLog.id == summary["log"]))
     assert script.count("information_schema.tables") == 1 and script.count("pg_database_size") == 1
     assert script.count(shop.name) == 1  # PostgreSQL's query only
+
+
+def test_a_round_while_another_holds_the_servers_lock_reads_nothing_and_is_no_failure(mail, dovecot):
+    """Two rounds of one server never overlap: the second finds the lock taken and stops, in words."""
+    state = Path(db.session.get(type(mail), mail.id).setting("usage_state_dir"))
+    state.mkdir(parents=True, exist_ok=True)
+    with open(state / ".round.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        summary = round_on(mail)
+    assert summary["state"] == "WARNING" and summary["values"] == 0
+    entry = db.session.get(BackendLog, summary["log"])
+    assert entry.error == "another usage round was running on this server"
+    assert reading(mailbox("alice@acme.test"), Metric.MAIL_BYTES) is None
+    assert round_on(mail)["state"] == "SUCCESS"  # once the lock is free

@@ -32,12 +32,13 @@ from portal.orchestration.transports import ExecTimeout, TransportError, exec_ti
 
 log = logging.getLogger(__name__)
 Summary = dict[str, int | str | None]
+BUSY = 75  # the script's exit when another round holds the server's lock: nothing read, nothing wrong
 OUTPUT_LIMIT = 64 * 1024  # of a round's output kept in its BackendLog: the values are in the tables
 # The round's own lock on the server: a second round at the same time reads nothing.
 LOCK = """\
 install -d -m 0700 {state}
 exec 8>>{state}/.round.lock
-flock -n 8 || {{ echo "another usage round is running on this server" >&2; exit 75; }}
+flock -n 8 || {{ echo "another usage round is running on this server" >&2; exit {busy}; }}
 """
 
 
@@ -53,7 +54,7 @@ def applies_due(server_id: int) -> bool:
 
 def build(server: Server, collectors: list[Collector]) -> tuple[Script, dict[str, list[Target]]]:
     script = Script()
-    script.add(LOCK.format(state=q(server.setting("usage_state_dir", "/var/lib/hostdeck/usage"))))
+    script.add(LOCK.format(state=q(server.setting("usage_state_dir", "/var/lib/hostdeck/usage")), busy=BUSY))
     targets: dict[str, list[Target]] = {}
     for collector in collectors:
         targets[collector.name] = found = collector.targets(server)
@@ -93,6 +94,7 @@ def _collect(server: Server, force: bool) -> Summary:
     db.session.add(entry)
     began = time.monotonic()
     measured_count = 0
+    read = False
     try:
         problems = settings_problems(server.settings)
         if problems:
@@ -125,13 +127,16 @@ def _collect(server: Server, force: bool) -> Summary:
             for target in (t for found in targets.values() for t in found):
                 seen.setdefault(target.object_type, set()).add(target.object_id)
             forget_gone(server.id, seen, {t for c in collectors for t in c.object_types})
-            measured_count = len(measured)
-            server.measured_at = now
+            measured_count, read = len(measured), True
+        elif result.exit_code == BUSY:
+            entry.state, entry.error = LogState.WARNING, "another usage round was running on this server"
         else:
             entry.state = LogState.FAILURE
     entry.finished_at = utcnow()
+    # A failed round waits for the next interval too, rather than running again at every sweep.
+    server.measured_at = now
     db.session.commit()
-    if entry.state in (LogState.SUCCESS, LogState.WARNING):
+    if read:
         warnings.after_round(server.id)
     log.info(
         "server %s: usage round %s %s (%d values, %.1f s)",
