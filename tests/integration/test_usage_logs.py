@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import AuditEvent, LogState, Rollup, Sample, Server, WebApp, Website
+from portal.models import AuditEvent, BackendLog, LogState, Rollup, Sample, Server, WebApp, Website
 from portal.orchestration.metering.rounds import collect_server
 from tests.helpers import (
     add_server,
@@ -260,6 +260,10 @@ def delivered(when: str, to: str, reply: str = "250 2.0.0 Saved") -> str:
 
 def test_a_log_across_the_autumn_change_gives_the_right_utc_hours(madrid, tmp_path):
     """Europe/Madrid, last Sunday of October 2026: 02:00-03:00 CEST (UTC+2), then again CET (UTC+1)."""
+    round_on(madrid)  # a round that read nothing (no log yet), in the second pass: its lines say more
+    first = db.session.scalar(sa.select(BackendLog).where(BackendLog.server_id == madrid.id))
+    first.started_at = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    db.session.commit()
     times = {"01:40:00": 1, "02:10:00": 2, "02:55:00": 3, "02:05:00": 4, "02:50:00": 5, "03:15:00": 6}
     (tmp_path / "mail.log").write_text(
         "".join(delivered(f"Oct 25 {t}", "alice@acme.test") * n for t, n in times.items())
@@ -286,7 +290,8 @@ def test_a_round_in_the_repeated_hour_and_the_next_keep_the_passes_apart(madrid,
     log = tmp_path / "mail.log"
     log.write_text("".join(delivered(f"Oct 25 {t}", "alice@acme.test") for t in ("02:30:00", "02:50:00", "02:20:00")))
     round_on(madrid)
-    madrid.measured_at = datetime(2026, 10, 25, 1, 21, tzinfo=UTC)  # that round ran at 02:21 CET
+    first = db.session.scalar(sa.select(BackendLog).where(BackendLog.server_id == madrid.id))
+    first.started_at = datetime(2026, 10, 25, 1, 21, tzinfo=UTC)  # that round ran at 02:21 CET
     db.session.commit()
     with open(log, "a") as handle:
         handle.write("".join(delivered(f"Oct 25 {t}", "alice@acme.test") for t in ("02:40:00", "02:55:00", "03:05:00")))

@@ -13,7 +13,7 @@ the fields) can never name another domain.
 
 Times: a syslog timestamp ("Oct 25 02:30:00") has no zone and no year. awk keeps the local hour and a
 fold marker (`MMDDHHF`, 7 digits): in the hour a DST change repeats, the lines whose local time goes
-back belong to the second pass (F=1). `at()` reads the key in the server's `timezone`, takes the year
+back belong to the second pass (F=1). `read()` reads the key in the server's `timezone`, takes the year
 from the round's time and converts to UTC. An RFC 3339 timestamp with its offset (rsyslog's high
 precision format) is converted on the server already: its key is the UTC hour in epoch seconds.
 """
@@ -23,14 +23,15 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Domain, Server
-from portal.models.metering import Metric
-from portal.orchestration.metering.base import Collector, Target
+from portal.models import BackendLog, Domain, Server
+from portal.models.metering import Measured, Metric
+from portal.orchestration.metering.base import Collector, Line, Target
 from portal.orchestration.metering.held import held
 from portal.orchestration.metering.logs import read_logs
 from portal.orchestration.placement import accounts_here
@@ -195,11 +196,33 @@ class MailLogCollector(Collector):
         values = f"<(printf '%s' {q(listed)})"
         read_logs(script, server, self.name, [(LOG_KEY, log)], AWK, values)
 
-    def at(self, server: Server, field: str | None, now: datetime) -> datetime:
-        if field is None or len(field) != 7:
-            return super().at(server, field, now)
+    def read(self, server: Server, lines: list[Line], targets: list[Target], now: datetime) -> list[Measured]:
+        """Local hours become UTC ones. Where this round's lines hold both passes of a repeated hour,
+        the awk's marker tells them apart; where they hold only one, the last round that read says
+        which it is."""
         zone = _zone(str(server.setting("timezone", "UTC")))
-        return local_hour(field, zone, now, server.measured_at) or now
+        both = {line.at[:6] for line in lines if line.at and len(line.at) == 7 and line.at[6] == "1"}
+        previous = last_read(server.id, now) if any(line.at and len(line.at) == 7 for line in lines) else None
+        utc = []
+        for line in lines:
+            if line.at and len(line.at) == 7:
+                hour = local_hour(line.at, zone, now, None if line.at[:6] in both else previous) or now
+                line = replace(line, at=str(int(hour.timestamp())))
+            utc.append(line)
+        return super().read(server, utc, targets, now)
+
+
+def last_read(server_id: int, now: datetime) -> datetime | None:
+    """When the last round before this one that read the server's logs began (its script exited 0: a
+    failed or busy round reads nothing, and keeps the place in every log)."""
+    return db.session.scalar(
+        sa.select(sa.func.max(BackendLog.started_at)).where(
+            BackendLog.server_id == server_id,
+            BackendLog.backends.startswith("usage:"),
+            BackendLog.exit_code == 0,
+            BackendLog.started_at < now,
+        )
+    )
 
 
 MAIL_LOG = MailLogCollector()
