@@ -262,6 +262,19 @@ def test_the_repeated_autumn_hour_is_marked_as_its_second_pass(tmp_path, awk):
     assert [(x.at, x.value) for x in lines] == [("1026090", 1)]
 
 
+def test_the_next_round_goes_on_in_the_second_pass(tmp_path, awk):
+    """A round that ends at the change: the next one's lines, which start in the second pass and never go
+    back, are marked by what the last one kept beside its place."""
+    first = mail_round(
+        tmp_path, awk, "".join(lmtp("a@acme.test", when=f"Oct 25 {t}") for t in ("02:30:00", "02:59:40"))
+    )
+    assert [(x.at, x.value) for x in first] == [("1025020", 2)]
+    state = (tmp_path / "state" / "mail_log.state").read_text().split()
+    assert len(state) == 6 and state[0] == "1"
+    later = "".join(lmtp("a@acme.test", when=f"Oct 25 {t}") for t in ("02:01:00", "02:30:00", "03:00:10"))
+    assert [(x.at, x.value) for x in mail_round(tmp_path, awk, later)] == [("1025021", 2), ("1025030", 1)]
+
+
 # Local hours to UTC
 
 MADRID = ZoneInfo("Europe/Madrid")

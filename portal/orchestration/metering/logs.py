@@ -7,7 +7,7 @@ and writes the new place in each log to the collector's state file, which replac
 once awk has finished (a temporary file, then mv). So a million new lines come back as a few
 aggregate lines, and a round that fails keeps its place.
 
-The place is "<key> <inode> <offset>", one line per log, in `<usage_state_dir>/<collector>.state`:
+The place is "<key> <inode> <offset>" (and what the collector's awk keeps), one line per log, in `<usage_state_dir>/<collector>.state`:
 - new complete lines only: a last line still being written (no newline yet) waits for the next round;
 - rotation by inode: when the log's inode changed, the rest of the file with the saved inode
   (`<log>.1`, where `mv` and logrotate put it) is read first, then the new log from 0; while the log
@@ -28,23 +28,25 @@ import secrets
 from portal.models import Server
 from portal.orchestration.script import Script, q
 
-# hu_parts STATE TOKEN KEY LOG [KEY LOG]...: for each log, "TOKEN KEY INODE START", the bytes from
+# hu_parts STATE TOKEN KEY LOG [KEY LOG]...: for each log, "TOKEN KEY INODE START [KEPT]", the bytes from
 # START to the end of the file (none when there is nothing new), and a newline of its own, so the
 # next header starts a line and awk can tell a last line that was complete from one that was not.
 READER = r"""
 hu_part() {
-  printf '%s %s %s %s\n' "$1" "$2" "$4" "$5"
+  printf '%s %s %s %s%s\n' "$1" "$2" "$4" "$5" "${7:+ $7}"
   if [ "$6" -gt "$5" ]; then tail -c "+$(($5 + 1))" -- "$3" || :; fi
   printf '\n'
 }
 hu_parts() {
-  local state=$1 token=$2 key log ino off now old i
+  local state=$1 token=$2 key log ino off more now old i
   shift 2
   local -a args=("$@") found=()
-  local -A at=() st=()
+  local -A at=() st=() kept=()
   if [ -f "$state" ]; then
-    while read -r key ino off; do
-      if [[ $key =~ ^[0-9]+$ && $ino =~ ^[0-9]+$ && $off =~ ^[0-9]+$ ]]; then at[$key]="$ino $off"; fi
+    while read -r key ino off more; do
+      if [[ $key =~ ^[0-9]+$ && $ino =~ ^[0-9]+$ && $off =~ ^[0-9]+$ && $more =~ ^[0-9\ ]*$ ]]; then
+        at[$key]="$ino $off" kept[$key]=$more
+      fi
     done < "$state"
   fi
   for ((i = 1; i < ${#args[@]}; i += 2)); do
@@ -57,40 +59,47 @@ hu_parts() {
       < <(stat -L --printf '%i %s %n\0' -- "${found[@]}")
   fi
   for ((i = 0; i < ${#args[@]}; i += 2)); do
-    key=${args[i]} log=${args[i + 1]}
+    key=${args[i]} log=${args[i + 1]} more=${kept[${args[i]}]:-}
     now=${at[$key]:-0 0}
     ino=${now%% *} off=${now##* }
     old=${st[$log.1]:-}
     now=${st[$log]:-}
     if [ -z "$now" ]; then  # moved away and not reopened yet: the moved file still grows
       if [ "$ino" != 0 ] && [ "${old%% *}" = "$ino" ]; then
-        hu_part "$token" "$key" "$log.1" "$ino" "$off" "${old##* }"
+        hu_part "$token" "$key" "$log.1" "$ino" "$off" "${old##* }" "$more"
       else
-        hu_part "$token" "$key" "$log" "$ino" "$off" 0
+        hu_part "$token" "$key" "$log" "$ino" "$off" 0 "$more"
       fi
       continue
     fi
     if [ "$ino" != 0 ] && [ "${now%% *}" != "$ino" ]; then  # rotated: finish the old file first
-      if [ "${old%% *}" = "$ino" ]; then hu_part "$token" "$key" "$log.1" "$ino" "$off" "${old##* }"; fi
+      if [ "${old%% *}" = "$ino" ]; then hu_part "$token" "$key" "$log.1" "$ino" "$off" "${old##* }" "$more"; fi
       off=0
     elif [ "${now##* }" -lt "$off" ]; then  # truncated in place (copytruncate)
       off=0
     fi
-    hu_part "$token" "$key" "$log" "${now%% *}" "$off" "${now##* }"
+    hu_part "$token" "$key" "$log" "${now%% *}" "$off" "${now##* }" "$more"
   done
 }
 """
 
 # The shared half of every collector's awk program (mawk and POSIX awk: no gawk extensions). A part's
 # records are held back by one: its last record is the newline hu_part added (then it is empty) or a
-# line still being written, which is not counted and not passed. Lengths are bytes (LC_ALL=C).
+# line still being written, which is not counted and not passed. Lengths are bytes (LC_ALL=C). What a
+# collector keeps from one round to the next beside the place (numbers: `kept()`, " n n ..." or "")
+# comes back to it before a key's first part (`resume()`).
 PARTS = r"""
 function hu_end() {
-  if (hu_key != "") print hu_key, hu_ino, hu_start + hu_bytes - 1 - length(hu_held) > ENVIRON["HU_STATE"]
+  if (hu_key != "") print hu_key " " hu_ino " " (hu_start + hu_bytes - 1 - length(hu_held)) kept() > ENVIRON["HU_STATE"]
 }
 index($0, hu_token " ") == 1 {
-  split($0, hu_f, " ")
+  hu_n = split($0, hu_f, " ")
   hu_end()
+  if (hu_f[2] != hu_key) {
+    hu_more = ""
+    for (hu_i = 5; hu_i <= hu_n; hu_i++) hu_more = hu_more " " hu_f[hu_i]
+    resume(hu_more)
+  }
   hu_key = hu_f[2]; hu_ino = hu_f[3]; hu_start = hu_f[4]; hu_bytes = 0; hu_has = 0; hu_held = ""
   next
 }
@@ -120,8 +129,9 @@ def state_file(server: Server, collector: str) -> str:
 
 
 def program(awk: str) -> str:
-    """The collector's awk: `record(line)` for each new complete line, `report()` at the end, and
-    any rules of its own for its `values` file (they come first)."""
+    """The collector's awk: `record(line)` for each new complete line, `report()` at the end,
+    `resume(kept)` and `kept()` for what it keeps beside its place in a log, and any rules of its own
+    for its `values` file (they come first)."""
     return awk + PARTS
 
 

@@ -69,18 +69,23 @@ function rfc3339(ts,   zone, off, e) {
   return sprintf("%.0f", e - e % 3600)
 }
 # Oct 25 02:30:00[.123456], local: MMDDHH and the fold marker. A step back of more than two minutes
-# (and less than two hours: more is a new year) starts the repeated hour's second pass.
+# (and less than two hours: more is a new year) starts the repeated hour's second pass. The latest
+# time seen and the pass are kept for the next round (resume, kept), which may start inside it.
 function syslog(mon, day, time,   t, hour) {
   if (day !~ /^[0-9][0-9]?$/ || time !~ /^[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\.[0-9]+)?$/) return ""
-  hour = substr(time, 1, 2) + 0
-  t = ((month[mon] * 32 + day) * 24 + hour) * 3600 + substr(time, 4, 2) * 60 + substr(time, 7, 2)
+  hour = (month[mon] * 100 + day) * 100 + substr(time, 1, 2)
+  t = ((month[mon] * 32 + day) * 24 + substr(time, 1, 2)) * 3600 + substr(time, 4, 2) * 60 + substr(time, 7, 2)
   if (t < latest - 120) {
-    if (latest - t > 7200) { latest = t; again = 0 } else { again = 1; again_hour = month[mon] " " day " " hour }
+    if (latest - t > 7200) { latest = t; again = 0 } else { again = 1; again_hour = hour }
   }
   if (t > latest) latest = t
-  if (again && again_hour != month[mon] " " day " " hour) again = 0
-  return sprintf("%02d%02d%02d%d", month[mon], day, hour, again)
+  if (again && again_hour != hour) again = 0
+  return sprintf("%06d%d", hour, again)
 }
+function resume(kept,   r) {
+  if (split(kept, r, " ") == 3) { latest = r[1] + 0; again = r[2] + 0; again_hour = r[3] + 0 }
+}
+function kept() { return sprintf(" %.0f %d %.0f", latest, again, again_hour) }
 function address(text,   at) {
   text = tolower(text)
   at = index(text, "@")

@@ -31,6 +31,8 @@ function record(line,   f, n, hour, k) {
   requests[k]++
   sent[k] += f[2]
 }
+function resume(kept) {}
+function kept() { return "" }
 function report(   k, p) {
   for (k in requests) {
     split(k, p, " ")
