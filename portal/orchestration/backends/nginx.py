@@ -56,8 +56,6 @@ PHP = """\
         }}
 """
 PARAMS = "\n".join(f"            fastcgi_param {name} {value};" for name, value in FASTCGI)
-# What nginx prints when all is well (staged.said): -t's two lines and the reload's notice. The reload
-# parses the config again and repeats -t's warnings: they were said once already.
 # Each site's own access log, read by the usage rounds (orchestration/metering/web.py). The first
 # fields are nginx's own numbers (epoch seconds, bytes sent, status): nothing a client sends can come
 # before them, and nginx escapes quotes and control characters in what follows.
@@ -67,6 +65,8 @@ USAGE_FORMAT_CONF = (
     "# Written by Hostdeck: the access log format of its sites (their usage is read from it).\n"
     f"log_format {USAGE_FORMAT} '$msec $bytes_sent $status $remote_addr \"$request\"';\n"
 )
+# What nginx prints when all is well (staged.said): -t's two lines and the reload's notice. The reload
+# parses the config again and repeats -t's warnings: they were said once already.
 CHECK_NOTICES = r"\[(notice|info)\]|^nginx: (the )?configuration file .* (syntax is ok|test is successful)$"
 RELOAD_NOTICES = r"\[(notice|info|warn)\]"
 
