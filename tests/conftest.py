@@ -174,6 +174,7 @@ def webstack(web_server, nginx, phpfpm):
         "nginx_listen": nginx.listen,
         "nginx_listen_https": f"127.0.0.1:{free_port()}",
         "nginx_ssl_dir": str(nginx.root / "ssl"),
+        "nginx_usage_log_dir": str(nginx.root / "usage"),
         "phpfpm_pools_dir": str(phpfpm.pools_dir),
         "phpfpm_socket_dir": str(phpfpm.root),
         "phpfpm_binary": str(phpfpm.binary),

@@ -99,14 +99,16 @@ def dns_paths(root: str) -> dict[str, str]:
 
 
 def usage_paths(root: str) -> dict[str, str]:
-    return {"usage_state_dir": os.path.join(root, "usage")}
+    # The Postfix log is one of its own (none writes it): never the machine's /var/log/mail.log.
+    return {"usage_state_dir": os.path.join(root, "usage"), "postfix_log": os.path.join(root, "mail.log")}
 
 
 def seed_usage(root: str) -> None:
     """A demo seeded before usage rounds: its server keeps their state in its own folder."""
     server = db.session.scalar(sa.select(Server).where(Server.name == "demo"))
-    if server is not None and "usage_state_dir" not in (server.settings or {}):
-        server.settings = {**server.settings, **usage_paths(root)}
+    missing = {k: v for k, v in usage_paths(root).items() if k not in (server.settings or {})} if server else {}
+    if server is not None and missing:
+        server.settings = {**server.settings, **missing}
 
 
 def seed_dns(root: str) -> None:

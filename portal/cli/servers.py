@@ -10,7 +10,7 @@ from portal.models import Server
 from portal.models.server_settings import setting_from_text, settings_problems
 from portal.models.validators import control_problem
 from portal.orchestration.backends import BACKENDS
-from portal.orchestration.checks import check_server
+from portal.orchestration.checks import inspect_server
 from portal.orchestration.transports import host_key_from_keyscan, parse_host_key
 from portal.services import servers as manage
 from portal.services.servers import server_named
@@ -121,10 +121,19 @@ def add_route(backend: str, server_name: str) -> None:
 @servers.command("check")
 @click.argument("name")
 def check(name: str) -> None:
-    """Connect to NAME as an apply would and report what each routed backend needs there."""
-    findings = check_server(_server(name))
+    """Connect to NAME as an apply would and report what each routed backend needs there; fill in its
+    timezone setting from its clock when it has none."""
+    server = _server(name)
+    findings, zone = inspect_server(server)
     for finding in findings:
         click.echo(finding.line())
+    if zone and not settings_problems(server.settings):
+        settings = {**(server.settings or {}), "timezone": zone}
+        manage.edit_server(
+            None, server, host=server.host, port=server.port, ssh_user=server.ssh_user, settings=settings
+        )
+        db.session.commit()
+        click.echo(f"timezone set to {zone}, as the server's clock has it")
     failed = sum(not f.ok for f in findings)
     if failed:
         raise click.ClickException(f"{failed} of {len(findings)} checks on {name} failed")

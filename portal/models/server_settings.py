@@ -295,6 +295,14 @@ SETTINGS: tuple[Setting, ...] = (
         "where the answers to ACME http-01 challenges go; every site serves `/.well-known/acme-challenge/` from it",
     ),
     _s(
+        "nginx_usage_log_dir",
+        PATH_SHAPE,
+        "/var/log/nginx/hostdeck",
+        "nginx",
+        "each site's own access log, `<website id>.log`, which usage rounds read (rotate it with `mv` and "
+        "`nginx -s reopen`, or copytruncate)",
+    ),
+    _s(
         "public_addresses",
         ADDRESSES_SHAPE,
         [],
@@ -308,6 +316,14 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "postfix",
         "the name MX records and mail clients' settings point at; empty: the server's host",
+    ),
+    _s(
+        "postfix_log",
+        PATH_SHAPE,
+        "/var/log/mail.log",
+        "postfix",
+        "the log usage rounds count mail received and sent in (syslog's, or Postfix's `maillog_file`), "
+        "in the server's `timezone`",
     ),
     _s(
         "opendkim_keys_dir",

@@ -42,6 +42,13 @@ printf '%s %s %s\\n' {mark} {n} "$hc_rc"
 printf '%s\\n' "${{hc_out:0:{limit}}}"
 printf '\\n%s end\\n' {mark}
 """
+# The zone the server's clock (and so its logs) uses: systemd's word, else Debian's file, else the link.
+TIMEZONE = """\
+hc_tz=$(timedatectl show -p Timezone --value 2>/dev/null || :)
+if [ -z "$hc_tz" ] && [ -r /etc/timezone ]; then hc_tz=$(head -n 1 /etc/timezone); fi
+if [ -z "$hc_tz" ] && [ -L /etc/localtime ]; then hc_tz=$(readlink /etc/localtime); hc_tz=${{hc_tz#*zoneinfo/}}; fi
+printf '%s timezone %s\\n' {mark} "$hc_tz"
+"""
 
 
 @dataclass(frozen=True)
@@ -62,12 +69,21 @@ def _routed(server: Server) -> list[tuple[str, list[Prerequisite]]]:
     return [(str(LABELS.get(n, n)), b.prerequisites(server)) for n, b in BACKENDS.items() if n in names]
 
 
-def _script(tests: list[Prerequisite], mark: str) -> Script:
+def _script(tests: list[Prerequisite], mark: str, zone: bool) -> Script:
     script = Script()
     script.add(HAVE)
     for n, test in enumerate(tests):
         script.add(TEST.format(test=test.test, mark=q(mark), n=n, limit=DETAIL_LIMIT))
+    if zone:
+        script.add(TIMEZONE.format(mark=q(mark)))
     return script
+
+
+def _timezone(stdout: str, mark: str) -> str | None:
+    found = re.search(rf"^{re.escape(mark)} timezone (\S+)$", stdout, re.M)
+    if found is None or setting_problem("timezone", found[1]):
+        return None
+    return found[1]
 
 
 def _results(stdout: str, mark: str) -> dict[int, tuple[int, str]]:
@@ -78,12 +94,18 @@ def _results(stdout: str, mark: str) -> dict[int, tuple[int, str]]:
 def check_server(server: Server) -> list[Finding]:
     """Its settings' problems, the connection, then each routed backend's prerequisites on the server.
     A server that cannot be reached or trusted gives one finding saying so, and nothing else runs."""
+    return inspect_server(server)[0]
+
+
+def inspect_server(server: Server) -> tuple[list[Finding], str | None]:
+    """check_server()'s findings, and the timezone the server's clock uses when its `timezone` setting
+    is not set (None when it is, or when the server names no zone the portal knows)."""
     problems = settings_problems(server.settings)
     findings = [Finding(gettext("Settings"), problem, False) for problem in problems]
     try:
         routed = _routed(server)
     except UnsafeValue as exc:  # a value no script may carry (the problems above say which)
-        return [*findings, Finding(gettext("Settings"), str(exc), False)]
+        return [*findings, Finding(gettext("Settings"), str(exc), False)], None
     tests = [test for _, needs in routed for test in needs]
     mark = f"hostdeck-check-{secrets.token_hex(8)}"
     if server.transport == "local":
@@ -102,10 +124,10 @@ def check_server(server: Server) -> list[Finding]:
     )
     try:
         result = transport_for(server, config, reuse=False).run(
-            _script(tests, mark).text, min(CHECK_TIMEOUT_S, timeout)
+            _script(tests, mark, "timezone" not in (server.settings or {})).text, min(CHECK_TIMEOUT_S, timeout)
         )
     except (TransportError, ExecTimeout) as exc:
-        return [*findings, Finding(gettext("Connection"), how, False, str(exc))]
+        return [*findings, Finding(gettext("Connection"), how, False, str(exc))], None
     findings.append(Finding(gettext("Connection"), how, True))
     done = _results(result.stdout, mark)
     # A test the script never reached (it was killed, say) counts as not there, with what the script said.
@@ -116,4 +138,5 @@ def check_server(server: Server) -> list[Finding]:
             code, output = done.get(n, missing)
             findings.append(Finding(label, need.what, code == 0, output))
             n += 1
-    return findings
+    zone = _timezone(result.stdout, mark) if "timezone" not in (server.settings or {}) else None
+    return findings, zone

@@ -56,6 +56,15 @@ PHP = """\
         }}
 """
 PARAMS = "\n".join(f"            fastcgi_param {name} {value};" for name, value in FASTCGI)
+# Each site's own access log, read by the usage rounds (orchestration/metering/web.py). The first
+# fields are nginx's own numbers (epoch seconds, bytes sent, status): nothing a client sends can come
+# before them, and nginx escapes quotes and control characters in what follows.
+USAGE_FORMAT = "hostdeck_usage"
+USAGE_FORMAT_FILE = "hostdeck-00-usage-format.conf"  # included before the sites that use it
+USAGE_FORMAT_CONF = (
+    "# Written by Hostdeck: the access log format of its sites (their usage is read from it).\n"
+    f"log_format {USAGE_FORMAT} '$msec $bytes_sent $status $remote_addr \"$request\"';\n"
+)
 # What nginx prints when all is well (staged.said): -t's two lines and the reload's notice. The reload
 # parses the config again and repeats -t's warnings: they were said once already.
 CHECK_NOTICES = r"\[(notice|info)\]|^nginx: (the )?configuration file .* (syntax is ok|test is successful)$"
@@ -106,6 +115,12 @@ def next_key(server: Server, website_id: int) -> str:
     return tls_files(server, website_id)[1] + ".next"
 
 
+def usage_log(server: Server, website_id: int) -> str:
+    """The site's access log: `<nginx_usage_log_dir>/<website id>.log`."""
+    folder = server.setting("nginx_usage_log_dir", "/var/log/nginx/hostdeck")
+    return posixpath.join(folder, f"{int(website_id)}.log")
+
+
 def acme_dir(server: Server) -> str:
     return str(server.setting("nginx_acme_dir", "/var/lib/hostdeck/acme-challenge"))
 
@@ -147,8 +162,9 @@ def _body(server: Server, website: Website) -> list[str]:
     return lines
 
 
-def render(server: Server, website: Website, tls: bool | None = None) -> str:
+def render(server: Server, website: Website, tls: bool | None = None, logged: bool = False) -> str:
     """The site's blocks. tls: serve HTTPS with the files of tls_files() (default: an uploaded certificate).
+    logged: both blocks write the site's own access log (usage_log(); the format file must be there).
 
     Port 80 always answers ACME http-01 challenges from nginx_acme_dir: answering one is writing a file,
     no reload. HSTS goes only on the HTTPS block (browsers ignore it over HTTP, and it must not be cached
@@ -159,7 +175,8 @@ def render(server: Server, website: Website, tls: bool | None = None) -> str:
         f"    location ^~ /.well-known/acme-challenge/ {{ default_type text/plain; alias {_safe(acme_dir(server))}/; }}"
     )
     plain = ["server {", f"    listen {_safe(str(server.setting('nginx_listen', '80')))};", f"    server_name {names};"]
-    plain.append(challenge)
+    log = [f"    access_log {_safe(usage_log(server, website.id))} {USAGE_FORMAT};"] if logged else []
+    plain += [*log, challenge]
     if tls and website.redirect_https:
         plain.append("    location / { return 301 https://$host$request_uri; }")
     else:
@@ -174,6 +191,7 @@ def render(server: Server, website: Website, tls: bool | None = None) -> str:
         f"    server_name {names};",
         f"    ssl_certificate {_safe(cert)};",
         f"    ssl_certificate_key {_safe(key)};",
+        *log,
     ]
     if website.hsts:
         secure.append('    add_header Strict-Transport-Security "max-age=31536000" always;')
@@ -219,6 +237,13 @@ class NginxBackend(Backend[Website]):
 
     def prepare(self, script: Script, server: Server) -> None:
         script.add(STAGE)
+        sites = server.setting("nginx_sites_dir", "/etc/nginx/sites-enabled")
+        fmt = posixpath.join(sites, USAGE_FORMAT_FILE)
+        logs = server.setting("nginx_usage_log_dir", "/var/log/nginx/hostdeck")
+        script.add(f"mkdir -p -m 0755 {q(logs)}")
+        script.add(
+            f"if ! printf '%s' {q(USAGE_FORMAT_CONF)} | cmp -s - {q(fmt)}; then\n{write_file(fmt, USAGE_FORMAT_CONF)}\nfi"
+        )
 
     def verifier(self, server: Server, plaintext: str) -> str:
         """A TLS private key goes to the server as it is: that is what nginx reads."""
@@ -241,7 +266,7 @@ class NginxBackend(Backend[Website]):
         elif website.tls_mode != "auto":  # HTTPS off: the files of an earlier certificate go
             for path in (cert, key):
                 script.add(f"if [ -e {q(path)} ]; then\n{remove_file(path)}\nfi")
-        script.add(write_file(self._file(server, website.id), render(server, website)))
+        script.add(write_file(self._file(server, website.id), render(server, website, logged=True)))
 
     def _auto(self, script: Script, server: Server, website: Website, chain: str) -> None:
         cert, key = tls_files(server, website.id)
@@ -253,8 +278,8 @@ class NginxBackend(Backend[Website]):
                 next=q(next_key(server, website.id)),
                 key=q(key),
                 cert=q(cert),
-                secure=write_file(site, render(server, website, tls=True)),
-                plain=write_file(site, render(server, website, tls=False)),
+                secure=write_file(site, render(server, website, tls=True, logged=True)),
+                plain=write_file(site, render(server, website, tls=False, logged=True)),
             )
         )
 
@@ -262,6 +287,8 @@ class NginxBackend(Backend[Website]):
         script.add(remove_file(self._file(server, payload["id"])))
         for path in (*tls_files(server, payload["id"]), next_key(server, payload["id"])):
             script.add(f"if [ -e {q(path)} ]; then\n{remove_file(path)}\nfi")
+        log = usage_log(server, payload["id"])  # the reload closes it; its usage goes with the site
+        script.add(f"rm -f -- {q(log)} {q(log + '.1')}")
 
     def commit(self, script: Script, server: Server) -> None:
         config = server.setting("nginx_config", "/etc/nginx/nginx.conf")

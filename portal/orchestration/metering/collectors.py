@@ -6,6 +6,16 @@ from portal.orchestration.metering.base import Collector
 from portal.orchestration.metering.databases import MARIADB_SIZES, POSTGRESQL_SIZES
 from portal.orchestration.metering.disk import DISK
 from portal.orchestration.metering.mail import MAIL
+from portal.orchestration.metering.mail_log import MAIL_LOG
+from portal.orchestration.metering.web import WEB
 
-# One per backend that measures something (the nginx and Postfix logs' collectors join them).
-COLLECTORS: tuple[Collector, ...] = (MAIL, DISK, MARIADB_SIZES, POSTGRESQL_SIZES)
+# One per backend that measures something.
+COLLECTORS: tuple[Collector, ...] = (
+    MAIL,
+    DISK,
+    MARIADB_SIZES,
+    POSTGRESQL_SIZES,
+    # Logs, read on from where the last round stopped (metering/logs.py):
+    WEB,
+    MAIL_LOG,
+)
