@@ -4,8 +4,6 @@ confirmed emergency contact of each account whose changes it holds up, in the co
 from __future__ import annotations
 
 import logging
-import smtplib
-from email.message import EmailMessage
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -14,6 +12,7 @@ from flask_babel import force_locale
 from portal.extensions import db
 from portal.models import Account, BackendLog, Operation, Role, Server, User
 from portal.orchestration.contacts import contact_locale, owners, page_url
+from portal.orchestration.mailer import compose, deliver
 from portal.words import gettext
 
 log = logging.getLogger(__name__)
@@ -50,18 +49,13 @@ def send_incident(server: Server, entry: BackendLog, reason: str, ops: list[Oper
         "objects": [describe(op) for op in ops],
         "link": f"{config['PUBLIC_URL'].rstrip('/')}/staff/logs/{entry.id}",
     }
-    message = EmailMessage()
-    message["Subject"] = f"[Hostdeck] {entry.state} on {server.name}"
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = ", ".join(to)
-    message.set_content(render_template("email/incident.txt", **context))
-    message.add_alternative(render_template("email/incident.html", **context), subtype="html")
-    try:
-        send_mail(message)
-    except (OSError, smtplib.SMTPException) as exc:
-        log.error("server %s: could not send the incident e-mail: %s", server.name, exc)
-        return False
-    return True
+    message = compose(
+        to,
+        f"[Hostdeck] {entry.state} on {server.name}",
+        render_template("email/incident.txt", **context),
+        render_template("email/incident.html", **context),
+    )
+    return deliver(message, f"server {server.name}: could not send the incident e-mail")
 
 
 def tell_accounts(ops: list[Operation]) -> int:
@@ -80,27 +74,6 @@ def tell_accounts(ops: list[Operation]) -> int:
             subject = gettext("Changes to %(account)s are held up", account=account.name)
             text = render_template("email/incident_account.txt", **context)
             html = render_template("email/incident_account.html", **context)
-        message = EmailMessage()
-        message["Subject"] = subject
-        message["From"] = config["MAIL_FROM"]
-        message["To"] = account.emergency_email
-        message.set_content(text)
-        message.add_alternative(html, subtype="html")
-        try:
-            send_mail(message)
-        except (OSError, smtplib.SMTPException) as exc:
-            log.error("account %s: could not tell the emergency contact of an incident: %s", account.id, exc)
-            continue
-        told += 1
+        failure = f"account {account.id}: could not tell the emergency contact of an incident"
+        told += deliver(compose(account.emergency_email, subject, text, html), failure)
     return told
-
-
-def send_mail(message: EmailMessage) -> None:
-    """Send one message through the SMTP settings (incidents, password links); raises what smtplib raises."""
-    config = current_app.config
-    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10) as smtp:
-        if config["SMTP_STARTTLS"]:
-            smtp.starttls()
-        if config["SMTP_USER"]:
-            smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
-        smtp.send_message(message)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import smtplib
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 import dns.exception
@@ -32,6 +30,7 @@ from portal.orchestration.acme import CaError
 from portal.orchestration.backends.nginx import server_names
 from portal.orchestration.certificates_scripts import ScriptFailed, key_and_csr, put_answers, remove_answers
 from portal.orchestration.certificates_words import CertCode
+from portal.orchestration.mailer import compose, deliver
 from portal.orchestration.placement import place
 from portal.orchestration.proof import NotProven
 from portal.orchestration.proving import resolver
@@ -274,21 +273,14 @@ def tell_staff(cert: Certificate) -> bool:
     to = alerts.recipients()
     if not config["SMTP_HOST"] or not to:
         return False
-    message = EmailMessage()
-    message["Subject"] = f"[Hostdeck] certificate of website {name} failed"
-    message["From"], message["To"] = config["MAIL_FROM"], ", ".join(to)
-    message.set_content(
+    text = (
         f"Hostdeck stopped ordering the certificate of website {name} ({', '.join(cert.names or [])}) after "
         f"{cert.attempts} attempts.\n\nLast error: {cert.detail}\n\n"
         f"The website keeps its current certificate, if it has one. A change to the website, or Try again on "
         f"its page, starts again.\n{config['PUBLIC_URL'].rstrip('/')}/websites/{cert.website_id}\n"
     )
-    try:
-        alerts.send_mail(message)
-    except (OSError, smtplib.SMTPException) as exc:  # the state is recorded; the mail is a courtesy
-        log.error("could not send the certificate incident e-mail: %s", exc)
-        return False
-    return True
+    subject = f"[Hostdeck] certificate of website {name} failed"
+    return deliver(compose(to, subject, text), "could not send the certificate incident e-mail")
 
 
 # -- before ordering: the names, the limits ---------------------------------------------------------

@@ -20,8 +20,6 @@ import enum
 import hashlib
 import hmac
 import logging
-import smtplib
-from email.message import EmailMessage
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -36,8 +34,8 @@ from portal.extensions import db
 from portal.models import Account, AccountKind, Domain, utcnow
 from portal.models.naming import in_unicode
 from portal.models.validators import domain_to_ascii, shown, unicode_name
-from portal.orchestration.alerts import send_mail
 from portal.orchestration.contacts import contact_locale, owners
+from portal.orchestration.mailer import compose, deliver
 from portal.orchestration.queue import queue
 from portal.security import throttle
 from portal.security.audit import audit
@@ -248,18 +246,8 @@ def confirmation_job(account_id: int) -> bool:
         subject = gettext("Confirm the emergency contact of %(account)s", account=shown(account.name))
         text = render_template("email/emergency_contact.txt", **context)
         html = render_template("email/emergency_contact.html", **context)
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = account.emergency_email
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    try:
-        send_mail(message)
-    except (OSError, smtplib.SMTPException) as exc:
-        log.error("account %s: could not send the emergency contact's link: %s", account.id, exc)
-        return False
-    return True
+    message = compose(account.emergency_email, subject, text, html)
+    return deliver(message, f"account {account.id}: could not send the emergency contact's link")
 
 
 def _hand_over(account_id: int) -> None:

@@ -14,9 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import smtplib
 from collections.abc import Callable
-from email.message import EmailMessage
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,7 +26,7 @@ from redis.exceptions import RedisError
 
 from portal.extensions import db
 from portal.models import AccountKind, User
-from portal.orchestration.alerts import send_mail
+from portal.orchestration.mailer import compose, deliver
 from portal.orchestration.queue import queue
 from portal.security import sessions, throttle
 from portal.security.audit import audit
@@ -223,15 +221,4 @@ def _send(user: User, sender: str | None) -> bool:
         subject = gettext("Set a new Hostdeck password") if sender is None else gettext("Set your Hostdeck password")
         text = render_template("email/password_link.txt", **context)
         html = render_template("email/password_link.html", **context)
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = user.email
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    try:
-        send_mail(message)
-    except (OSError, smtplib.SMTPException) as exc:
-        log.error("login %s: could not send the password link: %s", user.id, exc)
-        return False
-    return True
+    return deliver(compose(user.email, subject, text, html), f"login {user.id}: could not send the password link")

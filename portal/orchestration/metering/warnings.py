@@ -22,7 +22,6 @@ Nothing here may break a round: the round is committed before this runs, and eve
 from __future__ import annotations
 
 import logging
-import smtplib
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any, cast
@@ -37,8 +36,8 @@ from portal.models import LIMITS, Account, Mailbox, utcnow
 from portal.models.kinds import counted
 from portal.models.metering import Crossing, Metric, Reading
 from portal.models.usage import totals
-from portal.orchestration.alerts import send_mail
 from portal.orchestration.contacts import Reader, page_url, readers
+from portal.orchestration.mailer import compose, deliver
 from portal.words import gettext
 
 log = logging.getLogger(__name__)
@@ -243,31 +242,19 @@ def _words(account: Account, use: Use) -> tuple[str, list[str]]:
 
 
 def _send(account: Account, use: Use) -> bool:
-    config = current_app.config
     to = readers(account)
     if not to:
         log.warning("account %s: %s crossed %d%%, but nobody to tell", account.id, use.subject, use.level)
         return False
     link = page_url(use.endpoint, use.values)
-    try:
-        for reader in to:
-            send_mail(_message(account, use, reader, link, config["MAIL_FROM"]))
-    except (OSError, smtplib.SMTPException) as exc:
-        log.error("account %s: could not send the usage warning for %s: %s", account.id, use.subject, exc)
-        return False
-    return True
+    failure = f"account {account.id}: could not send the usage warning for {use.subject}"
+    return all(deliver(_message(account, use, reader, link), failure) for reader in to)
 
 
-def _message(account: Account, use: Use, reader: Reader, link: str, sender: str) -> EmailMessage:
+def _message(account: Account, use: Use, reader: Reader, link: str) -> EmailMessage:
     with force_locale(reader.locale):
         subject, paragraphs = _words(account, use)
         context = {"paragraphs": paragraphs, "link": link, "account": account.name}
         text = render_template("email/usage_warning.txt", **context)
         html = render_template("email/usage_warning.html", **context)
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = sender
-    message["To"] = reader.address
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    return message
+    return compose(reader.address, subject, text, html)
