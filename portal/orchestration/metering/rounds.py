@@ -150,7 +150,8 @@ def _collect(server: Server, force: bool) -> Summary:
 
 
 def due_servers(interval_s: float) -> list[int]:
-    """Servers whose last round ended longer ago than the interval (or never ran)."""
+    """Servers whose last round ended longer ago than the interval; a new server's first round comes
+    an interval after it was added (its services have little to measure before)."""
     cutoff = utcnow() - timedelta(seconds=interval_s)
-    query = sa.select(Server.id).where(sa.or_(Server.measured_at.is_(None), Server.measured_at < cutoff))
+    query = sa.select(Server.id).where(sa.func.coalesce(Server.measured_at, Server.created_at) < cutoff)
     return list(db.session.scalars(query.order_by(Server.id)))
