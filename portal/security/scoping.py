@@ -96,8 +96,8 @@ def scoped(model: type[A], actor: Actor) -> sa.Select[tuple[A]]:
 
 
 def console(model: type[R], actor: Actor) -> sa.Select[tuple[R]]:
-    # Any table: the console reads usage readings too, which have no id column.
-    """select(model) for the staff console: every row for staff (not while impersonating), else none."""
+    """select(model) for the staff console: every row for staff (not while impersonating), else none.
+    Any table: the console reads usage readings too, which have no id column."""
     stmt = sa.select(model)
     if actor.real_user is None and actor.user.is_staff:
         return stmt
