@@ -7,7 +7,6 @@ accounts (revisions.touch), so only those accounts' kept pages are rendered agai
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -36,7 +35,8 @@ Row = dict[str, Any]
 Upsert = postgresql.Insert | sqlite.Insert
 
 
-def _insert(table: sa.Table) -> Upsert:
+def insert_for(table: sa.Table) -> Upsert:
+    """An INSERT that can say ON CONFLICT, in the session's database's dialect."""
     if db.engine.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
@@ -93,10 +93,11 @@ def store(server_id: int, measured: list[Measured]) -> None:
         session.execute(revisions.named(sa.insert(Sample)), chunk)
     table = cast(sa.Table, Rollup.__table__)
     is_pg = db.engine.dialect.name == "postgresql"
+    rollups = _rollups(server_id, measured)
     for counters in (True, False):
-        rows = [r for r in _rollups(server_id, measured) if (r["metric"] in COUNTERS) == counters]
+        rows = [r for r in rollups if (r["metric"] in COUNTERS) == counters]
         for chunk in _chunks(rows):
-            stmt = _insert(table).values(chunk)
+            stmt = insert_for(table).values(chunk)
             if counters:
                 value = table.c.value + stmt.excluded.value
             else:
@@ -123,7 +124,7 @@ def store(server_id: int, measured: list[Measured]) -> None:
     ]
     reading = cast(sa.Table, Reading.__table__)
     for chunk in _chunks(readings):
-        stmt = _insert(reading).values(chunk)
+        stmt = insert_for(reading).values(chunk)
         stmt = stmt.on_conflict_do_update(
             index_elements=list(reading.primary_key),
             set_={"value": stmt.excluded.value, "at": stmt.excluded.at},
@@ -151,10 +152,3 @@ def prune(now: datetime, raw_days: int, hourly_days: int, daily_days: int) -> in
         old = sa.delete(Rollup).where(Rollup.period == str(period), Rollup.start < now - timedelta(days=days))
         gone += rowcount(db.session.execute(revisions.named(old)))
     return gone
-
-
-def by_account(measured: list[Measured]) -> dict[int, list[Measured]]:
-    found: dict[int, list[Measured]] = defaultdict(list)
-    for m in measured:
-        found[m.account_id].append(m)
-    return found

@@ -29,7 +29,6 @@ from typing import Any, cast
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale, format_number
-from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
 from portal.models import LIMITS, Account, Mailbox, utcnow
@@ -38,6 +37,7 @@ from portal.models.metering import Crossing, Metric, Reading
 from portal.models.usage import totals
 from portal.orchestration.contacts import Reader, page_url, readers
 from portal.orchestration.mailer import compose, deliver
+from portal.orchestration.metering.store import insert_for
 from portal.words import gettext
 
 log = logging.getLogger(__name__)
@@ -183,19 +183,13 @@ def warn(account_id: int) -> int:
     return sent
 
 
-def _insert(table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-    if db.engine.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 def _claim(account: Account, use: Use) -> bool:
     """Insert the crossing's rows (its level and those under it); False when another round has its
     level already. The transaction stays open until the mail went."""
     table = cast(sa.Table, Crossing.__table__)
     now, claimed = utcnow(), False
     for level in (lvl for lvl in LEVELS if lvl <= use.level):
-        stmt = _insert(table).values(account_id=account.id, subject=use.subject, level=level, at=now)
+        stmt = insert_for(table).values(account_id=account.id, subject=use.subject, level=level, at=now)
         # RETURNING says whether this one inserted it (rowcount is -1 here on some drivers).
         inserted = db.session.execute(stmt.on_conflict_do_nothing().returning(table.c.level)).first()
         if level == use.level:
