@@ -140,10 +140,11 @@ def _report(server: Server, changes: list[Change], objects: Objects, stdout: str
             log.exception("server %s: the %s backend could not read its script's output", server.name, name)
 
 
-def _clip(text: str) -> str:
-    if len(text) <= OUTPUT_LIMIT:
+def clip(text: str, limit: int = OUTPUT_LIMIT) -> str:
+    """The end of a script's output, as a BackendLog keeps it, saying how much was cut."""
+    if len(text) <= limit:
         return text
-    return f"[{len(text) - OUTPUT_LIMIT} characters cut]\n" + text[-OUTPUT_LIMIT:]
+    return f"[{len(text) - limit} characters cut]\n" + text[-limit:]
 
 
 def _start(server: Server, ops: list[Operation]) -> tuple[BackendLog, list[Change]]:
@@ -200,7 +201,7 @@ def _apply(server: Server, guard: Guard) -> Summary:
     refused: dict[int, str] = {}
     if result is not None:
         entry.exit_code = result.exit_code
-        entry.stdout, entry.stderr = _clip(script.redact(result.stdout)), _clip(script.redact(result.stderr))
+        entry.stdout, entry.stderr = clip(script.redact(result.stdout)), clip(script.redact(result.stderr))
         refused = {int(ref): script.redact(why) for ref, why in REFUSED.findall(result.stdout)}
         _record_sizes(changes, objects, dict(SIZE.findall(result.stdout)))
         if result.exit_code == 0:

@@ -22,7 +22,7 @@ from portal.extensions import db
 from portal.logs import SERVER
 from portal.models import BackendLog, LogState, Operation, Route, Server, utcnow
 from portal.models.server_settings import settings_problems
-from portal.orchestration.jobs import runnable
+from portal.orchestration.jobs import clip, runnable
 from portal.orchestration.metering import warnings
 from portal.orchestration.metering.base import Collector, Target, parse
 from portal.orchestration.metering.collectors import COLLECTORS
@@ -114,8 +114,7 @@ def _collect(server: Server, force: bool) -> Summary:
         result = None
     if result is not None:
         entry.exit_code = result.exit_code
-        entry.stdout = result.stdout[-OUTPUT_LIMIT:]
-        entry.stderr = result.stderr[-OUTPUT_LIMIT:]
+        entry.stdout, entry.stderr = clip(result.stdout, OUTPUT_LIMIT), clip(result.stderr, OUTPUT_LIMIT)
         if result.exit_code == 0:
             entry.state = LogState.WARNING if result.stderr.strip() else LogState.SUCCESS
             lines = parse(result.stdout)
