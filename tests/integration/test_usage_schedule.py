@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models import BackendLog, Domain, Mailbox, Reading, Rollup, Sample, Server, Status, utcnow
 from portal.models.metering import Measured, Metric
 from portal.orchestration.metering.rounds import due_servers
-from portal.orchestration.metering.schedule import enqueue_due, queued_key, usage_queue
+from portal.orchestration.metering.schedule import PRUNED, enqueue_due, queued_key, usage_queue
 from portal.orchestration.metering.store import prune, store
 from portal.orchestration.queue import queue
 from tests.helpers import add_server, local_mail_server, new_mailbox
@@ -121,3 +121,25 @@ def test_without_redis_a_round_follows_an_in_process_apply_when_the_server_is_du
     db.session.expire_all()
     logs = db.session.scalars(sa.select(BackendLog.backends).where(BackendLog.server_id == server.id)).all()
     assert logs == ["dovecot", "usage:mail", "dovecot"]
+
+
+def test_the_sweep_prunes_once_per_interval_not_at_every_sweep(app, carol):
+    server, box = carol
+    old = utcnow() - timedelta(days=app.config["USAGE_RAW_DAYS"] + 1)
+
+    def old_sample() -> None:
+        store(server.id, [Measured("Mailbox", box.id, box.account_id, Metric.MAIL_BYTES, 100, old)])
+        db.session.commit()
+
+    def samples() -> int:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Sample))
+
+    old_sample()
+    enqueue_due()
+    assert samples() == 0
+    old_sample()
+    enqueue_due()  # a sweep seconds later
+    assert samples() == 1
+    queue().connection.delete(PRUNED)  # as when USAGE_INTERVAL has passed
+    enqueue_due()
+    assert samples() == 0

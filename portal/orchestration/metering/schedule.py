@@ -30,19 +30,27 @@ def usage_queue() -> Queue | None:
     return Queue(f"{q.name}-usage", connection=q.connection, serializer=q.serializer)
 
 
+PRUNED = "hostdeck:usage-pruned"  # set while the last prune is recent
+
+
 def queued_key(server_id: int) -> str:
     return f"hostdeck:usage-queued:{server_id}"
 
 
 def enqueue_due() -> list[int]:
-    """Enqueue a round for every server due one; drop samples past their time."""
+    """Enqueue a round for every server due one; drop samples past their time, once per USAGE_INTERVAL
+    (the sweep runs every few seconds; the keeping times are days)."""
     config = current_app.config
-    prune(utcnow(), config["USAGE_RAW_DAYS"], config["USAGE_HOURLY_DAYS"], config["USAGE_DAILY_DAYS"])
-    ids = due_servers(config["USAGE_INTERVAL"])
-    db.session.commit()
     q = usage_queue()
     if q is None:
         return []
+    try:
+        if q.connection.set(PRUNED, 1, nx=True, ex=max(1, int(config["USAGE_INTERVAL"]))):
+            prune(utcnow(), config["USAGE_RAW_DAYS"], config["USAGE_HOURLY_DAYS"], config["USAGE_DAILY_DAYS"])
+    except RedisError as exc:
+        log.warning("cannot tell whether usage samples were pruned lately (%s); not now", exc)
+    ids = due_servers(config["USAGE_INTERVAL"])
+    db.session.commit()
     enqueued = []
     timeout = config["RQ_JOB_TIMEOUT"]
     for server_id in ids:
