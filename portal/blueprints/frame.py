@@ -20,8 +20,10 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from portal.models.kinds import ALL_LIMITS
+from portal.models.metering import MIB
 from portal.models.naming import named
 from portal.security.scoping import current_actor
+from portal.services.overview import fullness
 from portal.services.resellers import reseller_of
 from portal.words import gettext, locale_now
 from portal.words import lazy_gettext as _l
@@ -231,9 +233,7 @@ def use_cell(used: int | None, quota_mb: int) -> Markup:
     if used is None:
         words = escape(gettext("not measured yet"))  # outside the f-string: pybabel does not look inside one
         return Markup(f'<span class="text-body-secondary">{words}</span>')  # noqa: S704 escaped
-    quota = quota_mb << 20
-    percent = min(100, used * 100 // quota) if quota else 100
-    level = "full" if used >= quota else ("near" if percent >= 80 else "ok")
+    percent, level = fullness(used, quota_mb * MIB)
     words = escape(gettext("%(used)s of %(quota)s", used=size(used), quota=megabytes(quota_mb)))
     label = escape(gettext("Mail stored"))
     return Markup(  # noqa: S704 every value is escaped or a number

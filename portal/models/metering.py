@@ -39,6 +39,7 @@ class Metric(enum.StrEnum):
     MAIL_SENT = "mail_sent"  # a domain's messages sent by its logged-in senders
 
 
+MIB = 1 << 20  # a quota's MB, in the bytes measured
 # Counters add up; everything else is a gauge.
 COUNTERS = frozenset({Metric.REQUESTS, Metric.BYTES_SERVED, Metric.MAIL_RECEIVED, Metric.MAIL_SENT})
 

@@ -29,16 +29,23 @@ class Meter:
 
     @property
     def percent(self) -> int:
-        if not self.cap:
-            return 100 if self.cap == 0 and self.used else 0
-        return min(100, self.used * 100 // self.cap)
+        return fullness(self.used, self.cap)[0]
 
     @property
     def level(self) -> str:
         """ "full", "near" or "ok": the bar's colour and the words beside it."""
-        if self.cap is not None and self.used >= self.cap:
-            return "full"
-        return "near" if self.cap and self.percent >= WARN_AT else "ok"
+        return fullness(self.used, self.cap)[1]
+
+
+def fullness(used: int, cap: int | None) -> tuple[int, str]:
+    """How full, in percent, and the bar's level: "full", "near" (WARN_AT and over) or "ok". Every bar
+    of a limit or a quota reads it. No cap: 0 and "ok"; a cap of 0 is full."""
+    if cap is None:
+        return 0, "ok"
+    percent = min(100, used * 100 // cap) if cap else (100 if used else 0)
+    if used >= cap:
+        return percent, "full"
+    return percent, "near" if percent >= WARN_AT else "ok"
 
 
 def meters(actor: Actor, used: dict[str, int]) -> list[Meter]:

@@ -25,11 +25,11 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Account, Database, Domain, Mailbox, Server, SystemUser, WebApp, Website, utcnow
-from portal.models.metering import COUNTERS, Metric, Period, Reading, Rollup
+from portal.models.metering import COUNTERS, MIB, Metric, Period, Reading, Rollup
 from portal.security.scoping import Actor, Owned, console, get_scoped_or_404, scoped
+from portal.services.overview import fullness
 
 DAYS = 30
-MB = 1 << 20
 
 # What each kind's page shows: gauges are read from the newest readings, counters add up 30 days.
 METRICS: dict[type, tuple[Metric, ...]] = {
@@ -78,16 +78,12 @@ class Figure:
 
     @property
     def percent(self) -> int:
-        if not self.quota:
-            return 0
-        return min(100, self.value * 100 // self.quota)
+        return fullness(self.value, self.quota)[0]
 
     @property
     def level(self) -> str:
         """The bar's colour, as the limits' bars have it."""
-        if self.quota and self.value >= self.quota:
-            return "full"
-        return "near" if self.quota and self.percent >= 80 else "ok"
+        return fullness(self.value, self.quota)[1]
 
 
 @dataclass(frozen=True)
@@ -140,7 +136,7 @@ def object_usage(actor: Actor, model: type[Owned], object_id: int, now: datetime
     figures = []
     for metric in metrics:
         value = sum(series[metric]) if metric in COUNTERS else current.get(metric, 0)
-        quota = obj.quota_mb * MB if isinstance(obj, Mailbox) and metric == Metric.MAIL_BYTES else None
+        quota = obj.quota_mb * MIB if isinstance(obj, Mailbox) and metric == Metric.MAIL_BYTES else None
         figures.append(Figure(metric, value, quota))
     return ObjectUsage(figures, days, series, max(times) if times else None)
 

@@ -33,7 +33,7 @@ from flask_babel import force_locale, format_number
 from portal.extensions import db
 from portal.models import LIMITS, Account, Mailbox, utcnow
 from portal.models.kinds import counted
-from portal.models.metering import Crossing, Metric, Reading
+from portal.models.metering import MIB, Crossing, Metric, Reading
 from portal.models.usage import totals
 from portal.orchestration.contacts import Reader, page_url, readers
 from portal.orchestration.mailer import compose, deliver
@@ -43,7 +43,6 @@ from portal.words import gettext
 log = logging.getLogger(__name__)
 
 LEVELS = (100, 80)  # highest first: the highest crossed is the one told
-MIB = 1024 * 1024
 # Where a limit's warning links: the list of what it counts.
 LIST_PAGES = {
     "mailboxes": "mailboxes.index",
