@@ -24,6 +24,8 @@ class Target:
     object_id: int
     account_id: int
     key: str
+    # The object whose figure takes this one's in too (a web app's system user), if any.
+    owner: int | None = None
 
 
 @dataclass(frozen=True)

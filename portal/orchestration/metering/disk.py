@@ -91,7 +91,7 @@ class DiskCollector(Collector):
                     homes[user_id] = Target("SystemUser", user_id, account_id, UNIX.home(server, user_name))
                 if app_id is not None:
                     folder = app_dir(server, {"user": user_name, "name": app_name})
-                    folders.append(Target("WebApp", app_id, app_account_id, folder))
+                    folders.append(Target("WebApp", app_id, app_account_id, folder, owner=user_id))
             except UnsafeValue:  # a name the backends refuse is on no server
                 continue
         return [t for t in folders + list(homes.values()) if _plain(t.key)]
@@ -99,12 +99,8 @@ class DiskCollector(Collector):
     def measure(self, script: Script, server: Server, targets: list[Target]) -> None:
         if not targets:
             return
-        homes = {t.key: t.object_id for t in targets if t.object_type == "SystemUser"}
-        listed = []
-        for t in targets:
-            # An app's folder is <home>/webapps/<app> (phpfpm.home_dir): its bytes count in that home too.
-            owner = homes.get(posixpath.dirname(posixpath.dirname(t.key)), "") if t.object_type == "WebApp" else ""
-            listed.append(" ".join(q(v) for v in (t.object_type, t.object_id, owner, t.key)))
+        # An app's folder lies in its user's home: its bytes count in that home too.
+        listed = [" ".join(q(v) for v in (t.object_type, t.object_id, t.owner or "", t.key)) for t in targets]
         script.add(
             FRAGMENT.format(
                 listed=" ".join(listed),
