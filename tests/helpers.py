@@ -452,3 +452,23 @@ def counted():
         yield seen
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", listener)
+
+
+def mailing_config(redis_server, sshd, smtp, **more) -> dict:
+    """The integration tests' settings, with mail going to the test's SMTP server (aiosmtpd)."""
+    return {
+        "REDIS_URL": redis_server.url,
+        "SSH_KEY_PATH": str(sshd.client_key_path),
+        "RQ_QUEUE": "hostdeck-test",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": smtp.port,
+        **more,
+    }
+
+
+def mail_body(message, subtype: str = "plain") -> str:
+    """A received mail's text/<subtype> part, decoded."""
+    for part in message.walk():
+        if part.get_content_type() == f"text/{subtype}":
+            return part.get_payload(decode=True).decode()
+    raise AssertionError(f"no text/{subtype} part")

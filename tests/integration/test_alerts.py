@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import BackendLog, LogState, Operation, OpState, Status, utcnow
 from portal.orchestration.dispatch import sweep
-from tests.helpers import mailbox, new_mailbox
+from tests.helpers import mail_body, mailbox, mailing_config, new_mailbox
 from tests.testbed.ports import free_port
 
 CANARY = "Canary-in-alert-4242"
@@ -14,22 +14,7 @@ CANARY = "Canary-in-alert-4242"
 
 @pytest.fixture
 def app_config(redis_server, sshd, smtp):
-    return {
-        "REDIS_URL": redis_server.url,
-        "SSH_KEY_PATH": str(sshd.client_key_path),
-        "RQ_QUEUE": "hostdeck-test",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": smtp.port,
-        "RETRY_DELAYS": "0,0,0",
-        "PUBLIC_URL": "https://portal.example",
-    }
-
-
-def body(message, subtype: str) -> str:
-    for part in message.walk():
-        if part.get_content_type() == f"text/{subtype}":
-            return part.get_payload(decode=True).decode()
-    raise AssertionError(f"no text/{subtype} part")
+    return mailing_config(redis_server, sshd, smtp, RETRY_DELAYS="0,0,0", PUBLIC_URL="https://portal.example")
 
 
 def run_until_settled(work):
@@ -58,7 +43,7 @@ def test_one_email_per_incident(web, make_account, make_staff, mail_server, work
     message = smtp.messages[0]
     assert message["To"] == "oncall@hostdeck.test"
     assert "ERROR on mail<b>1</b>" in message["Subject"]
-    html, text = body(message, "html"), body(message, "plain")
+    html, text = mail_body(message, "html"), mail_body(message, "plain")
     first_log = db.session.scalars(sa.select(BackendLog.id).order_by(BackendLog.id)).first()
     assert "mail&lt;b&gt;1&lt;/b&gt;" in html and "<b>1</b>" not in html
     assert f"https://portal.example/staff/logs/{first_log}" in html
@@ -100,7 +85,7 @@ def test_an_incident_reaches_the_confirmed_emergency_contact_of_an_account_it_ho
     assert sorted(m["To"] for m in smtp.messages) == ["help@elsewhere.example.org", "oncall@hostdeck.test"]
     [told] = [m for m in smtp.messages if m["To"] == "help@elsewhere.example.org"]
     assert "Acme" in told["Subject"]
-    text = body(told, "plain")
+    text = mail_body(told, "plain")
     assert "https://portal.example/" in text and mail_server.name not in text  # no server names to customers
-    for part in (body(told, "html"), text, told["Subject"]):
+    for part in (mail_body(told, "html"), text, told["Subject"]):
         assert CANARY not in part and "$6$" not in part

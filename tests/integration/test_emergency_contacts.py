@@ -12,7 +12,7 @@ from redis import Redis
 
 from portal.extensions import db
 from portal.models import AuditEvent, Domain, utcnow
-from tests.helpers import account_named, page_text
+from tests.helpers import account_named, mail_body, mailing_config, page_text
 
 PUBLIC = "https://portal.example"
 LINK = re.compile(re.escape(PUBLIC) + r"(/account/emergency-contact/confirm/[A-Za-z0-9_.\-]+)")
@@ -21,14 +21,7 @@ HOSTED = "is hosted here"
 
 @pytest.fixture
 def app_config(redis_server, sshd, smtp):
-    return {
-        "REDIS_URL": redis_server.url,
-        "SSH_KEY_PATH": str(sshd.client_key_path),
-        "RQ_QUEUE": "hostdeck-test",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": smtp.port,
-        "PUBLIC_URL": PUBLIC,
-    }
+    return mailing_config(redis_server, sshd, smtp, PUBLIC_URL=PUBLIC)
 
 
 @pytest.fixture
@@ -36,17 +29,10 @@ def acme(make_account):
     return make_account("Acme", domains=("acme.example.com",))
 
 
-def body(message, subtype: str) -> str:
-    for part in message.walk():
-        if part.get_content_type() == f"text/{subtype}":
-            return part.get_payload(decode=True).decode()
-    raise AssertionError(f"no text/{subtype} part")
-
-
 def link_to(smtp, address: str) -> str:
     """The path of the one link mailed to the address (the same in the text and HTML parts)."""
     [message] = [m for m in smtp.messages if m["To"] == address]
-    text, html = LINK.search(body(message, "plain")), LINK.search(body(message, "html"))
+    text, html = LINK.search(mail_body(message, "plain")), LINK.search(mail_body(message, "html"))
     assert text and html and text.group(1) == html.group(1), "no link, or two different ones"
     return text.group(1)
 

@@ -16,7 +16,7 @@ from redis import Redis
 
 from portal.extensions import db
 from portal.models import Account, AuditEvent, Role, User
-from tests.helpers import PASSWORD, Web, logged_in, page_text, user_named
+from tests.helpers import PASSWORD, Web, logged_in, mail_body, mailing_config, page_text, user_named
 
 NEW_PASSWORD = "violet-harbor-quartz-91"
 OTHER_PASSWORD = "amber-lantern-ocean-47"
@@ -28,14 +28,7 @@ USED_OR_EXPIRED = "This link has expired, was used already, or is not complete"
 
 @pytest.fixture
 def app_config(redis_server, sshd, smtp):
-    return {
-        "REDIS_URL": redis_server.url,
-        "SSH_KEY_PATH": str(sshd.client_key_path),
-        "RQ_QUEUE": "hostdeck-test",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": smtp.port,
-        "PUBLIC_URL": PUBLIC,
-    }
+    return mailing_config(redis_server, sshd, smtp, PUBLIC_URL=PUBLIC)
 
 
 @pytest.fixture
@@ -51,16 +44,9 @@ def mails_to(smtp, address: str) -> list:
     return [m for m in smtp.messages if m["To"] == address]
 
 
-def body(message, subtype: str) -> str:
-    for part in message.walk():
-        if part.get_content_type() == f"text/{subtype}":
-            return part.get_payload(decode=True).decode()
-    raise AssertionError(f"no text/{subtype} part")
-
-
 def link_in(message) -> str:
     """The path of the link in the mail (the same in its text and HTML parts)."""
-    text, html = LINK.search(body(message, "plain")), LINK.search(body(message, "html"))
+    text, html = LINK.search(mail_body(message, "plain")), LINK.search(mail_body(message, "html"))
     assert text and html and text.group(1) == html.group(1), "no link, or two different ones"
     return text.group(1)
 
@@ -262,7 +248,7 @@ def test_a_reseller_sends_a_set_password_link_to_a_sub_account_owner(web, resell
     assert "owner@bakery.example.net" in web.get(sent.location).get_data(as_text=True)
     work()
     [message] = mails_to(smtp, "owner@bakery.example.net")
-    assert "Resell" in body(message, "plain")
+    assert "Resell" in mail_body(message, "plain")
     path = link_in(message)
     [event] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "user.password_link")).all()
     assert (event.actor_id, event.object_id, event.account_id) == (reseller.users[0].id, owner.id, bakery.id)
@@ -304,7 +290,7 @@ def test_staff_send_a_set_password_link_from_the_account_page(web, acme, make_st
     assert sent.status_code == 302 and sent.location.endswith(f"/staff/accounts/{acme.id}")
     work()
     [message] = mails_to(smtp, "acme@owner.test")
-    assert "support" in body(message, "plain").lower()
+    assert "support" in mail_body(message, "plain").lower()
     link_in(message)
     [event] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "user.password_link")).all()
     assert (event.actor_id, event.object_id, event.account_id) == (staff.id, owner.id, acme.id)

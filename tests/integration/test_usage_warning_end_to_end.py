@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Account, Status, utcnow
 from portal.models.metering import Crossing
-from tests.helpers import mailbox, new_mailbox
+from tests.helpers import mailbox, mailing_config, new_mailbox
 from tests.integration.test_usage_sizes import PW, deliver, need_lmtp, own_state_dir, round_on
 
 CONTACT = "oncall@elsewhere.example.org"
@@ -18,15 +18,7 @@ CONTACT = "oncall@elsewhere.example.org"
 
 @pytest.fixture
 def app_config(redis_server, sshd, smtp):
-    return {
-        "REDIS_URL": redis_server.url,
-        "SSH_KEY_PATH": str(sshd.client_key_path),
-        "RQ_QUEUE": "hostdeck-test",
-        "SERVER_LOCK_TTL": 2,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": smtp.port,
-        "PUBLIC_URL": "https://portal.example",
-    }
+    return mailing_config(redis_server, sshd, smtp, SERVER_LOCK_TTL=2, PUBLIC_URL="https://portal.example")
 
 
 def test_a_mailbox_filled_past_80_percent_warns_its_contact_once(acme, web, work, dovecot, smtp, tmp_path):

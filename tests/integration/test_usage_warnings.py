@@ -12,6 +12,7 @@ from portal.models import Domain, Mailbox, Server, Status, utcnow
 from portal.models.metering import Crossing, Measured, Metric
 from portal.orchestration.metering.store import store
 from portal.orchestration.metering.warnings import after_round
+from tests.helpers import mail_body
 from tests.testbed.ports import free_port
 
 PUBLIC = "https://portal.example"
@@ -60,13 +61,6 @@ def mails(smtp, to: str = CONTACT) -> list:
     return [m for m in smtp.messages if m["To"] == to]
 
 
-def text_of(message) -> str:
-    for part in message.walk():
-        if part.get_content_type() == "text/plain":
-            return part.get_payload(decode=True).decode()
-    raise AssertionError("no text part")
-
-
 def crossings(account) -> set[tuple[str, int]]:
     return {
         (c.subject, c.level) for c in db.session.scalars(sa.select(Crossing).where(Crossing.account_id == account.id))
@@ -81,7 +75,7 @@ def test_a_quota_crossing_sends_one_mail_to_the_contact_and_none_on_the_next_rou
     [warning] = smtp.messages
     assert warning["To"] == CONTACT
     assert "box@acme.example.com" in warning["Subject"] and "80%" in warning["Subject"]
-    text = text_of(warning)
+    text = mail_body(warning)
     assert f"{PUBLIC}/mailboxes/{box.id}" in text and "of its 10 MB quota" in text
     assert crossings(acme) == {(f"Mailbox:{box.id}:mail_bytes", 80)}
     round_reads(server, box, 8.7, minutes=2)  # still over: the next round says nothing
@@ -124,8 +118,8 @@ def test_a_limit_crossing_warns_once(server, acme, smtp):
     round_reads(server, boxes[0], 1, minutes=1)
     [warning] = mails(smtp)
     assert "Acme" in warning["Subject"] and "80%" in warning["Subject"] and "mailboxes" in warning["Subject"]
-    assert "It has 8 mailboxes; its limit is 10 mailboxes." in text_of(warning)
-    assert f"{PUBLIC}/mailboxes/" in text_of(warning)
+    assert "It has 8 mailboxes; its limit is 10 mailboxes." in mail_body(warning)
+    assert f"{PUBLIC}/mailboxes/" in mail_body(warning)
     round_reads(server, boxes[0], 1, minutes=2)
     assert len(mails(smtp)) == 1
     assert crossings(acme) == {("limit:mailboxes", 80)}
@@ -173,4 +167,4 @@ def test_each_reader_is_written_to_in_their_language(server, make_account, smtp)
     round_reads(server, boxes[0], 1)
     [warning] = smtp.messages
     assert warning["To"] == "panaderia@owner.test"
-    assert "4 buzones" in text_of(warning) and "5 buzones" in text_of(warning)
+    assert "4 buzones" in mail_body(warning) and "5 buzones" in mail_body(warning)
