@@ -36,6 +36,7 @@ from portal.models.naming import in_unicode
 from portal.models.validators import domain_to_ascii, shown, unicode_name
 from portal.orchestration.contacts import contact_locale, owners
 from portal.orchestration.mailer import compose, deliver
+from portal.orchestration.proof import parents
 from portal.orchestration.queue import queue
 from portal.security import throttle
 from portal.security.audit import audit
@@ -87,8 +88,7 @@ def checked(email: str, account_ids: list[int]) -> str:
 
 def hosted_domain(domain: str, account_ids: list[int]) -> str | None:
     """The domain (the address's own, or one it is under) that the accounts hold, or anyone proved here."""
-    labels = domain.split(".")
-    names = [".".join(labels[i:]) for i in range(len(labels) - 1)]
+    names = [domain, *parents(domain)]
     query = (
         sa.select(Domain.name)
         .where(Domain.name.in_(names), sa.or_(Domain.verified_at.is_not(None), Domain.account_id.in_(account_ids)))
