@@ -64,6 +64,11 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+def _first_day(now: datetime | None) -> datetime:
+    """Where the last DAYS begin: what the 30-day counters add up from."""
+    return _midnight(days_until(now or utcnow())[0])
+
+
 @dataclass(frozen=True)
 class Figure:
     """One metric's current use: a gauge's newest value, a counter's 30 days. `quota` in the same unit."""
@@ -200,7 +205,7 @@ def _fill(found: dict[int, Totals], rows: list[Any]) -> None:
 
 def account_totals(actor: Actor, now: datetime | None = None) -> Totals:
     """What scoped() shows the actor, added up (a reseller's own account with its sub-accounts')."""
-    since = _midnight(days_until(now or utcnow())[0])
+    since = _first_day(now)
     found: dict[int, Totals] = defaultdict(Totals)
     _fill(found, list(db.session.execute(_stored(scoped(Reading, actor), [])).all()))
     _fill(found, list(db.session.execute(_counted(scoped(Rollup, actor), [], since)).all()))
@@ -216,7 +221,7 @@ class SubAccountUse:
 def sub_account_totals(actor: Actor, accounts: list[Account], now: datetime | None = None) -> list[SubAccountUse]:
     """A page of the reseller's sub-accounts, each with its totals: two queries for them all. The
     figures are read through scoped(): an account outside the actor's scope shows nothing measured."""
-    since = _midnight(days_until(now or utcnow())[0])
+    since = _first_day(now)
     found: dict[int, Totals] = defaultdict(Totals)
     if accounts:
         ids = [a.id for a in accounts]
@@ -269,7 +274,7 @@ class ServerUse:
 def heaviest(actor: Actor, per_server: int = 10, now: datetime | None = None) -> list[ServerUse]:
     """Per server (by name), the accounts storing the most there: for staff (console()), else nothing.
     One ranked query over ix_usage_reading_server, then the few accounts' traffic and names."""
-    since = _midnight(days_until(now or utcnow())[0])
+    since = _first_day(now)
     servers = list(db.session.scalars(console(Server, actor).order_by(Server.name)))
     if not servers:
         return []
