@@ -94,6 +94,11 @@ class Config:
     # Defaults to REDIS_URL when set, else memory:// (one process only).
     RATELIMIT_STORAGE_URI = ""
     PER_PAGE = 50
+    # The REST API: requests per minute per token and per client address (429 with Retry-After past them).
+    API_REQUESTS_PER_MINUTE = 600
+    API_REQUESTS_PER_MINUTE_PER_IP = 1200
+    # How long a POST's answer is kept for a retry with the same Idempotency-Key.
+    API_IDEMPOTENCY_HOURS = 24
     # Memory each web process gives to pages kept for reuse (dashboard, lists) until their data changes.
     KEPT_PAGES_MB = 32
     # How many reverse proxies (each adding X-Forwarded-For) stand in front of the portal.

@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import portal.logs  # first of the portal's modules, before anything imports alembic (logs.QUIET)
 from config import load_config
-from portal import blueprints, cli, i18n, templating
+from portal import api, blueprints, cli, i18n, templating
 from portal.extensions import bootstrap, compress, csrf, db, migrate
 from portal.models import revisions, usage
 from portal.orchestration import dispatch, dkim_flow
@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     dkim_flow.init_app(app)  # a DKIM key the mail server made is published before the commit
     contacts.init_app(app)  # an emergency contact's confirmation link is mailed after the commit
     blueprints.init_app(app)
+    api.init_app(app)  # after the pages: it documents the id converter they install
     i18n.init_app(app)
     templating.init_app(app)
     cli.init_app(app)

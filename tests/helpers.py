@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import paramiko
@@ -20,10 +21,23 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from portal.extensions import db
-from portal.models import Account, BackendLog, Base, Domain, Mailbox, Operation, Route, Server, SystemUser, User
+from portal.models import (
+    Account,
+    BackendLog,
+    Base,
+    Domain,
+    Mailbox,
+    Operation,
+    Route,
+    Server,
+    SystemUser,
+    User,
+    utcnow,
+)
 from portal.orchestration.ssh import parse_host_key
 from portal.security import totp
 from portal.security.scoping import Actor
+from portal.services.tokens import create_token, scopes_for
 
 PASSWORD = "correct horse battery"  # every login the tests make has it
 MAILBOX_PASSWORD = "pw-Cobalt-meadow-58"
@@ -472,3 +486,25 @@ def mail_body(message, subtype: str = "plain") -> str:
         if part.get_content_type() == f"text/{subtype}":
             return part.get_payload(decode=True).decode()
     raise AssertionError(f"no text/{subtype} part")
+
+
+# The API
+
+
+def api_token(email: str = "acme@owner.test", scopes=None, days: int = 30, **options) -> str:
+    """A personal access token of the login, made as its owner makes one (every scope they may have
+    unless told); committed. Returns the token, which is never seen again."""
+    actor = Actor(user=user_named(email))
+    _token, secret = create_token(
+        actor,
+        name=options.pop("name", "test"),
+        scopes=scopes if scopes is not None else scopes_for(actor),
+        expires_at=utcnow() + timedelta(days=days),
+        **options,
+    )
+    db.session.commit()
+    return secret
+
+
+def bearer(token: str, **headers) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **headers}

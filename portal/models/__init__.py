@@ -16,6 +16,7 @@ from portal.models.plans import Plan
 from portal.models.servers import Route, Server
 from portal.models.sessions import LoginSession, RecoveryCode
 from portal.models.status import Status
+from portal.models.tokens import ApiToken, IdempotentAnswer
 
 __all__ = [
     "KINDS",
@@ -25,6 +26,7 @@ __all__ = [
     "AcmeAccount",
     "AcmeOrder",
     "Address",
+    "ApiToken",
     "AuditEvent",
     "BackendLog",
     "Base",
@@ -38,6 +40,7 @@ __all__ = [
     "DnsRecord",
     "Domain",
     "Engine",
+    "IdempotentAnswer",
     "Kind",
     "LogState",
     "LoginSession",

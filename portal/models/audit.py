@@ -27,6 +27,9 @@ class AuditEvent(Timestamped, Base):
     # Changed fields, never secrets.
     fields: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     ip: Mapped[str] = mapped_column(sa.String(45), default="")
+    # An API request's token, and its name then (a token can be renamed or revoked; the event stays).
+    token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_token.id"))
+    token_name: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     real_actor: Mapped[User | None] = relationship(foreign_keys=[real_actor_id])

@@ -24,7 +24,8 @@ def audit(
     fields: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """`actor` None: the operator's command line, or a public page (a set-password link)."""
-    clean = {k: v for k, v in (fields or {}).items() if k not in SECRET_FIELDS}
+    given = {**(actor.fields or {}), **(fields or {})} if actor else (fields or {})
+    clean = {k: v for k, v in given.items() if k not in SECRET_FIELDS}
     event = AuditEvent(
         actor_id=actor.user.id if actor else None,
         real_actor_id=actor.real_user.id if actor and actor.real_user else None,
@@ -35,6 +36,8 @@ def audit(
         action=action,
         fields=clean,
         ip=(request.remote_addr or "") if has_request_context() else "",
+        token_id=actor.token.id if actor and actor.token else None,
+        token_name=actor.token.name if actor and actor.token else "",
     )
     db.session.add(event)
     return event

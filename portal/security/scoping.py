@@ -15,7 +15,7 @@ from flask import abort, g, session
 from flask_login import current_user
 
 from portal.extensions import db
-from portal.models import LIMITS, Account, AccountKind, User
+from portal.models import LIMITS, Account, AccountKind, ApiToken, User
 from portal.models.usage import totals
 from portal.security.sessions import current
 
@@ -42,12 +42,15 @@ class Actor:
     """The logged-in user, plus the staff user behind them when impersonating.
 
     A reseller can act inside one of its sub-accounts: then `account` is that one,
-    and only its objects are in scope.
+    and only its objects are in scope. An API request's actor is its token's owner.
     """
 
     user: User
     real_user: User | None = None
     acting: Account | None = None
+    # An API request: its token, and the fields it asked to change (audited with each event, secrets dropped).
+    token: ApiToken | None = None
+    fields: dict[str, Any] | None = None
 
     @property
     def account(self) -> Account | None:

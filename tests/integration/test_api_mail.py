@@ -1,0 +1,93 @@
+"""Mailboxes through the API, on the real Dovecot testbed: 202 and a Location to poll, then applied."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.extensions import db
+from portal.models import AuditEvent, Mailbox
+from tests.helpers import MAILBOX_PASSWORD, api_token, bearer, count
+
+pytestmark = pytest.mark.usefixtures("mail_server")
+
+
+@pytest.fixture
+def token(make_account):
+    make_account("Acme", domains=("acme.test",))
+    return api_token()
+
+
+def _create(client, token, **body):
+    data = {"local_part": "alice", "domain_id": _domain(client, token), "password": MAILBOX_PASSWORD, **body}
+    return client.post("/api/v1/mailboxes", json=data, headers=bearer(token))
+
+
+def _domain(client, token) -> int:
+    from tests.helpers import domain_id
+
+    return domain_id("acme.test")
+
+
+def test_a_mailbox_is_accepted_then_applied(client, token, work):
+    created = _create(client, token, quota_mb=50)
+    assert created.status_code == 202, created.data
+    body = created.get_json()
+    assert body["status"] == "pending" and body["address"] == "alice@acme.test" and "password" not in body
+    location = created.headers["Location"]
+    assert location.endswith(f"/api/v1/mailboxes/{body['id']}")
+    work()
+    polled = client.get(location, headers=bearer(token))
+    assert polled.status_code == 200 and polled.get_json()["status"] == "applied"
+    assert polled.headers["ETag"]
+    event = db.session.query(AuditEvent).filter_by(object_type="Mailbox").one()
+    assert event.token_name == "test" and event.fields["local_part"] == "alice" and "password" not in event.fields
+
+
+def test_the_same_idempotency_key_makes_one_mailbox(client, token):
+    first = _create(client, token)
+    assert first.status_code == 202
+    key = {"Idempotency-Key": "order-17"}
+    data = {"local_part": "bob", "domain_id": _domain(client, token), "password": MAILBOX_PASSWORD}
+    one = client.post("/api/v1/mailboxes", json=data, headers=bearer(token, **key))
+    two = client.post("/api/v1/mailboxes", json=data, headers=bearer(token, **key))
+    assert one.status_code == two.status_code == 202
+    assert one.get_json() == two.get_json() and two.headers["Idempotent-Replayed"] == "true"
+    assert count(Mailbox, Mailbox.local_part == "bob") == 1
+    other = client.post("/api/v1/mailboxes", json={**data, "local_part": "carol"}, headers=bearer(token, **key))
+    assert other.status_code == 422 and other.content_type == "application/problem+json"
+
+
+def test_a_stale_if_match_is_412(client, token):
+    created = _create(client, token).get_json()
+    url = f"/api/v1/mailboxes/{created['id']}"
+    tag = client.get(url, headers=bearer(token)).headers["ETag"]
+    assert client.patch(url, json={"quota_mb": 200}, headers=bearer(token, **{"If-Match": tag})).status_code == 202
+    stale = client.patch(url, json={"quota_mb": 300}, headers=bearer(token, **{"If-Match": tag}))
+    assert stale.status_code == 412 and stale.content_type == "application/problem+json"
+    assert db.session.get(Mailbox, created["id"]).quota_mb == 200
+
+
+def test_a_refusal_is_a_problem_at_its_field(client, token):
+    refused = _create(client, token, password="short")
+    assert refused.status_code == 422
+    assert "password" in refused.get_json()["errors"]
+    control = _create(client, token, local_part="a\u2028b")
+    assert control.status_code == 422 and "local_part" in control.get_json()["errors"]
+
+
+def test_list_pages_with_a_link(client, token):
+    domain = _domain(client, token)
+    for name in ("a1", "a2", "a3"):
+        assert (
+            client.post(
+                "/api/v1/mailboxes",
+                json={"local_part": name, "domain_id": domain, "password": MAILBOX_PASSWORD},
+                headers=bearer(token),
+            ).status_code
+            == 202
+        )
+    first = client.get("/api/v1/mailboxes?limit=2", headers=bearer(token))
+    assert [m["local_part"] for m in first.get_json()] == ["a1", "a2"]
+    next_url = first.headers["Link"].split(">")[0].lstrip("<")
+    second = client.get(next_url, headers=bearer(token))
+    assert [m["local_part"] for m in second.get_json()] == ["a3"] and "Link" not in second.headers
