@@ -67,6 +67,7 @@ bench: $(VENV)/.dev test-deps
 	$(BIN)/python -m bench.usage
 	$(BIN)/python -m bench.seed $(BENCH_DATABASE_URL)
 	$(BIN)/python -m bench.pages $(BENCH_DATABASE_URL)
+	$(BIN)/python -m bench.api $(BENCH_DATABASE_URL)
 	$(BIN)/python -m bench.fanout $(FANOUT_DATABASE_URL)
 
 clean:

@@ -42,3 +42,9 @@ _ARG_OF = {model: arg for arg, model in ID_MODELS.items()}
 def by_arg(objects) -> dict[str, object]:
     """Each object under the url parameter that names its model: {"domain_id": domain, …}."""
     return {_ARG_OF[type(obj)]: obj for obj in objects}
+
+
+def is_api(rule) -> bool:
+    """A REST API route: walked with tokens by tests/integration/test_api_walk.py and test_api_schema.py,
+    not with a browser's login."""
+    return rule.rule.startswith("/api/")

@@ -1,7 +1,7 @@
 """Who an API request is, and what it may do: every API view is wrapped by `scope()`.
 
-The order is fixed: the client address's rate, the token (401), its networks and owner (403), the token's
-rate, the scope (403), then the account the path names (`/accounts/{id}/…`: one of a reseller's own
+The order is fixed: the token (401; a request without a live one counts against its address's rate), its
+networks and owner (403), the address's and the token's rates (429), the scope (403), then the account the path names (`/accounts/{id}/…`: one of a reseller's own
 sub-accounts, and one its token may touch; anything else the same 404 as a missing object). Then the
 view runs with the actor in `g`, as `current_actor()` gives it to every service.
 """
@@ -35,11 +35,10 @@ class Refusal(Exception):
         self.response = response
 
 
-def _rate(key: tuple[str, str], per_minute: int) -> None:
-    waited = throttle.spend([(RateLimitItemPerMinute(per_minute), key)])
+def _rate(rules: list[tuple[tuple[str, str], int]]) -> None:
+    waited = throttle.spend([(RateLimitItemPerMinute(per_minute), key) for key, per_minute in rules])
     if waited is not None:
-        seconds = str(waited[1])
-        raise Refusal(problem(429, None, headers={"Retry-After": seconds}))
+        raise Refusal(problem(429, None, headers={"Retry-After": str(waited[1])}))
 
 
 def _unauthorized(detail: str | None = None) -> Refusal:
@@ -47,19 +46,20 @@ def _unauthorized(detail: str | None = None) -> Refusal:
 
 
 def _token() -> ApiToken:
+    """The request's live token, its address's and its own rate counted (in one round trip)."""
     ip = throttle.client_ip()
-    _rate(("api-ip", ip), current_app.config["API_REQUESTS_PER_MINUTE_PER_IP"])
+    per_ip = (("api-ip", ip), current_app.config["API_REQUESTS_PER_MINUTE_PER_IP"])
     found = tokens.authenticate(request.headers.get("Authorization"), ip)
-    if found is tokens.Refused.MISSING:
-        raise _unauthorized()
-    if found is tokens.Refused.UNKNOWN:
-        raise _unauthorized(gettext("This token is not valid: it is unknown, revoked or expired."))
-    if found is tokens.Refused.NETWORK:
-        raise Refusal(problem(403, gettext("This token is not accepted from your address.")))
-    if found is tokens.Refused.INACTIVE:
+    if not isinstance(found, ApiToken):
+        _rate([per_ip])  # guesses count against the address
+        if found is tokens.Refused.MISSING:
+            raise _unauthorized()
+        if found is tokens.Refused.UNKNOWN:
+            raise _unauthorized(gettext("This token is not valid: it is unknown, revoked or expired."))
+        if found is tokens.Refused.NETWORK:
+            raise Refusal(problem(403, gettext("This token is not accepted from your address.")))
         raise Refusal(problem(403, gettext("This login or its account is suspended.")))
-    assert isinstance(found, ApiToken)  # noqa: S101 (the enum's members are handled above)
-    _rate(("api-token", str(found.id)), current_app.config["API_REQUESTS_PER_MINUTE"])
+    _rate([per_ip, (("api-token", str(found.id)), current_app.config["API_REQUESTS_PER_MINUTE"])])
     return found
 
 

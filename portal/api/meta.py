@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, json, request
+from flask import Response, current_app, json, render_template, request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
@@ -22,6 +22,13 @@ csrf.exempt(blp)
 def openapi() -> Response:
     document: dict[str, Any] = current_app.extensions["hostdeck.api"].spec.to_dict()
     return Response(json.dumps(document), mimetype="application/json")
+
+
+@blp.route("/docs", endpoint="docs")
+@scope(PUBLIC)
+def docs() -> str:
+    """The document drawn by Swagger UI, served from static/vendor (no CDN), in the pages' frame."""
+    return render_template("api/docs.html")
 
 
 @blp.route("/", endpoint="unknown_root", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

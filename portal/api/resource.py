@@ -16,6 +16,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from portal.api.access import api_actor, scope
+from portal.api.kept import kept
 from portal.api.paging import page
 from portal.api.problems import answer_in_problems, problem
 from portal.api.schemas import Options, PageArgs
@@ -24,6 +25,16 @@ from portal.extensions import csrf
 from portal.models import Operation
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
 
+SUMMARIES = {
+    "list": "List {name}",
+    "get": "Read one of the {name}",
+    "operations": "The operations that apply changes of one of the {name}",
+    "options": "Methods and settable fields of {name}",
+    "item_options": "Methods and settable fields of one of the {name}",
+    "create": "Create one of the {name} (202: poll Location)",
+    "update": "Change one of the {name} (202: poll Location)",
+    "delete": "Delete one of the {name} (202: poll Location until 404)",
+}
 PREFIXES = {"": "", "sub_": "/accounts/<int:account_id>"}  # endpoint prefix -> path prefix
 
 
@@ -108,11 +119,17 @@ def register(blp: Blueprint, res: Resource) -> None:
         return get_scoped_or_404(res.model, object_id, api_actor())
 
     def list_view(query_args: dict[str, Any]) -> Response:
-        query = scoped(res.model, api_actor())
-        if res.narrow is not None:
-            query = res.narrow(query, query_args)
-        rows, headers = page(query, res.model, query_args)
-        return listed(many, rows, headers)
+        def answer() -> tuple[str, dict[str, str]]:
+            query = scoped(res.model, api_actor())
+            if res.narrow is not None:
+                query = res.narrow(query, query_args)
+            rows, headers = page(query, res.model, query_args)
+            return json.dumps(many.dump(rows)), headers
+
+        body, headers = kept(answer)
+        response = Response(body, mimetype="application/json")
+        response.headers.update(headers)
+        return response
 
     def get_view(**ids: int) -> Response:
         return shown(one, load(ids[res.id_name]))
@@ -195,7 +212,14 @@ def register(blp: Blueprint, res: Resource) -> None:
         routes.append((item, "delete", "DELETE", _matched(blp, _written(blp, one, scope(write)(delete_view)))))
     for prefix, path in PREFIXES.items():
         for rule, endpoint, method, view in routes:
-            blp.route(path + rule, endpoint=f"{prefix}{res.name}_{endpoint}", methods=[method])(view)
+            summary = SUMMARIES[endpoint].format(name=res.name) + (" inside a sub-account" if prefix else "")
+            documented = blp.doc(summary=summary, operationId=f"{prefix}{res.name}_{endpoint}")(view)
+            # No automatic OPTIONS on the other rules: ours answers it, after the token and the scope
+            # (flask-smorest does not pass provide_automatic_options on; Flask reads it off the view too).
+            setattr(documented, "provide_automatic_options", False)  # noqa: B010
+            blp.route(path + rule, endpoint=f"{prefix}{res.name}_{endpoint}", methods=[method], tags=[res.name])(
+                documented
+            )
 
 
 def _documented(blp: Blueprint, status: int, schema: Schema, view: Callable[..., Any]) -> Callable[..., Any]:

@@ -13,9 +13,10 @@ from datetime import timedelta
 from enum import Enum
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
-from portal.models import ApiToken, utcnow
+from portal.models import ApiToken, User, utcnow
 from portal.models.tokens import PREFIX
 
 SHOWN = len(PREFIX) + 4  # "hdpat_" and four characters: enough to tell a person's tokens apart
@@ -70,9 +71,9 @@ def authenticate(header: str | None, ip: str) -> ApiToken | Refused:
         return Refused.UNKNOWN
     now = utcnow()
     token = db.session.scalars(
-        sa.select(ApiToken).where(
-            ApiToken.digest == digest(secret), ApiToken.revoked_at.is_(None), ApiToken.expires_at > now
-        )
+        sa.select(ApiToken)
+        .options(joinedload(ApiToken.user).joinedload(User.account))  # one query for who is asking
+        .where(ApiToken.digest == digest(secret), ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
     ).first()
     if token is None:
         return Refused.UNKNOWN

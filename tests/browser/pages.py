@@ -42,7 +42,7 @@ from portal.models.metering import COUNTERS, Measured, Metric
 from portal.orchestration.metering.store import store
 from portal.services.dns_values import clean
 from portal.services.usage import METRICS
-from tests.ids import ID_MODELS
+from tests.ids import ID_MODELS, is_api
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 # Phone, tablet, desktop; each with a height of its kind.
@@ -118,7 +118,8 @@ NOT_FOR = {
 
 
 def get_rules(app: Flask) -> list[Rule]:
-    return sorted((r for r in app.url_map.iter_rules() if "GET" in (r.methods or ())), key=lambda r: r.rule)
+    rules = (r for r in app.url_map.iter_rules() if "GET" in (r.methods or ()) and not is_api(r))
+    return sorted(rules, key=lambda r: r.rule)
 
 
 def access_rule(app: Flask, rule: Rule) -> str | None:
