@@ -22,7 +22,7 @@ from portal.services.databases import (
     set_grants,
 )
 
-blp = api_blueprint("databases", "Databases and database users (scopes databases:read, databases:write).")
+blp = api_blueprint("api_databases", "Databases and database users (scopes databases:read, databases:write).")
 
 ENGINES = [e.value for e in Engine]
 
