@@ -139,7 +139,7 @@ def test_refused_php_settings_and_domains_are_problems_at_their_field(client, to
     assert count(WebApp) == count(Website) == 0
 
 
-def test_another_accounts_users_apps_and_websites_are_404(client, token, make_account, web_server):
+def test_another_accounts_users_apps_and_websites_are_404(client, token, make_account, webstack):
     user = post(client, token, "system_users", name="web", password=WEB_PASSWORD).get_json()
     app = post(client, token, "web_apps", name="shop", system_user_id=user["id"], kind="static").get_json()
     site = post(
