@@ -135,16 +135,16 @@ def test_refused_php_settings_and_domains_are_problems_at_their_field(client, to
     zone = post(client, token, "web_apps", **data, options={"date_timezone": "../../../etc/passwd"})
     assert zone.status_code == 422 and "options.date_timezone" in zone.get_json()["errors"]
     no_domain = post(client, token, "websites", name="Shop", domain_ids=[])
-    assert no_domain.status_code == 422 and "Choose at least one domain." in no_domain.get_json()["errors"]["domain_ids"]
+    assert (
+        no_domain.status_code == 422 and "Choose at least one domain." in no_domain.get_json()["errors"]["domain_ids"]
+    )
     assert count(WebApp) == count(Website) == 0
 
 
 def test_another_accounts_users_apps_and_websites_are_404(client, token, make_account, webstack):
     user = post(client, token, "system_users", name="web", password=WEB_PASSWORD).get_json()
     app = post(client, token, "web_apps", name="shop", system_user_id=user["id"], kind="static").get_json()
-    site = post(
-        client, token, "websites", name="Shop", domain_ids=[domain_id("shop.test")], tls_mode="none"
-    ).get_json()
+    site = post(client, token, "websites", name="Shop", domain_ids=[domain_id("shop.test")], tls_mode="none").get_json()
     make_account("Other", domains=("other.test",))
     theirs = api_token("other@owner.test")
     changes = {"system_users": {"shell": "sftp"}, "web_apps": {"options": {}}, "websites": {"name": "X"}}
