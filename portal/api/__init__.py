@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.api import mail, meta, spec
+from portal.api import databases, mail, meta, spec, web
 
-AREAS = (mail,)
+AREAS = (mail, web, databases)
 
 
 def init_app(app: Flask) -> None:
