@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.api import mail, meta, spec
+from portal.api import accounts, activity, mail, meta, spec
 
-AREAS = (mail,)
+AREAS = (mail, accounts, activity)
 
 
 def init_app(app: Flask) -> None:
