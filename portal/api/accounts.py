@@ -24,7 +24,7 @@ from portal.api.resource import api_blueprint, listed, locate, with_fields
 from portal.api.schemas import INT_MAX, PageArgs, Text
 from portal.api.writes import Precondition, accepted, check_match, shown
 from portal.extensions import db
-from portal.models import LIMITS, Account, Plan, Status, User
+from portal.models import LIMITS, Account, Operation, OpState, Plan, Status, User
 from portal.models.kinds import ALL_LIMITS, DELETION_ORDER
 from portal.security.scoping import Actor, sub_account
 from portal.services import ServiceError
@@ -68,20 +68,22 @@ def plan_of(account: Account) -> str | None:
 
 
 def state_of(account: Account) -> str:
-    """Where the account's services stand: failed, pending (or deleting) while any is, else applied;
-    an account being removed: deleting while services remain, then deleted."""
-    found: set[str] = set()
+    """Where the account's services stand: pending while an operation of it waits for a server, then
+    failed if any of them failed, else applied; an account being removed: deleting while anything of it
+    remains, then deleted. (An object no server runs has no operation, and waits for nothing.)"""
+    waiting = db.session.scalar(
+        sa.select(Operation.id).where(Operation.account_id == account.id, Operation.state == OpState.PENDING).limit(1)
+    )
+    failed, remaining = False, False
     for kind in DELETION_ORDER:
         model = kind.model
-        found.update(
-            str(s) for s in db.session.scalars(sa.select(model.status).where(model.account_id == account.id).distinct())
-        )
+        statuses = set(db.session.scalars(sa.select(model.status).where(model.account_id == account.id).distinct()))
+        failed, remaining = failed or Status.FAILED in statuses, remaining or bool(statuses)
     if account.deleting_at is not None:
-        return "deleting" if found else "deleted"
-    for status in (Status.FAILED, Status.DELETING, Status.PENDING):
-        if str(status) in found:
-            return "pending" if status == Status.DELETING else str(status)
-    return str(Status.APPLIED)
+        return "deleting" if waiting is not None or remaining else "deleted"
+    if waiting is not None:
+        return str(Status.PENDING)
+    return str(Status.FAILED) if failed else str(Status.APPLIED)
 
 
 class SubAccount(Schema):
