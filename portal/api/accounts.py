@@ -279,6 +279,4 @@ def account_delete(sub_account_id: int) -> Response:
         check_match(SubAccountDetail(), account)
     except Precondition:
         return problem(412)
-    return accepted(
-        SubAccountDetail(), lambda: delete_sub_account(api_actor(), account.id), WHERE
-    )
+    return accepted(SubAccountDetail(), lambda: delete_sub_account(api_actor(), account.id), WHERE)

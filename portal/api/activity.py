@@ -53,8 +53,6 @@ class ActivityEvent(Schema):
 @scope("activity:read")
 @blp.arguments(PageArgs, location="query")
 def events(query_args: dict[str, Any]) -> Response:
-    query = scoped(AuditEvent, api_actor()).options(
-        joinedload(AuditEvent.actor), joinedload(AuditEvent.real_actor)
-    )
+    query = scoped(AuditEvent, api_actor()).options(joinedload(AuditEvent.actor), joinedload(AuditEvent.real_actor))
     rows, headers = page(query, AuditEvent, query_args)
     return listed(ActivityEvent(many=True), rows, headers)

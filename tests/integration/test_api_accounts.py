@@ -47,7 +47,10 @@ def test_limits_within_the_resellers_own(client, token, bakery):
 def test_a_stale_if_match_changes_no_limit(client, token, bakery):
     url = f"/api/v1/accounts/{bakery.id}"
     tag = client.get(url, headers=bearer(token)).headers["ETag"]
-    assert client.patch(f"{url}/limits", json={"mailboxes": 2}, headers=bearer(token, **{"If-Match": tag})).status_code == 202
+    assert (
+        client.patch(f"{url}/limits", json={"mailboxes": 2}, headers=bearer(token, **{"If-Match": tag})).status_code
+        == 202
+    )
     stale = client.patch(f"{url}/limits", json={"mailboxes": 5}, headers=bearer(token, **{"If-Match": tag}))
     assert stale.status_code == 412
     db.session.refresh(bakery)
@@ -94,7 +97,10 @@ def test_activity_in_raw_fields_and_on_the_page(client, token, bakery, reseller,
     mailbox = {"local_part": "orders", "domain_id": domain_id("bakery.test"), "password": MAILBOX_PASSWORD}
     made = client.post(f"/api/v1/accounts/{bakery.id}/mailboxes", json=mailbox, headers=bearer(token))
     assert made.status_code == 202, made.data
-    assert client.patch(f"/api/v1/accounts/{bakery.id}/limits", json={"mailboxes": 5}, headers=bearer(token)).status_code == 202
+    assert (
+        client.patch(f"/api/v1/accounts/{bakery.id}/limits", json={"mailboxes": 5}, headers=bearer(token)).status_code
+        == 202
+    )
 
     events = client.get("/api/v1/activity", headers=bearer(token)).get_json()
     saved = next(e for e in events if e["action"] == "mailbox.save")
@@ -120,7 +126,15 @@ def test_activity_in_raw_fields_and_on_the_page(client, token, bakery, reseller,
 
 def test_the_page_without_a_token_names_the_person_only(client, make_account):
     account = make_account("Acme", domains=("acme.test",))
-    db.session.add(AuditEvent(actor_id=account.users[0].id, account_id=account.id, action="domain.save", object_type="Domain", object_name="acme.test"))
+    db.session.add(
+        AuditEvent(
+            actor_id=account.users[0].id,
+            account_id=account.id,
+            action="domain.save",
+            object_type="Domain",
+            object_name="acme.test",
+        )
+    )
     db.session.commit()
     web = Web(client)
     web.login("acme@owner.test")
