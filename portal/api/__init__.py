@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.api import databases, mail, meta, spec, web
+from portal.api import accounts, activity, databases, mail, meta, spec, web
 
-AREAS = (mail, web, databases)
+AREAS = (accounts, mail, web, databases, activity)
 
 
 def init_app(app: Flask) -> None:

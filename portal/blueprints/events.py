@@ -195,11 +195,14 @@ def _value(value) -> str:
 
 
 def event_actor(event: AuditEvent) -> str:
-    """Who did it; with an impersonation, both people."""
+    """Who did it; with an impersonation, both people; through the API, with the token's name then."""
     actor = in_unicode(event.actor.email) if event.actor else "Hostdeck"
     if event.real_actor is not None:
         real = in_unicode(event.real_actor.email)
         if event.real_actor.is_staff:
-            return gettext("%(real)s (support) as %(actor)s", real=real, actor=actor)
-        return gettext("%(real)s (reseller) as %(actor)s", real=real, actor=actor)
+            actor = gettext("%(real)s (support) as %(actor)s", real=real, actor=actor)
+        else:
+            actor = gettext("%(real)s (reseller) as %(actor)s", real=real, actor=actor)
+    if event.token_name:
+        return gettext("%(actor)s via API token %(token)s", actor=actor, token=event.token_name)
     return actor
