@@ -53,7 +53,10 @@ def make_token(url: str) -> tuple[str, int]:
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.email == "big@bench.example"))
         _, secret = create_token(
-            Actor(user=user), name=f"bench {time.time_ns()}", scopes=["mail:write"], expires_at=utcnow() + timedelta(days=1)
+            Actor(user=user),
+            name=f"bench {time.time_ns()}",
+            scopes=["mail:write"],
+            expires_at=utcnow() + timedelta(days=1),
         )
         domain_id = db.session.scalar(sa.select(Domain.id).where(Domain.name == "big.example"))
         db.session.commit()
@@ -64,7 +67,11 @@ def make_token(url: str) -> tuple[str, int]:
 def run(url: str = URL) -> dict:
     secret, domain_id = make_token(url)
     with tempfile.TemporaryDirectory() as root, RedisServer(Path(root)) as redis:
-        environ = {**env(redis.url, url), "API_REQUESTS_PER_MINUTE": "10000000", "API_REQUESTS_PER_MINUTE_PER_IP": "10000000"}
+        environ = {
+            **env(redis.url, url),
+            "API_REQUESTS_PER_MINUTE": "10000000",
+            "API_REQUESTS_PER_MINUTE_PER_IP": "10000000",
+        }
         with gunicorn("bench.minimal:app", environ) as base:
             wrk(base + "/")  # warm up
             minimal = wrk(base + "/")

@@ -48,6 +48,7 @@ DONE = {
     "dkim_rotate": lazy_gettext("%(thing)s: a new DKIM key asked for"),
     "emergency_contact": lazy_gettext("%(thing)s: emergency contact changed"),
     "emergency_confirmed": lazy_gettext("%(thing)s: emergency contact confirmed"),
+    "revoke": lazy_gettext("%(thing)s revoked"),
 }
 # The names of the fields events keep, for people; a field not named here reads as its key.
 FIELDS = {
@@ -101,6 +102,7 @@ def _nouns() -> dict[str, str]:
         "Plan": pgettext("activity", "plan"),
         "Server": pgettext("activity", "server"),
         "BackendLog": pgettext("activity", "backend log"),
+        "ApiToken": pgettext("activity", "API token"),
     }
 
 

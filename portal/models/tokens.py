@@ -43,6 +43,9 @@ class ApiToken(Timestamped, Base):
 
     user: Mapped[User] = relationship()
 
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
     def allows(self, scope: str) -> bool:
         """`area:read` is granted by the area's read or write scope."""
         area, _, access = scope.partition(":")

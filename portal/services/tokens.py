@@ -118,6 +118,7 @@ def create_token(
     audit(
         actor,
         "token.create",
+        obj=token,
         account_id=actor.user.account_id,
         fields={"token": name, "prefix": prefix, "scopes": chosen, "expires_at": expires_at.isoformat()},
     )
@@ -131,5 +132,5 @@ def revoke_token(actor: Actor, token_id: int) -> ApiToken | None:
         return None
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        audit(actor, "token.revoke", account_id=actor.user.account_id, fields={"token": token.name})
+        audit(actor, "token.revoke", obj=token, account_id=actor.user.account_id, fields={"token": token.name})
     return token
