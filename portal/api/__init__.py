@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.api import mail, meta, spec
+from portal.api import certificates, dns, domains, mail, mail_addresses, meta, spec
 
-AREAS = (mail,)
+AREAS = (mail, domains, dns, certificates, mail_addresses)
 
 
 def init_app(app: Flask) -> None:
