@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from portal.api.domains import QueryId
 from portal.api.resource import Resource, api_blueprint, register
-from portal.api.schemas import Id
 from portal.models import Certificate
 from portal.models.validators import unicode_name
 from portal.orchestration.certificates_words import certificate_words
@@ -45,10 +45,10 @@ register(
         Certificate,
         "web",
         CertificateOut,
-        filters=type("CertificateFilters", (Schema,), {"website_id": Id(load_default=None)}),
-        narrow=lambda query, args: query.where(Certificate.website_id == args["website_id"])
-        if args["website_id"]
-        else query,
+        filters=type("CertificateFilters", (Schema,), {"website_id": QueryId(load_default=None)}),
+        narrow=lambda query, args: (
+            query.where(Certificate.website_id == args["website_id"]) if args["website_id"] else query
+        ),
         id_name="certificate_id",
     ),
 )

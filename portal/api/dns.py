@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from portal.api.domains import QueryId
 from portal.api.resource import Resource, api_blueprint, register
 from portal.api.schemas import Id, Provisioned, Text
 from portal.models.dns import RECORD_TYPES, DnsRecord
@@ -15,6 +16,7 @@ from portal.services.dns_values import TTL_MAX, TTL_MIN, typed_value
 
 # Not "dns": the pages' blueprint has that name.
 blp = api_blueprint("api_dns", "Custom DNS records of verified domains (scopes dns:read, dns:write).")
+
 
 Ttl = validate.Range(TTL_MIN, TTL_MAX)
 NAME_HELP = "relative to the zone (www), a full name in it, or @ (or empty) for the zone itself"
@@ -75,10 +77,10 @@ register(
         update=DnsRecordChange,
         updated=_change,
         deleted=lambda actor, row: delete_record(actor, row.id),
-        filters=type("DnsRecordFilters", (Schema,), {"domain_id": Id(load_default=None)}),
-        narrow=lambda query, args: query.where(DnsRecord.domain_id == args["domain_id"])
-        if args["domain_id"]
-        else query,
+        filters=type("DnsRecordFilters", (Schema,), {"domain_id": QueryId(load_default=None)}),
+        narrow=lambda query, args: (
+            query.where(DnsRecord.domain_id == args["domain_id"]) if args["domain_id"] else query
+        ),
         id_name="record_id",
     ),
 )

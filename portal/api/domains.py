@@ -10,18 +10,23 @@ from marshmallow import Schema, fields, validate
 from portal.api.access import api_actor, scope
 from portal.api.problems import problem
 from portal.api.resource import Resource, api_blueprint, locate, register, with_fields
-from portal.api.schemas import Provisioned, Text
+from portal.api.schemas import INT_MAX, Provisioned, Text
 from portal.api.writes import accepted
 from portal.extensions import db
 from portal.models import Domain
-from portal.orchestration.proof import lost, proof_words, proven, record_name, token
 from portal.orchestration.proof import describe as describe_proof
+from portal.orchestration.proof import lost, proof_words, proven, record_name, token
 from portal.orchestration.proving import held_elsewhere
 from portal.security.scoping import Actor, get_scoped_or_404
 from portal.services.domains import TooSoon, add_domain, check_domain, delete_domain
 
 # Not "domains": the pages' blueprint has that name.
 blp = api_blueprint("api_domains", "Domains and the proof that they are yours (scopes domains:read, domains:write).")
+
+
+def QueryId(**kwargs: Any) -> fields.Integer:
+    """An id in the query string (?domain_id=5): text there, so not strict as Id() is in a JSON body."""
+    return fields.Integer(validate=validate.Range(1, INT_MAX), **kwargs)
 
 
 def _proof(domain: Domain) -> tuple[str, str]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from portal.api.domains import QueryId
 from portal.api.resource import Resource, api_blueprint, register
 from portal.api.schemas import Id, Provisioned, Text
 from portal.models import Address
@@ -15,6 +16,7 @@ from portal.services.addresses import MAX_FORWARDS, create_address, delete_addre
 
 # Not "addresses": the pages' blueprint has that name.
 blp = api_blueprint("api_addresses", "Addresses and forwards (scopes mail:read, mail:write).")
+
 
 Mailboxes = fields.List(Id(), metadata={"description": "the ids of the mailboxes it delivers to"})
 Forwards = fields.List(
@@ -87,7 +89,7 @@ register(
         update=AddressChange,
         updated=_change,
         deleted=lambda actor, address: delete_address(actor, address.id),
-        filters=type("AddressFilters", (Schema,), {"domain_id": Id(load_default=None)}),
+        filters=type("AddressFilters", (Schema,), {"domain_id": QueryId(load_default=None)}),
         narrow=lambda query, args: query.where(Address.domain_id == args["domain_id"]) if args["domain_id"] else query,
         id_name="address_id",
     ),
