@@ -7,6 +7,7 @@ from portal.models import (
     Account,
     Address,
     BackendLog,
+    Certificate,
     Database,
     DatabaseUser,
     DnsRecord,
@@ -22,6 +23,7 @@ from portal.models import (
 
 ID_MODELS: dict[str, type] = {
     "domain_id": Domain,
+    "certificate_id": Certificate,
     "record_id": DnsRecord,
     "mailbox_id": Mailbox,
     "address_id": Address,

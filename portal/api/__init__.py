@@ -9,9 +9,21 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.api import accounts, activity, databases, mail, meta, spec, web
+from portal.api import (
+    accounts,
+    activity,
+    certificates,
+    databases,
+    dns,
+    domains,
+    mail,
+    mail_addresses,
+    meta,
+    spec,
+    web,
+)
 
-AREAS = (accounts, mail, web, databases, activity)
+AREAS = (accounts, domains, dns, mail, mail_addresses, web, certificates, databases, activity)
 
 
 def init_app(app: Flask) -> None:

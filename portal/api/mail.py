@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from portal.api.access import api_actor, scope
 from portal.api.resource import Resource, api_blueprint, locate, register, with_fields
-from portal.api.schemas import Id, Provisioned, Text
+from portal.api.schemas import Id, Provisioned, QueryId, Text
 from portal.api.writes import accepted, shown
 from portal.models import Mailbox
 from portal.models.naming import named
@@ -84,7 +84,7 @@ register(
         update=MailboxChange,
         updated=_change,
         deleted=lambda actor, mailbox: delete_mailbox(actor, mailbox.id),
-        filters=type("MailboxFilters", (Schema,), {"domain_id": Id(load_default=None)}),
+        filters=type("MailboxFilters", (Schema,), {"domain_id": QueryId(load_default=None)}),
         narrow=lambda query, args: query.where(Mailbox.domain_id == args["domain_id"]) if args["domain_id"] else query,
         id_name="mailbox_id",
     ),

@@ -32,6 +32,11 @@ def Id(**kwargs: Any) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(1, INT_MAX), **kwargs)
 
 
+def QueryId(**kwargs: Any) -> fields.Integer:
+    """An id in the query string (?domain_id=5): text there, so not strict as Id() is in a JSON body."""
+    return fields.Integer(validate=validate.Range(1, INT_MAX), **kwargs)
+
+
 class Problem(Schema):
     """RFC 9457: an error in plain words, `errors` naming each refused field."""
 

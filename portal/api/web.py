@@ -9,7 +9,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from portal.api.resource import Resource, api_blueprint, register
-from portal.api.schemas import Id, Provisioned, Text
+from portal.api.schemas import Id, Provisioned, QueryId, Text
 from portal.models import SystemUser, WebApp, Website
 from portal.security.scoping import Actor
 from portal.services import ServiceError
@@ -199,7 +199,7 @@ register(
         update=WebAppChange,
         updated=_change_app,
         deleted=lambda actor, app: delete_web_app(actor, app.id),
-        filters=type("WebAppFilters", (Schema,), {"system_user_id": Id(load_default=None)}),
+        filters=type("WebAppFilters", (Schema,), {"system_user_id": QueryId(load_default=None)}),
         narrow=lambda query, args: (
             query.where(WebApp.system_user_id == args["system_user_id"]) if args["system_user_id"] else query
         ),
