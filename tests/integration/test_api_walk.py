@@ -59,7 +59,7 @@ def _methods(rule: Rule) -> list[str]:
 
 
 def _openapi_path(rule: Rule) -> str:
-    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule).removeprefix("/api/v1")
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
 
 
 def _example(schema: dict[str, Any], spec: dict[str, Any]) -> Any:
@@ -84,7 +84,8 @@ def _resolved(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _body(spec: dict[str, Any], rule: Rule, method: str) -> Any:
-    operation = spec["paths"].get(_openapi_path(rule), {}).get(method.lower(), {})
+    operation = spec["paths"].get(_openapi_path(rule), {}).get(method.lower())
+    assert operation is not None, f"{method} {rule} is missing from the OpenAPI document"
     content = operation.get("requestBody", {}).get("content", {})
     schema = content.get("application/json", {}).get("schema")
     return _example(schema, spec) if schema is not None else None
