@@ -156,6 +156,6 @@ def test_bad_input_is_refused_at_its_field(web, acme, fields, field):
     html = refused.get_data(as_text=True)
     assert "is-invalid" in html and "hdpat_" not in html.replace('"hdpat_', "")
     assert db.session.query(ApiToken).count() == 0
-    assert re.search(rf'(id="{field}"[^>]*is-invalid|is-invalid[^>]*id="{field}"|name="{field}"[^>]*is-invalid)', html) or (
-        field == "scopes" and 'invalid-feedback d-block' in html
-    ), html
+    assert re.search(
+        rf'(id="{field}"[^>]*is-invalid|is-invalid[^>]*id="{field}"|name="{field}"[^>]*is-invalid)', html
+    ) or (field == "scopes" and "invalid-feedback d-block" in html), html

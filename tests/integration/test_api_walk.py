@@ -74,7 +74,7 @@ def _example(schema: dict[str, Any], spec: dict[str, Any]) -> Any:
         return {name: _example(props[name], spec) for name in schema.get("required", []) if name in props}
     if "enum" in schema:
         return schema["enum"][0]
-    return {"boolean": False, "integer": 1, "number": 1, "array": [], "string": "x"}.get(kind, None)
+    return {"boolean": False, "integer": 1, "number": 1, "array": [], "string": "x"}.get(kind)
 
 
 def _resolved(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +94,9 @@ def _body(spec: dict[str, Any], rule: Rule, method: str) -> Any:
 def test_every_api_view_declares_its_scope(app):
     rules = api_rules(app)
     assert len(rules) > 5
-    missing = [f"{rule} ({rule.endpoint})" for rule in rules if not hasattr(app.view_functions[rule.endpoint], "api_scope")]
+    missing = [
+        f"{rule} ({rule.endpoint})" for rule in rules if not hasattr(app.view_functions[rule.endpoint], "api_scope")
+    ]
     assert not missing, f"API views without @scope(): {missing}"
 
 
@@ -168,14 +170,14 @@ def test_foreign_objects_answer_like_missing_ones(app, client, tenants, viewer):
                     assert missing.status_code == 404, f"{viewer}: {method} {rule}, a missing id: {missing.status_code}"
                     assert missing.content_type == PROBLEM
                 for other in foreign:
-                    values = {**base, **{arg: getattr(owned[other][arg], "id") for arg in ids}}
+                    values = {**base, **{arg: owned[other][arg].id for arg in ids}}
                     got = _call(client, method, _url(rule, values), token, body)
                     assert (got.status_code, got.get_data()) == (missing.status_code, missing.get_data()), (
                         f"{viewer}: {method} {rule} answers {other}'s {ids} with {got.status_code} {got.data[:300]!r}"
                     )
                     checked += 1
             for var in rule.arguments & ACCOUNT_VARS:  # another reseller's sub-account, with its own objects
-                values = {**base, **{arg: getattr(owned["s2"][arg], "id") for arg in ids}}
+                values = {**base, **{arg: owned["s2"][arg].id for arg in ids}}
                 missing = _call(client, method, _url(rule, {**values, var: MISSING}), token, body)
                 got = _call(client, method, _url(rule, {**values, var: accounts["s2"].id}), token, body)
                 assert missing.status_code == 404 and missing.content_type == PROBLEM, f"{method} {rule}"
@@ -203,10 +205,10 @@ def test_a_token_without_the_routes_scope_is_403(app, client, tenants):
             continue
         if needed not in tokens:
             tokens[needed] = api_token("r@apiwalk.test", scopes=_without(needed), name=f"no {needed}")
-        values = {arg: getattr(owned["r"][arg], "id") for arg in rule.arguments if arg in MODELS}
+        values = {arg: owned["r"][arg].id for arg in rule.arguments if arg in MODELS}
         values |= dict.fromkeys(rule.arguments & ACCOUNT_VARS, accounts["s"].id)
         if rule.arguments & ACCOUNT_VARS:
-            values |= {arg: getattr(owned["s"][arg], "id") for arg in rule.arguments if arg in MODELS}
+            values |= {arg: owned["s"][arg].id for arg in rule.arguments if arg in MODELS}
         for method in _methods(rule):
             got = _call(client, method, _url(rule, values), tokens[needed], _body(spec, rule, method))
             assert got.status_code == 403 and got.content_type == PROBLEM, f"{method} {rule}: {got.status_code}"

@@ -1,6 +1,15 @@
 from zoneinfo import available_timezones
 
-from wtforms import DateField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length
 
 from portal.blueprints.forms import Checkboxes, Form, PasswordFields, id_choice
