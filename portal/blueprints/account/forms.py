@@ -1,9 +1,18 @@
 from zoneinfo import available_timezones
 
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length
 
-from portal.blueprints.forms import Form, PasswordFields
+from portal.blueprints.forms import Checkboxes, Form, PasswordFields, id_choice
 from portal.words import lazy_gettext
 
 
@@ -53,3 +62,31 @@ class CodeConfirmForm(Form):
         render_kw={"autocomplete": "one-time-code"},
     )
     submit = SubmitField(lazy_gettext("Confirm"))
+
+
+class TokenForm(Form):
+    name = StringField(lazy_gettext("Name"), validators=[DataRequired(), Length(max=100)])
+    expires_at = DateField(
+        lazy_gettext("Expires on"),
+        validators=[DataRequired()],
+        description=lazy_gettext("At most a year from today."),
+    )
+    # The choices are set per request: the scopes and sub-accounts this login may give a token.
+    scopes = Checkboxes(lazy_gettext("Scopes"), choices=[])
+    account_ids = SelectMultipleField(
+        lazy_gettext("Kept to these sub-accounts (optional)"),
+        choices=[],
+        coerce=id_choice,
+        description=lazy_gettext("None chosen: all of your sub-accounts."),
+    )
+    networks = TextAreaField(
+        lazy_gettext("Networks (optional)"),
+        validators=[Length(max=2000)],
+        description=lazy_gettext("One IP address or network per line, for example 203.0.113.0/24. Empty: anywhere."),
+        render_kw={"rows": 3},
+    )
+    submit = SubmitField(lazy_gettext("Make the token"))
+
+
+class RevokeTokenForm(Form):
+    submit = SubmitField(lazy_gettext("Revoke"))

@@ -5,7 +5,9 @@ The credentials are out of reach while someone impersonates the user; the emerge
 account's, not the login's, so support may set it for them (audited with both names).
 """
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from portal.blueprints.account.forms import (
@@ -16,23 +18,28 @@ from portal.blueprints.account.forms import (
     LanguageForm,
     PasswordChangeForm,
     ResendContactForm,
+    RevokeTokenForm,
     TimezoneForm,
+    TokenForm,
 )
 from portal.blueprints.common import refusals, saved
 from portal.blueprints.enrolment import BAD_CODE, enrol_page
 from portal.extensions import db
 from portal.i18n import LANGUAGES, refresh
+from portal.models import utcnow
 from portal.models.naming import in_unicode
 from portal.security import totp
 from portal.security.audit import audit
 from portal.security.impersonation import not_while_impersonating
 from portal.security.roles import public, user
 from portal.security.scoping import current_actor
-from portal.services import ServiceError, contacts
+from portal.services import ServiceError, contacts, tokens
 from portal.services.logins import change_email, change_password
 from portal.words import gettext, ngettext
 
 bp = Blueprint("account", __name__, url_prefix="/account")
+
+TOKEN_DAYS = 90  # a new token's expiry, unless its owner picks another day
 
 
 def _page(**forms):
@@ -243,3 +250,94 @@ def _audit(action: str, fields: dict | None = None) -> None:
         account_id=current_user.account_id,
         fields=fields,
     )
+
+
+# API tokens
+
+
+def _area_words() -> dict[str, str]:
+    return {
+        "domains": gettext("Domains"),
+        "dns": gettext("DNS"),
+        "mail": gettext("Mail"),
+        "web": gettext("Websites"),
+        "databases": gettext("Databases"),
+        "accounts": gettext("Sub-accounts"),
+        "activity": gettext("Activity"),
+    }
+
+
+def _access_words() -> dict[str, str]:
+    return {"read": gettext("Read"), "write": gettext("Read and change")}
+
+
+def _token_form(**kwargs) -> TokenForm:
+    actor = current_actor()
+    form = TokenForm(**kwargs)
+    access = _access_words()
+    form.scopes.choices = [(s, access[s.partition(":")[2]]) for s in tokens.scopes_for(actor)]
+    form.account_ids.choices = [(a.id, a.name) for a in tokens.sub_accounts(actor)]
+    return form
+
+
+def _tokens_page(form: TokenForm | None = None, secret: str | None = None, made=None):
+    if form is None:
+        form = _token_form(formdata=None, expires_at=(utcnow() + timedelta(days=TOKEN_DAYS)).date())
+    areas = _area_words()
+    groups: dict[str, list] = {}
+    for option in form.scopes:
+        groups.setdefault(option.data.partition(":")[0], []).append(option)
+    actor = current_actor()
+    subs = {a.id: a.name for a in tokens.sub_accounts(actor)}
+    return render_template(
+        "account/tokens.html",
+        form=form,
+        scope_groups=[(areas.get(area, area), options) for area, options in groups.items()],
+        tokens=tokens.own_tokens(actor),
+        sub_names=subs,
+        now=utcnow(),
+        secret=secret,
+        made=made,
+        revoke_form=RevokeTokenForm(formdata=None),
+    )
+
+
+@bp.route("/tokens")
+@user
+def tokens_index():
+    return _tokens_page()
+
+
+@bp.route("/tokens", methods=["POST"])
+@user
+@not_while_impersonating
+def create_token():
+    form = _token_form()
+    if form.validate_on_submit():
+        with refusals(form):
+            now = utcnow()
+            token, secret = tokens.create_token(
+                current_actor(),
+                name=form.name.data,
+                scopes=form.scopes.data or [],
+                expires_at=datetime.combine(form.expires_at.data, now.time(), tzinfo=now.tzinfo),
+                account_ids=form.account_ids.data or [],
+                networks=(form.networks.data or "").splitlines(),
+            )
+            db.session.commit()
+            # Shown on this answer only (never flashed, never in the session); the page is not cached.
+            return _tokens_page(secret=secret, made=token)
+    return _tokens_page(form=form)
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@user
+@not_while_impersonating
+def revoke_token(token_id: int):
+    form = RevokeTokenForm()
+    if not form.validate_on_submit():
+        return redirect(url_for(".tokens_index"))
+    token = tokens.revoke_token(current_actor(), token_id)
+    if token is None:
+        abort(404)
+    return saved(gettext("The token %(name)s is revoked.", name=token.name), url_for(".tokens_index"))
