@@ -6,6 +6,7 @@ from __future__ import annotations
 from portal.models import (
     Account,
     Address,
+    ApiToken,
     BackendLog,
     Certificate,
     Database,
@@ -24,6 +25,7 @@ from portal.models import (
 ID_MODELS: dict[str, type] = {
     "domain_id": Domain,
     "certificate_id": Certificate,
+    "token_id": ApiToken,
     "record_id": DnsRecord,
     "mailbox_id": Mailbox,
     "address_id": Address,

@@ -34,5 +34,6 @@ def init_app(app: Flask) -> None:
     )
     for area in AREAS:
         api.register_blueprint(area.blp)
-    app.register_blueprint(meta.blp)  # undocumented: the document itself and the catch-all
+    app.register_blueprint(meta.blp)  # undocumented: the document itself and its page
+    app.before_request(meta.unrouted)
     app.extensions["hostdeck.api"] = api

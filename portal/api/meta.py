@@ -1,4 +1,4 @@
-"""The API's own document: /api/v1/openapi.json, and the catch-all that answers unknown API paths."""
+"""The API's own document (/api/v1/openapi.json and its page), and the answer to paths no API route takes."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Response, current_app, json, render_template, request
 from flask_smorest import Blueprint
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException
 
 from portal.api.access import PUBLIC, scope
-from portal.api.problems import answer_in_problems
+from portal.api.problems import answer_in_problems, from_http
 from portal.extensions import csrf
 
 blp = Blueprint("api_meta", __name__, url_prefix="/api/v1")
@@ -31,17 +31,12 @@ def docs() -> str:
     return render_template("api/docs.html")
 
 
-@blp.route("/", endpoint="unknown_root", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-@blp.route("/<path:rest>", endpoint="unknown", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
-@scope(PUBLIC)
-def unknown(rest: str = "") -> Response:
-    """A path under /api/v1 that no route has: 404, or 405 where the path is known for other methods."""
-    adapter = current_app.url_map.bind_to_environ(request.environ)
-    allowed = []
-    for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
-        endpoint, _ = adapter.match(request.path, method=method)
-        if not str(endpoint).startswith("api_meta.unknown"):
-            allowed.append(method)
-    if allowed:
-        raise MethodNotAllowed(valid_methods=allowed)
-    raise NotFound()
+def unrouted() -> Response | None:
+    """A request under /api/v1 that no route takes (an unknown path, an id the id converter refuses, a
+    method the path lacks): its 404 or 405 as a problem document, not the pages' HTML. Runs before
+    every request (api.init_app), ahead of the dispatch that would raise the routing error."""
+    error = request.routing_exception
+    if error is None or not request.path.startswith("/api/"):
+        return None
+    assert isinstance(error, HTTPException)  # noqa: S101 (werkzeug's routing errors are HTTP errors)
+    return from_http(error)

@@ -68,10 +68,17 @@ class Provisioned(Schema):
         return failure.words if failure else ""
 
 
+def _cursor(value: str) -> None:
+    if not (value.isascii() and value.isdigit() and len(value) <= 10 and 1 <= int(value) <= INT_MAX):
+        raise ValidationError("Not a cursor: take it from the Link header.")
+
+
 class PageArgs(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 100))
     cursor = fields.String(
-        load_default=None, validate=validate.Regexp(r"^[0-9]{1,10}$"), metadata={"description": "from the Link header"}
+        load_default=None,
+        validate=_cursor,
+        metadata={"description": "from the Link header", "pattern": "^[0-9]{1,10}$"},
     )
 
 
