@@ -20,8 +20,8 @@ from marshmallow import Schema, fields, validate
 from portal.api.access import api_actor, scope
 from portal.api.paging import page
 from portal.api.problems import problem
-from portal.api.resource import api_blueprint, listed, locate, with_fields
-from portal.api.schemas import INT_MAX, PageArgs, Text
+from portal.api.resource import allowed, api_blueprint, listed, locate, own_options, with_fields
+from portal.api.schemas import INT_MAX, Options, PageArgs, Text
 from portal.api.writes import Precondition, accepted, check_match, shown
 from portal.extensions import db
 from portal.models import LIMITS, Account, Operation, OpState, Plan, Status, User
@@ -155,6 +155,7 @@ def load(sub_account_id: int) -> Account:
 
 
 @blp.route("/accounts", endpoint="accounts_list", methods=["GET"])
+@own_options
 @blp.response(200, SubAccount(many=True))
 @scope("accounts:read")
 @blp.arguments(PageArgs, location="query")
@@ -169,6 +170,7 @@ def accounts_list(query_args: dict[str, Any]) -> Response:
 
 
 @blp.route("/accounts", endpoint="accounts_create", methods=["POST"])
+@own_options
 @blp.response(202, SubAccountDetail, headers=HEADERS, description="Accepted: the owner is mailed a link")
 @blp.doc(
     parameters=[
@@ -208,6 +210,7 @@ def accounts_create(data: dict[str, Any]) -> Response:
 
 
 @blp.route(ITEM, endpoint="account_get", methods=["GET"])
+@own_options
 @blp.response(200, SubAccountDetail, headers={"ETag": {"schema": {"type": "string"}}})
 @scope("accounts:read")
 def account_get(sub_account_id: int) -> Response:
@@ -226,6 +229,7 @@ def _limits(data: dict[str, Any], sub_account_id: int, *, whole: bool) -> Respon
 
 
 @blp.route(ITEM + "/limits", endpoint="account_limits_put", methods=["PUT"])
+@own_options
 @blp.response(202, SubAccountDetail, headers=HEADERS, description="Every limit: one left out is no limit")
 @blp.doc(parameters=[IF_MATCH])
 @scope("accounts:write")
@@ -235,6 +239,7 @@ def account_limits_put(data: dict[str, Any], sub_account_id: int) -> Response:
 
 
 @blp.route(ITEM + "/limits", endpoint="account_limits_patch", methods=["PATCH"])
+@own_options
 @blp.response(202, SubAccountDetail, headers=HEADERS, description="The limits sent; the others stay")
 @blp.doc(parameters=[IF_MATCH])
 @scope("accounts:write")
@@ -268,6 +273,7 @@ def account_resume(sub_account_id: int) -> Response:
 
 
 @blp.route(ITEM, endpoint="account_delete", methods=["DELETE"])
+@own_options
 @blp.response(202, SubAccountDetail, headers=HEADERS, description="Accepted: poll Location until deleted")
 @blp.doc(parameters=[IF_MATCH])
 @scope("accounts:write")
@@ -280,3 +286,26 @@ def account_delete(sub_account_id: int) -> Response:
     except Precondition:
         return problem(412)
     return accepted(SubAccountDetail(), lambda: delete_sub_account(api_actor(), account.id), WHERE)
+
+
+@blp.route("/accounts", endpoint="accounts_options", methods=["OPTIONS"])
+@blp.response(200, Options)
+@scope("accounts:read")
+def accounts_options() -> Response:
+    return allowed(["GET", "POST", "OPTIONS"], {"POST": SubAccountCreate})
+
+
+@blp.route(ITEM, endpoint="account_options", methods=["OPTIONS"])
+@blp.response(200, Options)
+@scope("accounts:read")
+def account_options(sub_account_id: int) -> Response:
+    load(sub_account_id)
+    return allowed(["GET", "DELETE", "OPTIONS"], {})
+
+
+@blp.route(ITEM + "/limits", endpoint="account_limits_options", methods=["OPTIONS"])
+@blp.response(200, Options)
+@scope("accounts:read")
+def account_limits_options(sub_account_id: int) -> Response:
+    load(sub_account_id)
+    return allowed(["PUT", "PATCH", "OPTIONS"], {"PUT": SubAccountLimits, "PATCH": SubAccountLimits})

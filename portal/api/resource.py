@@ -107,6 +107,21 @@ def field_types(schema: type[Schema] | None) -> dict[str, dict[str, Any]]:
     }
 
 
+def own_options(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Between @blp.route and the rest: the rule gets no automatic OPTIONS, so the path's own OPTIONS
+    view (after the token and the scope) answers it."""
+    setattr(view, "provide_automatic_options", False)  # noqa: B010 (Flask reads it off the view)
+    return view
+
+
+def allowed(methods: list[str], schemas: dict[str, type[Schema] | None]) -> Response:
+    """What OPTIONS says: the methods (in Allow and the body) and, per writing method, its fields."""
+    body = {"allow": methods, "fields": {m: field_types(s) for m, s in schemas.items() if s is not None}}
+    response = Response(json.dumps(body), mimetype="application/json")
+    response.headers["Allow"] = ", ".join(methods)
+    return response
+
+
 def register(blp: Blueprint, res: Resource) -> None:
     read, write = f"{res.area}:read", f"{res.area}:write"
     items, item = f"/{res.name}", f"/{res.name}/<int:{res.id_name}>"
@@ -169,10 +184,7 @@ def register(blp: Blueprint, res: Resource) -> None:
         def options_view(**ids: int) -> Response:
             if res.id_name in ids:
                 load(ids[res.id_name])
-            body = {"allow": methods, "fields": {m: field_types(s) for m, s in schemas.items() if s is not None}}
-            response = Response(json.dumps(body), mimetype="application/json")
-            response.headers["Allow"] = ", ".join(methods)
-            return response
+            return allowed(methods, schemas)
 
         return options_view
 

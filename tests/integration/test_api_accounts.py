@@ -140,3 +140,12 @@ def test_the_page_without_a_token_names_the_person_only(client, make_account):
     web.login("acme@owner.test")
     page = web.get("/activity").get_data(as_text=True)
     assert "acme@owner.test" in page and "via API token" not in page
+
+
+def test_options_of_the_sub_accounts(client, token, make_account, reseller):
+    listing = client.options("/api/v1/accounts", headers=bearer(token))
+    assert listing.status_code == 200 and listing.headers["Allow"] == "GET, POST, OPTIONS"
+    assert set(listing.get_json()["fields"]["POST"]) == {"name", "owner_email", "emergency_email"}
+    rival = make_account("Rival", kind="reseller", email="boss@rival.test")
+    theirs = make_account("Theirs", parent=rival, email="owner@theirs.test")
+    assert client.options(f"/api/v1/accounts/{theirs.id}", headers=bearer(token)).status_code == 404

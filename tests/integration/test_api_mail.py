@@ -91,3 +91,16 @@ def test_list_pages_with_a_link(client, token):
     next_url = first.headers["Link"].split(">")[0].lstrip("<")
     second = client.get(next_url, headers=bearer(token))
     assert [m["local_part"] for m in second.get_json()] == ["a3"] and "Link" not in second.headers
+
+
+def test_options_says_the_methods_and_the_fields_a_client_sets(client, token):
+    listing = client.options("/api/v1/mailboxes", headers=bearer(token))
+    assert listing.status_code == 200 and listing.headers["Allow"] == "GET, OPTIONS, POST"
+    create = listing.get_json()["fields"]["POST"]
+    assert create["local_part"]["required"] and create["password"]["write_only"]
+    assert "id" not in create and "status" not in create
+    mailbox = _create(client, token).get_json()
+    item = client.options(f"/api/v1/mailboxes/{mailbox['id']}", headers=bearer(token))
+    assert item.get_json()["allow"] == ["GET", "OPTIONS", "PATCH", "DELETE"]
+    assert set(item.get_json()["fields"]["PATCH"]) == {"password", "quota_mb"}
+    assert client.options("/api/v1/mailboxes").status_code == 401  # no token, no answer

@@ -12,8 +12,8 @@ import re
 import pytest
 
 from portal.extensions import db
-from portal.models import Domain
-from tests.helpers import MAILBOX_PASSWORD, api_token, bearer, mail_body, mailing_config
+from portal.models import Domain, Server
+from tests.helpers import MAILBOX_PASSWORD, add_server, api_token, bearer, mail_body, mailing_config
 
 PUBLIC = "https://portal.example"
 LINK = re.compile(re.escape(PUBLIC) + r"/reset-password/([A-Za-z0-9_.\-]+)")
@@ -52,7 +52,13 @@ def create_sub_account(client, token, name="Bakery", owner=OWNER):
     return client.post("/api/v1/accounts", json=data, headers=bearer(token))
 
 
-def test_the_reseller_flow_through_the_api(client, token, reseller, mail_server, dovecot, smtp, work):
+@pytest.fixture
+def dns1(app, named):
+    """BIND on loopback: the sub-account's domain becomes a zone there."""
+    return add_server(Server(name="dns1", host="localhost", transport="local", settings=named.settings()), "bind")
+
+
+def test_the_reseller_flow_through_the_api(client, token, reseller, mail_server, dovecot, dns1, smtp, work):
     created = create_sub_account(client, token)
     assert created.status_code == 202, created.data
     account = created.get_json()
@@ -66,13 +72,11 @@ def test_the_reseller_flow_through_the_api(client, token, reseller, mail_server,
     assert link and "Resell" in mail_body(message, "plain")
     assert link.group(1) not in created.get_data(as_text=True) and "token" not in account
 
-    # The domains resource (POST /api/v1/accounts/{id}/domains) is another branch's: until it is merged
-    # here, the sub-account's domain is a row of its own, as make_account() makes them (.test is proven).
-    db.session.add(Domain(account_id=account["id"], name="bakery.test"))
-    db.session.commit()
-    domain = db.session.query(Domain).filter_by(name="bakery.test").one()
-
     base = f"/api/v1/accounts/{account['id']}"
+    added = client.post(f"{base}/domains", json={"name": "bakery.test"}, headers=bearer(token))
+    assert added.status_code == 202, added.data
+    domain = db.session.get(Domain, added.get_json()["id"])
+    assert domain.account_id == account["id"] and added.get_json()["verified"]  # .test counts as proven here
     made = client.post(
         f"{base}/mailboxes",
         json={"local_part": "orders", "domain_id": domain.id, "password": MAILBOX_PASSWORD},
@@ -84,6 +88,8 @@ def test_the_reseller_flow_through_the_api(client, token, reseller, mail_server,
     assert made.headers["Location"].endswith(f"{base}/mailboxes/{mailbox['id']}")
     assert until_applied(client, token, made.headers["Location"], work)["status"] == "applied"
     assert dovecot.wait_login("orders@bakery.test", MAILBOX_PASSWORD)
+    zone = client.get(f"{base}/domains/{domain.id}", headers=bearer(token)).get_json()
+    assert zone["status"] == "applied"  # a zone on dns1 too
 
     suspended = client.post(f"{base}/suspend", headers=bearer(token))
     assert suspended.status_code == 202 and suspended.get_json()["suspended"] is True

@@ -260,7 +260,7 @@ def _area_words() -> dict[str, str]:
         "domains": gettext("Domains"),
         "dns": gettext("DNS"),
         "mail": gettext("Mail"),
-        "web": gettext("Websites"),
+        "web": gettext("System users, web apps, websites"),
         "databases": gettext("Databases"),
         "accounts": gettext("Sub-accounts"),
         "activity": gettext("Activity"),
