@@ -94,9 +94,7 @@ def scope(needed: str) -> Callable[[View], View]:
                 if not token.allows(needed):
                     raise Refusal(problem(403, gettext("This token lacks the %(scope)s scope.", scope=needed)))
             except Refusal as refusal:
-                db.session.commit()  # the token's last use stays noted
                 return refusal.response
-            db.session.flush()  # a GET reads in autocommit: the last use is written now, not at the end
             g.actor = actor_for(token, kwargs.pop("account_id", None))
             answer = view(*args, **kwargs)
             if db.session.new or db.session.dirty or db.session.deleted:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.extensions import db
 from portal.models import ApiToken, User, utcnow
@@ -82,5 +83,14 @@ def authenticate(header: str | None, ip: str) -> ApiToken | Refused:
     if not token.user.is_active:
         return Refused.INACTIVE
     if token.last_used_at is None or token.last_used_ip != ip or now - token.last_used_at > TOUCH_EVERY:
-        token.last_used_at, token.last_used_ip = now, ip
+        _touch(token, now, ip)
     return token
+
+
+def _touch(token: ApiToken, now: datetime, ip: str) -> None:
+    """Note the last use in a transaction of its own: a write request's transaction never holds the
+    token's row, so one token's requests never wait for each other."""
+    with db.engine.begin() as connection:
+        connection.execute(sa.update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now, last_used_ip=ip))
+    set_committed_value(token, "last_used_at", now)
+    set_committed_value(token, "last_used_ip", ip)

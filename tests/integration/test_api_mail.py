@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from portal.extensions import db
 from portal.models import AuditEvent, Mailbox
-from tests.helpers import MAILBOX_PASSWORD, api_token, bearer, count
+from tests.helpers import MAILBOX_PASSWORD, api_token, bearer, count, domain_id
 
 pytestmark = pytest.mark.usefixtures("mail_server")
 
@@ -23,8 +25,6 @@ def _create(client, token, **body):
 
 
 def _domain(client, token) -> int:
-    from tests.helpers import domain_id
-
     return domain_id("acme.test")
 
 
@@ -104,3 +104,30 @@ def test_options_says_the_methods_and_the_fields_a_client_sets(client, token):
     assert item.get_json()["allow"] == ["GET", "OPTIONS", "PATCH", "DELETE"]
     assert set(item.get_json()["fields"]["PATCH"]) == {"password", "quota_mb"}
     assert client.options("/api/v1/mailboxes").status_code == 401  # no token, no answer
+
+
+def test_retries_sent_at_once_with_one_key_make_one_mailbox(app, token, row_locks):
+    """Five retries of one POST at the same moment: the key's row is inserted before the service runs, so
+    the others wait on its unique index, then replay the first answer."""
+    data = {"local_part": "dana", "domain_id": domain_id("acme.test"), "password": MAILBOX_PASSWORD}
+    clients = [app.test_client() for _ in range(5)]
+    assert clients[0].get("/api/v1/mailboxes", headers=bearer(token)).status_code == 200  # its last use noted
+    db.session.commit()  # the test's own session holds nothing while the requests run
+    start, answers = threading.Barrier(len(clients)), [None] * len(clients)
+
+    def send(i: int) -> None:
+        with app.app_context():
+            start.wait()
+            reply = clients[i].post("/api/v1/mailboxes", json=data, headers=bearer(token, **{"Idempotency-Key": "k1"}))
+        answers[i] = (reply.status_code, reply.get_json())
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(answers), "a request did not finish"
+    assert {status for status, _ in answers} == {202}
+    assert len({body["id"] for _, body in answers}) == 1
+    db.session.expire_all()
+    assert count(Mailbox, Mailbox.local_part == "dana") == 1
