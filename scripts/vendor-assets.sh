@@ -11,10 +11,6 @@ cp node_modules/bootstrap/dist/css/bootstrap.min.css "$out/bootstrap.min.css"
 cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js "$out/bootstrap.bundle.min.js"
 cp node_modules/bootstrap-icons/LICENSE "$out/bootstrap-icons.LICENSE"
 cp node_modules/bootstrap/LICENSE "$out/bootstrap.LICENSE"
-# The API's documentation page (/api/v1/docs) draws the OpenAPI document with Swagger UI.
-cp node_modules/swagger-ui-dist/swagger-ui-bundle.js "$out/swagger-ui-bundle.js"
-cp node_modules/swagger-ui-dist/swagger-ui.css "$out/swagger-ui.css"
-cp node_modules/swagger-ui-dist/LICENSE "$out/swagger-ui.LICENSE"
 # One sprite of the icons in use (the whole set is 2 MB); templates show them with the icon() macro.
 icons=(
   arrow-repeat at box-arrow-right check-circle chevron-down circle-half clock-history database

@@ -50,5 +50,5 @@ def by_arg(objects) -> dict[str, object]:
 
 def is_api(rule) -> bool:
     """A REST API route: walked with tokens by tests/integration/test_api_walk.py and test_api_schema.py,
-    not with a browser's login."""
-    return rule.rule.startswith("/api/")
+    not with a browser's login. (The API's reference page is a page: walked with the pages.)"""
+    return rule.rule.startswith("/api/") and rule.endpoint != "api_meta.docs"

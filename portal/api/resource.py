@@ -229,9 +229,7 @@ def register(blp: Blueprint, res: Resource) -> None:
             # No automatic OPTIONS on the other rules: ours answers it, after the token and the scope
             # (flask-smorest does not pass provide_automatic_options on; Flask reads it off the view too).
             setattr(documented, "provide_automatic_options", False)  # noqa: B010
-            blp.route(path + rule, endpoint=f"{prefix}{res.name}_{endpoint}", methods=[method], tags=[res.name])(
-                documented
-            )
+            blp.route(path + rule, endpoint=f"{prefix}{res.name}_{endpoint}", methods=[method])(documented)
 
 
 def _documented(blp: Blueprint, status: int, schema: Schema, view: Callable[..., Any]) -> Callable[..., Any]:
