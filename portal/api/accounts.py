@@ -24,14 +24,13 @@ from portal.api.resource import allowed, api_blueprint, listed, locate, own_opti
 from portal.api.schemas import INT_MAX, Options, PageArgs, Text
 from portal.api.writes import Precondition, accepted, check_match, shown
 from portal.extensions import db
-from portal.models import LIMITS, Account, Operation, OpState, Plan, Status, User
+from portal.models import LIMITS, Account, Operation, OpState, Plan, Status
 from portal.models.kinds import ALL_LIMITS, DELETION_ORDER
 from portal.security.scoping import Actor, sub_account
-from portal.services import ServiceError
-from portal.services.password_links import send_link_as_reseller
 from portal.services.resellers import (
     create_sub_account,
     delete_sub_account,
+    mail_welcome_link,
     reseller_of,
     set_limits,
     suspend_sub_account,
@@ -160,6 +159,7 @@ def load(sub_account_id: int) -> Account:
 @scope("accounts:read")
 @blp.arguments(PageArgs, location="query")
 def accounts_list(query_args: dict[str, Any]) -> Response:
+    """Your sub-accounts (a token kept to some: those)."""
     actor = api_actor()
     query = sa.select(Account).where(Account.parent_id == _reseller(actor).id, Account.deleting_at.is_(None))
     kept = _kept(actor)
@@ -180,11 +180,12 @@ def accounts_list(query_args: dict[str, Any]) -> Response:
 @scope("accounts:write")
 @blp.arguments(SubAccountCreate)
 def accounts_create(data: dict[str, Any]) -> Response:
+    """Create a sub-account; its owner is mailed a set-password link (202: poll Location)."""
     actor = api_actor()
     _reseller(actor)
     if _kept(actor) is not None:
         return problem(403, gettext("This token is kept to some sub-accounts: it may not create accounts."))
-    made: dict[str, int] = {}
+    made: list[int] = []
 
     def create() -> Account:
         account, _token = create_sub_account(  # the link is mailed below, never answered
@@ -193,19 +194,15 @@ def accounts_create(data: dict[str, Any]) -> Response:
             owner_email=data["owner_email"],
             emergency_email=data["emergency_email"],
         )
-        owner = db.session.scalars(sa.select(User).where(User.account_id == account.id)).one()
-        made["owner"] = owner.id
+        made.append(account.id)
         return account
 
     answer = accepted(SubAccountDetail(), create, WHERE)
-    if "owner" in made:
-        # After the commit, as the page's "Send a set-password link": a worker must find the new login.
-        try:
-            send_link_as_reseller(replace(api_actor(), fields=None), made["owner"])
-            db.session.commit()
-        except ServiceError as refused:
-            db.session.rollback()
-            log.warning("account created, but no set-password link went to its owner: %s", refused.message)
+    if made:
+        # After the commit (a worker must find the new login); not for a replayed answer. The owner gets
+        # the link the reseller's page shows once, valid as long.
+        mail_welcome_link(replace(api_actor(), fields=None), db.session.get_one(Account, made[0]))
+        db.session.commit()
     return answer
 
 
@@ -214,6 +211,7 @@ def accounts_create(data: dict[str, Any]) -> Response:
 @blp.response(200, SubAccountDetail, headers={"ETag": {"schema": {"type": "string"}}})
 @scope("accounts:read")
 def account_get(sub_account_id: int) -> Response:
+    """Read one sub-account: limits, usage, suspension, where its services stand."""
     return shown(SubAccountDetail(), load(sub_account_id))
 
 
@@ -235,6 +233,7 @@ def _limits(data: dict[str, Any], sub_account_id: int, *, whole: bool) -> Respon
 @scope("accounts:write")
 @blp.arguments(SubAccountLimits)
 def account_limits_put(data: dict[str, Any], sub_account_id: int) -> Response:
+    """Set every limit; one left out is no limit."""
     return _limits(data, sub_account_id, whole=True)
 
 
@@ -245,6 +244,7 @@ def account_limits_put(data: dict[str, Any], sub_account_id: int) -> Response:
 @scope("accounts:write")
 @blp.arguments(SubAccountLimits)
 def account_limits_patch(data: dict[str, Any], sub_account_id: int) -> Response:
+    """Change the limits sent; the others stay."""
     return _limits(data, sub_account_id, whole=False)
 
 
@@ -262,6 +262,7 @@ def _suspend(sub_account_id: int, suspended: bool) -> Response:
 @blp.response(202, SubAccountDetail, headers=HEADERS, description="Accepted: poll Location until applied")
 @scope("accounts:write")
 def account_suspend(sub_account_id: int) -> Response:
+    """Suspend a sub-account: its services stop (202: poll Location)."""
     return _suspend(sub_account_id, True)
 
 
@@ -269,6 +270,7 @@ def account_suspend(sub_account_id: int) -> Response:
 @blp.response(202, SubAccountDetail, headers=HEADERS, description="Accepted: poll Location until applied")
 @scope("accounts:write")
 def account_resume(sub_account_id: int) -> Response:
+    """Make a suspended sub-account active again (202: poll Location)."""
     return _suspend(sub_account_id, False)
 
 
@@ -278,6 +280,7 @@ def account_resume(sub_account_id: int) -> Response:
 @blp.doc(parameters=[IF_MATCH])
 @scope("accounts:write")
 def account_delete(sub_account_id: int) -> Response:
+    """Delete a sub-account and everything in it (202: poll Location)."""
     account = load(sub_account_id)
     if account.deleting_at is not None:
         return problem(422, gettext("%(name)s is already being removed from the servers.", name=account.name))
@@ -292,6 +295,7 @@ def account_delete(sub_account_id: int) -> Response:
 @blp.response(200, Options)
 @scope("accounts:read")
 def accounts_options() -> Response:
+    """Methods and settable fields of the sub-accounts."""
     return allowed(["GET", "POST", "OPTIONS"], {"POST": SubAccountCreate})
 
 
@@ -299,6 +303,7 @@ def accounts_options() -> Response:
 @blp.response(200, Options)
 @scope("accounts:read")
 def account_options(sub_account_id: int) -> Response:
+    """Methods of one sub-account."""
     load(sub_account_id)
     return allowed(["GET", "DELETE", "OPTIONS"], {})
 
@@ -307,5 +312,6 @@ def account_options(sub_account_id: int) -> Response:
 @blp.response(200, Options)
 @scope("accounts:read")
 def account_limits_options(sub_account_id: int) -> Response:
+    """Methods and settable fields of a sub-account's limits."""
     load(sub_account_id)
     return allowed(["PUT", "PATCH", "OPTIONS"], {"PUT": SubAccountLimits, "PATCH": SubAccountLimits})

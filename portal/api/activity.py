@@ -53,6 +53,7 @@ class ActivityEvent(Schema):
 @scope("activity:read")
 @blp.arguments(PageArgs, location="query")
 def events(query_args: dict[str, Any]) -> Response:
+    """The account's activity, oldest first: who changed what, and through which API token."""
     query = scoped(AuditEvent, api_actor()).options(joinedload(AuditEvent.actor), joinedload(AuditEvent.real_actor))
     rows, headers = page(query, AuditEvent, query_args)
     return listed(ActivityEvent(many=True), rows, headers)

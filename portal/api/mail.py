@@ -107,6 +107,7 @@ VACATION = "/mailboxes/<int:mailbox_id>/vacation"
 @blp.response(200, Vacation)
 @scope("mail:read")
 def vacation(mailbox_id: int) -> Response:
+    """Read a mailbox's vacation reply."""
     return shown(Vacation(), get_scoped_or_404(Mailbox, mailbox_id, api_actor()))
 
 
@@ -116,6 +117,7 @@ def vacation(mailbox_id: int) -> Response:
 @scope("mail:write")
 @blp.arguments(Vacation)
 def set_vacation(data: dict[str, Any], mailbox_id: int) -> Response:
+    """Set a mailbox's vacation reply (202: poll Location)."""
     mailbox = get_scoped_or_404(Mailbox, mailbox_id, api_actor())
 
     def change() -> Mailbox:

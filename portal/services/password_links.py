@@ -126,10 +126,11 @@ def forgot_password(email: str, ip: str) -> None:
     Without Redis (the demo) the job runs here, and a known address then waits for the mail server."""
     email = email.strip().lower()
     _spend(email, ip)
-    _hand_over(forgot_job, email)
+    hand_over(forgot_job, email)
 
 
-def _hand_over(job: Callable[..., bool], *args: Any) -> None:
+def hand_over(job: Callable[..., bool], *args: Any) -> None:
+    """To a worker (the job carries ids, never a link); without one, sent from here."""
     q = queue()
     if q is not None:
         try:
@@ -201,21 +202,27 @@ def _send_for(actor: Actor, target: User, sender: str) -> User:
             )
         ) from None
     audit(actor, "user.password_link", obj=target, account_id=target.account_id, fields={"to": target.email})
-    _hand_over(set_password_link_job, target.id, sender)
+    hand_over(set_password_link_job, target.id, sender)
     return target
 
 
 def _send(user: User, sender: str | None) -> bool:
     """Mail the login a fresh link. sender None: the login asked ("Forgot password?")."""
+    return send_link(user, sender, f"{LINK_PATH}{make_token(user)}", minutes=LINK_SECONDS // 60)
+
+
+def send_link(user: User, sender: str | None, path: str, *, minutes: int = 0, days: int = 0) -> bool:
+    """Mail the login the link at `path` (on PUBLIC_URL), valid so many minutes or days."""
     config = current_app.config
     if not config["SMTP_HOST"]:
         log.warning("login %s: a password link, but no SMTP_HOST to send it with", user.id)
         return False
     context = {
-        "link": f"{str(config['PUBLIC_URL']).rstrip('/')}{LINK_PATH}{make_token(user)}",
+        "link": f"{str(config['PUBLIC_URL']).rstrip('/')}{path}",
         "email": user.email,
         "sender": sender,
-        "minutes": LINK_SECONDS // 60,
+        "minutes": minutes,
+        "days": days,
     }
     with force_locale(user.locale or "en"):  # in the owner's language, not the sender's
         subject = gettext("Set a new Hostdeck password") if sender is None else gettext("Set your Hostdeck password")

@@ -18,7 +18,7 @@ from portal.security.audit import audit
 from portal.security.passwords import hash_password
 from portal.security.scoping import Actor, sub_account
 from portal.services import ServiceError, contacts
-from portal.services.password_links import make_token
+from portal.services.password_links import hand_over, make_token, send_link
 from portal.services.password_links import user_for_token as _user_for_link
 from portal.services.plans import refuse_below_usage
 from portal.services.text import plain_text
@@ -86,6 +86,27 @@ def create_sub_account(actor: Actor, *, name: str, owner_email: str, emergency_e
         fields={"name": name, "owner": email, "emergency_contact": contact},
     )
     return account, set_password_token(owner)
+
+
+WELCOME_PATH = "/set-password/"  # the reseller pages' route for a new account's owner (the same link)
+
+
+def mail_welcome_link(actor: Actor, account: Account) -> None:
+    """E-mail the new sub-account's owner the link the reseller's page shows once (valid LINK_DAYS), for
+    a reseller that never sees it (the API). After the commit: the worker must find the login."""
+    owner = db.session.scalars(sa.select(User).where(User.account_id == account.id).order_by(User.id)).first()
+    if owner is None:
+        return
+    audit(actor, "user.password_link", obj=owner, account_id=account.id, fields={"to": owner.email})
+    hand_over(welcome_link_job, owner.id, account.parent.name if account.parent else "")
+
+
+def welcome_link_job(user_id: int, sender: str) -> bool:
+    """The RQ job: a fresh link, never one carried in the job."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        return False
+    return send_link(user, sender, f"{WELCOME_PATH}{set_password_token(user)}", days=LINK_DAYS)
 
 
 def _ours(reseller: Account, account: Account | None) -> bool:

@@ -12,11 +12,11 @@ import re
 import pytest
 
 from portal.extensions import db
-from portal.models import Domain, Server
+from portal.models import AuditEvent, Domain, Server
 from tests.helpers import MAILBOX_PASSWORD, add_server, api_token, bearer, mail_body, mailing_config
 
 PUBLIC = "https://portal.example"
-LINK = re.compile(re.escape(PUBLIC) + r"/reset-password/([A-Za-z0-9_.\-]+)")
+LINK = re.compile(re.escape(PUBLIC) + r"/set-password/([A-Za-z0-9_.\-]+)")
 OWNER = "owner@bakery.example.net"
 
 
@@ -70,7 +70,11 @@ def test_the_reseller_flow_through_the_api(client, token, reseller, mail_server,
     [message] = [m for m in smtp.messages if m["To"] == OWNER]
     link = LINK.search(mail_body(message, "plain"))
     assert link and "Resell" in mail_body(message, "plain")
+    assert "within 7 days" in mail_body(message, "plain")  # the new owner's link, as the page shows it
     assert link.group(1) not in created.get_data(as_text=True) and "token" not in account
+    assert link.group(1) not in json.dumps([e.fields for e in db.session.query(AuditEvent)])
+    opened = client.get(f"/set-password/{link.group(1)}")
+    assert opened.status_code == 200 and OWNER in opened.get_data(as_text=True)  # the set-password form
 
     base = f"/api/v1/accounts/{account['id']}"
     added = client.post(f"{base}/domains", json={"name": "bakery.test"}, headers=bearer(token))
