@@ -10,7 +10,8 @@ from marshmallow import Schema, fields, validate
 from portal.api.access import api_actor, scope
 from portal.api.resource import Resource, api_blueprint, locate, register, with_fields
 from portal.api.schemas import Id, Provisioned, QueryId, Text
-from portal.api.writes import accepted, shown
+from portal.api.problems import problem
+from portal.api.writes import Precondition, accepted, check_match, shown
 from portal.models import Mailbox
 from portal.models.naming import named
 from portal.orchestration.operations import is_routed
@@ -104,7 +105,7 @@ VACATION = "/mailboxes/<int:mailbox_id>/vacation"
 
 @blp.route(VACATION, endpoint="vacation_get", methods=["GET"])
 @blp.route("/accounts/<int:account_id>" + VACATION, endpoint="sub_vacation_get", methods=["GET"])
-@blp.response(200, Vacation)
+@blp.response(200, Vacation, headers={"ETag": {"schema": {"type": "string"}}})
 @scope("mail:read")
 def vacation(mailbox_id: int) -> Response:
     """Read a mailbox's vacation reply."""
@@ -113,12 +114,19 @@ def vacation(mailbox_id: int) -> Response:
 
 @blp.route(VACATION, endpoint="vacation_put", methods=["PUT"])
 @blp.route("/accounts/<int:account_id>" + VACATION, endpoint="sub_vacation_put", methods=["PUT"])
-@blp.response(202, Vacation, headers={"Location": {"schema": {"type": "string"}}})
+@blp.response(
+    202, Vacation, headers={"Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}}
+)
+@blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"}}])
 @scope("mail:write")
 @blp.arguments(Vacation)
 def set_vacation(data: dict[str, Any], mailbox_id: int) -> Response:
     """Set a mailbox's vacation reply (202: poll Location)."""
     mailbox = get_scoped_or_404(Mailbox, mailbox_id, api_actor())
+    try:
+        check_match(Vacation(), mailbox)
+    except Precondition:
+        return problem(412)
 
     def change() -> Mailbox:
         return set_autoreply(

@@ -131,3 +131,21 @@ def test_retries_sent_at_once_with_one_key_make_one_mailbox(app, token, row_lock
     assert len({body["id"] for _, body in answers}) == 1
     db.session.expire_all()
     assert count(Mailbox, Mailbox.local_part == "dana") == 1
+
+
+def test_a_vacation_reply_is_set_and_a_stale_if_match_is_412(client, token):
+    mailbox = _create(client, token).get_json()
+    url = f"/api/v1/mailboxes/{mailbox['id']}/vacation"
+    read = client.get(url, headers=bearer(token))
+    assert read.get_json()["enabled"] is False
+    reply = {"enabled": True, "subject": "Away", "message": "Back on Monday.\nThanks."}
+    put = client.put(url, json=reply, headers=bearer(token, **{"If-Match": read.headers["ETag"]}))
+    assert put.status_code == 202 and put.headers["Location"].endswith(f"/api/v1/mailboxes/{mailbox['id']}")
+    assert client.get(url, headers=bearer(token)).get_json()["message"] == "Back on Monday.\nThanks."
+    stale = client.put(
+        url, json={**reply, "enabled": False}, headers=bearer(token, **{"If-Match": read.headers["ETag"]})
+    )
+    assert stale.status_code == 412
+    assert db.session.get(Mailbox, mailbox["id"]).autoreply_enabled is True
+    control = client.put(url, json={**reply, "subject": "Away\u0085"}, headers=bearer(token))
+    assert control.status_code == 422 and "subject" in control.get_json()["errors"]
