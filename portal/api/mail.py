@@ -8,9 +8,9 @@ from flask import Response
 from marshmallow import Schema, fields, validate
 
 from portal.api.access import api_actor, scope
+from portal.api.problems import problem
 from portal.api.resource import Resource, api_blueprint, locate, register, with_fields
 from portal.api.schemas import Id, Provisioned, QueryId, Text
-from portal.api.problems import problem
 from portal.api.writes import Precondition, accepted, check_match, shown
 from portal.models import Mailbox
 from portal.models.naming import named
