@@ -84,9 +84,12 @@ def locate(endpoint: str, id_name: str) -> Callable[[Any], str]:
     return location
 
 
-def with_fields(data: dict[str, Any]) -> Actor:
-    """The actor, carrying the request's fields for the audit events its change writes."""
-    actor = replace(api_actor(), fields=json.loads(json.dumps(data, default=str)))
+def with_fields(data: dict[str, Any], schema: type[Schema] | None = None) -> Actor:
+    """The actor, carrying the request's fields for the audit events its change writes: never the
+    schema's write-only ones (passwords, keys), whatever their names (audit() drops secret names too)."""
+    secret = {f.attribute or name for name, f in schema().fields.items() if f.load_only} if schema else set()
+    shown = {k: v for k, v in data.items() if k not in secret}
+    actor = replace(api_actor(), fields=json.loads(json.dumps(shown, default=str)))
     g.actor = actor
     return actor
 
@@ -152,7 +155,7 @@ def register(blp: Blueprint, res: Resource) -> None:
     def create_view(data: dict[str, Any]) -> Response:
         assert res.created is not None  # noqa: S101 (routed only when declared)
         created = res.created
-        return accepted(one, lambda: created(with_fields(data), data), location)
+        return accepted(one, lambda: created(with_fields(data, res.create), data), location)
 
     def update_view(data: dict[str, Any], **ids: int) -> Response:
         assert res.updated is not None  # noqa: S101
@@ -162,7 +165,7 @@ def register(blp: Blueprint, res: Resource) -> None:
             check_match(one, obj)
         except Precondition:
             return problem(412)
-        return accepted(one, lambda: updated(with_fields(data), obj, data), location)
+        return accepted(one, lambda: updated(with_fields(data, res.update), obj, data), location)
 
     def delete_view(**ids: int) -> Response:
         assert res.deleted is not None  # noqa: S101

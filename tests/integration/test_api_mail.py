@@ -8,7 +8,7 @@ import pytest
 
 from portal.extensions import db
 from portal.models import AuditEvent, Mailbox
-from tests.helpers import MAILBOX_PASSWORD, api_token, bearer, count, domain_id
+from tests.helpers import MAILBOX_PASSWORD, api_token, bearer, count, domain_id, dump_database
 
 pytestmark = pytest.mark.usefixtures("mail_server")
 
@@ -19,9 +19,10 @@ def token(make_account):
     return api_token()
 
 
-def _create(client, token, **body):
+def _create(client, token, key=None, **body):
     data = {"local_part": "alice", "domain_id": _domain(client, token), "password": MAILBOX_PASSWORD, **body}
-    return client.post("/api/v1/mailboxes", json=data, headers=bearer(token))
+    headers = bearer(token, **({"Idempotency-Key": key} if key else {}))
+    return client.post("/api/v1/mailboxes", json=data, headers=headers)
 
 
 def _domain(client, token) -> int:
@@ -29,7 +30,7 @@ def _domain(client, token) -> int:
 
 
 def test_a_mailbox_is_accepted_then_applied(client, token, work):
-    created = _create(client, token, quota_mb=50)
+    created = _create(client, token, key="first", quota_mb=50)
     assert created.status_code == 202, created.data
     body = created.get_json()
     assert body["status"] == "pending" and body["address"] == "alice@acme.test" and "password" not in body
@@ -41,6 +42,7 @@ def test_a_mailbox_is_accepted_then_applied(client, token, work):
     assert polled.headers["ETag"]
     event = db.session.query(AuditEvent).filter_by(object_type="Mailbox").one()
     assert event.token_name == "test" and event.fields["local_part"] == "alice" and "password" not in event.fields
+    assert MAILBOX_PASSWORD not in dump_database()  # not in the audit, the kept answers or anywhere
 
 
 def test_the_same_idempotency_key_makes_one_mailbox(client, token):
