@@ -22,7 +22,7 @@ from portal.api.paging import page
 from portal.api.problems import problem
 from portal.api.resource import allowed, api_blueprint, listed, locate, own_options, with_fields
 from portal.api.schemas import INT_MAX, Options, PageArgs, Text
-from portal.api.writes import Precondition, accepted, check_match, shown
+from portal.api.writes import accepted, check_match, shown
 from portal.extensions import db
 from portal.models import LIMITS, Account, Operation, OpState, Plan, Status
 from portal.models.kinds import ALL_LIMITS, DELETION_ORDER
@@ -217,10 +217,7 @@ def account_get(sub_account_id: int) -> Response:
 
 def _limits(data: dict[str, Any], sub_account_id: int, *, whole: bool) -> Response:
     account = load(sub_account_id)
-    try:
-        check_match(SubAccountDetail(), account)
-    except Precondition:
-        return problem(412)
+    check_match(SubAccountDetail(), account)
     current = {kind: account.limit(kind) for kind in ALL_LIMITS}
     values = {kind: data.get(kind) for kind in ALL_LIMITS} if whole else {**current, **data}
     return accepted(SubAccountDetail(), lambda: set_limits(with_fields(data), account.id, values), WHERE)
@@ -284,10 +281,7 @@ def account_delete(sub_account_id: int) -> Response:
     account = load(sub_account_id)
     if account.deleting_at is not None:
         return problem(422, gettext("%(name)s is already being removed from the servers.", name=account.name))
-    try:
-        check_match(SubAccountDetail(), account)
-    except Precondition:
-        return problem(412)
+    check_match(SubAccountDetail(), account)
     return accepted(SubAccountDetail(), lambda: delete_sub_account(api_actor(), account.id), WHERE)
 
 

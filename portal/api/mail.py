@@ -8,10 +8,9 @@ from flask import Response
 from marshmallow import Schema, fields, validate
 
 from portal.api.access import api_actor, scope
-from portal.api.problems import problem
 from portal.api.resource import Resource, api_blueprint, locate, register, with_fields
 from portal.api.schemas import Id, Provisioned, QueryId, Text
-from portal.api.writes import Precondition, accepted, check_match, shown
+from portal.api.writes import accepted, check_match, shown
 from portal.models import Mailbox
 from portal.models.naming import named
 from portal.orchestration.operations import is_routed
@@ -123,10 +122,7 @@ def vacation(mailbox_id: int) -> Response:
 def set_vacation(data: dict[str, Any], mailbox_id: int) -> Response:
     """Set a mailbox's vacation reply (202: poll Location)."""
     mailbox = get_scoped_or_404(Mailbox, mailbox_id, api_actor())
-    try:
-        check_match(Vacation(), mailbox)
-    except Precondition:
-        return problem(412)
+    check_match(Vacation(), mailbox)
 
     def change() -> Mailbox:
         return set_autoreply(

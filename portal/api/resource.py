@@ -18,9 +18,9 @@ from marshmallow import Schema, fields
 from portal.api.access import api_actor, scope
 from portal.api.kept import kept
 from portal.api.paging import page
-from portal.api.problems import answer_in_problems, problem
+from portal.api.problems import answer_in_problems
 from portal.api.schemas import Options, PageArgs
-from portal.api.writes import Precondition, accepted, check_match, shown
+from portal.api.writes import accepted, check_match, shown
 from portal.extensions import csrf
 from portal.models import Operation
 from portal.security.scoping import Actor, get_scoped_or_404, scoped
@@ -161,20 +161,14 @@ def register(blp: Blueprint, res: Resource) -> None:
         assert res.updated is not None  # noqa: S101
         updated = res.updated
         obj = load(ids[res.id_name])
-        try:
-            check_match(one, obj)
-        except Precondition:
-            return problem(412)
+        check_match(one, obj)
         return accepted(one, lambda: updated(with_fields(data, res.update), obj, data), location)
 
     def delete_view(**ids: int) -> Response:
         assert res.deleted is not None  # noqa: S101
         deleted = res.deleted
         obj = load(ids[res.id_name])
-        try:
-            check_match(one, obj)
-        except Precondition:
-            return problem(412)
+        check_match(one, obj)
         return accepted(one, lambda: deleted(with_fields({"id": obj.id}), obj), location)
 
     def operations_view(query_args: dict[str, Any], **ids: int) -> Response:

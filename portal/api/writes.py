@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, current_app, json, request
+from flask import Response, abort, current_app, json, request
 from marshmallow import Schema
 from sqlalchemy.exc import IntegrityError
 
@@ -45,17 +45,14 @@ def shown(schema: Schema, obj: Any, status: int = 200, headers: dict[str, str] |
 
 
 def check_match(schema: Schema, obj: Any) -> None:
-    """412 (as a problem) when If-Match names another state of the object than the current one."""
+    """412 (a problem document, by the blueprint's handler) when If-Match names another state of the
+    object than the current one: nothing is changed."""
     sent = request.headers.get("If-Match")
     if sent is None or sent.strip() == "*":
         return
     now = etag(schema.dump(obj))
     if now not in [tag.strip() for tag in sent.split(",")]:
-        raise Precondition()
-
-
-class Precondition(Exception):
-    pass
+        abort(412)
 
 
 def _fingerprint() -> str:

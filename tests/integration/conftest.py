@@ -92,6 +92,21 @@ def mailhost(tmp_path):
 
 
 @pytest.fixture
+def db_server(app, sshd, mariadb, postgres):
+    """db1: MariaDB and PostgreSQL behind the test sshd, reached with a pinned host key."""
+    server = ssh_server(
+        "db1",
+        sshd,
+        mariadb_host=mariadb.host,
+        mariadb_port=mariadb.port,
+        mariadb_admin="root",
+        mariadb_user_host="127.0.0.1",
+        **postgres.settings(),
+    )
+    return add_server(server, "mariadb", "postgresql")
+
+
+@pytest.fixture
 def row_locks(database_url):
     """The test needs PostgreSQL: SQLite has no row locks."""
     need(database_url.startswith("postgresql"), "PostgreSQL (TEST_DATABASE_URL) for row locks")

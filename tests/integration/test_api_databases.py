@@ -10,25 +10,10 @@ import pymysql
 import pytest
 
 from portal.models import Database, DatabaseUser
-from tests.helpers import add_server, api_token, bearer, count, ssh_server
+from tests.helpers import api_token, bearer, count
 
 RUN = "a" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7))  # this run's own names
 P1, P2 = "first-Pässwörd-1", "second password 2"
-
-
-@pytest.fixture
-def db_server(app, sshd, mariadb, postgres):
-    """db1: MariaDB and PostgreSQL behind the test sshd (as tests/integration/test_databases.py has it)."""
-    server = ssh_server(
-        "db1",
-        sshd,
-        mariadb_host=mariadb.host,
-        mariadb_port=mariadb.port,
-        mariadb_admin="root",
-        mariadb_user_host="127.0.0.1",
-        **postgres.settings(),
-    )
-    return add_server(server, "mariadb", "postgresql")
 
 
 @pytest.fixture

@@ -13,27 +13,12 @@ from portal.extensions import db
 from portal.models import Account, BackendLog, Database, DatabaseUser, Operation, Status
 from portal.models.accounts import name_prefix
 from portal.orchestration import verifiers
-from tests.helpers import Web, add_server, change_password, count, page_text, ssh_server
+from tests.helpers import Web, change_password, count, page_text
 
 RUN = "t" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7))  # names on the shared
 # MariaDB are this run's own; letters only, as a prefix keeps only the letters of the name
 P1, P2 = "first-Pässwörd-1", "second password 2"
 ENGINES = ["mariadb", "postgresql"]
-
-
-@pytest.fixture
-def db_server(app, sshd, mariadb, postgres):
-    """db1: MariaDB and PostgreSQL behind the test sshd, reached with a pinned host key."""
-    server = ssh_server(
-        "db1",
-        sshd,
-        mariadb_host=mariadb.host,
-        mariadb_port=mariadb.port,
-        mariadb_admin="root",
-        mariadb_user_host="127.0.0.1",
-        **postgres.settings(),
-    )
-    return add_server(server, "mariadb", "postgresql")
 
 
 @pytest.fixture
