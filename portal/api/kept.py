@@ -42,7 +42,7 @@ def _key() -> tuple[Any, ...] | None:
         return None
     kept_to = tuple(actor.token.account_ids or ()) if actor.token is not None else ()
     who = (actor.user.id, actor.acting.id if actor.acting else None, kept_to, str(locale_now()))
-    return (request.endpoint, request.full_path, tuple(names), numbers, who)
+    return (request.endpoint, request.host, request.full_path, tuple(names), numbers, who)  # Link is absolute
 
 
 def kept(answer: Callable[[], Answer]) -> Answer:
