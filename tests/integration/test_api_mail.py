@@ -36,7 +36,10 @@ def test_a_mailbox_is_accepted_then_applied(client, token, work):
     assert body["status"] == "pending" and body["address"] == "alice@acme.test" and "password" not in body
     location = created.headers["Location"]
     assert location.endswith(f"/api/v1/mailboxes/{body['id']}")
+    assert [m["status"] for m in client.get("/api/v1/mailboxes", headers=bearer(token)).get_json()] == ["pending"]
     work()
+    # The kept list follows the worker's change of status (models/revisions.py).
+    assert [m["status"] for m in client.get("/api/v1/mailboxes", headers=bearer(token)).get_json()] == ["applied"]
     polled = client.get(location, headers=bearer(token))
     assert polled.status_code == 200 and polled.get_json()["status"] == "applied"
     assert polled.headers["ETag"]
@@ -79,6 +82,7 @@ def test_a_refusal_is_a_problem_at_its_field(client, token):
 
 def test_list_pages_with_a_link(client, token):
     domain = _domain(client, token)
+    assert client.get("/api/v1/mailboxes?limit=2", headers=bearer(token)).get_json() == []  # kept, until a change
     for name in ("a1", "a2", "a3"):
         assert (
             client.post(
