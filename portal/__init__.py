@@ -18,7 +18,7 @@ from portal import api, blueprints, cli, i18n, templating
 from portal.extensions import bootstrap, compress, csrf, db, migrate
 from portal.models import revisions, usage
 from portal.orchestration import dispatch, dkim_flow
-from portal.security import headers, login, throttle
+from portal.security import headers, login, rates, throttle
 from portal.services import contacts
 
 
@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     revisions.init_app(app)  # and kept pages every commit
     headers.init_app(app)
     throttle.init_app(app)
+    rates.init_app(app)  # the API's request rates, shared through the throttle's storage
     login.init_app(app)
     dispatch.init_app(app)  # jobs are enqueued after each commit
     dkim_flow.init_app(app)  # a DKIM key the mail server made is published before the commit

@@ -13,13 +13,12 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import abort, current_app, g, request
-from limits import RateLimitItemPerMinute
 
 from portal.api.problems import problem
 from portal.extensions import db
 from portal.models import AccountKind, ApiToken
 from portal.models.tokens import SCOPES
-from portal.security import throttle, tokens
+from portal.security import rates, throttle, tokens
 from portal.security.scoping import Actor, sub_account
 from portal.words import gettext
 
@@ -36,7 +35,7 @@ class Refusal(Exception):
 
 
 def _rate(rules: list[tuple[tuple[str, str], int]]) -> None:
-    waited = throttle.spend([(RateLimitItemPerMinute(per_minute), key) for key, per_minute in rules])
+    waited = rates.hit([(per_minute, 60, key) for key, per_minute in rules])
     if waited is not None:
         raise Refusal(problem(429, None, headers={"Retry-After": str(waited[1])}))
 

@@ -101,6 +101,12 @@ def _counting() -> Counting:
     return counting
 
 
+def shared_count(key: str, expiry: int, amount: int) -> int:
+    """Add to a counter in the throttle's storage (this process's memory while it does not answer)
+    and read its new value back: one round trip (security/rates.py shares its counts so)."""
+    return _counting().run(lambda limiter: int(limiter.storage.incr(key, expiry, amount=amount)))
+
+
 def fallback_warning() -> str | None:
     """For /readyz: None while the configured storage counts; a sentence while this process counts in memory."""
     counting = _counting()
