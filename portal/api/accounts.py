@@ -21,7 +21,16 @@ from portal.api.access import api_actor, scope
 from portal.api.paging import page
 from portal.api.problems import problem
 from portal.api.resource import allowed, api_blueprint, listed, locate, own_options, with_fields
-from portal.api.schemas import INT_MAX, Options, PageArgs, Text
+from portal.api.schemas import (
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    INT_MAX,
+    READ_HEADERS,
+    WRITE_HEADERS,
+    Options,
+    PageArgs,
+    Text,
+)
 from portal.api.writes import accepted, check_match, shown
 from portal.extensions import db
 from portal.models import LIMITS, Account, Operation, OpState, Plan, Status
@@ -46,8 +55,6 @@ blp = api_blueprint(
 
 ITEM = "/accounts/<int:sub_account_id>"
 WHERE = locate("accounts.account_get", "sub_account_id")
-HEADERS = {"Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}}
-IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"}}
 
 
 def _plans() -> list[Plan]:
@@ -171,12 +178,8 @@ def accounts_list(query_args: dict[str, Any]) -> Response:
 
 @blp.route("/accounts", endpoint="accounts_create", methods=["POST"])
 @own_options
-@blp.response(202, SubAccountDetail, headers=HEADERS, description="Accepted: the owner is mailed a link")
-@blp.doc(
-    parameters=[
-        {"in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "maxLength": 255}}
-    ]
-)
+@blp.response(202, SubAccountDetail, headers=WRITE_HEADERS, description="Accepted: the owner is mailed a link")
+@blp.doc(parameters=[IDEMPOTENCY_KEY])
 @scope("accounts:write")
 @blp.arguments(SubAccountCreate)
 def accounts_create(data: dict[str, Any]) -> Response:
@@ -208,7 +211,7 @@ def accounts_create(data: dict[str, Any]) -> Response:
 
 @blp.route(ITEM, endpoint="account_get", methods=["GET"])
 @own_options
-@blp.response(200, SubAccountDetail, headers={"ETag": {"schema": {"type": "string"}}})
+@blp.response(200, SubAccountDetail, headers=READ_HEADERS)
 @scope("accounts:read")
 def account_get(sub_account_id: int) -> Response:
     """Read one sub-account: limits, usage, suspension, where its services stand."""
@@ -225,7 +228,7 @@ def _limits(data: dict[str, Any], sub_account_id: int, *, whole: bool) -> Respon
 
 @blp.route(ITEM + "/limits", endpoint="account_limits_put", methods=["PUT"])
 @own_options
-@blp.response(202, SubAccountDetail, headers=HEADERS, description="Every limit: one left out is no limit")
+@blp.response(202, SubAccountDetail, headers=WRITE_HEADERS, description="Every limit: one left out is no limit")
 @blp.doc(parameters=[IF_MATCH])
 @scope("accounts:write")
 @blp.arguments(SubAccountLimits)
@@ -236,7 +239,7 @@ def account_limits_put(data: dict[str, Any], sub_account_id: int) -> Response:
 
 @blp.route(ITEM + "/limits", endpoint="account_limits_patch", methods=["PATCH"])
 @own_options
-@blp.response(202, SubAccountDetail, headers=HEADERS, description="The limits sent; the others stay")
+@blp.response(202, SubAccountDetail, headers=WRITE_HEADERS, description="The limits sent; the others stay")
 @blp.doc(parameters=[IF_MATCH])
 @scope("accounts:write")
 @blp.arguments(SubAccountLimits)
@@ -256,7 +259,7 @@ def _suspend(sub_account_id: int, suspended: bool) -> Response:
 
 
 @blp.route(ITEM + "/suspend", endpoint="account_suspend", methods=["POST"])
-@blp.response(202, SubAccountDetail, headers=HEADERS, description="Accepted: poll Location until applied")
+@blp.response(202, SubAccountDetail, headers=WRITE_HEADERS, description="Accepted: poll Location until applied")
 @scope("accounts:write")
 def account_suspend(sub_account_id: int) -> Response:
     """Suspend a sub-account: its services stop (202: poll Location)."""
@@ -264,7 +267,7 @@ def account_suspend(sub_account_id: int) -> Response:
 
 
 @blp.route(ITEM + "/resume", endpoint="account_resume", methods=["POST"])
-@blp.response(202, SubAccountDetail, headers=HEADERS, description="Accepted: poll Location until applied")
+@blp.response(202, SubAccountDetail, headers=WRITE_HEADERS, description="Accepted: poll Location until applied")
 @scope("accounts:write")
 def account_resume(sub_account_id: int) -> Response:
     """Make a suspended sub-account active again (202: poll Location)."""
@@ -273,7 +276,7 @@ def account_resume(sub_account_id: int) -> Response:
 
 @blp.route(ITEM, endpoint="account_delete", methods=["DELETE"])
 @own_options
-@blp.response(202, SubAccountDetail, headers=HEADERS, description="Accepted: poll Location until deleted")
+@blp.response(202, SubAccountDetail, headers=WRITE_HEADERS, description="Accepted: poll Location until deleted")
 @blp.doc(parameters=[IF_MATCH])
 @scope("accounts:write")
 def account_delete(sub_account_id: int) -> Response:

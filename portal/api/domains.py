@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 from portal.api.access import api_actor, scope
 from portal.api.problems import problem
 from portal.api.resource import Resource, api_blueprint, locate, register, with_fields
-from portal.api.schemas import Provisioned, Text
+from portal.api.schemas import WRITE_HEADERS, Provisioned, Text
 from portal.api.writes import accepted
 from portal.extensions import db
 from portal.models import Domain
@@ -91,7 +91,7 @@ CHECK = "/domains/<int:domain_id>/check"
 @blp.response(
     202,
     DomainOut,
-    headers={"Location": {"schema": {"type": "string"}}},
+    headers={"Location": WRITE_HEADERS["Location"]},
     description="Checked, or handed to a worker: poll Location for the proof's state",
 )
 @blp.alt_response(429, description="Checked a moment ago, or too many checks: see Retry-After")

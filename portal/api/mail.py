@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from portal.api.access import api_actor, scope
 from portal.api.resource import Resource, api_blueprint, locate, register, with_fields
-from portal.api.schemas import Id, Provisioned, QueryId, Text
+from portal.api.schemas import IF_MATCH, READ_HEADERS, WRITE_HEADERS, Id, Provisioned, QueryId, Text
 from portal.api.writes import accepted, check_match, shown
 from portal.models import Mailbox
 from portal.models.naming import named
@@ -104,7 +104,7 @@ VACATION = "/mailboxes/<int:mailbox_id>/vacation"
 
 @blp.route(VACATION, endpoint="vacation_get", methods=["GET"])
 @blp.route("/accounts/<int:account_id>" + VACATION, endpoint="sub_vacation_get", methods=["GET"])
-@blp.response(200, Vacation, headers={"ETag": {"schema": {"type": "string"}}})
+@blp.response(200, Vacation, headers=READ_HEADERS)
 @scope("mail:read")
 def vacation(mailbox_id: int) -> Response:
     """Read a mailbox's vacation reply."""
@@ -113,10 +113,8 @@ def vacation(mailbox_id: int) -> Response:
 
 @blp.route(VACATION, endpoint="vacation_put", methods=["PUT"])
 @blp.route("/accounts/<int:account_id>" + VACATION, endpoint="sub_vacation_put", methods=["PUT"])
-@blp.response(
-    202, Vacation, headers={"Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}}
-)
-@blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"}}])
+@blp.response(202, Vacation, headers=WRITE_HEADERS)
+@blp.doc(parameters=[IF_MATCH])
 @scope("mail:write")
 @blp.arguments(Vacation)
 def set_vacation(data: dict[str, Any], mailbox_id: int) -> Response:

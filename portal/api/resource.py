@@ -19,7 +19,7 @@ from portal.api.access import api_actor, scope
 from portal.api.kept import kept
 from portal.api.paging import page
 from portal.api.problems import answer_in_problems
-from portal.api.schemas import Options, PageArgs
+from portal.api.schemas import IDEMPOTENCY_KEY, IF_MATCH, READ_HEADERS, WRITE_HEADERS, Options, PageArgs
 from portal.api.writes import accepted, check_match, shown
 from portal.extensions import csrf
 from portal.models import Operation
@@ -230,27 +230,17 @@ def register(blp: Blueprint, res: Resource) -> None:
 
 
 def _documented(blp: Blueprint, status: int, schema: Schema, view: Callable[..., Any]) -> Callable[..., Any]:
-    return blp.response(status, schema, headers={"ETag": {"schema": {"type": "string"}}})(view)
+    return blp.response(status, schema, headers=READ_HEADERS)(view)
 
 
 def _written(blp: Blueprint, schema: Schema, view: Callable[..., Any]) -> Callable[..., Any]:
     """202 with the object, where to poll it, and its ETag."""
-    headers = {"Location": {"schema": {"type": "string"}}, "ETag": {"schema": {"type": "string"}}}
-    return blp.response(202, schema, headers=headers, description="Accepted: poll Location for its status")(view)
+    return blp.response(202, schema, headers=WRITE_HEADERS, description="Accepted: poll Location for its status")(view)
 
 
 def _matched(blp: Blueprint, view: Callable[..., Any]) -> Callable[..., Any]:
-    return blp.doc(parameters=[{"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"}}])(
-        view
-    )
+    return blp.doc(parameters=[IF_MATCH])(view)
 
 
 def _repeatable(blp: Blueprint, view: Callable[..., Any]) -> Callable[..., Any]:
-    key = {
-        "in": "header",
-        "name": "Idempotency-Key",
-        "required": False,
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-        "description": "A retry with the same key gets the first answer instead of making a second object.",
-    }
-    return blp.doc(parameters=[key])(view)
+    return blp.doc(parameters=[IDEMPOTENCY_KEY])(view)

@@ -37,6 +37,19 @@ def QueryId(**kwargs: Any) -> fields.Integer:
     return fields.Integer(validate=validate.Range(1, INT_MAX), **kwargs)
 
 
+# The headers and header parameters of the API's answers and writes, as the OpenAPI document shows them.
+READ_HEADERS = {"ETag": {"schema": {"type": "string"}}}
+WRITE_HEADERS = {"Location": {"schema": {"type": "string"}}, **READ_HEADERS}
+IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"}}
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "A retry with the same key gets the first answer instead of making a second object.",
+}
+
+
 class Problem(Schema):
     """RFC 9457: an error in plain words, `errors` naming each refused field."""
 
